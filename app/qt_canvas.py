@@ -1,0 +1,707 @@
+"""The editing canvas: a QGraphicsView that shows a Document and turns mouse gestures into mask edits.
+
+Scene coordinates are image pixel coordinates: pixel (col i, row j) covers [i, i+1) x [j, j+1), so the
+mask stays exact at any zoom. The canvas never owns pixels or mask: it reads ``Document.image`` /
+``Document.mask`` and calls the Document's editing methods; the Document's listener tells it which box
+changed, and only that box is converted and repainted:
+
+- the photo is one :class:`QtImageItem` (a QImage in Format_RGB32 whose memory is a numpy view); an image
+  change copies only the changed box into it and repaints that rectangle;
+- the mask overlay is another QImage (premultiplied ARGB) updated box by box; its opacity is the item's;
+- the original photo (hold-to-compare / split view), the raw prediction and the alpha heat map are extra
+  items created on first use.
+
+Zoom is the view's scale (view pixels per image pixel, in device-independent pixels); "100 %" maps one
+image pixel to one physical screen pixel, so photos stay sharp on high-DPI screens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+Box = tuple[int, int, int, int]
+"""(y0, x0, y1, x1) half-open image box, rows then columns."""
+
+TOOLS = ("brush", "eraser", "lasso", "rect")
+MIN_ZOOM = 0.01
+MAX_ZOOM = 64.0
+WHEEL_STEP = 1.2
+
+
+def _bgra_view(image: QImage) -> np.ndarray:
+    """Writable numpy view (H, W, 4) uint8 (B, G, R, A in memory) onto a 32-bit QImage's pixels."""
+    h, w, bpl = image.height(), image.width(), image.bytesPerLine()
+    flat = np.frombuffer(image.bits(), np.uint8)
+    return flat.reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
+
+
+def heat_colors(values: np.ndarray) -> np.ndarray:
+    """Map values in [0, 1] (any shape) to RGB uint8 (..., 3) on a black-purple-orange-yellow heat scale."""
+    stops = np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
+    table = np.array(
+        [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32
+    )
+    v = np.clip(values, 0.0, 1.0).astype(np.float32)
+    out = np.empty(v.shape + (3,), np.uint8)
+    for c in range(3):
+        out[..., c] = np.interp(v, stops, table[:, c]).astype(np.uint8)
+    return out
+
+
+class QtImageItem(QGraphicsItem):
+    """A (H, W) image item at scene (0, 0) whose pixels live in a QImage with a numpy view.
+
+    ``pixels``: the (H, W, 4) uint8 view, B, G, R, A order. Only the exposed part is drawn; ``clip_width``
+    limits drawing to columns [0, clip_width) (split view).
+    """
+
+    def __init__(self, height: int, width: int, fmt: QImage.Format, parent: QGraphicsItem | None = None):
+        super().__init__(parent)
+        self._qimage = QImage(width, height, fmt)
+        self._qimage.fill(0)
+        self.pixels = _bgra_view(self._qimage)
+        self._bounds = QRectF(0, 0, width, height)
+        self.clip_width: float | None = None
+        self.smooth = True
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+
+    @property
+    def qimage(self) -> QImage:
+        return self._qimage
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt name)
+        return self._bounds
+
+    def set_rgb(self, rgb: np.ndarray, box: Box | None = None) -> None:
+        """Copy RGB uint8 (H, W, 3) pixels of ``box`` (all if None) in and repaint that box."""
+        y0, x0, y1, x1 = box if box is not None else (0, 0, rgb.shape[0], rgb.shape[1])
+        dst = self.pixels[y0:y1, x0:x1]
+        dst[..., 0] = rgb[y0:y1, x0:x1, 2]
+        dst[..., 1] = rgb[y0:y1, x0:x1, 1]
+        dst[..., 2] = rgb[y0:y1, x0:x1, 0]
+        dst[..., 3] = 255
+        self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        rect = option.exposedRect.intersected(self._bounds)
+        if self.clip_width is not None:
+            rect = rect.intersected(QRectF(0, 0, self.clip_width, self._bounds.height()))
+        if rect.isEmpty():
+            return
+        x0, y0 = max(0, math.floor(rect.left())), max(0, math.floor(rect.top()))
+        x1 = min(int(self._bounds.width()), math.ceil(rect.right()))
+        y1 = min(int(self._bounds.height()), math.ceil(rect.bottom()))
+        if self.clip_width is not None:
+            x1 = min(x1, math.ceil(self.clip_width))
+        if x1 <= x0 or y1 <= y0:
+            return
+        # Smooth only when zoomed out; zoomed in, image pixels stay crisp squares (exact mask edges).
+        scale = painter.worldTransform().m11()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and scale < 1.0)
+        target = QRectF(x0, y0, x1 - x0, y1 - y0)
+        painter.drawImage(target, self._qimage, target)
+
+
+class QtCanvas(QGraphicsView):
+    """Shows a Document and edits its mask with the brush, eraser, lasso and rectangle tools.
+
+    Mouse positions are mapped with the view's inverse transform to float image coordinates (see
+    :meth:`map_to_image`) and passed to ``document.stroke_to(x, y, radius)`` / ``fill_polygon`` /
+    ``fill_rect``. Brush and eraser sizes are diameters in image pixels. Wheel zooms under the cursor;
+    the middle button or space + left drag pans; Tab or backslash held shows the original photo.
+    Right-dragging with the brush erases. Alt with the lasso or rectangle subtracts from the mask.
+    """
+
+    zoom_changed = Signal(float)
+    files_dropped = Signal(list)
+    original_held = Signal(bool)
+    mask_edited = Signal()
+    cursor_moved = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self.setScene(self._scene)
+        self.setBackgroundBrush(QColor(48, 48, 52))
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+
+        self.document = None
+        self._unlisten: Callable[[], None] | None = None
+        self.tool = "brush"
+        self.brush_size = 40.0
+        self.eraser_size = 40.0
+        self.editable = True
+        self._overlay_color = QColor("#ff3050")
+        self._overlay_opacity = 0.5
+
+        self.photo_item: QtImageItem | None = None
+        self.mask_item: QtImageItem | None = None
+        self.original_item: QtImageItem | None = None
+        self.raw_item: QtImageItem | None = None
+        self.heat_item: QtImageItem | None = None
+        self._cursor_items: list[QGraphicsEllipseItem] = []
+        self._gesture_item: QGraphicsPathItem | QGraphicsRectItem | None = None
+
+        self._scale = 1.0
+        self._stroking = False
+        self._lasso: list[tuple[float, float]] = []
+        self._rect_start: tuple[float, float] | None = None
+        self._gesture_subtract = False
+        self._pan_from: QPointF | None = None
+        self._space_down = False
+        self._held_keys: set[int] = set()
+        self.view_mode = "result"  # result | original | split | raw
+        self.alpha_mode = "off"  # off | overlay | alone
+        self._alpha_opacity = 0.7
+        self._alpha_windows: list[tuple[Box, np.ndarray]] = []
+        self._split_x = 0.5
+        self._last_cursor: tuple[float, float] | None = None
+
+    # ------------------------------------------------------------------ document
+
+    def set_document(self, document) -> None:
+        """Show ``document`` (an app.document.Document) or nothing (None); resets the view items."""
+        self.cancel_gesture()
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        self._scene.clear()
+        self.photo_item = self.mask_item = self.original_item = self.raw_item = self.heat_item = None
+        self._cursor_items = []
+        self._gesture_item = None
+        self.document = document
+        self.view_mode = "result"
+        self.alpha_mode = "off"
+        self._alpha_windows = []
+        if document is None:
+            self._scene.setSceneRect(QRectF())
+            return
+        h, w = document.height, document.width
+        self.photo_item = QtImageItem(h, w, QImage.Format.Format_RGB32)
+        self.photo_item.set_rgb(document.image)
+        self._scene.addItem(self.photo_item)
+        self.mask_item = QtImageItem(h, w, QImage.Format.Format_ARGB32_Premultiplied)
+        self.mask_item.smooth = False
+        self.mask_item.setZValue(10)
+        self.mask_item.setOpacity(self._overlay_opacity)
+        self._scene.addItem(self.mask_item)
+        self._update_mask_box(None)
+        pens = ((QColor(0, 0, 0, 200), Qt.PenStyle.SolidLine), (QColor(255, 255, 255), Qt.PenStyle.DashLine))
+        for color, style in pens:
+            pen = QPen(color, 1.0, style)
+            pen.setCosmetic(True)
+            item = QGraphicsEllipseItem()
+            item.setPen(pen)
+            item.setZValue(100)
+            item.setVisible(False)
+            self._scene.addItem(item)
+            self._cursor_items.append(item)
+        self._scene.setSceneRect(QRectF(0, 0, w, h))
+        listener = self._on_document_changed
+        document.add_listener(listener)
+        remove = getattr(document, "remove_listener", None)
+        self._unlisten = (lambda: remove(listener)) if remove is not None else None
+        self.zoom_fit()
+
+    def _on_document_changed(self, kind: str, box: Box | None) -> None:
+        if self.document is None:
+            return
+        if kind == "mask":
+            self._update_mask_box(box)
+        elif kind == "image":
+            self.photo_item.set_rgb(self.document.image, self._clip_box(box))
+        else:  # unknown kind: refresh both
+            self.photo_item.set_rgb(self.document.image)
+            self._update_mask_box(None)
+
+    def _clip_box(self, box: Box | None) -> Box:
+        h, w = self.document.height, self.document.width
+        if box is None:
+            return (0, 0, h, w)
+        y0, x0, y1, x1 = box
+        return (max(0, y0), max(0, x0), min(h, y1), min(w, x1))
+
+    def _update_mask_box(self, box: Box | None) -> None:
+        """Convert only ``box`` of the document's mask into overlay pixels and repaint it."""
+        y0, x0, y1, x1 = self._clip_box(box)
+        if y1 <= y0 or x1 <= x0:
+            return
+        c = self._overlay_color
+        lut = np.array([[0, 0, 0, 0], [c.blue(), c.green(), c.red(), 255]], np.uint8)
+        sub = self.document.mask[y0:y1, x0:x1]
+        self.mask_item.pixels[y0:y1, x0:x1] = lut[sub.view(np.uint8)]
+        self.mask_item.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    # ------------------------------------------------------------------ styles, tools
+
+    def set_overlay_style(self, color: str, opacity: float) -> None:
+        """Mask overlay colour "#RRGGBB" and opacity 0..1."""
+        self._overlay_color = QColor(color) if QColor(color).isValid() else QColor("#ff3050")
+        self._overlay_opacity = float(min(1.0, max(0.0, opacity)))
+        if self.mask_item is not None:
+            self.mask_item.setOpacity(self._overlay_opacity)
+            self._update_mask_box(None)
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r} (choose from {', '.join(TOOLS)})")
+        self.cancel_gesture()
+        self.tool = tool
+        self._update_cursor_circle(None)
+        self._update_cursor_shape()
+
+    def set_editable(self, editable: bool) -> None:
+        """While a removal runs the canvas only zooms and pans."""
+        if not editable:
+            self.cancel_gesture()
+        self.editable = editable
+        self._update_cursor_shape()
+
+    def current_radius(self) -> float:
+        return 0.5 * (self.eraser_size if self.tool == "eraser" else self.brush_size)
+
+    def set_tool_size(self, size: float) -> None:
+        """Diameter in image pixels of the current tool (brush or eraser)."""
+        if self.tool == "eraser":
+            self.eraser_size = float(size)
+        else:
+            self.brush_size = float(size)
+        self._update_cursor_circle(self._last_cursor)
+
+    # ------------------------------------------------------------------ zoom
+
+    @property
+    def zoom(self) -> float:
+        """View pixels per image pixel (device-independent)."""
+        return self._scale
+
+    def _dpr(self) -> float:
+        return self.devicePixelRatioF() or 1.0
+
+    def set_zoom(self, scale: float, anchor_center: bool = False) -> None:
+        scale = float(min(MAX_ZOOM, max(MIN_ZOOM, scale)))
+        old_anchor = self.transformationAnchor()
+        if anchor_center:
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.setTransformationAnchor(old_anchor)
+        self._scale = scale
+        self.zoom_changed.emit(scale)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._scale * WHEEL_STEP, anchor_center=True)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._scale / WHEEL_STEP, anchor_center=True)
+
+    def zoom_actual(self) -> None:
+        """One image pixel per physical screen pixel."""
+        self.set_zoom(1.0 / self._dpr(), anchor_center=True)
+
+    def zoom_fit(self) -> None:
+        if self.document is None:
+            return
+        vp = self.viewport().size()
+        if vp.width() < 2 or vp.height() < 2:
+            return
+        scale = min((vp.width() - 8) / self.document.width, (vp.height() - 8) / self.document.height)
+        self.set_zoom(min(scale, 1.0 / self._dpr()) if scale > 0 else 1.0, anchor_center=True)
+        self.centerOn(self.document.width / 2, self.document.height / 2)
+
+    def zoom_percent(self) -> float:
+        """Zoom as the user sees it: 100 % = one image pixel per physical screen pixel."""
+        return 100.0 * self._scale * self._dpr()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        delta = event.angleDelta().y()
+        if delta == 0:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.AltModifier and self.tool in ("brush", "eraser"):
+            self.set_tool_size(max(1.0, (self.eraser_size if self.tool == "eraser" else self.brush_size)
+                                   * (1.1 if delta > 0 else 1 / 1.1)))
+            return
+        self.set_zoom(self._scale * WHEEL_STEP ** (delta / 120.0))
+        event.accept()
+
+    # ------------------------------------------------------------------ coordinates
+
+    def map_to_image(self, pos: QPointF) -> tuple[float, float]:
+        """Viewport position (float, device-independent px) -> float image coordinates (x, y)."""
+        inv, _ok = self.viewportTransform().inverted()
+        p = inv.map(QPointF(pos))
+        return p.x(), p.y()
+
+    def map_from_image(self, x: float, y: float) -> QPointF:
+        """Float image coordinates -> viewport position."""
+        return self.viewportTransform().map(QPointF(x, y))
+
+    # ------------------------------------------------------------------ mouse
+
+    def _update_cursor_shape(self) -> None:
+        if self._pan_from is not None:
+            shape = Qt.CursorShape.ClosedHandCursor
+        elif self._space_down:
+            shape = Qt.CursorShape.OpenHandCursor
+        elif not self.editable or self.document is None:
+            shape = Qt.CursorShape.ArrowCursor
+        else:
+            shape = Qt.CursorShape.CrossCursor
+        self.viewport().setCursor(shape)
+
+    def _update_cursor_circle(self, pos: tuple[float, float] | None) -> None:
+        show = pos is not None and self.tool in ("brush", "eraser") and self.document is not None
+        for item in self._cursor_items:
+            item.setVisible(bool(show))
+            if show:
+                r = self.current_radius()
+                item.setRect(QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_down):
+            self._pan_from = event.position()
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if self.document is None or not self.editable:
+            return
+        x, y = self.map_to_image(event.position())
+        alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if self.tool in ("brush", "eraser") and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            erase = self.tool == "eraser" or button == Qt.MouseButton.RightButton
+            self.document.begin_stroke(erase=erase)
+            self._stroking = True
+            self.document.stroke_to(x, y, self.current_radius())
+        elif self.tool == "lasso" and button == Qt.MouseButton.LeftButton:
+            self._lasso = [(x, y)]
+            self._gesture_subtract = alt
+            self._show_gesture_path()
+        elif self.tool == "rect" and button == Qt.MouseButton.LeftButton:
+            self._rect_start = (x, y)
+            self._gesture_subtract = alt
+            self._show_gesture_rect(x, y)
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        if self._pan_from is not None:
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(delta.y()))
+            event.accept()
+            return
+        if self.document is None:
+            return
+        x, y = self.map_to_image(pos)
+        self._last_cursor = (x, y)
+        self._update_cursor_circle((x, y))
+        self.cursor_moved.emit(x, y)
+        if self._stroking:
+            self.document.stroke_to(x, y, self.current_radius())
+        elif self._lasso:
+            lx, ly = self._lasso[-1]
+            if (x - lx) ** 2 + (y - ly) ** 2 >= (0.5 / max(self._scale, 1e-6)) ** 2:
+                self._lasso.append((x, y))
+                self._show_gesture_path()
+        elif self._rect_start is not None:
+            self._show_gesture_rect(x, y)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self._update_cursor_shape()
+            event.accept()
+            return
+        if self.document is None:
+            return
+        alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if self._stroking:
+            self._stroking = False
+            self.document.end_stroke()
+            self.mask_edited.emit()
+        elif self._lasso:
+            x, y = self.map_to_image(event.position())
+            points = self._lasso + [(x, y)]
+            subtract = self._gesture_subtract or alt
+            self._lasso = []
+            self._remove_gesture_item()
+            if len(points) >= 3:
+                self.document.fill_polygon(points, subtract=subtract)
+                self.mask_edited.emit()
+        elif self._rect_start is not None:
+            x0, y0 = self._rect_start
+            x, y = self.map_to_image(event.position())
+            subtract = self._gesture_subtract or alt
+            self._rect_start = None
+            self._remove_gesture_item()
+            if abs(x - x0) > 0 and abs(y - y0) > 0:
+                self.document.fill_rect(min(x0, x), min(y0, y), max(x0, x), max(y0, y), subtract=subtract)
+                self.mask_edited.emit()
+        event.accept()
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._update_cursor_circle(None)
+        super().leaveEvent(event)
+
+    def cancel_gesture(self) -> None:
+        """Abort an unfinished lasso or rectangle; a running brush stroke is committed."""
+        if self._stroking and self.document is not None:
+            self._stroking = False
+            self.document.end_stroke()
+        self._lasso = []
+        self._rect_start = None
+        self._remove_gesture_item()
+
+    def _gesture_pen(self) -> QPen:
+        pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        return pen
+
+    def _show_gesture_path(self) -> None:
+        path = QPainterPath(QPointF(*self._lasso[0]))
+        for p in self._lasso[1:]:
+            path.lineTo(QPointF(*p))
+        if not isinstance(self._gesture_item, QGraphicsPathItem):
+            self._remove_gesture_item()
+            self._gesture_item = QGraphicsPathItem()
+            self._gesture_item.setPen(self._gesture_pen())
+            self._gesture_item.setBrush(QBrush(QColor(255, 255, 255, 40)))
+            self._gesture_item.setZValue(90)
+            self._scene.addItem(self._gesture_item)
+        self._gesture_item.setPath(path)
+
+    def _show_gesture_rect(self, x: float, y: float) -> None:
+        x0, y0 = self._rect_start
+        rect = QRectF(QPointF(min(x0, x), min(y0, y)), QPointF(max(x0, x), max(y0, y)))
+        if not isinstance(self._gesture_item, QGraphicsRectItem):
+            self._remove_gesture_item()
+            self._gesture_item = QGraphicsRectItem()
+            self._gesture_item.setPen(self._gesture_pen())
+            self._gesture_item.setBrush(QBrush(QColor(255, 255, 255, 40)))
+            self._gesture_item.setZValue(90)
+            self._scene.addItem(self._gesture_item)
+        self._gesture_item.setRect(rect)
+
+    def _remove_gesture_item(self) -> None:
+        if self._gesture_item is not None:
+            self._scene.removeItem(self._gesture_item)
+            self._gesture_item = None
+
+    # ------------------------------------------------------------------ keys
+
+    def event(self, event) -> bool:
+        # Tab would move the focus; here it is "hold to see the original".
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Tab:
+            if event.type() == QEvent.Type.KeyPress:
+                self.keyPressEvent(event)
+            else:
+                self.keyReleaseEvent(event)
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        key = event.key()
+        if event.isAutoRepeat():
+            event.accept()
+            return
+        if key == Qt.Key.Key_Space:
+            self._space_down = True
+            self._update_cursor_shape()
+        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Backslash):
+            self._held_keys.add(key)
+            self.original_held.emit(True)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+        key = event.key()
+        if event.isAutoRepeat():
+            event.accept()
+            return
+        if key == Qt.Key.Key_Space:
+            self._space_down = False
+            self._update_cursor_shape()
+        elif key in (Qt.Key.Key_Tab, Qt.Key.Key_Backslash):
+            self._held_keys.discard(key)
+            if not self._held_keys:
+                self.original_held.emit(False)
+        else:
+            super().keyReleaseEvent(event)
+            return
+        event.accept()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._space_down = False
+        if self._held_keys:
+            self._held_keys.clear()
+            self.original_held.emit(False)
+        super().focusOutEvent(event)
+
+    # ------------------------------------------------------------------ drag and drop
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+        else:
+            event.ignore()
+
+    # ------------------------------------------------------------------ views
+
+    def _ensure_original_item(self) -> QtImageItem:
+        if self.original_item is None:
+            h, w = self.document.height, self.document.width
+            self.original_item = QtImageItem(h, w, QImage.Format.Format_RGB32)
+            self.original_item.set_rgb(self.document.photo.rgb)
+            self.original_item.setZValue(1)
+            self._scene.addItem(self.original_item)
+        return self.original_item
+
+    def set_view_mode(self, mode: str) -> None:
+        """"result" (current pixels), "original" (the photo as loaded), "split" (original left of a
+        divider, result right) or "raw" (set with :meth:`set_raw_image` first)."""
+        if mode not in ("result", "original", "split", "raw"):
+            raise ValueError(f"unknown view mode {mode!r}")
+        self.view_mode = mode
+        if self.document is None:
+            return
+        if mode in ("original", "split"):
+            item = self._ensure_original_item()
+            item.setVisible(True)
+            item.clip_width = None if mode == "original" else self._split_x * self.document.width
+            item.update()
+        elif self.original_item is not None:
+            self.original_item.setVisible(False)
+        if self.raw_item is not None:
+            self.raw_item.setVisible(mode == "raw")
+        self._apply_visibility()
+        self.viewport().update()
+
+    def set_split_position(self, fraction: float) -> None:
+        """Divider of the split view, 0..1 of the image width."""
+        self._split_x = float(min(1.0, max(0.0, fraction)))
+        if self.view_mode == "split":
+            self.set_view_mode("split")
+
+    def set_raw_image(self, rgb: np.ndarray | None) -> None:
+        """RGB uint8 (H, W, 3) raw network prediction to show in the "raw" view (None drops it)."""
+        if self.raw_item is not None:
+            self._scene.removeItem(self.raw_item)
+            self.raw_item = None
+        if rgb is None or self.document is None:
+            return
+        self.raw_item = QtImageItem(rgb.shape[0], rgb.shape[1], QImage.Format.Format_RGB32)
+        self.raw_item.set_rgb(rgb)
+        self.raw_item.setZValue(2)
+        self.raw_item.setVisible(self.view_mode == "raw")
+        self._scene.addItem(self.raw_item)
+
+    def set_alpha_map(self, windows: list[tuple[Box, np.ndarray]] | None) -> None:
+        """Composition alpha to show as a heat map: ``windows`` of (box, float32 (h, w, 3) in [0, 1]).
+
+        Outside the windows the alpha is 0 (the photo is kept), as in ``InpaintResult.alpha_map()``;
+        only the windows are converted, never a full-size float map.
+        """
+        self._alpha_windows = list(windows or [])
+        self._build_heat_item()
+
+    def _build_heat_item(self) -> None:
+        if self.heat_item is not None:
+            self._scene.removeItem(self.heat_item)
+            self.heat_item = None
+        if not getattr(self, "_alpha_windows", None) or self.document is None:
+            self._apply_visibility()
+            return
+        alone = self.alpha_mode == "alone"
+        item = QtImageItem(self.document.height, self.document.width, QImage.Format.Format_ARGB32_Premultiplied)
+        for (y0, x0, y1, x1), alpha in self._alpha_windows:
+            value = alpha.mean(axis=2) if alpha.ndim == 3 else alpha
+            rgb = heat_colors(value).astype(np.float32)
+            # Over the photo, the heat map's own opacity follows the alpha (0 = photo kept, fully visible);
+            # alone, it is opaque on black. Pixels are premultiplied.
+            weight = np.ones_like(value, np.float32) if alone else np.clip(value, 0.0, 1.0).astype(np.float32)
+            dst = item.pixels[y0:y1, x0:x1]
+            for c, src in ((0, 2), (1, 1), (2, 0)):
+                dst[..., c] = (rgb[..., src] * weight + 0.5).astype(np.uint8)
+            dst[..., 3] = (255.0 * weight + 0.5).astype(np.uint8)
+        item.setZValue(20)
+        item.setOpacity(1.0 if alone else self._alpha_opacity)
+        self.heat_item = item
+        self._scene.addItem(item)
+        self._apply_visibility()
+
+    def set_alpha_mode(self, mode: str, opacity: float = 0.7) -> None:
+        """"off", "overlay" (heat map over the photo at ``opacity``) or "alone" (heat map on black)."""
+        if mode not in ("off", "overlay", "alone"):
+            raise ValueError(f"unknown alpha mode {mode!r}")
+        rebuild = (mode == "alone") != (self.alpha_mode == "alone")
+        self.alpha_mode = mode
+        self._alpha_opacity = float(opacity)
+        if rebuild:
+            self._build_heat_item()
+        elif self.heat_item is not None:
+            self.heat_item.setOpacity(1.0 if mode == "alone" else self._alpha_opacity)
+        self._apply_visibility()
+
+    def _apply_visibility(self) -> None:
+        if self.document is None:
+            return
+        alone = self.alpha_mode == "alone" and self.heat_item is not None
+        self.photo_item.setVisible(not alone)
+        if self.original_item is not None:
+            self.original_item.setVisible(not alone and self.view_mode in ("original", "split"))
+        if self.raw_item is not None:
+            self.raw_item.setVisible(not alone and self.view_mode == "raw")
+        self.mask_item.setVisible(not alone and self.view_mode != "original")
+        if self.heat_item is not None:
+            self.heat_item.setVisible(self.alpha_mode != "off")
+        self.setBackgroundBrush(QColor(0, 0, 0) if alone else QColor(48, 48, 52))
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        if self.document is not None and self.view_mode == "split" and self.alpha_mode != "alone":
+            x = self._split_x * self.document.width
+            pen = QPen(QColor(255, 255, 255), 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawLine(QPointF(x, 0), QPointF(x, self.document.height))

@@ -1,0 +1,939 @@
+"""The FusionPaint main window: menus, toolbars, status bar, files, removal jobs and views.
+
+The window owns one :class:`app.document.Document` (pixels, mask, undo history; no Qt), one
+:class:`app.qt_canvas.QtCanvas` (the view and mask tools) and one :class:`app.qt_worker_bridge.QtWorkerBridge`
+(the engine worker thread). A removal sends an immutable ``InpaintJob`` snapshot; while it runs the canvas
+only zooms and pans, so the result always applies to the state it was computed from.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QToolBar,
+    QToolButton,
+)
+
+from app.document import Document
+from app.qt_canvas import QtCanvas
+from app.qt_worker_bridge import QtWorkerBridge
+from app.settings import Settings, add_recent_file, load_settings, save_settings
+from engine.errors import FusionPaintError, ImageError
+from engine.imageio import SUPPORTED_EXTENSIONS, load_image, load_mask, save_image, save_mask
+from engine.registry import ModelSpec, default_model_name, get_spec, list_models
+from engine.worker import EngineWorker, InpaintJob
+from resources import ICONS_DIR
+
+APP_TITLE = "FusionPaint"
+DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
+MAX_TOOL_SIZE = 500
+NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+
+
+def _image_filter() -> str:
+    patterns = " ".join(f"*{ext}" for ext in SUPPORTED_EXTENSIONS)
+    return f"Images ({patterns});;All files (*)"
+
+
+def _icon(name: str) -> QIcon:
+    path = ICONS_DIR / f"{name}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+class QtMainWindow(QMainWindow):
+    """The editor window. ``worker``: an EngineWorker to use (tests pass their own; default: a new one)."""
+
+    def __init__(self, worker: EngineWorker | None = None, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else load_settings()
+        self.document: Document | None = None
+        self.save_path: Path | None = None
+        self.last_result = None
+        self._request_id = 0
+        self._running_id: int | None = None
+        self._run_started = 0.0
+        self._model_name = self.settings.model or default_model_name()
+
+        self.setWindowTitle(APP_TITLE)
+        self.setAcceptDrops(True)
+        self.resize(1280, 860)
+        self.canvas = QtCanvas(self)
+        self.setCentralWidget(self.canvas)
+        self.canvas.brush_size = float(self.settings.brush_size)
+        self.canvas.eraser_size = float(self.settings.eraser_size)
+        self.canvas.set_overlay_style(self.settings.overlay_color, self.settings.overlay_opacity)
+
+        self.bridge = QtWorkerBridge(worker, self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self.bridge.progress.connect(self._on_progress, queued)
+        self.bridge.finished.connect(self._on_finished, queued)
+        self.bridge.failed.connect(self._on_failed, queued)
+        self.bridge.cancelled.connect(self._on_cancelled, queued)
+        self.bridge.model_loaded.connect(self._on_model_loaded, queued)
+        self.bridge.model_failed.connect(self._on_model_failed, queued)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbars()
+        self._build_status_bar()
+        self.canvas.zoom_changed.connect(self._on_zoom_changed)
+        self.canvas.files_dropped.connect(self._on_files_dropped)
+        self.canvas.original_held.connect(self._on_original_held)
+        self.refresh_models(select=self._model_name)
+        self._restore_geometry()
+        self._update_actions()
+
+    # ================================================================== construction
+
+    def _action(self, text: str, slot, shortcut=None, *, checkable: bool = False, tip: str = "",
+                icon: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if icon:
+            action.setIcon(_icon(icon))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.act_open = self._action("&Open...", self.open_dialog, key.Open, tip="Open a photo (Ctrl+O)")
+        self.act_save = self._action("&Save", self.save, key.Save, tip="Save the cleaned photo (Ctrl+S)")
+        self.act_save_as = self._action("Save &as...", self.save_as, "Ctrl+Shift+S")
+        self.act_export_mask = self._action("Export &mask...", self.export_mask, tip="PNG, white = hole")
+        self.act_import_mask = self._action("&Load mask...", self.import_mask, tip="PNG, white = hole")
+        self.act_export_alpha = self._action("Export &alpha map...", self.export_alpha)
+        self.act_finetune = self._action("&Fine-tune on a folder...", self.open_finetune)
+        self.act_quit = self._action("&Quit", self.close, key.Quit)
+
+        self.act_undo = self._action("&Undo", self.undo, key.Undo, icon="undo")
+        self.act_redo = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], icon="redo")
+        self.act_remove = self._action("&Remove", self.remove, "Ctrl+R", tip="Fill the painted area (Enter, Ctrl+R)",
+                                       icon="remove")
+        self.act_cancel = self._action("&Cancel removal", self.cancel, "Esc", tip="Stop the running removal (Esc)")
+        self.act_clear = self._action("C&lear mask", self.clear_mask, "Ctrl+Shift+A")
+        self.act_invert = self._action("&Invert mask", self.invert_mask, "Ctrl+I")
+        self.act_grow = self._action("&Grow mask...", lambda: self.grow_mask(None), "Ctrl+G")
+        self.act_shrink = self._action("Shrin&k mask...", lambda: self.shrink_mask(None), "Ctrl+Shift+G")
+        for seq in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            QShortcut(QKeySequence(seq), self, self.remove)
+
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for tool, text, shortcut, tip in (
+            ("brush", "&Brush", "B", "Paint what should go (B); right-drag erases"),
+            ("eraser", "&Eraser", "E", "Erase from the mask (E)"),
+            ("lasso", "&Lasso", "L", "Draw an outline, filled on release (L); Alt subtracts"),
+            ("rect", "Rec&tangle", "R", "Drag a rectangle (R); Alt subtracts"),
+        ):
+            action = self._action(text, lambda _=False, t=tool: self.set_tool(t), shortcut, checkable=True,
+                                  tip=tip, icon=tool)
+            self.tool_group.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["brush"].setChecked(True)
+        self.act_smaller = self._action("Smaller brush", lambda: self.step_tool_size(-1), "[")
+        self.act_bigger = self._action("Bigger brush", lambda: self.step_tool_size(+1), "]")
+
+        self.act_zoom_in = self._action("Zoom &in", self.canvas.zoom_in, ["Ctrl++", "Ctrl+="])
+        self.act_zoom_out = self._action("Zoom &out", self.canvas.zoom_out, "Ctrl+-")
+        self.act_fit = self._action("&Fit", self.canvas.zoom_fit, "Ctrl+0")
+        self.act_actual = self._action("&100 %", self.canvas.zoom_actual, "Ctrl+1")
+        self.act_split = self._action("&Split compare", self.toggle_split, "C", checkable=True,
+                                      tip="Original left, result right (C)")
+        self.act_alpha = self._action("&Alpha map", self.toggle_alpha, "A", checkable=True,
+                                      tip="Heat map of the last removal's composition alpha (A)", icon="alpha")
+        self.act_alpha_alone = self._action("Alpha map &alone", self.toggle_alpha_alone, "Shift+A",
+                                            checkable=True)
+        self.act_raw = self._action("Ra&w prediction", self.toggle_raw, "W", checkable=True,
+                                    tip="The model's output before composition (W)")
+        self.act_overlay_color = self._action("Mask &colour...", self.choose_overlay_color)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.act_open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_export_alpha,
+                       self.act_import_mask):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_finetune)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+
+        edit = bar.addMenu("&Edit")
+        for action in (self.act_undo, self.act_redo, None, self.act_remove, self.act_cancel, None, self.act_clear,
+                       self.act_invert, self.act_grow, self.act_shrink):
+            edit.addSeparator() if action is None else edit.addAction(action)
+
+        tools = bar.addMenu("&Tools")
+        for action in self.tool_actions.values():
+            tools.addAction(action)
+        tools.addSeparator()
+        tools.addAction(self.act_smaller)
+        tools.addAction(self.act_bigger)
+
+        view = bar.addMenu("&View")
+        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, None, self.act_split,
+                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_overlay_color):
+            view.addSeparator() if action is None else view.addAction(action)
+
+    def _build_toolbars(self) -> None:
+        tools = QToolBar("Tools", self)
+        tools.setObjectName("tools_toolbar")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        for action in self.tool_actions.values():
+            tools.addAction(action)
+        tools.addSeparator()
+        tools.addAction(self.act_undo)
+        tools.addAction(self.act_redo)
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools)
+
+        run = QToolBar("Remove", self)
+        run.setObjectName("remove_toolbar")
+        run.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        run.addWidget(QLabel(" Size "))
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(1, MAX_TOOL_SIZE)
+        self.size_slider.setFixedWidth(130)
+        self.size_slider.setToolTip("Brush / eraser diameter in image pixels ([ and ])")
+        self.size_slider.setValue(int(round(self.canvas.brush_size)))
+        self.size_slider.valueChanged.connect(self._on_size_slider)
+        run.addWidget(self.size_slider)
+        self.size_label = QLabel()
+        self.size_label.setMinimumWidth(52)
+        run.addWidget(self.size_label)
+        run.addSeparator()
+        run.addWidget(QLabel(" Model "))
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(230)
+        self.model_combo.activated.connect(self._on_model_chosen)
+        run.addWidget(self.model_combo)
+        run.addWidget(QLabel(" Device "))
+        self.device_combo = QComboBox()
+        for value, text in DEVICES:
+            self.device_combo.addItem(text, value)
+        index = self.device_combo.findData(self.settings.device)
+        self.device_combo.setCurrentIndex(max(0, index))
+        self.device_combo.activated.connect(self._on_device_chosen)
+        run.addWidget(self.device_combo)
+        run.addSeparator()
+        run.addAction(self.act_remove)
+        remove_button = run.widgetForAction(self.act_remove)
+        if remove_button is not None:
+            remove_button.setStyleSheet("font-weight: bold; padding: 2px 10px;")
+        self.addToolBar(run)
+
+        views = QToolBar("View", self)
+        views.setObjectName("view_toolbar")
+        views.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.original_button = QToolButton()
+        self.original_button.setText("Original")
+        self.original_button.setIcon(_icon("original"))
+        self.original_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.original_button.setToolTip("Hold to see the original photo (or hold Tab / \\)")
+        self.original_button.pressed.connect(lambda: self.show_original(True))
+        self.original_button.released.connect(lambda: self.show_original(False))
+        views.addWidget(self.original_button)
+        views.addAction(self.act_split)
+        views.addAction(self.act_raw)
+        views.addSeparator()
+        views.addAction(self.act_alpha)
+        views.addAction(self.act_alpha_alone)
+        views.addWidget(QLabel(" Opacity "))
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setRange(0, 100)
+        self.alpha_slider.setFixedWidth(100)
+        self.alpha_slider.setValue(int(round(100 * self.settings.alpha_opacity)))
+        self.alpha_slider.setToolTip("Alpha heat-map opacity")
+        self.alpha_slider.valueChanged.connect(self._on_alpha_opacity)
+        views.addWidget(self.alpha_slider)
+        self.alpha_label = QLabel()
+        views.addWidget(self.alpha_label)
+        self.addToolBarBreak()
+        self.addToolBar(views)
+        self._update_size_label()
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFixedWidth(180)
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the removal (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        self.device_label = QLabel("Device: -")
+        self.time_label = QLabel("")
+        self.zoom_label = QLabel("")
+        self.size_info_label = QLabel("")
+        for widget in (self.progress_bar, self.cancel_button, self.size_info_label, self.zoom_label,
+                       self.device_label, self.time_label):
+            bar.addPermanentWidget(widget)
+        bar.showMessage("Open a photo (Ctrl+O) or drop one here.")
+
+    # ================================================================== state helpers
+
+    @property
+    def busy(self) -> bool:
+        """True while a removal runs."""
+        return self._running_id is not None
+
+    def _update_actions(self) -> None:
+        doc = self.document
+        has_doc = doc is not None
+        idle = not self.busy
+        for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_import_mask,
+                       self.act_clear, self.act_invert, self.act_grow, self.act_shrink, self.act_remove):
+            action.setEnabled(has_doc and idle)
+        self.act_open.setEnabled(idle)
+        self.recent_menu.setEnabled(idle)
+        self.act_undo.setEnabled(has_doc and idle and doc.can_undo)
+        self.act_redo.setEnabled(has_doc and idle and doc.can_redo)
+        has_result = self.last_result is not None
+        self.act_export_alpha.setEnabled(has_result and idle)
+        self.act_alpha.setEnabled(has_result)
+        self.act_alpha_alone.setEnabled(has_result)
+        self.act_raw.setEnabled(has_result)
+        self.act_split.setEnabled(has_doc)
+        self.act_cancel.setEnabled(True)  # Esc also aborts an unfinished lasso
+        self.canvas.set_editable(idle)
+        self.model_combo.setEnabled(idle)
+        self.device_combo.setEnabled(idle)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        doc = self.document
+        if doc is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        name = doc.photo.path.name if getattr(doc.photo, "path", None) else "untitled"
+        if self.save_path is not None:
+            name = f"{self.save_path.name} (from {name})"
+        self.setWindowModified(doc.dirty)
+        self.setWindowTitle(f"{name}[*] - {APP_TITLE}")
+
+    def _on_document_changed(self, kind: str, box) -> None:
+        if not self.busy:
+            self.act_undo.setEnabled(self.document.can_undo)
+            self.act_redo.setEnabled(self.document.can_redo)
+        if kind == "image":
+            self._update_title()
+
+    def message(self, text: str, timeout_ms: int = 6000) -> None:
+        """Show ``text`` in the status bar."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    # ================================================================== files
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", self.settings.last_folder or "", _image_filter())
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a photo; errors become a message box. Returns True on success."""
+        if self.busy:
+            self.message("Wait for the removal to finish (or press Esc) before opening another photo.")
+            return False
+        if not self.maybe_save():
+            return False
+        path = Path(path)
+        try:
+            photo = load_image(path)
+            document = Document(photo)
+        except (ImageError, ValueError) as exc:
+            QMessageBox.critical(self, "Cannot open photo", str(exc))
+            return False
+        except MemoryError:
+            QMessageBox.critical(self, "Cannot open photo", f"{path.name}: not enough memory to open this photo")
+            return False
+        self._set_document(document)
+        self.settings.last_folder = str(path.parent)
+        add_recent_file(self.settings, str(path))
+        self._rebuild_recent_menu()
+        self._save_settings_quietly()
+        self.message(f"Opened {path.name}: {document.width} x {document.height} px, {photo.format}")
+        return True
+
+    def _set_document(self, document: Document | None) -> None:
+        if self.document is not None:
+            self.document.remove_listener(self._on_document_changed)
+        self.document = document
+        self.save_path = None
+        self.last_result = None
+        self.canvas.set_document(document)
+        if document is not None:
+            document.add_listener(self._on_document_changed)
+            self.size_info_label.setText(f"{document.width} x {document.height}")
+            self.canvas.setFocus()
+        else:
+            self.size_info_label.setText("")
+        for action in (self.act_alpha, self.act_alpha_alone, self.act_raw, self.act_split):
+            action.setChecked(False)
+        self.alpha_label.setText("")
+        self._update_actions()
+
+    def _on_files_dropped(self, paths: list) -> None:
+        if paths:
+            self.open_path(paths[0])
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_path(paths[0])
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for entry in self.settings.recent_files:
+            action = self.recent_menu.addAction(Path(entry).name)
+            action.setToolTip(entry)
+            action.triggered.connect(lambda _=False, p=entry: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def proposed_save_path(self) -> Path:
+        """``<name>_clean.<ext>`` next to the original (the original itself is never proposed)."""
+        src = self.document.photo.path or Path.cwd() / "photo.png"
+        suffix = src.suffix if src.suffix.lower() in SUPPORTED_EXTENSIONS else ".png"
+        return src.with_name(f"{src.stem}_clean{suffix}")
+
+    def save(self) -> bool:
+        """Save to the file chosen earlier in this session, else ask (proposing ``<name>_clean.<ext>``)."""
+        if self.document is None:
+            return False
+        if self.save_path is None:
+            return self.save_as()
+        return self._write(self.save_path)
+
+    def save_as(self) -> bool:
+        if self.document is None:
+            return False
+        start = self.save_path or self.proposed_save_path()
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save cleaned photo", str(start), _image_filter(),
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if not path:
+            return False
+        target = Path(path)
+        if not target.suffix:
+            target = target.with_suffix(start.suffix)
+        if not self._confirm_replace(target):
+            return False
+        if not self._write(target):
+            return False
+        self.save_path = target
+        self._update_title()
+        return True
+
+    def _confirm_replace(self, target: Path) -> bool:
+        if not target.exists():
+            return True
+        original = self.document.photo.path
+        is_original = original is not None and target.resolve() == Path(original).resolve()
+        text = (f"{target.name} is the original photo. Replace it with the cleaned version?"
+                if is_original else f"{target.name} already exists. Replace it?")
+        answer = QMessageBox.question(
+            self, "Replace file?", text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _write(self, target: Path) -> bool:
+        doc = self.document
+        try:
+            save_image(target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
+                       quality=int(self.settings.jpeg_quality))
+        except (ImageError, ValueError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot save", str(exc))
+            return False
+        doc.mark_saved(target)
+        self.settings.last_folder = str(target.parent)
+        self._update_title()
+        self.message(f"Saved {target}")
+        return True
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False means the user cancelled."""
+        if self.document is None or not self.document.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "The photo has unsaved changes. Save them?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save,
+        )
+        if answer == buttons.Save:
+            return self.save()
+        return answer == buttons.Discard
+
+    def export_mask(self) -> None:
+        if self.document is None:
+            return
+        src = self.document.photo.path or Path.cwd() / "photo"
+        path, _ = QFileDialog.getSaveFileName(self, "Export mask", str(src.with_name(f"{src.stem}_mask.png")),
+                                              "PNG (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not path:
+            return
+        target = Path(path).with_suffix(".png")
+        if not self._confirm_replace(target):
+            return
+        try:
+            save_mask(target, np.asarray(self.document.mask))
+        except (ImageError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot export mask", str(exc))
+            return
+        self.message(f"Mask saved to {target} (white = hole)")
+
+    def import_mask(self) -> None:
+        if self.document is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Load mask", self.settings.last_folder or "", _image_filter())
+        if not path:
+            return
+        try:
+            hole, warnings = load_mask(path, (self.document.height, self.document.width))
+        except ImageError as exc:
+            QMessageBox.critical(self, "Cannot load mask", str(exc))
+            return
+        self.document.set_mask(hole)
+        self.message("; ".join(warnings) if warnings else f"Mask loaded from {Path(path).name}")
+
+    def export_alpha(self) -> None:
+        if self.last_result is None:
+            self.message("No removal yet: the alpha map exists after the first removal.")
+            return
+        src = (self.document.photo.path if self.document else None) or Path.cwd() / "photo"
+        path, _ = QFileDialog.getSaveFileName(self, "Export alpha map", str(src.with_name(f"{src.stem}_alpha.png")),
+                                              "PNG (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not path:
+            return
+        target = Path(path).with_suffix(".png")
+        if not self._confirm_replace(target):
+            return
+        alpha = self.last_result.alpha_map()
+        rgb = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        try:
+            save_image(target, rgb)
+        except (ImageError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot export alpha map", str(exc))
+            return
+        self.message(f"Alpha map saved to {target} (RGB, 255 = network output)")
+
+    # ================================================================== mask edits
+
+    def set_tool(self, tool: str) -> None:
+        self.canvas.set_tool(tool)
+        self.tool_actions[tool].setChecked(True)
+        self.size_slider.blockSignals(True)
+        self.size_slider.setValue(int(round(self.canvas.eraser_size if tool == "eraser" else self.canvas.brush_size)))
+        self.size_slider.blockSignals(False)
+        self._update_size_label()
+
+    def _on_size_slider(self, value: int) -> None:
+        if self.canvas.tool not in ("brush", "eraser"):
+            self.canvas.brush_size = float(value)
+        else:
+            self.canvas.set_tool_size(value)
+        self._update_size_label()
+
+    def step_tool_size(self, direction: int) -> None:
+        """``[`` / ``]``: about 10 % smaller / bigger (at least 1 px)."""
+        size = self.size_slider.value()
+        step = max(1, round(size * 0.1))
+        self.size_slider.setValue(max(1, min(MAX_TOOL_SIZE, size + direction * step)))
+
+    def _update_size_label(self) -> None:
+        self.size_label.setText(f"{self.size_slider.value()} px")
+
+    def undo(self) -> None:
+        if self.document is not None and not self.busy:
+            self.canvas.cancel_gesture()
+            self.document.undo()
+            self._after_history_change()
+
+    def redo(self) -> None:
+        if self.document is not None and not self.busy:
+            self.document.redo()
+            self._after_history_change()
+
+    def _after_history_change(self) -> None:
+        self._update_actions()
+
+    def clear_mask(self) -> None:
+        if self.document is not None and not self.busy:
+            self.document.clear_mask()
+            self._update_actions()
+
+    def invert_mask(self) -> None:
+        if self.document is not None and not self.busy:
+            self.document.invert_mask()
+            self._update_actions()
+
+    def _ask_px(self, title: str) -> int | None:
+        value, ok = QInputDialog.getInt(self, title, "Pixels:", 8, 1, 500)
+        return value if ok else None
+
+    def grow_mask(self, px: int | None = None) -> None:
+        """Dilate the mask by ``px`` pixels (asks when None)."""
+        if self.document is None or self.busy:
+            return
+        px = self._ask_px("Grow mask") if px is None else px
+        if px:
+            self.document.grow_mask(int(px))
+            self._update_actions()
+
+    def shrink_mask(self, px: int | None = None) -> None:
+        """Erode the mask by ``px`` pixels (asks when None)."""
+        if self.document is None or self.busy:
+            return
+        px = self._ask_px("Shrink mask") if px is None else px
+        if px:
+            self.document.shrink_mask(int(px))
+            self._update_actions()
+
+    def choose_overlay_color(self) -> None:
+        color = QColorDialog.getColor(QColor(self.settings.overlay_color), self, "Mask colour")
+        if color.isValid():
+            self.set_overlay_style(color.name(), self.settings.overlay_opacity)
+
+    def set_overlay_style(self, color: str, opacity: float) -> None:
+        self.settings.overlay_color = color
+        self.settings.overlay_opacity = float(opacity)
+        self.canvas.set_overlay_style(color, opacity)
+
+    # ================================================================== models
+
+    def refresh_models(self, select: str | None = None) -> None:
+        """Fill the model selector from engine.registry.list_models(); models without weights are marked."""
+        select = select or self._model_name
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self._specs: list[ModelSpec] = list_models()
+        for spec in self._specs:
+            label = spec.title if spec.has_weights else f"{spec.title} (no weights)"
+            self.model_combo.addItem(label, spec.name)
+            self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)
+        index = self.model_combo.findData(select)
+        if index < 0 or not self._specs[index].has_weights:
+            index = self.model_combo.findData(default_model_name())
+        self.model_combo.setCurrentIndex(max(0, index))
+        self.model_combo.blockSignals(False)
+        if self.model_combo.count():
+            self._model_name = self.model_combo.currentData()
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def device(self) -> str:
+        return self.device_combo.currentData() or "auto"
+
+    def select_model(self, name: str) -> bool:
+        """Choose a model by registry name (as if picked in the selector). False if it cannot be used."""
+        index = self.model_combo.findData(name)
+        if index < 0:
+            return False
+        self.model_combo.setCurrentIndex(index)
+        return self._on_model_chosen(index)
+
+    def _on_model_chosen(self, index: int) -> bool:
+        name = self.model_combo.itemData(index)
+        try:
+            spec = get_spec(name)
+        except FusionPaintError as exc:
+            QMessageBox.warning(self, "Model unavailable", str(exc))
+            self._revert_model_combo()
+            return False
+        if not spec.has_weights:
+            where = f"\n\nExpected weights file: {spec.weights_file}" if spec.weights_file else ""
+            QMessageBox.information(
+                self, "No weights",
+                f"{spec.title} has no weights installed, so it cannot remove objects yet. "
+                f"Train or fine-tune it, or pick another model.{where}",
+            )
+            self._revert_model_combo()
+            return False
+        self._model_name = name
+        self.settings.model = name
+        if spec.kind == "network":
+            self.message(f"Loading {spec.title}...")
+            self.bridge.switch_model(name, self.device)
+        else:
+            self.message(f"Model: {spec.title}")
+        return True
+
+    def _revert_model_combo(self) -> None:
+        index = self.model_combo.findData(self._model_name)
+        self.model_combo.setCurrentIndex(max(0, index))
+
+    def _on_device_chosen(self, _index: int) -> None:
+        self.settings.device = self.device
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                self.message("No CUDA GPU found: removals will fail on 'GPU'. Choose Auto or CPU.", 10000)
+
+    def _on_model_loaded(self, info) -> None:
+        self.device_label.setText(f"Device: {info.device}")
+        self.message(f"{info.spec.title} ready on {info.device}")
+
+    def _on_model_failed(self, message: str) -> None:
+        QMessageBox.warning(self, "Cannot load model", message)
+
+    def open_finetune(self) -> None:
+        """Open the fine-tuning dialog (imported lazily: it is optional)."""
+        try:
+            from app.qt_finetune_dialog import FineTuneDialog
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+            QMessageBox.warning(self, "Fine-tuning unavailable", f"The fine-tuning dialog cannot be opened: {exc}")
+            return
+        dialog = FineTuneDialog(self)
+        dialog.model_ready.connect(self._on_finetuned_model)
+        self._finetune_dialog = dialog
+        dialog.show()
+
+    def _on_finetuned_model(self, name: str) -> None:
+        self.refresh_models(select=name)
+        self.message(f"Fine-tuned model {name} added to the model list")
+
+    # ================================================================== removal
+
+    def remove(self) -> None:
+        """Send a snapshot of the image and mask to the engine worker."""
+        doc = self.document
+        if doc is None:
+            self.message("Open a photo first.")
+            return
+        if self.busy:
+            self.message("A removal is already running (Esc cancels it).")
+            return
+        self.canvas.cancel_gesture()
+        if not doc.mask.any():
+            self.message("The mask is empty: paint over what should go (brush, lasso or rectangle), then Remove.")
+            return
+        try:
+            spec = get_spec(self._model_name)
+        except FusionPaintError as exc:
+            QMessageBox.warning(self, "Model unavailable", str(exc))
+            return
+        if not spec.has_weights:
+            QMessageBox.information(self, "No weights",
+                                    f"{spec.title} has no weights installed. Pick another model.")
+            return
+        self._request_id += 1
+        job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id)
+        self._running_id = self._request_id
+        self._run_started = time.perf_counter()
+        self.progress_bar.setValue(0)
+        self.progress_bar.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self._update_actions()
+        self.message(f"Removing with {spec.title}...", 0)
+        try:
+            self.bridge.submit(job)
+        except RuntimeError as exc:
+            self._end_run()
+            QMessageBox.critical(self, "Cannot remove", str(exc))
+
+    def cancel(self) -> None:
+        """Esc: stop the running removal, else abort an unfinished lasso or rectangle."""
+        if self.busy:
+            if self.bridge.cancel():
+                self.message("Cancelling...", 0)
+        else:
+            self.canvas.cancel_gesture()
+
+    def _end_run(self) -> None:
+        self._running_id = None
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self._update_actions()
+
+    def _on_progress(self, request_id: int, fraction: float, text: str) -> None:
+        if request_id != self._running_id:
+            return
+        self.progress_bar.setValue(int(round(1000 * max(0.0, min(1.0, fraction)))))
+        if text:
+            self.statusBar().showMessage(text)
+
+    def _on_finished(self, request_id: int, result) -> None:
+        if request_id != self._running_id:
+            return  # stale result of a superseded or cancelled job
+        elapsed = time.perf_counter() - self._run_started
+        self._end_run()
+        if self.document is None:
+            return
+        try:
+            self.document.apply_result(result)
+        except ValueError as exc:
+            QMessageBox.critical(self, "Cannot apply the result", str(exc))
+            return
+        self.last_result = result
+        self.canvas.set_raw_image(None)
+        self.canvas.set_alpha_map([(w.box, w.alpha) for w in result.windows])
+        if self.act_raw.isChecked():
+            self.canvas.set_raw_image(result.raw_map())
+        self._update_alpha_view()
+        self.device_label.setText(f"Device: {result.device}")
+        model_time = result.timings.get("total")
+        detail = f" (engine {model_time:.2f} s)" if model_time is not None else ""
+        self.time_label.setText(f"Last removal: {elapsed:.2f} s")
+        self.message(f"Removed with {result.model} on {result.device} in {elapsed:.2f} s{detail}.")
+        self._update_actions()
+
+    def _on_failed(self, request_id: int, text: str) -> None:
+        if request_id != self._running_id:
+            return
+        self._end_run()
+        self.message("Removal failed.")
+        QMessageBox.warning(self, "Removal failed", text)
+
+    def _on_cancelled(self, request_id: int) -> None:
+        if request_id != self._running_id:
+            return
+        self._end_run()
+        self.message("Removal cancelled; nothing changed.")
+
+    # ================================================================== views
+
+    def show_original(self, on: bool) -> None:
+        """Show the photo as loaded while ``on`` (hold Tab, backslash or the Original button)."""
+        if self.document is None:
+            return
+        if on:
+            self.canvas.set_view_mode("original")
+        else:
+            self.canvas.set_view_mode("split" if self.act_split.isChecked() else
+                                      "raw" if self.act_raw.isChecked() else "result")
+
+    def _on_original_held(self, on: bool) -> None:
+        self.show_original(on)
+
+    def toggle_split(self) -> None:
+        if self.document is None:
+            self.act_split.setChecked(False)
+            return
+        if self.act_split.isChecked():
+            self.act_raw.setChecked(False)
+        self.show_original(False)
+
+    def toggle_raw(self) -> None:
+        if self.last_result is None:
+            self.act_raw.setChecked(False)
+            return
+        if self.act_raw.isChecked():
+            self.act_split.setChecked(False)
+            if self.canvas.raw_item is None:
+                self.canvas.set_raw_image(self.last_result.raw_map())
+        self.show_original(False)
+
+    def toggle_alpha(self) -> None:
+        if self.last_result is None:
+            self.act_alpha.setChecked(False)
+            self.message("No removal yet: the alpha map exists after the first removal.")
+            return
+        if not self.act_alpha.isChecked():
+            self.act_alpha_alone.setChecked(False)
+        self._update_alpha_view()
+
+    def toggle_alpha_alone(self) -> None:
+        if self.last_result is None:
+            self.act_alpha_alone.setChecked(False)
+            return
+        if self.act_alpha_alone.isChecked():
+            self.act_alpha.setChecked(True)
+        self._update_alpha_view()
+
+    def _on_alpha_opacity(self, value: int) -> None:
+        self.settings.alpha_opacity = value / 100.0
+        self._update_alpha_view()
+
+    def _update_alpha_view(self) -> None:
+        if not self.act_alpha.isChecked() or self.last_result is None:
+            self.canvas.set_alpha_mode("off")
+            self.alpha_label.setText("")
+            return
+        mode = "alone" if self.act_alpha_alone.isChecked() else "overlay"
+        self.canvas.set_alpha_mode(mode, self.alpha_slider.value() / 100.0)
+        if self.last_result.alpha_learned:
+            self.alpha_label.setText(" Alpha: learned composition map")
+        else:
+            self.alpha_label.setText(f" Alpha: {NOT_LEARNED_LABEL}")
+
+    def _on_zoom_changed(self, _scale: float) -> None:
+        self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")
+
+    # ================================================================== settings, closing
+
+    def _restore_geometry(self) -> None:
+        if self.settings.window_geometry:
+            try:
+                self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode("ascii")))
+            except (ValueError, UnicodeEncodeError):
+                pass
+
+    def store_settings(self) -> None:
+        """Copy the window's state into ``self.settings`` and write it."""
+        s = self.settings
+        s.brush_size = int(round(self.canvas.brush_size))
+        s.eraser_size = int(round(self.canvas.eraser_size))
+        s.model = self._model_name
+        s.device = self.device
+        s.alpha_opacity = self.alpha_slider.value() / 100.0
+        s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self._save_settings_quietly()
+
+    def _save_settings_quietly(self) -> None:
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            self.message(f"Settings not saved: {exc}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.store_settings()
+        if self.busy:
+            self.bridge.cancel()
+        self.bridge.shutdown(wait=not self.busy)
+        self._running_id = None
+        if self.document is not None:
+            self.document.remove_listener(self._on_document_changed)
+        event.accept()
+
+
+__all__ = ["QtMainWindow", "NOT_LEARNED_LABEL"]

@@ -1,0 +1,168 @@
+"""User settings: one typed dataclass saved as JSON in ``engine.paths.user_config_dir() / "settings.json"``.
+
+Loading never fails: a missing or corrupt file gives the defaults, unknown keys are ignored and a value of the wrong
+type or out of range falls back to that field's default. Files written by older versions go through ``_migrate``.
+Saving is atomic (temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from engine.paths import user_config_dir
+
+SCHEMA_VERSION = 1
+"""Version of the settings layout written by this code; bump it and extend ``_migrate`` when fields change."""
+
+SETTINGS_FILE_NAME = "settings.json"
+RECENT_FILES_LIMIT = 10
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass
+class Settings:
+    """Everything the editor remembers between runs.
+
+    ``brush_size``/``eraser_size``: brush diameters in image pixels, 1..2000 (a float in the file is rounded).
+    ``overlay_color``: hole overlay colour ``"#RRGGBB"``. ``overlay_opacity``, ``alpha_opacity`` (learned-alpha
+    view): 0..1. ``model``: registry name, ``""`` = the registry default. ``device``: ``"auto"``, ``"cpu"``,
+    ``"cuda"``, ``"cuda:N"`` or ``"mps"``. ``window_geometry``: the main window's saved geometry, base64 text.
+    ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
+    """
+
+    schema_version: int = SCHEMA_VERSION
+    last_folder: str = ""
+    brush_size: int = 40
+    eraser_size: int = 40
+    overlay_color: str = "#ff3b30"
+    overlay_opacity: float = 0.5
+    alpha_opacity: float = 0.7
+    model: str = ""
+    device: str = "auto"
+    window_geometry: str = ""
+    recent_files: list[str] = field(default_factory=list)
+    jpeg_quality: int = 95
+
+
+def settings_path() -> Path:
+    """Default settings file: ``engine.paths.user_config_dir() / "settings.json"`` (read at call time)."""
+    return user_config_dir() / SETTINGS_FILE_NAME
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a settings dict written by an older version up to ``SCHEMA_VERSION``.
+
+    A file without ``schema_version`` is treated as version 1. Add one step per version bump, e.g.
+    ``if version < 2: data["brush_size"] = data.pop("brush_radius", 20) * 2; version = 2``. Files from a newer
+    version are read as far as their keys are understood.
+    """
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        version = 1
+    # No older layouts exist yet.
+    data["schema_version"] = max(version, SCHEMA_VERSION)
+    return data
+
+
+def _valid_int(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def _valid_size(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value <= 2000
+
+
+def _valid_fraction(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
+
+
+def _validated(data: dict[str, Any]) -> Settings:
+    """Settings from a (migrated) dict: unknown keys dropped, invalid values replaced by defaults."""
+    defaults = Settings()
+    checks: dict[str, Any] = {
+        "schema_version": lambda v: _valid_int(v, 0, 1 << 30),
+        "last_folder": lambda v: isinstance(v, str),
+        "brush_size": _valid_size,
+        "eraser_size": _valid_size,
+        "overlay_color": lambda v: isinstance(v, str) and bool(_COLOR_RE.match(v)),
+        "overlay_opacity": _valid_fraction,
+        "alpha_opacity": _valid_fraction,
+        "model": lambda v: isinstance(v, str),
+        "device": lambda v: isinstance(v, str) and bool(v),
+        "window_geometry": lambda v: isinstance(v, str),
+        "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+        "jpeg_quality": lambda v: _valid_int(v, 1, 100),
+    }
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        value = data.get(f.name)
+        if f.name in data and checks[f.name](value):
+            if f.name in ("brush_size", "eraser_size"):
+                value = round(value)
+            elif f.name in ("overlay_opacity", "alpha_opacity"):
+                value = float(value)
+            elif f.name == "recent_files":
+                value = list(value)
+            values[f.name] = value
+        else:
+            values[f.name] = getattr(defaults, f.name)
+    values["schema_version"] = SCHEMA_VERSION
+    return Settings(**values)
+
+
+def load_settings(path: str | PathLike[str] | None = None) -> Settings:
+    """Read settings from ``path`` (default :func:`settings_path`); defaults when missing, unreadable or corrupt."""
+    file = Path(path) if path is not None else settings_path()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return Settings()
+    if not isinstance(data, dict):
+        return Settings()
+    return _validated(_migrate(data))
+
+
+def save_settings(settings: Settings, path: str | PathLike[str] | None = None) -> None:
+    """Write ``settings`` as JSON to ``path`` (default :func:`settings_path`) atomically; creates the folder.
+
+    Raises OSError naming the file when it cannot be written; the previous file is then left untouched.
+    """
+    file = Path(path) if path is not None else settings_path()
+    data = asdict(settings)
+    data["schema_version"] = SCHEMA_VERSION
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    tmp_name: str | None = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, file)
+        tmp_name = None
+    except OSError as exc:
+        raise OSError(f"cannot write settings file {file}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+
+
+def add_recent_file(settings: Settings, path: str | PathLike[str], limit: int = RECENT_FILES_LIMIT) -> Settings:
+    """Put ``path`` (made absolute) first in ``settings.recent_files``, removing an earlier entry for the same file
+    and keeping at most ``limit`` entries. Changes ``settings`` in place and returns it."""
+    entry = os.path.abspath(os.fspath(path))
+    key = os.path.normcase(entry)
+    rest = [p for p in settings.recent_files if os.path.normcase(os.path.abspath(p)) != key]
+    settings.recent_files = [entry, *rest][: max(0, limit)]
+    return settings

@@ -1,0 +1,183 @@
+"""Command-line subcommands of the engine: ``remove`` (one photo or a folder) and ``models``.
+
+Every expected failure ends with one line ``error: ...`` on stderr and a non-zero exit code; outputs are written
+atomically, so a failed run never leaves a partial file behind.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from engine.device import DEVICE_CHOICES
+from engine.errors import FusionPaintError, ImageError
+from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image
+from engine.pipeline import InpaintResult, inpaint
+from engine.registry import default_model_name, list_models, load_model, parameter_count
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``remove`` and ``models`` on the main parser's subparsers."""
+    remove = subparsers.add_parser(
+        "remove",
+        help="remove the masked objects from a photo or a folder of photos",
+        description="Fill the white part of MASK in IMAGE. Folder mode: --images DIR --masks DIR|FILE -o DIR "
+        "(masks matched by file stem, or one mask file for every photo).",
+    )
+    remove.add_argument("image", nargs="?", help="photo to clean (single-photo mode)")
+    remove.add_argument("--mask", help="mask image: white (> 127) or an RGBA alpha marks what to remove")
+    remove.add_argument("--images", help="folder of photos (folder mode)")
+    remove.add_argument("--masks", help="folder of masks matched by file stem, or one mask for all photos")
+    remove.add_argument("-o", "--output", required=True, help="output file (single) or folder (folder mode)")
+    remove.add_argument("--model", default=None, help="model name or path to a .safetensors file (see 'models')")
+    remove.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default: auto)")
+    remove.add_argument("--alpha-out", help="also save the composition alpha map as a PNG (single-photo mode)")
+    remove.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    remove.add_argument("--band", type=int, default=8, help="seam band blended outside the hole, in pixels")
+    remove.add_argument("--overwrite", action="store_true", help="allow the output to replace an input file")
+    remove.set_defaults(func=run_remove)
+
+    models = subparsers.add_parser("models", help="list the available models")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(func=run_models)
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """Entry point of ``fusionpaint remove``."""
+    if not 1 <= args.quality <= 100:
+        return _fail(f"--quality must be between 1 and 100, got {args.quality}", EXIT_USAGE)
+    folder_mode = args.images is not None
+    if folder_mode and (args.image or args.mask):
+        return _fail("give either IMAGE --mask MASK or --images DIR --masks DIR, not both", EXIT_USAGE)
+    if not folder_mode and not (args.image and args.mask):
+        return _fail("give IMAGE --mask MASK -o OUT, or --images DIR --masks DIR|FILE -o DIR", EXIT_USAGE)
+    if folder_mode and not args.masks:
+        return _fail("--images needs --masks DIR|FILE", EXIT_USAGE)
+    if args.alpha_out and folder_mode:
+        return _fail("--alpha-out works with a single photo only", EXIT_USAGE)
+    try:
+        model = load_model(args.model or default_model_name(), args.device)
+        if folder_mode:
+            return _remove_folder(args, model)
+        return _remove_one(args, model)
+    except FusionPaintError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("cancelled", 130)
+
+
+def _clean_one(image_path: Path, mask_path: Path, model, band_px: int) -> tuple[Photo, InpaintResult]:
+    photo = load_image(image_path)
+    hole, warnings = load_mask(mask_path, photo.rgb.shape[:2])
+    for warning in warnings:
+        _warn(warning)
+    if not hole.any():
+        _warn(f"mask {mask_path} is empty: {image_path.name} is copied unchanged")
+    return photo, inpaint(photo.rgb, hole, model, band_px=band_px)
+
+
+def _remove_one(args: argparse.Namespace, model) -> int:
+    image_path, mask_path, out_path = Path(args.image), Path(args.mask), Path(args.output)
+    for source in (image_path, mask_path):
+        if _same_file(out_path, source) and not args.overwrite:
+            return _fail(f"output {out_path} is an input file; choose another name or pass --overwrite", EXIT_USAGE)
+    photo, result = _clean_one(image_path, mask_path, model, args.band)
+    save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
+    if args.alpha_out:
+        alpha8 = np.clip(result.alpha_map() * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        save_image(Path(args.alpha_out), alpha8)
+    seconds = result.timings.get("total", 0.0)
+    regions = len(result.windows)
+    print(f"{out_path}: {regions} region(s) filled with {result.model} on {result.device} in {seconds:.2f} s")
+    return 0
+
+
+def _photos_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+
+
+def _remove_folder(args: argparse.Namespace, model) -> int:
+    from tqdm import tqdm
+
+    images_dir, masks_arg, out_dir = Path(args.images), Path(args.masks), Path(args.output)
+    if not images_dir.is_dir():
+        return _fail(f"photo folder not found: {images_dir}")
+    if not masks_arg.exists():
+        return _fail(f"mask folder or file not found: {masks_arg}")
+    if out_dir.exists() and not out_dir.is_dir():
+        return _fail(f"output {out_dir} exists and is not a folder")
+    if _same_file(out_dir, images_dir) and not args.overwrite:
+        return _fail(f"output folder {out_dir} is the photo folder; choose another or pass --overwrite", EXIT_USAGE)
+    photos = _photos_in(images_dir)
+    if not photos:
+        return _fail(f"no photos ({', '.join(SUPPORTED_EXTENSIONS)}) in {images_dir}")
+    masks_by_stem = {p.stem: p for p in _photos_in(masks_arg)} if masks_arg.is_dir() else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    done = 0
+    for image_path in tqdm(photos, desc="removing", unit="photo", file=sys.stderr):
+        mask_path = masks_arg if masks_by_stem is None else masks_by_stem.get(image_path.stem)
+        if mask_path is None:
+            _warn(f"no mask named {image_path.stem}.* in {masks_arg}: {image_path.name} skipped")
+            failures += 1
+            continue
+        try:
+            photo, result = _clean_one(image_path, mask_path, model, args.band)
+            save_image(out_dir / image_path.name, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
+            done += 1
+        except ImageError as exc:
+            _warn(str(exc))
+            failures += 1
+    print(f"{done} photo(s) written to {out_dir}, {failures} skipped")
+    return 0 if failures == 0 else EXIT_ERROR
+
+
+def run_models(args: argparse.Namespace) -> int:
+    """Entry point of ``fusionpaint models``."""
+    rows = []
+    for spec in list_models():
+        rows.append({
+            "name": spec.name,
+            "title": spec.title,
+            "kind": spec.kind,
+            "status": spec.status,
+            "parameters": parameter_count(spec),
+            "weights_file": str(spec.weights_file) if spec.weights_file else None,
+            "native_size": spec.native_size,
+            "alpha": spec.alpha_meaning,
+            "license": spec.license,
+            "training_data": spec.training_data,
+            "default": spec.name == default_model_name(),
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = f"{'name':<16} {'status':<11} {'parameters':>11}  {'weights file':<44} license"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        name = row["name"] + (" *" if row["default"] else "")
+        weights = row["weights_file"] or "-"
+        params = f"{row['parameters']:,}" if row["parameters"] else "-"
+        print(f"{name:<16} {row['status']:<11} {params:>11}  {weights:<44} {row['license']}")
+    print("* default model")
+    return 0

@@ -1,0 +1,21 @@
+"""Errors the engine raises. Each message is one line a user can act on and names the file involved."""
+
+
+class FusionPaintError(Exception):
+    """Base class: an expected failure with a message fit to show the user."""
+
+
+class ImageError(FusionPaintError):
+    """An image or mask file is missing, corrupt, unsupported or too large."""
+
+
+class ModelUnavailable(FusionPaintError):
+    """A model cannot be used: unknown name, or a network with no weights installed."""
+
+
+class WeightsError(FusionPaintError):
+    """A weights file is truncated, has the wrong architecture or fails its sha256 check."""
+
+
+class JobCancelled(FusionPaintError):
+    """A job was cancelled before it finished."""

@@ -1,0 +1,497 @@
+"""Reading and writing photos and hole masks.
+
+Images cross the engine boundary as numpy uint8 arrays of shape (H, W, 3), RGB, with the EXIF orientation
+already applied; hole masks as numpy bool arrays of shape (H, W), True = pixel to fill. Everything the app
+needs to write a photo back the way it came (alpha channel, grayscale-ness, EXIF, ICC profile, DPI) travels in
+a `Photo`. All output is 8 bits per channel.
+
+Pillow's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`) is respected and never changed: a larger
+file is refused with ImageError. Every failure to read or write a file is reported as ImageError with a
+one-line message that names the file; no raw Pillow or OS error escapes. Saving is atomic: the file is
+written to a temporary file in the destination folder, flushed to disk and moved into place, so an existing
+file is never left half-written.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from engine.errors import ImageError
+
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+"""Lower-case file extensions that `load_image` reads and `save_image` writes."""
+
+_FORMAT_BY_EXTENSION = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+}
+# Pillow reports some camera JPEGs (with a multi-picture extension) as "MPO"; their first frame is the photo.
+_FORMAT_ALIASES = {"MPO": "JPEG"}
+_READABLE_FORMATS = frozenset(_FORMAT_BY_EXTENSION.values())
+_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
+_EXIF_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
+_ICC_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "TIFF"})
+_DPI_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})
+_GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+_SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+
+_ORIENTATION = 0x0112
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_PIXEL_X_DIMENSION = 0xA002
+_PIXEL_Y_DIMENSION = 0xA003
+# In a TIFF, Pillow's EXIF view is the TIFF directory itself (strip offsets, bit depth, ...). Only these
+# descriptive tags are worth carrying to another file.
+_TIFF_DESCRIPTIVE_TAGS = frozenset(
+    {
+        0x010E,  # ImageDescription
+        0x010F,  # Make
+        0x0110,  # Model
+        _ORIENTATION,
+        0x0131,  # Software
+        0x0132,  # DateTime
+        0x013B,  # Artist
+        0x8298,  # Copyright
+        0xA420,  # ImageUniqueID
+        0x9C9B,  # XPTitle
+        0x9C9C,  # XPComment
+        0x9C9D,  # XPAuthor
+        0x9C9E,  # XPKeywords
+        0x9C9F,  # XPSubject
+        _EXIF_IFD,
+        _GPS_IFD,
+    }
+)
+_JPEG_MAX_EXIF_BYTES = 65533
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo plus what is needed to save a result like it.
+
+    rgb: uint8 (H, W, 3), RGB, C-contiguous, EXIF orientation applied. Grayscale files are replicated to
+        three equal channels; 16-bit files are reduced to 8 bits (round(value / 257)).
+    alpha: uint8 (H, W), C-contiguous, 0 = transparent .. 255 = opaque, exactly as stored in the file
+        (RGBA, LA, or a palette/tRNS transparency), or None when the file has no transparency.
+    source_mode: Pillow mode of the file before conversion, e.g. "RGB", "L", "I;16", "RGBA", "P", "CMYK".
+    format: "JPEG", "PNG", "WEBP", "TIFF" or "BMP" (decided by the file content, not its extension).
+    exif: EXIF block (bytes starting with b"Exif") with the orientation tag reset to 1, or None.
+    icc_profile: ICC profile bytes describing `rgb`, or None (sRGB assumed). A CMYK file is converted to sRGB
+        and gets None.
+    dpi: (x, y) dots per inch, in the orientation of `rgb`, or None.
+    path: the file it was read from, or None.
+
+    The arrays belong to the Photo; comparison is by identity.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None
+    source_mode: str
+    format: str
+    exif: bytes | None
+    icc_profile: bytes | None
+    dpi: tuple[float, float] | None
+    path: Path | None
+
+
+# ----------------------------------------------------------------------------------------------- reading
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) -> _T:
+    """Open and fully decode `path`, then return `use(path, image)` while the file is still open.
+
+    `image.format` is one of "JPEG", "PNG", "WEBP", "TIFF", "BMP". Every failure becomes ImageError.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageError(f"cannot open {p}: file not found")
+    if p.is_dir():
+        raise ImageError(f"cannot open {p}: it is a folder, not an image file")
+    limit = Image.MAX_IMAGE_PIXELS
+    too_large = f"cannot open {p}: image is too large (over the safety limit of {limit} pixels)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                width, height = im.size  # also checked here: the warning filter above is process-wide
+                if limit is not None and width * height > limit:
+                    raise ImageError(too_large)
+                fmt = _FORMAT_ALIASES.get(im.format or "", im.format or "")
+                if fmt not in _READABLE_FORMATS:
+                    raise ImageError(
+                        f"cannot open {p}: {im.format or 'this'} files are not supported "
+                        f"(use JPEG, PNG, WEBP, TIFF or BMP)"
+                    )
+                im.load()  # full decode here, so corrupt or truncated data fails now
+                im.format = fmt
+                return use(p, im)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(too_large) from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(f"cannot open {p}: not an image file or an unsupported format") from None
+    except PermissionError:
+        raise ImageError(f"cannot open {p}: permission denied") from None
+    except MemoryError:
+        raise ImageError(f"cannot open {p}: not enough memory to decode it") from None
+    except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
+        raise ImageError(f"cannot open {p}: file is corrupt or truncated ({_one_line(e)})") from None
+
+
+def _apply_orientation(im: Image.Image) -> tuple[Image.Image, int]:
+    """Return (image with its EXIF orientation applied, the orientation value 1..8 that was applied)."""
+    try:
+        orientation = int(im.getexif().get(_ORIENTATION, 1))
+    except Exception:  # unreadable EXIF: keep the pixels as stored
+        return im, 1
+    if orientation not in range(2, 9):
+        return im, 1
+    transposed = ImageOps.exif_transpose(im)
+    return (transposed if transposed is not None else im), orientation
+
+
+def _kept_exif(im: Image.Image, fmt: str, size_wh: tuple[int, int]) -> bytes | None:
+    """EXIF bytes of `im` for saving: orientation reset to 1, pixel dimensions set to `size_wh`."""
+    try:
+        source = im.getexif()
+        if fmt == "TIFF":
+            exif = Image.Exif()
+            for tag in source:
+                if tag in (_EXIF_IFD, _GPS_IFD):
+                    exif[tag] = source.get_ifd(tag)
+                elif tag in _TIFF_DESCRIPTIVE_TAGS:
+                    exif[tag] = source[tag]
+        else:
+            exif = source
+        if len(exif) == 0:
+            return None
+        if _ORIENTATION in exif:
+            exif[_ORIENTATION] = 1
+        if _EXIF_IFD in exif:
+            sub = exif.get_ifd(_EXIF_IFD)
+            if _PIXEL_X_DIMENSION in sub:
+                sub[_PIXEL_X_DIMENSION] = size_wh[0]
+            if _PIXEL_Y_DIMENSION in sub:
+                sub[_PIXEL_Y_DIMENSION] = size_wh[1]
+        return exif.tobytes()
+    except Exception:  # a damaged EXIF block is dropped rather than failing the whole photo
+        return None
+
+
+def _dpi(info: dict, orientation: int) -> tuple[float, float] | None:
+    dpi = info.get("dpi")
+    try:
+        x, y = (float(v) for v in dpi)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if not (x > 0 and y > 0):
+        return None
+    return (y, x) if orientation >= 5 else (x, y)  # orientations 5..8 swap width and height
+
+
+def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
+    """CMYK to sRGB, through the embedded ICC profile when there is a usable one."""
+    icc = im.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            srgb = ImageCms.createProfile("sRGB")
+            converted = ImageCms.profileToProfile(im, source, srgb, outputMode="RGB")
+            if converted is not None:
+                return converted
+        except Exception:  # no colour-management support or a broken profile: plain conversion below
+            pass
+    return im.convert("RGB")
+
+
+def _decode(im: Image.Image, p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels of a loaded image as (rgb uint8 (H,W,3), alpha uint8 (H,W) or None), both C-contiguous."""
+    mode = im.mode
+    alpha: np.ndarray | None = None
+    if mode == "F":
+        raise ImageError(f"cannot open {p}: 32-bit floating-point images are not supported")
+    if mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(im)
+        gray = np.rint(np.clip(values, 0, 65535) / 257.0).astype(np.uint8)
+        transparent = im.info.get("transparency")
+        if isinstance(transparent, int):
+            alpha = np.where(values == transparent, 0, 255).astype(np.uint8)
+    elif mode in _GRAY_MODES:
+        target = "LA" if im.has_transparency_data else "L"
+        data = np.asarray(im if mode == target else im.convert(target))
+        gray, alpha = (data[:, :, 0], data[:, :, 1]) if target == "LA" else (data, None)
+    else:
+        has_alpha = im.has_transparency_data
+        if mode == "CMYK":
+            im = _cmyk_to_rgb(im)
+        target = "RGBA" if has_alpha else "RGB"
+        try:
+            data = np.asarray(im if im.mode == target else im.convert(target))
+        except ValueError:
+            raise ImageError(f"cannot open {p}: pixel format {mode} is not supported") from None
+        rgb = np.ascontiguousarray(data[:, :, :3])
+        alpha = np.ascontiguousarray(data[:, :, 3]) if has_alpha else None
+        return rgb, alpha
+    rgb = np.repeat(np.asarray(gray, dtype=np.uint8)[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(rgb), (None if alpha is None else np.ascontiguousarray(alpha))
+
+
+def load_image(path: str | os.PathLike[str]) -> Photo:
+    """Read a photo file into a `Photo` (uint8 RGB (H, W, 3) with the EXIF orientation applied).
+
+    Grayscale files (1, L, LA, I, I;16) are replicated to RGB; 16-bit files become 8-bit by rounding
+    value / 257 (output is always 8-bit; 16-bit colour files are reduced by Pillow itself, which keeps the
+    high byte). Palette images become RGB, CMYK becomes sRGB. Transparency (RGBA,
+    LA, palette or tRNS) is kept bit-exact in `Photo.alpha`. Raises ImageError for a missing file, a folder,
+    corrupt or truncated data, an unsupported format, or an image over Pillow's decompression-bomb limit.
+    """
+    return _read(path, _photo_from)
+
+
+def _photo_from(p: Path, im: Image.Image) -> Photo:
+    fmt = im.format or ""
+    oriented, orientation = _apply_orientation(im)
+    rgb, alpha = _decode(oriented, p)
+    icc = im.info.get("icc_profile") or None
+    if im.mode == "CMYK":
+        icc = None  # the pixels are sRGB now
+    return Photo(
+        rgb=rgb,
+        alpha=alpha,
+        source_mode=im.mode,
+        format=fmt,
+        exif=_kept_exif(im, fmt, oriented.size),
+        icc_profile=bytes(icc) if icc else None,
+        dpi=_dpi(im.info, orientation),
+        path=p,
+    )
+
+
+def load_mask(path: str | os.PathLike[str], size_hw: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
+    """Read a hole mask; returns (hole bool (H, W) C-contiguous with (H, W) = size_hw, warnings).
+
+    A pixel is a hole when its gray level (luma for colour masks, 0..255) is above 127. For a mask with an
+    alpha channel that is not fully opaque (RGBA, LA, palette transparency), alpha > 127 marks the hole
+    instead. The EXIF orientation is applied. A mask of another size is resized (nearest neighbour) and a
+    warning naming both sizes is returned. An empty mask is returned as it is. Raises ImageError like
+    `load_image`.
+    """
+    height, width = (int(v) for v in size_hw)
+    if height <= 0 or width <= 0:
+        raise ValueError(f"size_hw must be two positive integers, got {size_hw!r}")
+    p = Path(path)
+    rgb, alpha = _read(p, lambda p, im: _decode(_apply_orientation(im)[0], p))
+    if alpha is not None and int(alpha.min()) < 255:
+        hole = alpha > 127
+    else:
+        hole = np.asarray(Image.fromarray(rgb).convert("L")) > 127
+    warnings_out: list[str] = []
+    mask_h, mask_w = hole.shape
+    if (mask_h, mask_w) != (height, width):
+        as_image = Image.fromarray(hole.astype(np.uint8) * 255)
+        hole = np.asarray(as_image.resize((width, height), Image.Resampling.NEAREST)) > 127
+        warnings_out.append(
+            f"mask {p.name} is {mask_w}x{mask_h} px but the image is {width}x{height} px; "
+            f"it was resized to {width}x{height} px (nearest neighbour)"
+        )
+    return np.ascontiguousarray(hole, dtype=bool), warnings_out
+
+
+# ----------------------------------------------------------------------------------------------- writing
+
+
+def _umask() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def _save_failure(p: Path, error: OSError) -> ImageError:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "disk full"
+    elif error.errno in (errno.EACCES, errno.EPERM) or isinstance(error, PermissionError):
+        reason = "permission denied"
+    elif error.errno == errno.ENOENT:
+        reason = "the folder does not exist"
+    elif error.errno == errno.EROFS:
+        reason = "read-only file system"
+    else:
+        reason = " ".join((error.strerror or _one_line(error)).split())
+    return ImageError(f"could not save {p}: {reason}")
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+    """Create or replace `path` atomically: `write(temp_path)` fills a temporary file in the same folder,
+    which is flushed to disk and then moved onto `path` (os.replace).
+
+    On any error the temporary file is removed and an existing `path` is left untouched; OSError (disk full,
+    permission denied, missing folder, ...) is raised as ImageError("could not save PATH: reason"). A
+    symbolic link at `path` is followed, so its target is replaced. The new file gets the permissions of
+    the file it replaces, or the usual ones for a new file.
+    """
+    p = Path(path)
+    target = Path(os.path.realpath(p)) if p.is_symlink() else p
+    if target.is_dir():
+        raise ImageError(f"could not save {p}: it is a folder")
+    temp: Path | None = None
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        temp = Path(temp_name)
+        write(temp)
+        fd = os.open(temp, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+        temp = None
+    except OSError as e:
+        raise _save_failure(p, e) from None
+    finally:
+        if temp is not None:
+            try:
+                temp.unlink()
+            except OSError:
+                pass
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX); best effort
+        try:
+            dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+
+
+def _format_for(p: Path) -> str:
+    fmt = _FORMAT_BY_EXTENSION.get(p.suffix.lower())
+    if fmt is None:
+        known = " ".join(SUPPORTED_EXTENSIONS)
+        suffix = p.suffix or "(none)"
+        raise ImageError(f"could not save {p}: unknown file type {suffix!r}; use one of {known}")
+    return fmt
+
+
+def _icc_matches(icc: bytes, mode: str) -> bool:
+    """True when the ICC profile's colour space (header bytes 16..20) fits an image of `mode`."""
+    space = icc[16:20]
+    return space == (b"GRAY" if mode in ("L", "LA") else b"RGB ")
+
+
+def save_image(
+    path: str | os.PathLike[str],
+    rgb: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    like: Photo | None = None,
+    quality: int = 95,
+) -> None:
+    """Write an 8-bit image atomically; the format comes from the extension of `path`.
+
+    rgb: uint8 (H, W, 3) RGB. alpha: uint8 (H, W) written bit-exact to PNG, WEBP and TIFF and dropped for
+    JPEG and BMP. like: the Photo the image came from: its EXIF (orientation 1), ICC profile and DPI are
+    written where the format can hold them, and a grayscale source is written as 8-bit grayscale (luma of
+    `rgb`). quality: 1..100 for JPEG (4:2:0 chroma subsampling) and WEBP; PNG uses compress_level 6, TIFF LZW.
+    The arrays are not modified. Raises ImageError for an unknown extension or when the file cannot be
+    written (the destination is then unchanged and no temporary file remains).
+    """
+    p = Path(path)
+    fmt = _format_for(p)
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be a uint8 array of shape (H, W, 3), got {getattr(rgb, 'shape', rgb)!r}")
+    if alpha is not None and (
+        not isinstance(alpha, np.ndarray) or alpha.dtype != np.uint8 or alpha.shape != rgb.shape[:2]
+    ):
+        got = getattr(alpha, "shape", alpha)
+        raise ValueError(f"alpha must be a uint8 array of shape {rgb.shape[:2]}, got {got!r}")
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise ValueError(f"quality must be an integer from 1 to 100, got {quality!r}")
+
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    gray = like is not None and like.source_mode in _GRAY_MODES
+    if gray:
+        image = image.convert("L")
+        if fmt == "WEBP":  # WebP has no grayscale mode: store the gray levels as RGB
+            image = image.convert("RGB")
+    if alpha is not None and fmt in _ALPHA_FORMATS:
+        image.putalpha(Image.fromarray(np.ascontiguousarray(alpha)))  # L -> LA, RGB -> RGBA
+
+    options: dict = {}
+    if fmt == "JPEG":
+        options.update(quality=int(quality), subsampling="4:2:0")
+    elif fmt == "PNG":
+        options.update(compress_level=6)
+    elif fmt == "WEBP":
+        options.update(quality=int(quality))
+    elif fmt == "TIFF":
+        options.update(compression="tiff_lzw")
+    if like is not None:
+        exif = like.exif
+        if exif and fmt in _EXIF_FORMATS and not (fmt == "JPEG" and len(exif) > _JPEG_MAX_EXIF_BYTES):
+            options["exif"] = exif
+        if like.icc_profile and fmt in _ICC_FORMATS and _icc_matches(like.icc_profile, image.mode):
+            options["icc_profile"] = like.icc_profile
+        if like.dpi and fmt in _DPI_FORMATS:
+            options["dpi"] = like.dpi
+
+    def write(temp: Path) -> None:
+        try:
+            image.save(temp, format=fmt, **options)
+        except OSError:
+            raise
+        except Exception as e:  # an encoder refusing the data or an option
+            raise ImageError(f"could not save {p}: {_one_line(e)}") from None
+
+    atomic_write(p, write)
+
+
+def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:
+    """Write a hole mask (bool (H, W), True = hole) atomically as an 8-bit grayscale PNG, white = hole.
+
+    Raises ImageError when `path` does not end in .png or the file cannot be written.
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".png":
+        raise ImageError(f"could not save {p}: masks are saved as PNG, use a .png file name")
+    if not isinstance(hole, np.ndarray) or hole.dtype != np.bool_ or hole.ndim != 2:
+        raise ValueError(f"hole must be a bool array of shape (H, W), got {getattr(hole, 'shape', hole)!r}")
+    image = Image.fromarray(hole.astype(np.uint8) * 255)
+    atomic_write(p, lambda temp: image.save(temp, format="PNG", compress_level=6))

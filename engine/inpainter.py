@@ -1,0 +1,97 @@
+"""Uniform adapters around each kind of model: batches of float images in, raw prediction and alpha out.
+
+The pipeline only talks to :class:`Inpainter`; value ranges, channel order and precision are handled here, once.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from engine.device import describe_device, inference_dtype
+
+
+@dataclass
+class Prediction:
+    """Output of :meth:`Inpainter.predict` for N windows of H x W pixels.
+
+    raw: float32 (N, H, W, 3) in [0, 1], RGB - the model's completion before composition.
+    alpha: float32 (N, H, W, 3) in [0, 1] - DFNet's learned composition map, or None for models without one.
+    """
+
+    raw: np.ndarray
+    alpha: np.ndarray | None
+
+
+class Inpainter:
+    """A loaded model ready to fill holes. Subclasses implement :meth:`predict`."""
+
+    def __init__(self, spec, device: torch.device):
+        self.spec = spec
+        self.device = device
+
+    @property
+    def device_name(self) -> str:
+        return describe_device(self.device)
+
+    def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+        """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
+
+        H and W are multiples of ``spec.size_multiple``.
+        """
+        raise NotImplementedError
+
+
+class ClassicalInpainter(Inpainter):
+    """OpenCV's ``cv2.inpaint`` (Telea or Navier-Stokes); runs on the CPU whatever the device."""
+
+    RADIUS_PX = 5
+
+    def __init__(self, spec, method: int):
+        super().__init__(spec, torch.device("cpu"))
+        self.method = method
+
+    def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+        raw = np.empty_like(images, dtype=np.float32)
+        for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
+            rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            filled = cv2.inpaint(rgb8, hole.astype(np.uint8), self.RADIUS_PX, self.method)
+            raw[i] = filled.astype(np.float32) / 255.0
+        return Prediction(raw=raw, alpha=None)
+
+
+class NetworkInpainter(Inpainter):
+    """A DFNet or DMFN generator in eval mode on ``device`` (half precision and channels_last on GPUs)."""
+
+    def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
+        super().__init__(spec, device)
+        self.dtype = dtype or inference_dtype(device)
+        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+        self.network = network.eval().to(device=device, dtype=self.dtype, memory_format=self.memory_format)
+        for parameter in self.network.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.inference_mode()
+    def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+        lo, hi = self.spec.value_range
+        image_t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        hole_t = torch.from_numpy(np.ascontiguousarray(holes)).unsqueeze(1)
+        image_t = image_t.to(self.device, non_blocking=True).to(self.dtype)
+        hole_t = hole_t.to(self.device, non_blocking=True).to(self.dtype)
+        image_t = (image_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
+        hole_t = hole_t.contiguous(memory_format=self.memory_format)
+        raw_t, alpha_t = self._forward(image_t, hole_t)
+        raw_t = ((raw_t.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
+        raw = raw_t.permute(0, 2, 3, 1).cpu().numpy()
+        alpha = None
+        if alpha_t is not None:
+            alpha = alpha_t.float().clamp_(0.0, 1.0).permute(0, 2, 3, 1).cpu().numpy()
+        return Prediction(raw=np.ascontiguousarray(raw), alpha=None if alpha is None else np.ascontiguousarray(alpha))
+
+    def _forward(self, image: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.spec.arch == "dfnet":
+            out = self.network(image, hole, finest_only=True)
+            return out.raws[0], out.alphas[0]
+        out = self.network(image, hole)
+        return out.prediction, None

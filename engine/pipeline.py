@@ -1,0 +1,250 @@
+"""One removal: hole regions -> context windows -> one batch through the model -> composite.
+
+Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill. Inputs are never modified.
+Composition inside each window, with A the composition map and ``known`` the image with the hole zeroed::
+
+    out = A * raw + (1 - A) * known
+
+A is 1 inside the hole and fades linearly to 0 across ``band_px`` pixels outside it (the seam band); for DFNet it is
+additionally multiplied by the network's learned alpha. Pixels where A == 0 - every pixel farther than ``band_px``
+from the hole - are copied bit-identically from the input.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from engine.errors import JobCancelled
+from engine.inpainter import Inpainter
+from engine.regions import Box, plan_windows, round_up, union_box, window_scale
+
+ProgressCallback = Callable[[float, str], None]
+
+#: Windows per forward pass; bounds memory when a photo has many separate holes.
+MAX_BATCH = 8
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One processed window. box: (y0, x0, y1, x1) in full-resolution pixels.
+
+    alpha: float32 (h, w, 3) in [0, 1], the composition map A used for this window.
+    raw: uint8 (h, w, 3) RGB, the model's output before composition (upscaled to full resolution).
+    changed: bounding box (full-resolution) of the pixels whose A > 0, or None.
+    """
+
+    box: Box
+    alpha: np.ndarray
+    raw: np.ndarray
+    changed: Box | None
+
+
+@dataclass(frozen=True)
+class InpaintResult:
+    """The output of :func:`inpaint`.
+
+    image: uint8 (H, W, 3) RGB result. alpha_learned: True when the alpha maps are DFNet's learned maps, False when they
+    are the feathered composition mask. timings: seconds per stage ("plan", "prepare", "model", "composite", "total").
+    """
+
+    image: np.ndarray
+    windows: tuple[WindowResult, ...]
+    alpha_learned: bool
+    model: str
+    device: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def alpha_map(self) -> np.ndarray:
+        """float32 (H, W, 3) in [0, 1]: the composition maps of all windows, 0 elsewhere."""
+        out = np.zeros(self.image.shape, np.float32)
+        for window in self.windows:
+            y0, x0, y1, x1 = window.box
+            out[y0:y1, x0:x1] = window.alpha
+        return out
+
+    def raw_map(self) -> np.ndarray:
+        """uint8 (H, W, 3): the result with each window replaced by the model's raw output."""
+        out = self.image.copy()
+        for window in self.windows:
+            y0, x0, y1, x1 = window.box
+            out[y0:y1, x0:x1] = window.raw
+        return out
+
+    def changed_box(self) -> Box | None:
+        """Bounding box of every pixel that may differ from the input, or None when nothing changed."""
+        boxes = [w.changed for w in self.windows if w.changed is not None]
+        if not boxes:
+            return None
+        total = boxes[0]
+        for box in boxes[1:]:
+            total = union_box(total, box)
+        return total
+
+
+def validate_inputs(image: np.ndarray, hole: np.ndarray) -> None:
+    """Raise ValueError unless image is uint8 (H, W, 3) and hole is bool (H, W) of the same size."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be a uint8 array of shape (H, W, 3), got {getattr(image, 'shape', '?')}")
+    if not isinstance(hole, np.ndarray) or hole.dtype != np.bool_ or hole.shape != image.shape[:2]:
+        raise ValueError(f"hole must be a bool array of shape {image.shape[:2]}, got {getattr(hole, 'shape', '?')}")
+
+
+def feather_weights(hole: np.ndarray, band_px: int) -> np.ndarray:
+    """float32 (h, w): 1 on hole pixels, 1 - d / (band_px + 1) at Euclidean distance d <= band_px, 0 beyond."""
+    if band_px <= 0:
+        return hole.astype(np.float32)
+    distance = cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    weights = 1.0 - distance / np.float32(band_px + 1)
+    weights[distance > band_px] = 0.0
+    return weights.astype(np.float32, copy=False)
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise JobCancelled("removal cancelled")
+
+
+def _prepare_window(image: np.ndarray, hole: np.ndarray, box: Box, native: int) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a window and downscale it so its longer side is at most ``native``.
+
+    Returns float32 (h, w, 3) in [0, 1] RGB and bool (h, w) hole.
+    """
+    y0, x0, y1, x1 = box
+    crop = image[y0:y1, x0:x1]
+    crop_hole = hole[y0:y1, x0:x1]
+    scale = window_scale(box, native)
+    if scale < 1.0:
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        # any hole pixel touching a low-resolution pixel makes it a hole: the fill never misses part of the hole
+        crop_hole = cv2.resize(crop_hole.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
+    return crop.astype(np.float32) / 255.0, crop_hole
+
+
+def _pad_batch(crops: list[np.ndarray], holes: list[np.ndarray], multiple: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reflect-pad every window (bottom and right) to one shape, a multiple of ``multiple`` per side."""
+    height = round_up(max(c.shape[0] for c in crops), multiple)
+    width = round_up(max(c.shape[1] for c in crops), multiple)
+    images = np.empty((len(crops), height, width, 3), np.float32)
+    masks = np.empty((len(crops), height, width), bool)
+    for i, (crop, crop_hole) in enumerate(zip(crops, holes, strict=True)):
+        pad = ((0, height - crop.shape[0]), (0, width - crop.shape[1]))
+        mode = "reflect" if min(crop.shape[:2]) > 1 else "edge"
+        images[i] = np.pad(crop, pad + ((0, 0),), mode=mode)
+        masks[i] = np.pad(crop_hole, pad, mode=mode)
+    return images, masks
+
+
+def inpaint(
+    image: np.ndarray,
+    hole: np.ndarray,
+    model: Inpainter,
+    *,
+    band_px: int = 8,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> InpaintResult:
+    """Fill ``hole`` in ``image`` with ``model``; see the module docstring for the composition rule.
+
+    progress(fraction in [0, 1], message) is called from the calling thread. Raises JobCancelled when ``cancel`` is set.
+    """
+    validate_inputs(image, hole)
+    spec = model.spec
+    report = progress or (lambda fraction, message: None)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    _check(cancel)
+    report(0.0, "finding holes")
+    windows = plan_windows(hole, spec.native_size)
+    timings["plan"] = time.perf_counter() - start
+    output = image.copy()
+    if not windows:
+        timings["total"] = time.perf_counter() - start
+        report(1.0, "nothing to remove")
+        return InpaintResult(output, (), spec.alpha_learned, spec.name, model.device_name, timings)
+
+    results: list[WindowResult] = []
+    for first in range(0, len(windows), MAX_BATCH):
+        batch_boxes = windows[first:first + MAX_BATCH]
+        _check(cancel)
+        tick = time.perf_counter()
+        prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]
+        crops = [p[0] for p in prepared]
+        small_holes = [p[1] for p in prepared]
+        batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple)
+        timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
+        report(0.1 + 0.8 * first / len(windows), f"running {spec.title} on {len(batch_boxes)} region(s)")
+        tick = time.perf_counter()
+        prediction = model.predict(batch, batch_holes)
+        timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
+        _check(cancel)
+        tick = time.perf_counter()
+        for i, box in enumerate(batch_boxes):
+            alpha = None if prediction.alpha is None else prediction.alpha[i]
+            small_hw = crops[i].shape[:2]
+            results.append(_composite(output, image, hole, box, small_hw, prediction.raw[i], alpha, band_px))
+        timings["composite"] = timings.get("composite", 0.0) + time.perf_counter() - tick
+
+    timings["total"] = time.perf_counter() - start
+    report(1.0, "done")
+    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, timings)
+
+
+def _composite(
+    output: np.ndarray,
+    image: np.ndarray,
+    hole: np.ndarray,
+    box: Box,
+    small_hw: tuple[int, int],
+    raw_padded: np.ndarray,
+    alpha_padded: np.ndarray | None,
+    band_px: int,
+) -> WindowResult:
+    """Upscale one window's prediction to full resolution and blend it into ``output`` in place.
+
+    The float work is limited to the hole's bounding box grown by the seam band: beyond it A == 0.
+    """
+    y0, x0, y1, x1 = box
+    height, width = y1 - y0, x1 - x0
+    small_h, small_w = small_hw
+    resized = (small_h, small_w) != (height, width)
+    raw8 = np.clip(raw_padded[:small_h, :small_w] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if resized:
+        raw8 = cv2.resize(raw8, (width, height), interpolation=cv2.INTER_CUBIC)
+    composition = np.zeros((height, width, 3), np.float32)
+    if alpha_padded is not None:
+        alpha = alpha_padded[:small_h, :small_w]
+        if resized:
+            alpha = np.clip(cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+    crop_hole = hole[y0:y1, x0:x1]
+    rows = np.flatnonzero(crop_hole.any(axis=1))
+    cols = np.flatnonzero(crop_hole.any(axis=0))
+    if rows.size == 0:  # a window always holds a hole; guard against an empty one anyway
+        return WindowResult(box=box, alpha=composition, raw=raw8, changed=None)
+    grow = max(band_px, 0) + 1
+    sy0, sy1 = max(int(rows[0]) - grow, 0), min(int(rows[-1]) + 1 + grow, height)
+    sx0, sx1 = max(int(cols[0]) - grow, 0), min(int(cols[-1]) + 1 + grow, width)
+    sub = (slice(sy0, sy1), slice(sx0, sx1))
+    sub_hole = crop_hole[sub]
+    weights = feather_weights(sub_hole, band_px)[..., None]
+    if alpha_padded is not None:
+        composition[sub] = weights * alpha[sub]
+    else:
+        composition[sub] = weights
+    known = image[y0:y1, x0:x1][sub].astype(np.float32) * (1.0 / 255.0)
+    known[sub_hole] = 0.0
+    comp = composition[sub]
+    blended = comp * (raw8[sub].astype(np.float32) * (1.0 / 255.0) - known) + known
+    blended8 = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    touched = weights[..., 0] > 0
+    target = output[y0:y1, x0:x1][sub]
+    target[touched] = blended8[touched]
+    t_rows = np.flatnonzero(touched.any(axis=1))
+    t_cols = np.flatnonzero(touched.any(axis=0))
+    changed = (y0 + sy0 + int(t_rows[0]), x0 + sx0 + int(t_cols[0]),
+               y0 + sy0 + int(t_rows[-1]) + 1, x0 + sx0 + int(t_cols[-1]) + 1)
+    return WindowResult(box=box, alpha=composition, raw=raw8, changed=changed)

@@ -1,0 +1,93 @@
+"""Where to run the model on a large photo: hole regions, their context windows, and merging.
+
+Boxes are ``(y0, x0, y1, x1)`` integer pixel bounds, half-open, rows first (the same everywhere in FusionPaint).
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+#: A window is this many times the hole's bounding box per side, so the hole covers at most about a quarter of it.
+CONTEXT_SCALE = 2.0
+
+
+def hole_boxes(hole: np.ndarray) -> list[Box]:
+    """Bounding boxes of the 8-connected hole regions of a bool (H, W) mask (True = hole)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(hole.view(np.uint8), connectivity=8)
+    boxes = []
+    for x, y, w, h, _area in stats[1:count]:
+        boxes.append((int(y), int(x), int(y + h), int(x + w)))
+    return boxes
+
+
+def _span(start: int, stop: int, length: int, limit: int) -> tuple[int, int]:
+    """A span of ``length`` (clipped to ``limit``) centred on [start, stop), shifted inside [0, limit)."""
+    length = min(length, limit)
+    lo = (start + stop - length) // 2
+    lo = min(max(lo, 0), limit - length)
+    return lo, lo + length
+
+
+def context_window(box: Box, image_hw: tuple[int, int], native_size: int) -> Box:
+    """Grow a hole's box into its context window.
+
+    Each side becomes ``CONTEXT_SCALE`` times the box side, but never less than ``native_size`` (the model's
+    training resolution) unless the photo is smaller; the window is centred on the hole, shifted inside the photo.
+    """
+    y0, x0, y1, x1 = box
+    height, width = image_hw
+    win_h = max(math.ceil((y1 - y0) * CONTEXT_SCALE), native_size)
+    win_w = max(math.ceil((x1 - x0) * CONTEXT_SCALE), native_size)
+    wy0, wy1 = _span(y0, y1, win_h, height)
+    wx0, wx1 = _span(x0, x1, win_w, width)
+    return (wy0, wx0, wy1, wx1)
+
+
+def boxes_overlap(a: Box, b: Box) -> bool:
+    """True when two half-open boxes share at least one pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def union_box(a: Box, b: Box) -> Box:
+    """Smallest box containing both."""
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def merge_overlapping(boxes: list[Box]) -> list[Box]:
+    """Replace every group of overlapping boxes by their union until no two boxes overlap."""
+    merged = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        result: list[Box] = []
+        for box in merged:
+            for i, other in enumerate(result):
+                if boxes_overlap(box, other):
+                    result[i] = union_box(box, other)
+                    changed = True
+                    break
+            else:
+                result.append(box)
+        merged = result
+    return sorted(merged)
+
+
+def plan_windows(hole: np.ndarray, native_size: int) -> list[Box]:
+    """Context windows covering every hole pixel of a bool (H, W) mask; no two windows overlap."""
+    image_hw = hole.shape[:2]
+    windows = [context_window(box, image_hw, native_size) for box in hole_boxes(hole)]
+    return merge_overlapping(windows)
+
+
+def window_scale(box: Box, native_size: int) -> float:
+    """Factor (<= 1) that brings a window's longer side down to ``native_size``."""
+    y0, x0, y1, x1 = box
+    return min(1.0, native_size / max(y1 - y0, x1 - x0))
+
+
+def round_up(value: int, multiple: int) -> int:
+    """Smallest multiple of ``multiple`` that is >= value."""
+    return -(-value // multiple) * multiple

@@ -1,0 +1,136 @@
+"""Safe loading and saving of generator weights.
+
+Weights are read only from safetensors files or with ``torch.load(..., weights_only=True)``; there is no fallback to
+unsafe unpickling. Every error names the file.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from engine.errors import WeightsError
+
+FORMAT_VERSION = "1"
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """Read a state dict from ``.safetensors`` (preferred) or a ``.pt``/``.pth`` file (weights only).
+
+    Raises WeightsError when the file is missing, truncated, not a tensor dict or fails the sha256 check.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    if expected_sha256 is not None:
+        actual = sha256_of(path)
+        if actual != expected_sha256:
+            raise WeightsError(
+                f"weights file {path} failed its sha256 check (expected {expected_sha256[:12]}..., "
+                f"got {actual[:12]}...): it is damaged or not the file FusionPaint expects"
+            )
+    try:
+        if path.suffix == ".safetensors":
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(state, Mapping) and "state_dict" in state:
+                state = state["state_dict"]
+    except (SafetensorError, OSError, RuntimeError, EOFError, ValueError, TypeError) as exc:
+        raise WeightsError(f"cannot read weights file {path}: {_first_line(exc)}") from exc
+    except Exception as exc:  # unpickling errors from weights_only=True have several types
+        raise WeightsError(f"cannot read weights file {path} safely: {_first_line(exc)}") from exc
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"weights file {path} does not hold a dictionary of tensors")
+    return dict(state)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The string metadata stored in a safetensors header ({} for other files or none)."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            header_len = int.from_bytes(fh.read(8), "little")
+            if header_len <= 0 or header_len > 100_000_000:
+                raise ValueError("bad header length")
+            header = json.loads(fh.read(header_len))
+    except (OSError, ValueError) as exc:
+        raise WeightsError(f"cannot read weights file {path}: {_first_line(exc)}") from exc
+    return dict(header.get("__metadata__") or {})
+
+
+def read_arch(path: str | Path) -> str | None:
+    """Architecture name ("dfnet", "dmfn") recorded in a safetensors file, or None."""
+    return read_metadata(path).get("arch")
+
+
+def save_weights(
+    path: str | Path,
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    arch: str,
+    metadata: Mapping[str, str] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write a state dict as safetensors with ``{"arch": arch, "format": ...}`` metadata, atomically.
+
+    ``dtype`` converts floating-point tensors (e.g. ``torch.float16`` for shipping); integer buffers are kept.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for key, value in state_dict.items():
+        value = value.detach().cpu()
+        if dtype is not None and value.is_floating_point():
+            value = value.to(dtype)
+        tensors[key] = value.contiguous()
+    meta = {"arch": arch, "format": f"fusionpaint-{FORMAT_VERSION}", **dict(metadata or {})}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={k: str(v) for k, v in meta.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, arch: str) -> None:
+    """Load ``state`` into ``module`` strictly; a key or shape mismatch names the file and the architecture."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong_shape = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong_shape:
+        details = []
+        if missing:
+            details.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            details.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if wrong_shape:
+            details.append(f"{len(wrong_shape)} of the wrong shape (e.g. {wrong_shape[0]})")
+        raise WeightsError(f"weights file {path} does not fit the {arch} architecture: " + ", ".join(details))
+    module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,314 @@
+"""The engine's single background worker: one thread owns the loaded model and runs every job.
+
+Callers submit immutable jobs and get a :class:`concurrent.futures.Future` back:
+
+- :class:`InpaintJob` -> ``Future`` whose result is an ``engine.pipeline.InpaintResult``;
+- :class:`SwitchModelJob` -> ``Future`` whose result is a :class:`ModelLoaded`.
+
+Only the worker thread calls the model loader or runs the pipeline, so a model switch can never
+race an inpaint: a switch is just another queued job. Jobs run one at a time in submission order.
+A newer :class:`InpaintJob` supersedes the pending (not yet started) ones by default; a running
+job is only stopped through :meth:`EngineWorker.cancel`, which is cooperative (the pipeline checks
+a ``threading.Event`` and raises :class:`engine.errors.JobCancelled`).
+
+Threading contract: progress callbacks and future done-callbacks run on the worker thread. A GUI
+must marshal them to its own thread (for example with a queued Qt signal) and must not touch
+widgets from them. This module imports no Qt.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.errors import JobCancelled
+
+if TYPE_CHECKING:
+    from engine.inpainter import Inpainter
+    from engine.pipeline import InpaintResult
+    from engine.registry import ModelSpec
+
+ProgressCallback = Callable[[float, str], None]
+"""``progress(fraction, message)``: fraction in 0..1; called on the worker thread."""
+
+LoadModel = Callable[[str, str], "Inpainter"]
+"""``load_model(name_or_path, device) -> Inpainter`` (``engine.registry.load_model``)."""
+
+RunPipeline = Callable[..., "InpaintResult"]
+"""``run(image, hole, model, *, band_px, progress, cancel) -> InpaintResult`` (``engine.pipeline.inpaint``)."""
+
+
+def _readonly_copy(arr: np.ndarray) -> np.ndarray:
+    out = np.array(arr, copy=True, order="C")
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class InpaintJob:
+    """An immutable request to fill ``hole`` in ``image`` with ``model``.
+
+    image: uint8 (H, W, 3) RGB; hole: bool (H, W), True = pixel to fill. Construction (directly or via
+    :meth:`snapshot`) validates both and stores private read-only C-contiguous copies, so later edits
+    of the caller's arrays never reach the job. ``request_id`` is the caller's tag for dropping stale
+    results; ``band_px`` is passed to the pipeline. Jobs compare by identity.
+    """
+
+    image: np.ndarray
+    hole: np.ndarray
+    model: str
+    device: str = "auto"
+    request_id: int = 0
+    band_px: int = 8
+
+    def __post_init__(self) -> None:
+        image, hole = self.image, self.hole
+        if not isinstance(image, np.ndarray):
+            raise ValueError(f"InpaintJob: image must be a numpy array, got {type(image).__name__}")
+        if not isinstance(hole, np.ndarray):
+            raise ValueError(f"InpaintJob: hole must be a numpy array, got {type(hole).__name__}")
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"InpaintJob: image must be uint8 of shape (H, W, 3) RGB, got {image.dtype} {image.shape}")
+        if image.shape[0] == 0 or image.shape[1] == 0:
+            raise ValueError(f"InpaintJob: image is empty, shape {image.shape}")
+        if hole.dtype != np.bool_ or hole.ndim != 2:
+            raise ValueError(
+                f"InpaintJob: hole must be bool of shape (H, W) (True = fill), got {hole.dtype} {hole.shape}"
+            )
+        if hole.shape != image.shape[:2]:
+            raise ValueError(f"InpaintJob: hole size {hole.shape} differs from image size {image.shape[:2]}")
+        if not isinstance(self.model, str) or not self.model:
+            raise ValueError(f"InpaintJob: model must be a non-empty name or path, got {self.model!r}")
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"InpaintJob: device must be a non-empty string, got {self.device!r}")
+        if isinstance(self.band_px, bool) or not isinstance(self.band_px, int) or self.band_px < 0:
+            raise ValueError(f"InpaintJob: band_px must be an integer >= 0, got {self.band_px!r}")
+        object.__setattr__(self, "image", _readonly_copy(image))
+        object.__setattr__(self, "hole", _readonly_copy(hole))
+
+    @classmethod
+    def snapshot(
+        cls,
+        image: np.ndarray,
+        hole: np.ndarray,
+        model: str,
+        device: str = "auto",
+        request_id: int = 0,
+        band_px: int = 8,
+    ) -> InpaintJob:
+        """Capture the caller's current image and hole as a job (validated read-only copies)."""
+        return cls(image=image, hole=hole, model=model, device=device, request_id=request_id, band_px=band_px)
+
+
+@dataclass(frozen=True)
+class SwitchModelJob:
+    """Load ``model`` (registry name or weights path) on ``device`` ("auto", "cpu", "cuda", ...) ahead of use."""
+
+    model: str
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    """Result of a :class:`SwitchModelJob`: the loaded model's spec and the device it runs on (e.g. "cuda:0")."""
+
+    spec: ModelSpec
+    device: str
+
+
+Job = InpaintJob | SwitchModelJob
+
+
+@dataclass(eq=False)
+class _Item:
+    job: Job
+    future: Future
+    progress: ProgressCallback | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+def _default_load_model(name_or_path: str, device: str) -> Inpainter:
+    from engine.registry import load_model
+
+    return load_model(name_or_path, device)
+
+
+def _default_run(image: np.ndarray, hole: np.ndarray, model: Inpainter, **kwargs: Any) -> InpaintResult:
+    from engine.pipeline import inpaint
+
+    return inpaint(image, hole, model, **kwargs)
+
+
+class EngineWorker:
+    """One daemon thread that owns the loaded model and runs queued jobs in order.
+
+    ``load_model`` and ``run`` default to ``engine.registry.load_model`` and ``engine.pipeline.inpaint``
+    (imported on first use); tests pass fakes. The thread and the model are created lazily, on the
+    first submitted job. Use as a context manager or call :meth:`shutdown`.
+    """
+
+    def __init__(self, load_model: LoadModel | None = None, run: RunPipeline | None = None) -> None:
+        self._load_model: LoadModel = load_model or _default_load_model
+        self._run: RunPipeline = run or _default_run
+        self._cond = threading.Condition()
+        self._pending: collections.deque[_Item] = collections.deque()
+        self._current: _Item | None = None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        # Touched only by the worker thread.
+        self._model: Inpainter | None = None
+        self._model_key: tuple[str, str] | None = None
+
+    # ----------------------------------------------------------------- public API
+
+    def submit(self, job: Job, progress: ProgressCallback | None = None, supersede: bool = True) -> Future:
+        """Queue ``job`` and return its future.
+
+        progress: optional ``progress(fraction 0..1, message)``, called on the worker thread.
+        supersede: for an :class:`InpaintJob`, first cancel every pending (not started) InpaintJob;
+        their futures end cancelled. The running job and pending SwitchModelJobs are untouched.
+        Ignored for a :class:`SwitchModelJob`, which never cancels other work.
+        Raises RuntimeError after :meth:`shutdown`, TypeError for an unknown job type.
+        """
+        if not isinstance(job, (InpaintJob, SwitchModelJob)):
+            raise TypeError(f"EngineWorker.submit: expected InpaintJob or SwitchModelJob, got {type(job).__name__}")
+        item = _Item(job=job, future=Future(), progress=progress)
+        superseded: list[_Item] = []
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("EngineWorker.submit: the worker has been shut down")
+            if supersede and isinstance(job, InpaintJob):
+                superseded = [it for it in self._pending if isinstance(it.job, InpaintJob)]
+                self._pending = collections.deque(it for it in self._pending if not isinstance(it.job, InpaintJob))
+            self._pending.append(item)
+            self._ensure_thread()
+            self._cond.notify()
+        for it in superseded:
+            it.future.cancel()
+        return item.future
+
+    def cancel(self, future: Future) -> bool:
+        """Cancel the job behind ``future``.
+
+        A pending job is removed and its future cancelled at once. A running job has its cancel event
+        set; its future later ends with :class:`JobCancelled` as exception. Returns False when the
+        future is finished or unknown to this worker.
+        """
+        with self._cond:
+            item = next((it for it in self._pending if it.future is future), None)
+            if item is not None:
+                self._pending.remove(item)
+            elif self._current is not None and self._current.future is future and not future.done():
+                self._current.cancel.set()
+                return True
+        if item is not None:
+            return future.cancel()
+        return False
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the worker: cancel pending futures, ask the running job to cancel, end the thread.
+
+        With ``wait`` the call blocks until the thread has ended and the model is released.
+        Calling it again is harmless.
+        """
+        with self._cond:
+            self._stopping = True
+            pending = list(self._pending)
+            self._pending.clear()
+            if self._current is not None:
+                self._current.cancel.set()
+            thread = self._thread
+            self._cond.notify_all()
+        for it in pending:
+            it.future.cancel()
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def __enter__(self) -> EngineWorker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(wait=True)
+
+    # ----------------------------------------------------------------- worker thread
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="fusionpaint-engine", daemon=True)
+            self._thread.start()
+
+    def _next_item(self) -> _Item | None:
+        with self._cond:
+            while True:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if not self._pending:
+                    return None
+                item = self._pending.popleft()
+                if item.future.set_running_or_notify_cancel():
+                    self._current = item
+                    return item
+
+    def _loop(self) -> None:
+        while True:
+            item = self._next_item()
+            if item is None:
+                self._model = None
+                self._model_key = None
+                return
+            result: InpaintResult | ModelLoaded | None = None
+            error: BaseException | None = None
+            try:
+                result = self._execute(item)
+            except BaseException as exc:  # every failure belongs to the job, never to the thread
+                error = exc
+            with self._cond:  # after this, cancel() sees the job as finished
+                self._current = None
+                if error is None and item.cancel.is_set():
+                    error = JobCancelled(f"Cancelled: {item.job.model}")
+            if error is None:
+                item.future.set_result(result)
+            else:
+                item.future.set_exception(error)
+                if not isinstance(error, Exception):  # SystemExit, KeyboardInterrupt: let the thread end
+                    raise error
+            item = result = error = None  # do not keep the last job's arrays alive while idle
+
+    def _execute(self, item: _Item) -> InpaintResult | ModelLoaded:
+        job = item.job
+        if item.cancel.is_set():
+            raise JobCancelled(f"Cancelled: {job.model}")
+        model = self._ensure_model(job.model, job.device, item.progress)
+        if item.cancel.is_set():
+            raise JobCancelled(f"Cancelled: {job.model}")
+        if isinstance(job, SwitchModelJob):
+            return ModelLoaded(spec=model.spec, device=str(model.device))
+        return self._run(job.image, job.hole, model, band_px=job.band_px, progress=item.progress, cancel=item.cancel)
+
+    def _ensure_model(self, name: str, device: str, progress: ProgressCallback | None) -> Inpainter:
+        """Return the loaded model for (name, device), loading it (and dropping the old one) if needed."""
+        if self._model is not None and self._matches(name, device):
+            return self._model
+        if progress is not None:
+            progress(0.0, f"Loading model {name}")
+        # Release the previous model before loading so two networks never share the memory.
+        self._model = None
+        self._model_key = None
+        model = self._load_model(name, device)
+        self._model = model
+        self._model_key = (name, device)
+        return model
+
+    def _matches(self, name: str, device: str) -> bool:
+        assert self._model is not None and self._model_key is not None
+        loaded_name, loaded_device = self._model_key
+        spec = getattr(self._model, "spec", None)
+        name_ok = name == loaded_name or name == getattr(spec, "name", None)
+        device_ok = device == loaded_device or device == str(getattr(self._model, "device", ""))
+        return name_ok and device_ok

@@ -1,0 +1,47 @@
+"""FusionPaint entry point: no arguments (or photo paths) opens the editor; subcommands run headless.
+
+    fusionpaint [PHOTO ...]
+    fusionpaint remove IMAGE --mask MASK -o OUT [--model NAME|PATH] [--device auto|cpu|cuda|mps] ...
+    fusionpaint remove --images DIR --masks DIR|FILE -o DIR
+    fusionpaint models [--json]
+    fusionpaint train --model dfnet|dmfn --data DIR ...
+    fusionpaint evaluate --model NAME|PATH --images DIR --masks DIR [--json report.json]
+"""
+
+import argparse
+import sys
+
+SUBCOMMANDS = ("remove", "models", "train", "evaluate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command-line parser with every subcommand registered."""
+    from engine.cli import add_subcommands as add_engine_subcommands
+    from trainer.cli import add_subcommands as add_trainer_subcommands
+
+    parser = argparse.ArgumentParser(
+        prog="fusionpaint",
+        description="Remove unwanted objects from photos. Without a subcommand the editor opens.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="{remove,models,train,evaluate}")
+    add_engine_subcommands(subparsers)
+    add_trainer_subcommands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run FusionPaint; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        from app.qt_app import run_app
+
+        return run_app(argv)
+    args = build_parser().parse_args(argv)
+    if getattr(args, "func", None) is None:
+        build_parser().print_help()
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Canvas tests: mouse gestures set exactly the expected mask pixels at different zooms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from app.document import Document
+from app.qt_canvas import QtCanvas, heat_colors
+from engine.imageio import load_image
+
+LEFT = Qt.MouseButton.LeftButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+ALT = Qt.KeyboardModifier.AltModifier
+
+
+def send_mouse(canvas: QtCanvas, kind: QEvent.Type, pos: QPointF, button=LEFT, modifiers=NO_MOD) -> None:
+    """Deliver one mouse event at viewport position ``pos`` (buttons held are explicit, unlike QTest.mouseMove)."""
+    vp = canvas.viewport()
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    event = QMouseEvent(kind, QPointF(pos), vp.mapToGlobal(QPointF(pos)), button if kind != QEvent.Type.MouseMove
+                        else Qt.MouseButton.NoButton, buttons, modifiers)
+    QApplication.sendEvent(vp, event)
+
+
+def drag(canvas: QtCanvas, points: list[QPointF], button=LEFT, modifiers=NO_MOD) -> None:
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, points[0], button, modifiers)
+    for p in points[1:]:
+        send_mouse(canvas, QEvent.Type.MouseMove, p, button, modifiers)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1], button, modifiers)
+
+
+def centres(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    return xx + 0.5, yy + 0.5
+
+
+def segment_distance(h: int, w: int, a: tuple[float, float], b: tuple[float, float]) -> np.ndarray:
+    """Distance of every pixel centre to segment a-b, computed directly."""
+    cx, cy = centres(h, w)
+    ax, ay = a
+    bx, by = b
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = np.zeros_like(cx) if length2 == 0 else np.clip(((cx - ax) * dx + (cy - ay) * dy) / length2, 0, 1)
+    return np.hypot(cx - (ax + t * dx), cy - (ay + t * dy))
+
+
+def stroke_distance(h: int, w: int, pts: list[tuple[float, float]]) -> np.ndarray:
+    d = segment_distance(h, w, pts[0], pts[0])
+    for a, b in zip(pts, pts[1:]):
+        d = np.minimum(d, segment_distance(h, w, a, b))
+    return d
+
+
+def inside_polygon(h: int, w: int, poly: list[tuple[float, float]]) -> np.ndarray:
+    """Point-in-polygon of every pixel centre (ray casting), computed directly."""
+    cx, cy = centres(h, w)
+    inside = np.zeros((h, w), bool)
+    n = len(poly)
+    for i in range(n):
+        (ax, ay), (bx, by) = poly[i], poly[(i + 1) % n]
+        if ay == by:
+            continue
+        crosses = (ay > cy) != (by > cy)
+        xi = ax + (cy - ay) * (bx - ax) / (by - ay)
+        inside ^= crosses & (cx < xi)
+    return inside
+
+
+@pytest.fixture
+def canvas(qtbot, png_file):
+    view = QtCanvas()
+    qtbot.addWidget(view)
+    view.resize(400, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_document(Document(load_image(png_file)))
+    yield view
+    view.set_document(None)
+
+
+def assert_mask_matches(mask: np.ndarray, expected: np.ndarray, ambiguous: np.ndarray) -> None:
+    ok = ~ambiguous
+    assert expected[ok].any()
+    np.testing.assert_array_equal(mask[ok], expected[ok])
+
+
+@pytest.mark.parametrize("zoom", [1.0, 2.5])
+def test_brush_stroke_sets_exactly_the_pixels_within_radius(canvas, zoom):
+    canvas.set_zoom(zoom)
+    canvas.set_tool("brush")
+    canvas.brush_size = 7.0  # radius 3.5 image px
+    doc = canvas.document
+    start = canvas.map_from_image(10.3, 12.7)
+    vp_points = [start, start + QPointF(23, 9), start + QPointF(51, 30), start + QPointF(60, 31)]
+    drag(canvas, vp_points)
+    img_points = [canvas.map_to_image(p) for p in vp_points]
+    d = stroke_distance(doc.height, doc.width, img_points)
+    assert_mask_matches(doc.mask, d <= 3.5, np.abs(d - 3.5) < 1e-6)
+    assert doc.can_undo
+    doc.undo()
+    assert not doc.mask.any()
+
+
+@pytest.mark.parametrize("zoom", [1.0, 2.5])
+def test_lasso_fills_its_polygon_and_alt_subtracts(canvas, zoom):
+    canvas.set_zoom(zoom)
+    canvas.set_tool("lasso")
+    doc = canvas.document
+    corners = [(5.2, 4.6), (50.3, 8.1), (44.7, 40.2), (9.9, 35.4)]
+    vp = [canvas.map_from_image(x, y) for x, y in corners]
+    drag(canvas, vp)
+    poly = [canvas.map_to_image(p) for p in vp]
+    expected = inside_polygon(doc.height, doc.width, poly)
+    assert expected.sum() > 500
+    np.testing.assert_array_equal(doc.mask, expected)
+
+    inner = [(15.2, 14.6), (30.3, 14.1), (30.7, 28.2), (15.9, 28.4)]
+    vp_inner = [canvas.map_from_image(x, y) for x, y in inner]
+    drag(canvas, vp_inner, modifiers=ALT)
+    cut = inside_polygon(doc.height, doc.width, [canvas.map_to_image(p) for p in vp_inner])
+    np.testing.assert_array_equal(doc.mask, expected & ~cut)
+
+
+def test_eraser_clears_within_radius(canvas):
+    doc = canvas.document
+    doc.fill_rect(0, 0, doc.width, doc.height)
+    canvas.set_zoom(2.5)
+    canvas.set_tool("eraser")
+    canvas.set_tool_size(9.0)
+    vp = [canvas.map_from_image(8.3, 20.2), canvas.map_from_image(40.6, 22.9)]
+    drag(canvas, vp)
+    d = stroke_distance(doc.height, doc.width, [canvas.map_to_image(p) for p in vp])
+    assert_mask_matches(doc.mask, ~(d <= 4.5), np.abs(d - 4.5) < 1e-6)
+    assert canvas.brush_size != 9.0  # the eraser keeps its own size
+
+
+def test_right_drag_with_brush_erases(canvas):
+    doc = canvas.document
+    doc.fill_rect(0, 0, doc.width, doc.height)
+    canvas.set_tool("brush")
+    canvas.brush_size = 5.0
+    vp = [canvas.map_from_image(20.2, 20.2)]
+    drag(canvas, vp, button=Qt.MouseButton.RightButton)
+    d = stroke_distance(doc.height, doc.width, [canvas.map_to_image(vp[0])])
+    assert_mask_matches(doc.mask, ~(d <= 2.5), np.abs(d - 2.5) < 1e-6)
+
+
+def test_rectangle_tool(canvas):
+    doc = canvas.document
+    canvas.set_zoom(2.5)
+    canvas.set_tool("rect")
+    a, b = canvas.map_from_image(10.2, 5.2), canvas.map_from_image(30.8, 20.4)
+    drag(canvas, [a, QPointF((a.x() + b.x()) / 2, a.y()), b])
+    (x0, y0), (x1, y1) = canvas.map_to_image(a), canvas.map_to_image(b)
+    cx, cy = centres(doc.height, doc.width)
+    expected = (cx >= x0) & (cx <= x1) & (cy >= y0) & (cy <= y1)
+    np.testing.assert_array_equal(doc.mask, expected)
+
+
+def test_overlay_follows_mask_changes_and_undo(canvas):
+    doc = canvas.document
+    doc.fill_rect(3, 4, 20, 15)
+    alpha = canvas.mask_item.pixels[..., 3] > 0
+    np.testing.assert_array_equal(alpha, doc.mask)
+    doc.undo()
+    assert not (canvas.mask_item.pixels[..., 3] > 0).any()
+
+
+def test_image_item_mirrors_document_pixels(canvas):
+    doc = canvas.document
+    px = canvas.photo_item.pixels
+    np.testing.assert_array_equal(px[..., 2::-1], doc.image)
+
+
+def test_zoom_and_views(canvas):
+    canvas.set_zoom(2.0)
+    assert canvas.zoom == pytest.approx(2.0)
+    canvas.zoom_in()
+    assert canvas.zoom > 2.0
+    canvas.zoom_actual()
+    assert canvas.zoom_percent() == pytest.approx(100.0)
+    canvas.set_view_mode("original")
+    assert canvas.original_item.isVisible() and not canvas.mask_item.isVisible()
+    canvas.set_view_mode("split")
+    assert canvas.original_item.clip_width == pytest.approx(canvas.document.width / 2)
+    canvas.set_view_mode("result")
+    assert not canvas.original_item.isVisible()
+
+
+def test_heat_colors_range():
+    colors = heat_colors(np.array([0.0, 0.5, 1.0]))
+    assert colors.shape == (3, 3) and colors.dtype == np.uint8
+    assert colors[0].sum() < colors[1].sum() < colors[2].sum()

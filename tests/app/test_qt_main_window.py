@@ -1,0 +1,343 @@
+"""Main-window tests: files, removal jobs, cancel, views, undo/redo, settings. No dialog ever blocks."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QThread, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.qt_main_window import NOT_LEARNED_LABEL
+from app.settings import load_settings
+from engine.errors import JobCancelled
+from engine.registry import get_spec
+from engine.worker import EngineWorker
+from tests.app.conftest import EXIF_MAKE
+
+WAIT_MS = 20000
+
+
+def run_removal(qtbot, window):
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        window.remove()
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+
+
+@pytest.fixture
+def opened(main_window, png_file):
+    assert main_window.open_path(png_file)
+    assert main_window.select_model("opencv-telea")
+    return main_window
+
+
+def test_remove_with_telea_changes_hole_only(qtbot, opened):
+    doc = opened.document
+    before = doc.image.copy()
+    doc.fill_rect(22, 17, 42, 31)
+    hole = doc.mask.copy()
+    run_removal(qtbot, opened)
+    after = doc.image
+    assert np.abs(after[hole].astype(int) - before[hole].astype(int)).mean() > 10  # the dark square is filled
+    near = cv2.dilate(hole.astype(np.uint8), np.ones((2 * 12 + 1, 2 * 12 + 1), np.uint8)) > 0
+    np.testing.assert_array_equal(after[~near], before[~near])  # nothing far outside changes
+    assert not doc.mask.any()  # the mask is cleared
+    assert doc.dirty and opened.last_result is not None
+    assert "Device:" in opened.device_label.text() and "s" in opened.time_label.text()
+    # Undo restores bit-exactly, redo re-applies; a second pass works on the result.
+    doc.undo()
+    np.testing.assert_array_equal(doc.image, before)
+    np.testing.assert_array_equal(doc.mask, hole)
+    doc.redo()
+    assert not doc.mask.any()
+    doc.fill_rect(5, 5, 12, 12)
+    run_removal(qtbot, opened)
+    assert not doc.mask.any()
+
+
+def test_signals_arrive_on_the_gui_thread(qtbot, opened):
+    threads = []
+    opened.bridge.finished.connect(lambda *_: threads.append(QThread.currentThread()),
+                                   Qt.ConnectionType.QueuedConnection)
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    qtbot.waitUntil(lambda: bool(threads), timeout=WAIT_MS)
+    assert threads[0] is QApplication.instance().thread()
+
+
+def test_empty_mask_gives_a_status_message(opened):
+    opened.remove()
+    assert not opened.busy
+    assert "mask is empty" in opened.statusBar().currentMessage()
+
+
+class _FakeModel:
+    def __init__(self, spec):
+        self.spec = spec
+        self.device = "cpu"
+
+
+def _slow_worker(started: threading.Event) -> EngineWorker:
+    def load(name, device):
+        return _FakeModel(get_spec(name))
+
+    def run(image, hole, model, *, band_px, progress, cancel):
+        started.set()
+        progress(0.1, "working")
+        if cancel.wait(15):
+            raise JobCancelled("Cancelled")
+        raise AssertionError("the job was never cancelled")
+
+    return EngineWorker(load_model=load, run=run)
+
+
+def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
+    started = threading.Event()
+    window = make_main_window(worker=_slow_worker(started))
+    window.open_path(png_file)
+    window.select_model("opencv-telea")
+    doc = window.document
+    doc.fill_rect(22, 17, 42, 31)
+    before_img, before_mask = doc.image.copy(), doc.mask.copy()
+    window.remove()
+    assert window.busy and window.progress_bar.isVisible()
+    assert not window.act_undo.isEnabled() and not window.canvas.editable
+    assert started.wait(10)
+    window.activateWindow()
+    window.canvas.setFocus()
+    with qtbot.waitSignal(window.bridge.cancelled, timeout=WAIT_MS):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert "cancelled" in window.statusBar().currentMessage().lower()
+    np.testing.assert_array_equal(doc.image, before_img)
+    np.testing.assert_array_equal(doc.mask, before_mask)
+    assert window.act_remove.isEnabled() and window.canvas.editable and not window.progress_bar.isVisible()
+
+
+def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
+    assert not opened.act_alpha.isEnabled()
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    canvas = opened.canvas
+    opened.act_alpha.trigger()
+    assert canvas.alpha_mode == "overlay" and canvas.heat_item.isVisible()
+    assert NOT_LEARNED_LABEL in opened.alpha_label.text()
+    alpha = opened.last_result.alpha_map().mean(axis=2)
+    heat_alpha = canvas.heat_item.pixels[..., 3]
+    assert (heat_alpha[alpha > 0.5] > 100).all() and (heat_alpha[alpha == 0] == 0).all()
+    opened.alpha_slider.setValue(30)
+    assert canvas.heat_item.opacity() == pytest.approx(0.3)
+    opened.act_alpha_alone.trigger()
+    assert canvas.alpha_mode == "alone" and not canvas.photo_item.isVisible()
+    opened.act_alpha.trigger()  # off again
+    assert canvas.alpha_mode == "off" and canvas.photo_item.isVisible() and not canvas.heat_item.isVisible()
+    opened.act_raw.trigger()
+    assert canvas.view_mode == "raw" and canvas.raw_item.isVisible()
+    opened.act_raw.trigger()
+    assert canvas.view_mode == "result"
+
+
+def test_hold_key_shows_original(qtbot, opened):
+    opened.canvas.setFocus()
+    qtbot.keyPress(opened.canvas, Qt.Key.Key_Backslash)
+    assert opened.canvas.view_mode == "original"
+    qtbot.keyRelease(opened.canvas, Qt.Key.Key_Backslash)
+    assert opened.canvas.view_mode == "result"
+    opened.original_button.pressed.emit()
+    assert opened.canvas.view_mode == "original"
+    opened.original_button.released.emit()
+    assert opened.canvas.view_mode == "result"
+
+
+def test_corrupt_file_shows_an_error(main_window, dialogs, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    assert not main_window.open_path(bad)
+    assert dialogs.kinds() == ["critical"]
+    assert "broken.jpg" in dialogs.shown[0][2]
+    assert main_window.document is None
+    assert not main_window.open_path(tmp_path / "missing.png")
+    assert main_window.document is None and main_window.isVisible()
+
+
+def test_open_via_drop_signal(main_window, png_file):
+    main_window.canvas.files_dropped.emit([str(png_file)])
+    assert main_window.document is not None
+    assert str(png_file) in load_settings().recent_files
+
+
+def test_grow_and_shrink_match_a_disk_kernel(opened):
+    doc = opened.document
+    doc.fill_rect(25, 18, 38, 29)
+    start = doc.mask.copy()
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    yy, xx = np.mgrid[-3:4, -3:4]
+    disk = (xx * xx + yy * yy <= 9).astype(np.uint8)
+    opened.grow_mask(3)
+    np.testing.assert_array_equal(doc.mask, cv2.dilate(start.astype(np.uint8), disk) > 0)
+    opened.shrink_mask(3)
+    np.testing.assert_array_equal(doc.mask, cv2.erode(cv2.dilate(start.astype(np.uint8), disk), disk) > 0)
+    opened.act_invert.trigger()
+    assert doc.mask.sum() == doc.mask.size - start.sum()
+    opened.act_clear.trigger()
+    assert not doc.mask.any()
+
+
+def test_undo_redo_restore_bit_exactly(qtbot, opened):
+    doc = opened.document
+    states = [(doc.image.copy(), doc.mask.copy())]
+    doc.begin_stroke()
+    doc.stroke_to(10.5, 10.5, 4)
+    doc.stroke_to(30.2, 20.1, 4)
+    doc.end_stroke()
+    states.append((doc.image.copy(), doc.mask.copy()))
+    doc.fill_polygon([(30, 30), (60, 32), (50, 45)])
+    states.append((doc.image.copy(), doc.mask.copy()))
+    opened.grow_mask(2)
+    states.append((doc.image.copy(), doc.mask.copy()))
+    run_removal(qtbot, opened)
+    states.append((doc.image.copy(), doc.mask.copy()))
+    for image, mask in reversed(states[:-1]):
+        opened.act_undo.trigger()
+        np.testing.assert_array_equal(doc.image, image)
+        np.testing.assert_array_equal(doc.mask, mask)
+    assert not opened.act_undo.isEnabled()
+    for image, mask in states[1:]:
+        opened.act_redo.trigger()
+        np.testing.assert_array_equal(doc.image, image)
+        np.testing.assert_array_equal(doc.mask, mask)
+
+
+def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
+    qtbot, main_window, dialogs, photo_file, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    original_bytes = photo_file.read_bytes()
+    assert main_window.open_path(photo_file)
+    main_window.select_model("opencv-telea")
+    main_window.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, main_window)
+
+    # 1. The user picks the original itself and answers "No": nothing is written.
+    dialogs.save_path = str(photo_file)
+    dialogs.question_answer = QMessageBox.StandardButton.No
+    assert not main_window.save()
+    assert photo_file.read_bytes() == original_bytes
+    assert dialogs.kinds() == ["question"] and "original" in dialogs.shown[0][2]
+
+    # 2. The first save proposes <name>_clean.<ext>.
+    proposed = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _p, _t, start, *a, **k: (proposed.append(start)
+                                                                                          or start, ""))
+    assert main_window.save()
+    clean = photo_file.with_name("photo_clean.jpg")
+    assert proposed == [str(clean)]
+    assert photo_file.read_bytes() == original_bytes
+    with Image.open(clean) as im:
+        assert im.format == "JPEG" and im.size == (64, 48)
+        assert im.getexif().get(0x010F) == EXIF_MAKE
+    assert not main_window.document.dirty
+    assert sorted(p.name for p in photo_file.parent.iterdir()) == ["photo.jpg", "photo_clean.jpg"]
+
+    # 3. Ctrl+S again writes to the same cleaned file without asking.
+    dialogs.shown.clear()
+    main_window.document.fill_rect(2, 2, 8, 8)
+    run_removal(qtbot, main_window)
+    assert main_window.save()
+    assert dialogs.kinds() == []
+
+
+def test_save_is_atomic_when_writing_fails(qtbot, main_window, dialogs, png_file, monkeypatch):
+    assert main_window.open_path(png_file)
+    target = png_file.with_name("photo_clean.png")
+    target.write_bytes(b"previous content")
+    dialogs.save_path = str(target)
+    dialogs.question_answer = QMessageBox.StandardButton.Yes
+
+    def failing_save(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    assert not main_window.save_as()
+    assert "critical" in dialogs.kinds()
+    assert target.read_bytes() == b"previous content"
+    assert sorted(p.name for p in png_file.parent.iterdir()) == ["photo.png", "photo_clean.png"]
+
+
+def test_export_mask_writes_white_hole_png(main_window, dialogs, png_file):
+    main_window.open_path(png_file)
+    main_window.document.fill_rect(10, 10, 20, 15)
+    dialogs.save_path = str(png_file.with_name("m.png"))
+    main_window.export_mask()
+    with Image.open(png_file.with_name("m.png")) as im:
+        mask = np.asarray(im.convert("L")) > 127
+    np.testing.assert_array_equal(mask, main_window.document.mask)
+
+
+def test_close_with_unsaved_changes_asks(qtbot, main_window, dialogs, png_file):
+    main_window.open_path(png_file)
+    main_window.select_model("opencv-telea")
+    main_window.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, main_window)
+    dialogs.question_answer = QMessageBox.StandardButton.Cancel
+    assert not main_window.close()
+    assert main_window.isVisible() and dialogs.kinds() == ["question"]
+    dialogs.question_answer = QMessageBox.StandardButton.Discard
+    assert main_window.close()
+
+
+def test_model_without_weights_is_marked_and_refused(main_window, dialogs):
+    combo = main_window.model_combo
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    names = [combo.itemData(i) for i in range(combo.count())]
+    assert "opencv-telea" in names and "dfnet" in names
+    if get_spec("dfnet").has_weights:
+        pytest.skip("DFNet weights are installed")
+    assert "(no weights)" in labels[names.index("dfnet")]
+    before = main_window.model_name
+    assert not main_window.select_model("dfnet")
+    assert dialogs.kinds() == ["information"]
+    assert main_window.model_name == before and combo.currentData() == before
+
+
+def test_settings_round_trip_through_the_window(make_main_window):
+    first = make_main_window()
+    first.size_slider.setValue(33)
+    first.set_tool("eraser")
+    first.size_slider.setValue(12)
+    first.select_model("opencv-ns")
+    first.set_overlay_style("#00ff00", 0.25)
+    first.alpha_slider.setValue(40)
+    first.device_combo.setCurrentIndex(first.device_combo.findData("cpu"))
+    first.device_combo.activated.emit(first.device_combo.currentIndex())
+    first.resize(700, 540)
+    assert first.close()
+    saved = load_settings()
+    assert (saved.brush_size, saved.eraser_size, saved.model, saved.device) == (33, 12, "opencv-ns", "cpu")
+    assert saved.overlay_color == "#00ff00" and saved.overlay_opacity == pytest.approx(0.25)
+    assert saved.window_geometry
+
+    second = make_main_window()
+    assert second.canvas.brush_size == 33 and second.canvas.eraser_size == 12
+    assert second.model_name == "opencv-ns" and second.device == "cpu"
+    assert second.alpha_slider.value() == 40
+    assert second.settings.overlay_color == "#00ff00"
+
+
+def test_finetune_menu_reports_a_missing_dialog(main_window, dialogs, monkeypatch):
+    monkeypatch.setitem(sys.modules, "app.qt_finetune_dialog", None)  # import fails
+    main_window.act_finetune.trigger()
+    assert dialogs.kinds() == ["warning"]
+    assert main_window.isVisible()
+
+
+def test_finetuned_model_refreshes_selector(main_window, monkeypatch):
+    main_window._on_finetuned_model("opencv-ns")
+    assert main_window.model_name == "opencv-ns"

@@ -1,0 +1,103 @@
+"""Settings: JSON round trip, defaults on bad files, unknown keys, validation, recent files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from app.settings import SCHEMA_VERSION, Settings, add_recent_file, load_settings, save_settings, settings_path
+from engine.paths import user_config_dir
+
+
+def test_defaults():
+    s = Settings()
+    assert (s.brush_size, s.eraser_size, s.overlay_color) == (40, 40, "#ff3b30")
+    assert (s.overlay_opacity, s.alpha_opacity, s.model, s.device, s.jpeg_quality) == (0.5, 0.7, "", "auto", 95)
+    assert s.recent_files == [] and s.schema_version == SCHEMA_VERSION
+
+
+def test_round_trip_at_the_default_path():
+    assert settings_path() == user_config_dir() / "settings.json"
+    assert load_settings() == Settings()  # missing file
+    s = Settings(
+        last_folder="/photos",
+        brush_size=12,
+        eraser_size=80,
+        overlay_color="#00FF7f",
+        overlay_opacity=0.25,
+        alpha_opacity=1.0,
+        model="dmfn-places2",
+        device="cpu",
+        window_geometry="AdnQywADAAA=",
+        recent_files=["/a.jpg", "/b.png"],
+        jpeg_quality=88,
+    )
+    save_settings(s)
+    assert settings_path().is_file()
+    assert load_settings() == s
+    assert [p for p in os.listdir(settings_path().parent) if p != "settings.json"] == []  # no temp files left
+
+
+def test_corrupt_file_gives_defaults(tmp_path):
+    path = tmp_path / "settings.json"
+    for text in ("{not json", "[1, 2, 3]", "", "\xff\xfe"):
+        path.write_text(text, encoding="latin-1")
+        assert load_settings(path) == Settings()
+    path.write_bytes(b"\x00\x81\xff")
+    assert load_settings(path) == Settings()
+
+
+def test_unknown_keys_ignored_and_bad_values_fall_back(tmp_path):
+    path = tmp_path / "settings.json"
+    data = {
+        "schema_version": 1,
+        "brush_size": 25.6,
+        "eraser_size": "big",
+        "overlay_color": "red",
+        "overlay_opacity": 3.0,
+        "alpha_opacity": 0.2,
+        "jpeg_quality": 0,
+        "recent_files": ["/x.jpg", 5],
+        "device": "cuda",
+        "future_option": {"a": 1},
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+    s = load_settings(path)
+    assert s.brush_size == 26 and s.alpha_opacity == 0.2 and s.device == "cuda"
+    assert (s.eraser_size, s.overlay_color, s.overlay_opacity) == (40, "#ff3b30", 0.5)
+    assert s.jpeg_quality == 95 and s.recent_files == []
+    assert not hasattr(s, "future_option")
+
+
+def test_file_without_schema_version_is_migrated(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"brush_size": 10}), encoding="utf-8")
+    s = load_settings(path)
+    assert s.brush_size == 10 and s.schema_version == SCHEMA_VERSION
+
+
+def test_save_is_atomic_and_reports_the_file(tmp_path):
+    path = tmp_path / "sub" / "settings.json"
+    save_settings(Settings(brush_size=5), path)
+    assert load_settings(path).brush_size == 5
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OSError, match="settings"):
+        save_settings(Settings(), blocker / "settings.json")  # parent is a file
+
+
+def test_recent_files_order_unique_and_limit(tmp_path):
+    s = Settings()
+    paths = [tmp_path / f"p{k}.jpg" for k in range(5)]
+    for p in paths:
+        add_recent_file(s, p, limit=3)
+    assert s.recent_files == [str(paths[4]), str(paths[3]), str(paths[2])]
+    returned = add_recent_file(s, str(paths[2]), limit=3)
+    assert returned is s
+    assert s.recent_files == [str(paths[2]), str(paths[4]), str(paths[3])]
+    add_recent_file(s, paths[0])
+    assert s.recent_files[0] == str(paths[0]) and len(s.recent_files) == 4
+    add_recent_file(s, "relative.png")
+    assert s.recent_files[0] == os.path.abspath("relative.png")

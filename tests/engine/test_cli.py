@@ -1,0 +1,155 @@
+"""The command line end to end on small synthetic photos."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.registry import build_network
+from engine.weights import save_weights
+from main import main
+
+
+def _write_photo(path, size=(120, 90), exif_orientation=None):
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(pixels)
+    kwargs = {}
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        exif[0x010F] = "FusionPaint test camera"
+        kwargs["exif"] = exif.tobytes()
+    image.save(path, **kwargs)
+    return pixels
+
+
+def _write_mask(path, size=(120, 90), box=(30, 20, 60, 50)):
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    x0, y0, x1, y1 = box
+    mask[y0:y1, x0:x1] = 255
+    Image.fromarray(mask).save(path)
+    return mask > 127
+
+
+def test_remove_with_a_classical_model(tmp_path, capsys):
+    pixels = _write_photo(tmp_path / "in.png")
+    hole = _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--model", "opencv-ns", "--alpha-out", str(tmp_path / "alpha.png")])
+    assert code == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert (out[hole] != pixels[hole]).any()
+    assert (out[:5, :5] == pixels[:5, :5]).all()
+    alpha = np.asarray(Image.open(tmp_path / "alpha.png"))
+    assert alpha.shape == (90, 120, 3) and alpha[hole].min() == 255 and alpha[0, 0].max() == 0
+    assert "opencv-ns" in capsys.readouterr().out
+
+
+def test_remove_with_dfnet_weights_written_by_the_test(tmp_path):
+    torch.manual_seed(0)
+    weights = save_weights(tmp_path / "tiny-dfnet.safetensors", build_network("dfnet").state_dict(), arch="dfnet",
+                           dtype=torch.float16)
+    _write_photo(tmp_path / "in.jpg", size=(300, 200))
+    hole = _write_mask(tmp_path / "mask.png", size=(300, 200), box=(100, 50, 180, 120))
+    code = main(["remove", str(tmp_path / "in.jpg"), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "o.jpg"),
+                 "--model", str(weights), "--device", "cpu"])
+    assert code == 0
+    out = Image.open(tmp_path / "o.jpg")
+    assert out.format == "JPEG" and out.size == (300, 200)
+    assert hole.any()
+
+
+def test_jpeg_output_keeps_exif_with_orientation_reset(tmp_path):
+    _write_photo(tmp_path / "in.jpg", exif_orientation=6)
+    _write_mask(tmp_path / "mask.png", size=(90, 120), box=(10, 10, 40, 40))  # the upright photo is 90 x 120
+    assert main(["remove", str(tmp_path / "in.jpg"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.jpg"), "--model", "opencv-telea"]) == 0
+    out = Image.open(tmp_path / "out.jpg")
+    assert out.size == (90, 120)
+    exif = out.getexif()
+    assert exif.get(0x0112, 1) == 1 and exif.get(0x010F) == "FusionPaint test camera"
+
+
+def test_empty_mask_copies_the_image_with_a_warning(tmp_path, capsys):
+    pixels = _write_photo(tmp_path / "in.png")
+    Image.fromarray(np.zeros((90, 120), np.uint8)).save(tmp_path / "mask.png")
+    assert main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png")]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), pixels)
+    assert "empty" in capsys.readouterr().err
+
+
+def test_mask_of_another_size_is_resized_with_a_warning(tmp_path, capsys):
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png", size=(60, 45), box=(10, 10, 30, 30))
+    assert main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png")]) == 0
+    assert "warning" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("problem", ["missing", "corrupt", "truncated"])
+def test_bad_input_ends_with_one_line_and_no_output(tmp_path, capsys, problem):
+    photo = tmp_path / "in.png"
+    if problem != "missing":
+        _write_photo(photo)
+        data = photo.read_bytes()
+        photo.write_bytes(b"garbage" * 20 if problem == "corrupt" else data[: len(data) // 2])
+    _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(photo), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0
+    assert len(err) == 1 and err[0].startswith("error:") and "in.png" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mask.png"] + (["in.png"] if problem != "missing" else []))
+
+
+def test_input_is_never_overwritten_without_the_flag(tmp_path, capsys):
+    pixels = _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    args = ["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "in.png")]
+    assert main(args) == 2
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "in.png")), pixels)
+    assert main(args + ["--overwrite"]) == 0
+    assert (np.asarray(Image.open(tmp_path / "in.png")) != pixels).any()
+
+
+def test_model_without_weights_is_a_clear_error(tmp_path, capsys):
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--model", "nonexistent-model"])
+    assert code == 1 and "unknown model" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_folder_mode_matches_masks_by_stem_and_accepts_one_mask(tmp_path, capsys):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "masks").mkdir()
+    for name in ("a", "b"):
+        _write_photo(tmp_path / "photos" / f"{name}.png")
+        _write_mask(tmp_path / "masks" / f"{name}.png")
+    _write_photo(tmp_path / "photos" / "c.jpg")
+    code = main(["remove", "--images", str(tmp_path / "photos"), "--masks", str(tmp_path / "masks"), "-o",
+                 str(tmp_path / "out")])
+    assert code == 1  # c.jpg has no mask: reported and skipped
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+    assert "c.jpg" in capsys.readouterr().err
+    code = main(["remove", "--images", str(tmp_path / "photos"), "--masks", str(tmp_path / "masks" / "a.png"), "-o",
+                 str(tmp_path / "out2")])
+    assert code == 0 and sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a.png", "b.png", "c.jpg"]
+
+
+def test_models_lists_every_model_as_json(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["dfnet"]["parameters"] == 32_880_504
+    assert rows["opencv-telea"]["status"] == "built-in"
+    assert {"weights_file", "license", "status"} <= set(rows["dmfn"])
+
+
+def test_bad_arguments(tmp_path, capsys):
+    assert main(["remove", "--images", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    assert main(["remove", str(tmp_path / "x.png"), "-o", str(tmp_path / "o.png")]) == 2
+    assert "error:" in capsys.readouterr().err

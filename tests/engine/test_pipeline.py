@@ -1,0 +1,132 @@
+import threading
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from engine.errors import JobCancelled
+from engine.inpainter import NetworkInpainter
+from engine.pipeline import feather_weights, inpaint
+from engine.registry import build_network, get_spec, load_model
+
+BAND = 8
+
+
+def _photo(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 255 // (width + height)], axis=2)
+    return np.clip(base + rng.integers(-20, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+
+
+def _hole(height, width):
+    hole = np.zeros((height, width), bool)
+    hole[100:180, 200:330] = True
+    hole[height - 60:height - 10, width - 90:width - 20] = True  # near the corner
+    return hole
+
+
+@pytest.fixture(scope="module")
+def random_networks():
+    """DFNet and DMFN with random weights (seeded), wrapped like loaded models."""
+    torch.manual_seed(0)
+    return {arch: NetworkInpainter(get_spec(arch), build_network(arch), torch.device("cpu")) for arch in ("dfnet", "dmfn")}
+
+
+def _model(name, random_networks):
+    return random_networks[name] if name in random_networks else load_model(name)
+
+
+MODELS = ["opencv-telea", "opencv-ns", "dmfn", "dfnet"]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_odd_size_photo_through_every_model(name, random_networks):
+    image = _photo(667, 1001)
+    hole = _hole(667, 1001)
+    image_before, hole_before = image.copy(), hole.copy()
+    result = inpaint(image, hole, _model(name, random_networks), band_px=BAND)
+
+    assert result.image.shape == image.shape and result.image.dtype == np.uint8
+    np.testing.assert_array_equal(image, image_before)  # inputs never modified
+    np.testing.assert_array_equal(hole, hole_before)
+    assert not np.shares_memory(result.image, image)
+    # every pixel farther than the band from the hole is bit-identical to the input
+    distance = cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    far = distance > BAND
+    np.testing.assert_array_equal(result.image[far], image[far])
+    # the hole itself was filled
+    assert (result.image[hole] != image[hole]).any()
+    alpha = result.alpha_map()
+    assert alpha.shape == (667, 1001, 3) and alpha.min() >= 0 and alpha.max() <= 1
+    assert (alpha[far] == 0).all()
+    assert result.alpha_learned == (name == "dfnet")
+    assert result.raw_map().shape == image.shape
+    y0, x0, y1, x1 = result.changed_box()
+    changed = np.argwhere((result.image != image).any(axis=2))
+    assert changed[:, 0].min() >= y0 and changed[:, 0].max() < y1
+    assert changed[:, 1].min() >= x0 and changed[:, 1].max() < x1
+
+
+def test_classical_fill_is_composited_with_a_feathered_mask():
+    image = _photo(300, 400)
+    hole = np.zeros((300, 400), bool)
+    hole[100:150, 100:200] = True
+    result = inpaint(image, hole, load_model("opencv-telea"), band_px=BAND)
+    window = result.windows[0]
+    y0, x0, y1, x1 = window.box
+    expected = feather_weights(hole[y0:y1, x0:x1], BAND)
+    np.testing.assert_allclose(window.alpha[..., 0], expected, atol=1e-6)
+    assert (window.alpha[hole[y0:y1, x0:x1]] == 1).all()
+
+
+def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
+    image = _photo(256, 256)
+    hole = np.zeros((256, 256), bool)
+    hole[80:140, 90:170] = True
+    model = random_networks["dfnet"]
+    result = inpaint(image, hole, model, band_px=BAND)
+    batch = image[None].astype(np.float32) / 255.0
+    prediction = model.predict(batch, hole[None])
+    alpha = result.alpha_map()
+    np.testing.assert_allclose(alpha[hole], prediction.alpha[0][hole], atol=1e-5)
+    expected = np.clip(prediction.alpha[0] * prediction.raw[0] * 255 + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(result.image[hole].astype(int) - expected[hole].astype(int)).max() <= 1
+
+
+def test_large_window_is_downscaled_and_upscaled():
+    image = _photo(1500, 2000)
+    hole = np.zeros((1500, 2000), bool)
+    hole[300:1000, 400:1500] = True  # window 1400 x 2000 > native 512
+    result = inpaint(image, hole, load_model("opencv-telea"), band_px=BAND)
+    assert len(result.windows) == 1
+    window = result.windows[0]
+    assert window.raw.shape == (window.box[2] - window.box[0], window.box[3] - window.box[1], 3)
+    assert (result.image[hole] != image[hole]).any()
+
+
+def test_empty_mask_returns_a_copy():
+    image = _photo(64, 80)
+    result = inpaint(image, np.zeros((64, 80), bool), load_model("opencv-telea"))
+    np.testing.assert_array_equal(result.image, image)
+    assert not np.shares_memory(result.image, image)
+    assert result.windows == () and result.changed_box() is None
+
+
+def test_rejects_wrong_types():
+    with pytest.raises(ValueError, match="uint8"):
+        inpaint(np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), bool), load_model("opencv-telea"))
+    with pytest.raises(ValueError, match="bool"):
+        inpaint(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5), bool), load_model("opencv-telea"))
+
+
+def test_cancel_raises_and_progress_is_reported():
+    image, hole = _photo(200, 200), _hole(200, 300)[:, :200]
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(JobCancelled):
+        inpaint(image, hole, load_model("opencv-telea"), cancel=cancel)
+    fractions = []
+    inpaint(image, hole, load_model("opencv-telea"), progress=lambda f, m: fractions.append(f))
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from engine.regions import (
+    boxes_overlap,
+    context_window,
+    hole_boxes,
+    merge_overlapping,
+    plan_windows,
+    round_up,
+    window_scale,
+)
+
+
+def test_hole_boxes_finds_each_component():
+    hole = np.zeros((100, 120), bool)
+    hole[10:20, 5:15] = True
+    hole[50:52, 100:119] = True
+    assert sorted(hole_boxes(hole)) == [(10, 5, 20, 15), (50, 100, 52, 119)]
+
+
+def test_context_window_is_twice_the_hole_and_at_least_native():
+    small = context_window((500, 500, 510, 510), (2000, 3000), native_size=512)
+    assert (small[2] - small[0], small[3] - small[1]) == (512, 512)
+    big = context_window((100, 100, 900, 400), (2000, 3000), native_size=512)
+    assert (big[2] - big[0], big[3] - big[1]) == (1600, 600)
+
+
+def test_context_window_stays_inside_and_contains_the_hole():
+    for box in [(0, 0, 10, 10), (1990, 2990, 2000, 3000), (5, 2900, 100, 3000)]:
+        y0, x0, y1, x1 = context_window(box, (2000, 3000), native_size=512)
+        assert 0 <= y0 <= box[0] and box[2] <= y1 <= 2000
+        assert 0 <= x0 <= box[1] and box[3] <= x1 <= 3000
+
+
+def test_context_window_never_exceeds_a_small_photo():
+    assert context_window((10, 10, 20, 20), (100, 300), native_size=512) == (0, 0, 100, 300)
+
+
+def test_merge_overlapping_until_disjoint():
+    boxes = [(0, 0, 10, 10), (5, 5, 20, 20), (19, 19, 30, 30), (100, 100, 110, 110)]
+    merged = merge_overlapping(boxes)
+    assert merged == [(0, 0, 30, 30), (100, 100, 110, 110)]
+    for i, a in enumerate(merged):
+        for b in merged[i + 1:]:
+            assert not boxes_overlap(a, b)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_plan_windows_cover_every_hole_pixel_without_overlap(seed):
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((900, 1300), bool)
+    for _ in range(6):
+        y, x = rng.integers(0, 850), rng.integers(0, 1250)
+        hole[y:y + rng.integers(1, 50), x:x + rng.integers(1, 50)] = True
+    windows = plan_windows(hole, native_size=256)
+    covered = np.zeros_like(hole)
+    for y0, x0, y1, x1 in windows:
+        assert covered[y0:y1, x0:x1].sum() == 0
+        covered[y0:y1, x0:x1] = True
+    assert covered[hole].all()
+
+
+def test_window_scale_and_round_up():
+    assert window_scale((0, 0, 400, 300), 512) == 1.0
+    assert window_scale((0, 0, 1024, 600), 512) == 0.5
+    assert round_up(513, 256) == 768
+    assert round_up(512, 256) == 512

@@ -1,0 +1,112 @@
+import json
+import pickle
+
+import pytest
+import torch
+
+from engine.errors import ModelUnavailable, WeightsError
+from engine.paths import user_models_dir
+from engine.registry import (
+    build_network,
+    default_model_name,
+    get_spec,
+    list_models,
+    load_model,
+    parameter_count,
+)
+from engine.weights import load_weights, read_arch, save_weights, sha256_of
+
+
+def test_builtin_models_and_their_specs():
+    names = [spec.name for spec in list_models()]
+    assert names[:4] == ["dfnet", "dmfn", "opencv-telea", "opencv-ns"]
+    dfnet, dmfn = get_spec("dfnet"), get_spec("dmfn")
+    assert (dfnet.size_multiple, dfnet.native_size, dfnet.value_range, dfnet.alpha_learned) == (256, 512, (0.0, 1.0), True)
+    assert (dmfn.native_size, dmfn.value_range, dmfn.alpha_learned) == (256, (-1.0, 1.0), False)
+    for spec in list_models():
+        assert spec.license and spec.training_data and spec.alpha_meaning
+
+
+def test_classical_models_are_always_available_and_default_without_weights():
+    assert get_spec("opencv-telea").has_weights and get_spec("opencv-ns").status == "built-in"
+    if not get_spec("dfnet").has_weights and not get_spec("dmfn").has_weights:
+        assert default_model_name() == "opencv-telea"
+
+
+def test_parameter_counts():
+    assert parameter_count(get_spec("dfnet")) == 32_880_504
+    assert parameter_count(get_spec("opencv-ns")) == 0
+
+
+def test_network_without_weights_gives_a_clear_message(monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    spec = replace(get_spec("dmfn"), weights_file=tmp_path / "absent.safetensors")
+    assert spec.status == "no weights"
+    with pytest.raises(ModelUnavailable, match="no weights"):
+        load_model(spec)
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(ModelUnavailable, match="opencv-telea"):
+        get_spec("lama")
+
+
+@pytest.fixture(scope="module")
+def dmfn_state():
+    torch.manual_seed(0)
+    return build_network("dmfn").state_dict()
+
+
+def test_weights_round_trip_and_arch_metadata(tmp_path, dmfn_state):
+    path = save_weights(tmp_path / "m.safetensors", dmfn_state, arch="dmfn", dtype=torch.float16)
+    assert read_arch(path) == "dmfn"
+    loaded = load_weights(path, expected_sha256=sha256_of(path))
+    assert set(loaded) == set(dmfn_state)
+    model = load_model(path, device="cpu")
+    assert model.spec.arch == "dmfn" and model.spec.weights_file == path
+
+
+def test_truncated_file_names_the_file(tmp_path, dmfn_state):
+    path = save_weights(tmp_path / "cut.safetensors", dmfn_state, arch="dmfn")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="cut.safetensors"):
+        load_model(path, device="cpu")
+
+
+def test_sha256_mismatch_is_refused(tmp_path, dmfn_state):
+    path = save_weights(tmp_path / "m.safetensors", dmfn_state, arch="dmfn")
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(path, expected_sha256="0" * 64)
+
+
+def test_wrong_architecture_is_refused(tmp_path, dmfn_state):
+    path = save_weights(tmp_path / "liar.safetensors", dmfn_state, arch="dfnet")
+    with pytest.raises(WeightsError, match="liar.safetensors.*dfnet"):
+        load_model(path, device="cpu")
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickles_with_code_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"weight": _Evil()}, fh)
+    with pytest.raises(WeightsError, match="evil.pt"):
+        load_weights(path)
+
+
+def test_fine_tuned_models_are_found_in_the_user_folder(dmfn_state):
+    folder = user_models_dir()
+    weights = save_weights(folder / "my-cats.safetensors", dmfn_state, arch="dmfn")
+    card = {"name": "my-cats", "base_model": "dmfn", "sha256": sha256_of(weights), "data": "~/Pictures/cats"}
+    (folder / "my-cats.json").write_text(json.dumps(card))
+    (folder / "broken.safetensors").write_bytes(b"not weights")
+    spec = get_spec("my-cats")
+    assert spec.status == "fine-tuned" and spec.arch == "dmfn" and spec.card["data"] == "~/Pictures/cats"
+    assert "my-cats" in [s.name for s in list_models()]
+    assert load_model("my-cats", device="cpu").spec.name == "my-cats"

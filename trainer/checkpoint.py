@@ -1,0 +1,144 @@
+"""Training checkpoints: atomic, versioned, loadable with ``torch.load(weights_only=True)``.
+
+A checkpoint is a dict of tensors and plain containers (dict, list, tuple, str, int, float, bool, None):
+``version``, ``arch``, ``step``, ``elapsed_s``, ``config`` (TrainConfig as a dict), ``generator``,
+``discriminator`` (None for DFNet), ``optim_g``, ``optim_d``, ``scaler``, ``rng`` (torch, cuda, numpy, python)
+and ``samplers`` (the photo and mask samplers' state dicts). numpy arrays inside sampler states are stored
+as ``{"__ndarray__": tensor}`` and turned back into arrays on loading.
+
+Writing goes to a temporary file in the same folder, then ``os.replace`` - a crash never leaves a half-written
+checkpoint behind the name.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+"""File name of the latest checkpoint inside a run folder."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable or from an incompatible version; the message names the file."""
+
+
+def to_plain(obj: Any) -> Any:
+    """Recursively convert numpy arrays/scalars into types ``torch.load(weights_only=True)`` accepts."""
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj).copy())}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(to_plain(v) for v in obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def from_plain(obj: Any) -> Any:
+    """Inverse of :func:`to_plain` (``{"__ndarray__": t}`` back to a numpy array)."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__ndarray__"}:
+            return obj["__ndarray__"].numpy().copy()
+        return {k: from_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_plain(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(from_plain(v) for v in obj)
+    return obj
+
+
+def rng_state() -> dict:
+    """Global random states (torch CPU, every CUDA device, numpy, Python) as plain data."""
+    np_state = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
+        "numpy": {
+            "name": str(np_state[0]),
+            "keys": torch.from_numpy(np.asarray(np_state[1], dtype=np.uint32).astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
+        "python": {"version": int(py_version), "internal": list(py_internal), "gauss_next": py_gauss},
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the states saved by :func:`rng_state` (CUDA states only when the device count matches)."""
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda") or []
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    np_state = state["numpy"]
+    np.random.set_state((
+        np_state["name"],
+        np_state["keys"].numpy().astype(np.uint32),
+        np_state["pos"],
+        np_state["has_gauss"],
+        np_state["cached_gaussian"],
+    ))
+    py = state["python"]
+    random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
+
+
+def save_checkpoint(path: str | Path, state: dict) -> Path:
+    """Write ``state`` (see the module docstring) to ``path`` atomically; adds ``version``. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = to_plain({**state, "version": CHECKPOINT_VERSION})
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder (its ``checkpoint.pt``). Raises CheckpointError when absent."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint safely (``weights_only=True``, CPU tensors) and check its version."""
+    path = resolve_checkpoint(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated files and refused globals raise several types
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"cannot read checkpoint {path}: {first}") from exc
+    if not isinstance(state, dict) or "version" not in state:
+        raise CheckpointError(f"{path} is not a FusionPaint training checkpoint")
+    if state["version"] != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has version {state['version']}; this FusionPaint reads version {CHECKPOINT_VERSION}"
+        )
+    state["samplers"] = from_plain(state.get("samplers") or {})
+    return state

@@ -1,0 +1,202 @@
+"""Command line of the trainer: ``fusionpaint train`` and ``fusionpaint evaluate``.
+
+`add_subcommands` registers both on the main program's subparsers; each sets ``func(args) -> exit code``.
+Errors are one line "error: ..." on stderr (and an ``error`` event with ``--json-progress``) with exit code 2 for
+bad arguments or unusable data and 1 for failures during training. A run stopped by SIGTERM / Ctrl+C exits
+with 143 / 130 after writing its checkpoint.
+
+Multi-GPU: ``torchrun --nproc_per_node N -m trainer.cli train ...`` (or ``-m main train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from trainer.config import ARCHES, INIT_DEFAULT, ConfigError, TrainConfig
+
+_TRAIN_FIELDS = (
+    "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "lr", "clip_grad", "seed",
+    "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
+    "run_dir", "evaluate",
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``train`` and ``evaluate`` on ``subparsers``."""
+    train = subparsers.add_parser(
+        "train",
+        help="fine-tune DFNet or DMFN on a folder of photos",
+        description="Fine-tune (or train) an inpainting network on a folder of photos and export it as a model "
+        "the editor can use. A few photos are held out to show whether fine-tuning helped.",
+    )
+    train.add_argument("--model", choices=ARCHES, help="network to train (not needed with --resume)")
+    train.add_argument("--data", metavar="DIR", help="folder of photos (searched recursively)")
+    train.add_argument("--init", default=INIT_DEFAULT, metavar="default|random|PATH",
+                       help="start from the shipped weights (default), random initialisation, or a weights file")
+    train.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels (default 256)")
+    train.add_argument("--batch", type=_positive_int, help="images per step and process (default: 1 on the CPU, "
+                       "8 DFNet / 16 DMFN on a GPU)")
+    train.add_argument("--steps", type=_positive_int, help="stop after this many steps")
+    train.add_argument("--minutes", type=_positive_float, help="stop after this many minutes of training")
+    train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint file or run folder")
+    train.add_argument("--json-progress", action="store_true", help="JSON lines on stdout instead of a bar")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N")
+    train.add_argument("--preview-every", type=int, default=100, metavar="N", help="0 = no previews")
+    train.add_argument("--lr", type=_positive_float, help="learning rate (default 2e-4, as in the papers)")
+    train.add_argument("--warmup-steps", type=int, default=20, metavar="N")
+    train.add_argument("--lr-decay-every", type=int, default=5000, metavar="N",
+                       help="multiply the learning rate by --lr-decay every N steps (0 = never)")
+    train.add_argument("--lr-decay", type=_positive_float, default=0.5)
+    train.add_argument("--clip-grad", type=_positive_float, metavar="NORM", help="clip the gradient norm")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole) instead of random ones")
+    train.add_argument("--workers", type=int, default=0,
+                       help="batches prepared ahead in a background thread (0 = none)")
+    train.add_argument("--run-dir", metavar="DIR", help="folder for checkpoints and previews "
+                       "(default: the user's runs folder / NAME)")
+    train.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                       help="skip the before/after evaluation on held-out photos")
+    train.set_defaults(func=run_train)
+
+    ev = subparsers.add_parser(
+        "evaluate",
+        help="score models on photos and masks (L1, PSNR, SSIM, BPE per hole-ratio bin)",
+        description="Score one or more models and the OpenCV baselines on photos with hole masks.",
+    )
+    ev.add_argument("--model", action="append", required=True, metavar="NAME|PATH",
+                    help="model name or weights file (repeat to compare several)")
+    ev.add_argument("--images", required=True, metavar="DIR")
+    ev.add_argument("--masks", required=True, metavar="DIR")
+    ev.add_argument("--size", type=_positive_int, help="evaluation size in pixels (default 256)")
+    ev.add_argument("--limit", type=_positive_int, help="at most this many masks per hole-ratio bin")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    ev.set_defaults(func=run_evaluate)
+
+
+def _error(message: str, json_lines: bool = False, code: int = 2) -> int:
+    message = " ".join(str(message).split())
+    if json_lines:
+        print(json.dumps({"event": "error", "message": message}), flush=True)
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``fusionpaint train``: returns 0 (done), 2 (bad input), 1 (failure), 130/143 (stopped, checkpoint kept)."""
+    from trainer.checkpoint import CheckpointError
+    from trainer.progress import Progress
+
+    json_lines = bool(getattr(args, "json_progress", False))
+    values = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
+    try:
+        if args.resume:
+            given = {k: values[k] for k in ("steps", "minutes", "device", "workers") if values[k] is not None}
+            if values["clip_grad"] is not None:
+                given["clip_grad"] = values["clip_grad"]
+            if not values["evaluate"]:
+                given["evaluate"] = False
+            config, overrides = None, given
+        else:
+            if not values["model"]:
+                raise ConfigError("--model is required (dfnet or dmfn) unless --resume is given")
+            if not values["data"]:
+                raise ConfigError("--data DIR is required unless --resume is given")
+            config = TrainConfig(**{k: v for k, v in values.items() if v is not None})
+            config.validate()
+            overrides = None
+        progress = Progress(json_lines=json_lines)
+        from trainer.loop import Trainer, dist_info_from_env
+
+        trainer = Trainer(config, progress, resume=args.resume, overrides=overrides)
+        if config is not None and not args.resume and dist_info_from_env().is_main:
+            _refuse_existing_model(trainer.config)
+        created = trainer.dist.enabled
+        try:
+            result = trainer.run()
+        finally:
+            progress.close()
+            if created:
+                import torch.distributed as dist
+
+                if dist.is_initialized():
+                    dist.destroy_process_group()
+        return result.exit_code
+    except (ConfigError, CheckpointError) as exc:
+        return _error(str(exc), json_lines, 2)
+    except KeyboardInterrupt:
+        return _error("interrupted", json_lines, 130)
+    except Exception as exc:  # reported as one line; the traceback would hide the message in the dialog
+        return _error(f"training failed: {type(exc).__name__}: {exc}", json_lines, 1)
+
+
+def _refuse_existing_model(config: TrainConfig) -> None:
+    from trainer.export import model_paths
+
+    weights, _ = model_paths(config.resolved_name())
+    if weights.exists():
+        raise ConfigError(f"a model named '{config.resolved_name()}' already exists ({weights}); choose another --name")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input."""
+    from trainer.evaluate import evaluate, format_table
+
+    for label, folder in (("--images", args.images), ("--masks", args.masks)):
+        if not Path(folder).is_dir():
+            return _error(f"{label} folder not found: {folder}")
+    try:
+        report = evaluate(args.model, args.images, args.masks, device=args.device, size=args.size, limit=args.limit)
+    except ValueError as exc:
+        return _error(str(exc))
+    print(format_table(report))
+    if args.json:
+        from engine.imageio import atomic_write
+
+        text = json.dumps(report, indent=2, default=str) + "\n"
+        atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        print(f"report written to {args.json}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser with the trainer's subcommands (``python -m trainer.cli``)."""
+    parser = argparse.ArgumentParser(prog="fusionpaint", description="FusionPaint trainer")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_subcommands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

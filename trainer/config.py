@@ -1,0 +1,152 @@
+"""Settings of one training run, their defaults per architecture and their validation.
+
+A :class:`TrainConfig` is plain data: it is stored inside every checkpoint (as a dict of str/int/float/bool/None,
+so checkpoints load with ``torch.load(weights_only=True)``) and in the exported model card.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+ARCHES = ("dfnet", "dmfn")
+INIT_DEFAULT = "default"
+"""``--init default``: the shipped weights of the architecture when installed, else random initialisation."""
+INIT_RANDOM = "random"
+"""``--init random``: train from scratch (random initialisation, seeded by ``seed``)."""
+
+MIN_PHOTO_SIDE = 64
+"""Photos whose short side is below this many pixels are skipped."""
+DEFAULT_STEPS = 1000
+"""Steps of a run that gives neither ``--steps`` nor ``--minutes``."""
+
+ADAM_BETAS = {"dfnet": (0.9, 0.999), "dmfn": (0.5, 0.9)}
+"""Adam betas from the papers: DFNet uses Adam's defaults, DMFN (0.5, 0.9) for generator and discriminator."""
+BASE_LR = {"dfnet": 2e-4, "dmfn": 2e-4}
+"""Learning rates of the official configurations."""
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class ConfigError(ValueError):
+    """A bad setting or unusable input data; the message is one line naming the setting or folder."""
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Sizes in pixels, times in seconds unless named ``minutes``.
+
+    lr: Adam learning rate of the generator (and of the DMFN discriminator); None = :data:`BASE_LR`.
+    Schedule (depends only on the step, so a resumed run follows it exactly): linear warm-up over
+    ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
+    clip_grad: maximum global gradient norm (None = no clipping).
+    batch: images per step per process; None = 8 (DFNet) / 16 (DMFN) on a GPU, else 1 (DFNet at 256 px: 2,
+    because its deepest BatchNorm sees a 1x1 map and needs more than one value per channel).
+    """
+
+    model: str
+    data: str
+    init: str = INIT_DEFAULT
+    size: int = 256
+    batch: int | None = None
+    steps: int | None = None
+    minutes: float | None = None
+    name: str | None = None
+    device: str = "auto"
+    lr: float | None = None
+    warmup_steps: int = 20
+    lr_decay_every: int = 5000
+    lr_decay: float = 0.5
+    clip_grad: float | None = None
+    seed: int = 0
+    masks: str | None = None
+    workers: int = 0
+    checkpoint_every: int = 500
+    preview_every: int = 100
+    held_out_fraction: float = 0.03
+    evaluate: bool = True
+    eval_masks_per_photo: int = 3
+    run_dir: str | None = None
+
+    def to_dict(self) -> dict:
+        """Plain dict (str, int, float, bool, None) for checkpoints and model cards."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys (from a newer version) are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolved_lr(self) -> float:
+        return float(self.lr if self.lr is not None else BASE_LR[self.model])
+
+    def resolved_batch(self, device_type: str) -> int:
+        if self.batch is not None:
+            return int(self.batch)
+        if device_type == "cuda":
+            return 8 if self.model == "dfnet" else 16
+        return 2 if self.model == "dfnet" and self.size == 256 else 1
+
+    def resolved_steps(self) -> int | None:
+        """Step limit: ``steps``; ``DEFAULT_STEPS`` when neither steps nor minutes is set; None = time only."""
+        if self.steps is not None:
+            return int(self.steps)
+        return None if self.minutes is not None else DEFAULT_STEPS
+
+    def resolved_name(self) -> str:
+        """``name`` or ``ARCH-FOLDER-YYYYmmdd-HHMMSS`` (safe characters only)."""
+        if self.name:
+            return self.name
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.data).resolve().name).strip("-._") or "photos"
+        return f"{self.model}-{folder[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate for the update that takes the model from ``step`` to ``step + 1``."""
+        lr = self.resolved_lr()
+        if self.warmup_steps > 0 and step < self.warmup_steps:
+            lr *= (step + 1) / self.warmup_steps
+        if self.lr_decay_every > 0:
+            lr *= self.lr_decay ** (step // self.lr_decay_every)
+        return lr
+
+    def validate(self) -> TrainConfig:
+        """Raise ConfigError (one line) for a bad setting; return self."""
+        if self.model not in ARCHES:
+            raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.model}'")
+        if self.model == "dfnet" and (self.size < 256 or self.size % 256):
+            raise ConfigError(f"--size must be a multiple of 256 for dfnet, got {self.size}")
+        if self.model == "dmfn" and self.size != 256:
+            raise ConfigError(f"--size must be 256 for dmfn (its discriminator is built for 256x256), got {self.size}")
+        if self.model == "dfnet" and self.size == 256 and self.batch == 1:
+            raise ConfigError("--batch must be at least 2 for dfnet at --size 256 (its deepest BatchNorm layer "
+                              "sees a 1x1 map), or use --size 512")
+        checks = [
+            (self.batch is None or self.batch >= 1, f"--batch must be at least 1, got {self.batch}"),
+            (self.steps is None or self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),
+            (self.minutes is None or self.minutes > 0, f"--minutes must be positive, got {self.minutes}"),
+            (self.lr is None or self.lr > 0, f"--lr must be positive, got {self.lr}"),
+            (self.clip_grad is None or self.clip_grad > 0, f"--clip-grad must be positive, got {self.clip_grad}"),
+            (self.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {self.checkpoint_every}"),
+            (self.preview_every >= 0, f"--preview-every must be 0 (off) or more, got {self.preview_every}"),
+            (self.workers >= 0, f"--workers must be 0 or more, got {self.workers}"),
+            (self.warmup_steps >= 0, f"--warmup-steps must be 0 or more, got {self.warmup_steps}"),
+            (0 < self.lr_decay <= 1, f"--lr-decay must be in (0, 1], got {self.lr_decay}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        if self.name is not None and not _NAME_RE.match(self.name):
+            raise ConfigError(
+                f"--name '{self.name}' may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
+            )
+        data = Path(self.data).expanduser()
+        if not data.is_dir():
+            raise ConfigError(f"--data folder not found: {data}")
+        if self.masks is not None and not Path(self.masks).expanduser().is_dir():
+            raise ConfigError(f"--masks folder not found: {self.masks}")
+        if self.init not in (INIT_DEFAULT, INIT_RANDOM) and not Path(self.init).expanduser().is_file():
+            raise ConfigError(f"--init must be 'default', 'random' or a weights file; not found: {self.init}")
+        return self

@@ -1,0 +1,271 @@
+"""Measure models on photo + hole-mask pairs, per hole-ratio bin, beside the classical OpenCV baselines.
+
+Pairing (fixed, documented so numbers are comparable between runs):
+
+- Photos: every supported file under ``images_dir`` (recursive, sorted by path; unreadable ones are skipped
+  and listed). Each is centre-cropped to a square (the short side) and resized to ``size`` x ``size``
+  (default 256; area filter when shrinking, bicubic when enlarging).
+- Masks: every supported file under ``masks_dir``. A mask inside a folder named like "20-30" belongs to
+  that bin (hole ratio 20-30 %); any other mask is binned by its measured hole ratio in 10 % steps
+  ("00-10" ... "90-100"). Masks are resized to ``size`` (nearest neighbour); white (> 127) = hole.
+- Within a bin, masks are sorted by path and the j-th mask goes with photo number ``j mod n_photos``, so
+  every bin uses the same photos in the same order. ``limit`` caps the number of pairs per bin.
+
+Each model runs through `engine.registry.load_model` and `engine.pipeline.inpaint` (the path users get) and
+the result is scored against the original with `engine.metrics`: L1 (% of 0..255, whole image), PSNR (dB,
+whole image), SSIM (whole image), BPE (% of 0..255, 8-px band inside the hole boundary), the same L1/PSNR/SSIM
+over the hole only, and "vgg_dist", a perceptual distance on ImageNet VGG19 features that stands in for
+LPIPS offline (LPIPS needs downloaded weights): for relu1_1..relu5_1, features are unit-normalised along
+the channels, squared differences are summed over channels and averaged over positions; the five layer
+values are averaged. 0 = identical; it is not comparable with published LPIPS numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from engine import metrics
+from engine.device import resolve_device
+from engine.errors import ImageError, ModelUnavailable, WeightsError
+from engine.imageio import load_image, load_mask
+from engine.pipeline import inpaint
+from engine.registry import get_spec, load_model
+from trainer.data import list_photos
+from trainer.masks import list_mask_files
+from trainer.vgg import VGG19Features
+
+BASELINES = ("opencv-telea", "opencv-ns")
+DEFAULT_SIZE = 256
+BIN_PATTERN = re.compile(r"^(\d{1,3})-(\d{1,3})$")
+VGG_DIST_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+METRICS: dict[str, str] = {
+    "l1_percent": "L1, % of 0..255, whole image (lower is better)",
+    "psnr": "PSNR, dB, whole image (higher is better)",
+    "ssim": "SSIM, whole image (higher is better)",
+    "bpe": "Boundary Pixels Error, % of 0..255, 8-px band inside the hole boundary (lower is better)",
+    "vgg_dist": "VGG19 feature distance, offline stand-in for LPIPS, not comparable with LPIPS (lower is better)",
+    "l1_percent_hole": "L1, % of 0..255, hole pixels only (lower is better)",
+    "psnr_hole": "PSNR, dB, hole pixels only (higher is better)",
+    "ssim_hole": "SSIM, hole pixels only (higher is better)",
+}
+"""Every per-pair metric in the report, with its unit and direction."""
+
+TABLE_COLUMNS = (("l1_percent", "L1 %"), ("psnr", "PSNR"), ("ssim", "SSIM"), ("bpe", "BPE %"), ("vgg_dist", "VGG-d*"))
+
+PAIRING = (
+    "photos centre-cropped to a square and resized to size x size (area/bicubic); masks resized to size "
+    "(nearest), white = hole; bins from mask folder names like '20-30', else measured ratio in 10 % steps; "
+    "the j-th mask of a bin (sorted by path) is paired with photo j mod n_photos (sorted by path)"
+)
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class EvalPair:
+    """One evaluation case: bin name, index into the prepared photos, mask file."""
+
+    bin: str
+    photo: int
+    mask: Path
+
+
+def prepare_photo(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Centre square crop of uint8 (H, W, 3) RGB, resized to uint8 (size, size, 3)."""
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    crop = rgb[y0 : y0 + side, x0 : x0 + side]
+    if side == size:
+        return np.ascontiguousarray(crop)
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_CUBIC
+    return cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=interp)
+
+
+def ratio_bin(ratio: float) -> str:
+    """10 % bin name of a hole ratio in [0, 1]: 0.23 -> "20-30", 1.0 -> "90-100"."""
+    lo = min(int(ratio * 10), 9) * 10
+    return f"{lo:02d}-{lo + 10}"
+
+
+def _bin_sort_key(name: str) -> tuple[int, int, str]:
+    m = BIN_PATTERN.match(name)
+    return (int(m.group(1)), int(m.group(2)), name) if m else (10**6, 0, name)
+
+
+class PerceptualDistance:
+    """``vgg_dist`` of the module docstring: ``(a, b)`` uint8 (H, W, 3) RGB -> float >= 0 (0 = identical)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.vgg = VGG19Features(VGG_DIST_LAYERS).to(device)
+
+    @torch.no_grad()
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> float:
+        x = torch.from_numpy(np.stack([a, b])).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        feats = self.vgg(x)
+        total = 0.0
+        for name in VGG_DIST_LAYERS:
+            f = feats[name].float()
+            f = f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10)
+            total += float((f[0] - f[1]).pow(2).sum(dim=0).mean())
+        return total / len(VGG_DIST_LAYERS)
+
+
+def _masks_by_bin(masks_dir: Path, size: int, limit: int | None) -> dict[str, list[tuple[Path, np.ndarray]]]:
+    bins: dict[str, list[tuple[Path, np.ndarray]]] = {}
+    for path in list_mask_files(masks_dir):
+        try:
+            hole, _ = load_mask(path, (size, size))
+        except ImageError:
+            continue
+        folder = path.parent.name if path.parent != masks_dir else ""
+        name = folder if BIN_PATTERN.match(folder) else ratio_bin(float(hole.mean()))
+        bins.setdefault(name, []).append((path, hole))
+    ordered = {}
+    for name in sorted(bins, key=_bin_sort_key):
+        items = bins[name] if limit is None else bins[name][:limit]
+        if items:
+            ordered[name] = items
+    return ordered
+
+
+def _aggregate(rows: list[dict[str, float]]) -> dict[str, float | int | None]:
+    out: dict[str, float | int | None] = {"n": len(rows)}
+    for key in METRICS:
+        values = [r[key] for r in rows if math.isfinite(r[key])]
+        out[key] = float(np.mean(values)) if values else None
+    return out
+
+
+def evaluate(
+    models: Sequence[str],
+    images_dir: str | Path,
+    masks_dir: str | Path,
+    *,
+    device: str = "auto",
+    size: int | None = None,
+    limit: int | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Score ``models`` (names or weights paths) and the OpenCV baselines; JSON-serialisable report.
+
+    Report keys: "size", "pairing", "device", "metrics" (descriptions), "photos" (count used),
+    "skipped_photos" ([path, reason]), "bins" ({bin: number of pairs}), "models" ({name: {"title",
+    "bins": {bin: {"n", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
+    ({name: reason} for models that could not be loaded). Means skip non-finite values (e.g. PSNR of an
+    exact result); a metric with no finite value is None. ``progress(fraction 0..1, message)``.
+    Raises ValueError when there are no usable photos or masks.
+    """
+    size = DEFAULT_SIZE if size is None else int(size)
+    if size < 16:
+        raise ValueError(f"evaluate: size must be >= 16 px, got {size}")
+    images_root, masks_root = Path(images_dir), Path(masks_dir)
+    names = list(dict.fromkeys([*models, *BASELINES]))
+    mask_bins = _masks_by_bin(masks_root, size, limit)
+    if not mask_bins:
+        raise ValueError(f"no readable masks in {masks_root}")
+    needed = max(len(items) for items in mask_bins.values())
+
+    photos: list[np.ndarray] = []
+    skipped_photos: list[list[str]] = []
+    for path in list_photos(images_root):
+        if len(photos) >= needed:
+            break
+        try:
+            photos.append(prepare_photo(load_image(path).rgb, size))
+        except ImageError as exc:
+            skipped_photos.append([str(path), str(exc)])
+    if not photos:
+        raise ValueError(f"no readable photos in {images_root}")
+
+    pairs = [
+        (name, j % len(photos), hole)
+        for name, items in mask_bins.items()
+        for j, (_, hole) in enumerate(items)
+    ]
+    torch_device = resolve_device(device)
+    distance = PerceptualDistance(torch_device)
+    report: dict = {
+        "size": size,
+        "pairing": PAIRING,
+        "device": str(torch_device),
+        "metrics": dict(METRICS),
+        "photos": len(photos),
+        "skipped_photos": skipped_photos,
+        "bins": {name: len(items) for name, items in mask_bins.items()},
+        "models": {},
+        "skipped_models": {},
+    }
+    total_steps = len(names) * len(pairs)
+    step = 0
+    for name in names:
+        try:
+            model = load_model(name, device=device)
+            title = get_spec(name).title
+        except (ModelUnavailable, WeightsError) as exc:
+            report["skipped_models"][name] = str(exc)
+            step += len(pairs)
+            continue
+        rows: dict[str, list[dict[str, float]]] = {b: [] for b in mask_bins}
+        elapsed = 0.0
+        for bin_name, photo_idx, hole in pairs:
+            image = photos[photo_idx]
+            start = time.perf_counter()
+            result = inpaint(image, hole, model)
+            elapsed += time.perf_counter() - start
+            scores = metrics.all_metrics(result.image, image, hole)
+            scores["vgg_dist"] = distance(result.image, image)
+            rows[bin_name].append(scores)
+            step += 1
+            if progress is not None:
+                progress(step / total_steps, f"{name}: {bin_name}")
+        report["models"][name] = {
+            "title": title,
+            "bins": {b: _aggregate(r) for b, r in rows.items()},
+            "all": _aggregate([r for rs in rows.values() for r in rs]),
+            "seconds_per_image": elapsed / max(1, len(pairs)),
+        }
+    return report
+
+
+def _fmt(value: float | int | None, key: str) -> str:
+    if value is None:
+        return "-"
+    if key in ("ssim", "vgg_dist"):
+        return f"{value:.4f}"
+    return f"{value:.2f}"
+
+
+def format_table(report: dict) -> str:
+    """Plain-text table of a `evaluate` report: for each bin, one row per model with L1, PSNR, SSIM, BPE and
+    the VGG distance (marked * as the offline LPIPS stand-in), then an "all" block and notes."""
+    names = list(report["models"])
+    width = max([len(n) for n in names] + [12])
+    header = f"{'bin':<7} {'model':<{width}} {'n':>4} " + " ".join(f"{label:>8}" for _, label in TABLE_COLUMNS)
+    lines = [f"size {report['size']} px, {report['photos']} photos, device {report['device']}", header]
+    lines.append("-" * len(header))
+    for bin_name in [*report["bins"], "all"]:
+        for name in names:
+            entry = report["models"][name]
+            row = entry["all"] if bin_name == "all" else entry["bins"].get(bin_name)
+            if row is None:
+                continue
+            cells = " ".join(f"{_fmt(row.get(key), key):>8}" for key, _ in TABLE_COLUMNS)
+            lines.append(f"{bin_name:<7} {name:<{width}} {row['n']:>4} {cells}")
+        lines.append("")
+    lines.append("L1 % and BPE %: lower is better; PSNR (dB), SSIM: higher is better.")
+    lines.append("* VGG-d: VGG19 feature distance, an offline stand-in for LPIPS (lower is better).")
+    for name, reason in report.get("skipped_models", {}).items():
+        lines.append(f"skipped {name}: {reason}")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Export a trained generator as a model the editor can use: ``NAME.safetensors`` + model card ``NAME.json``.
+
+Both go to :func:`engine.paths.user_models_dir`, where :func:`engine.registry.list_models` finds them.
+The card is JSON with at least: name, arch, base_model, data, photo_count, held_out_count, steps, time_s,
+device, size, batch, created (ISO 8601, UTC), metrics_before, metrics_after, helped, summary, license.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from engine.imageio import atomic_write
+from engine.paths import user_models_dir
+from engine.weights import save_weights
+
+CARD_VERSION = 1
+
+
+def model_paths(name: str, folder: Path | None = None) -> tuple[Path, Path]:
+    """(weights path, card path) for model ``name`` in ``folder`` (default: the user's models folder)."""
+    folder = Path(folder) if folder is not None else user_models_dir()
+    return folder / f"{name}.safetensors", folder / f"{name}.json"
+
+
+def export_model(
+    state_dict: Mapping[str, torch.Tensor],
+    *,
+    name: str,
+    arch: str,
+    card: Mapping,
+    folder: Path | None = None,
+) -> tuple[Path, Path]:
+    """Write the weights (float32 safetensors, metadata arch/name/base_model) and the card; return both paths.
+
+    The weights are written first so the registry never sees a card without weights.
+    """
+    weights_path, card_path = model_paths(name, folder)
+    full_card = {
+        "card_version": CARD_VERSION,
+        "name": name,
+        "arch": arch,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **dict(card),
+    }
+    metadata = {"name": name, "base_model": str(full_card.get("base_model", ""))}
+    save_weights(weights_path, {k: v.detach().float() if v.is_floating_point() else v.detach()
+                                for k, v in state_dict.items()}, arch=arch, metadata=metadata)
+    text = json.dumps(full_card, indent=2, sort_keys=False, allow_nan=False, default=str) + "\n"
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return weights_path, card_path

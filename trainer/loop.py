@@ -1,0 +1,879 @@
+"""The training loop: fine-tune (or train from scratch) DFNet or DMFN on a folder of photos.
+
+One :class:`Trainer` runs one process of a run. Under ``torchrun --nproc_per_node N`` each process trains on
+its own photo/mask streams and DistributedDataParallel averages the gradients (NCCL on GPUs, gloo on the CPU);
+only rank 0 writes checkpoints, previews, progress and the exported model.
+
+Precision: float32 on the CPU; on CUDA autocast with bfloat16 where supported (else float16 with a gradient
+scaler), TF32 matmuls, channels_last tensors and fused Adam. Losses are read back from the GPU only every
+``report_every`` steps so the GPU queue never drains for a progress line.
+
+Stopping: after ``steps`` steps or ``minutes`` minutes, whichever comes first; SIGTERM or Ctrl+C (SIGINT) stop
+at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at once). Every
+``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically.
+
+At the end the base and the fine-tuned generator are compared on the held-out photos (fixed seeded masks,
+hard composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per
+hole-ratio bin, and the generator is exported as ``NAME.safetensors`` + ``NAME.json`` into the user's
+models folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import queue
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from engine import metrics
+from engine.device import resolve_device
+from engine.errors import FusionPaintError
+from engine.imageio import load_image, save_image
+from engine.paths import user_runs_dir
+from engine.registry import build_network, get_spec
+from engine.weights import load_into, load_weights
+from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, ConfigError, TrainConfig
+from trainer.data import BatchSampler, PhotoCache, split_folder
+from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
+from trainer.progress import Progress
+
+EVAL_SEED = 20240601
+"""Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
+HOLE_BINS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
+"""Hole-ratio bins of the evaluation report (fractions of the image)."""
+RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
+                    "clip_grad")
+"""Settings a resumed run may change; everything else comes from the checkpoint."""
+EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
+"""Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
+
+
+# ----------------------------------------------------------------------------------------------- distributed
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """rank / world_size / local_rank of this process (0 / 1 / 0 without torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def dist_info_from_env() -> DistInfo:
+    """Read RANK, WORLD_SIZE and LOCAL_RANK as set by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    return DistInfo(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+# ----------------------------------------------------------------------------------------------- stopping
+
+
+class _StopSignals:
+    """SIGTERM / SIGINT set ``reason`` instead of killing the process; a second SIGINT raises KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if name == "SIGINT" and self.reason == "SIGINT":
+            raise KeyboardInterrupt
+        self.reason = self.reason or name
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+# ----------------------------------------------------------------------------------------------- batches
+
+
+class _BatchSource:
+    """Pairs of (images (B,3,S,S) [0,1], holes (B,1,S,S) {0,1}) from the photo and mask samplers.
+
+    With ``prefetch`` > 0 one background thread fills a queue of that many batches; the samplers' states
+    recorded with each batch make a checkpoint resume after the last *consumed* batch.
+    """
+
+    def __init__(self, photos: BatchSampler, masks: MaskSampler | FolderMaskSampler, prefetch: int) -> None:
+        self.photos = photos
+        self.masks = masks
+        self.prefetch = prefetch
+        self._state = self._sampler_state()
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _sampler_state(self) -> dict:
+        return {"photos": self.photos.state_dict(), "masks": self.masks.state_dict()}
+
+    def _make(self) -> tuple[Tensor, Tensor, dict]:
+        images = self.photos.next()
+        holes = self.masks.next(images.shape[0])
+        return images, holes, self._sampler_state()
+
+    def _worker(self) -> None:
+        assert self._queue is not None
+        try:
+            while not self._stop.is_set():
+                item = self._make()
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # handed to the training thread
+            self._queue.put(exc)
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        if self.prefetch <= 0:
+            images, holes, self._state = self._make()
+            return images, holes
+        if self._thread is None:
+            self._queue = queue.Queue(maxsize=self.prefetch)
+            self._thread = threading.Thread(target=self._worker, name="batch-prefetch", daemon=True)
+            self._thread.start()
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        images, holes, self._state = item
+        return images, holes
+
+    def state_dict(self) -> dict:
+        """Sampler states right after the last batch returned by :meth:`next`."""
+        return {"photos": dict(self._state["photos"]), "masks": dict(self._state["masks"])}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.photos.load_state_dict(state["photos"])
+        self.masks.load_state_dict(state["masks"])
+        self._state = self._sampler_state()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+# ----------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class TrainResult:
+    """What a run ended with. status: "done" or "stopped"; exit_code 0, 130 (SIGINT) or 143 (SIGTERM)."""
+
+    status: str
+    step: int
+    exit_code: int = 0
+    checkpoint: Path | None = None
+    model_name: str | None = None
+    weights: Path | None = None
+    card: Path | None = None
+    before: dict | None = None
+    after: dict | None = None
+    helped: bool | None = None
+    summary: str = ""
+    last_losses: dict[str, float] = field(default_factory=dict)
+    loss_history: list[dict[str, float]] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------------------- trainer
+
+
+class Trainer:
+    """One process of a training run; call :meth:`run` (or :meth:`setup` then :meth:`train_step` for benchmarks).
+
+    ``resume``: a checkpoint file or run folder; its config is used (``config`` may then be None) with
+    ``overrides`` ({setting: value} for the names in `RESUME_OVERRIDES`) applied. ``export``: write NAME.safetensors + NAME.json at the end (rank 0). ``report_every``: read the losses back
+    every this many steps (None = 1 on the CPU, 10 on a GPU).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig | None,
+        progress: Progress | None = None,
+        *,
+        resume: str | Path | None = None,
+        overrides: dict | None = None,
+        export: bool = True,
+        report_every: int | None = None,
+        dist_info: DistInfo | None = None,
+    ) -> None:
+        self.dist = dist_info or dist_info_from_env()
+        self.progress = progress or Progress(enabled=False)
+        if not self.dist.is_main:
+            self.progress = Progress(enabled=False)
+        self.resume_state: dict | None = None
+        if resume is not None:
+            self.resume_state = load_checkpoint(resume)
+            config = _merge_resume_config(TrainConfig.from_dict(self.resume_state["config"]), overrides)
+        if config is None:
+            raise ConfigError("a training run needs a configuration or a checkpoint to resume")
+        self.config = config.validate()
+        self.export = export
+        self._report_every = report_every
+        self.step = 0
+        self.elapsed_before = 0.0
+        self._setup_done = False
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        """Devices, process group, data, networks, optimisers; restores the checkpoint when resuming."""
+        cfg = self.config
+        if self.dist.enabled and not dist.is_initialized():
+            backend = "nccl" if cfg.device != "cpu" and torch.cuda.is_available() else "gloo"
+            dist.init_process_group(backend=backend)
+        self.device = self._resolve_device()
+        dev = self.device
+        self.cuda = dev.type == "cuda"
+        if self.cuda:
+            torch.cuda.set_device(dev)
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.amp_dtype: torch.dtype | None = None
+        if self.cuda:
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
+        self.report_every = self._report_every or (10 if self.cuda else 1)
+        self.batch = cfg.resolved_batch(dev.type)
+        self.arch = cfg.model
+        self.run_name = self._run_name()
+        self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name
+
+        self._setup_data()
+        self.base_note = ""
+        self.generator = self.build_base_generator().to(dev, memory_format=self.memory_format)
+        self.generator.train()
+        self.discriminator: nn.Module | None = None
+        if self.arch == "dmfn":
+            from trainer.discriminator import DMFNDiscriminator
+
+            torch.manual_seed(cfg.seed + 1)
+            self.discriminator = DMFNDiscriminator().to(dev, memory_format=self.memory_format).train()
+        lr = cfg.lr_at(0)
+        betas = ADAM_BETAS[self.arch]
+        fused = {"fused": True} if self.cuda else {}
+        self.optim_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **fused)
+        self.optim_d = (
+            torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **fused)
+            if self.discriminator is not None else None
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        seed = cfg.seed + 1000 * self.dist.rank
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)
+        random.seed(seed)
+        if self.resume_state is not None:
+            self._restore(self.resume_state)
+        if self.dist.enabled:
+            ids = [dev.index] if self.cuda else None
+            self.generator = nn.parallel.DistributedDataParallel(self.generator, device_ids=ids)
+            if self.discriminator is not None:
+                self.discriminator = nn.parallel.DistributedDataParallel(self.discriminator, device_ids=ids)
+        self._build_losses()
+        self._setup_done = True
+
+    def _resolve_device(self) -> torch.device:
+        try:
+            dev = resolve_device(self.config.device)
+        except FusionPaintError as exc:
+            raise ConfigError(str(exc)) from exc
+        if dev.type == "cuda" and self.dist.enabled:
+            dev = torch.device("cuda", self.dist.local_rank)
+        elif dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+        return dev
+
+    def _run_name(self) -> str:
+        if self.resume_state is not None and self.resume_state.get("run_name"):
+            return str(self.resume_state["run_name"])
+        name = self.config.resolved_name()
+        self.config.name = name  # fixed from here on (stored in checkpoints)
+        return name
+
+    def _setup_data(self) -> None:
+        cfg = self.config
+        try:
+            self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction, seed=cfg.seed)
+            self.cache = PhotoCache.decode(
+                self.split.train, min_side=MIN_PHOTO_SIDE, max_side=2 * cfg.size, log=self.progress.log
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        seed = cfg.seed + 1000 * self.dist.rank
+        photos = BatchSampler(self.cache, size=cfg.size, batch=self.batch, device=self.device, seed=seed)
+        if cfg.masks:
+            try:
+                masks: MaskSampler | FolderMaskSampler = FolderMaskSampler(
+                    cfg.masks, cfg.size, seed=seed + 500, device=self.device
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+        else:
+            masks = MaskSampler(cfg.size, seed=seed + 500, device=self.device)
+        self.batches = _BatchSource(photos, masks, prefetch=cfg.workers)
+
+    def build_base_generator(self) -> nn.Module:
+        """The generator the run starts from (CPU, float32): ``init`` weights, or seeded random initialisation."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        net = build_network(self.arch)
+        path: Path | None = None
+        if cfg.init == INIT_DEFAULT:
+            spec = get_spec(self.arch)
+            if spec.has_weights and spec.weights_file is not None:
+                path = spec.weights_file
+            else:
+                self.base_note = (
+                    f"no shipped {self.arch} weights installed ({spec.weights_file}): "
+                    "training starts from random initialisation"
+                )
+        elif cfg.init != INIT_RANDOM:
+            path = Path(cfg.init).expanduser()
+        if path is not None:
+            try:
+                load_into(net, load_weights(path), path, self.arch)
+            except FusionPaintError as exc:
+                raise ConfigError(str(exc)) from exc
+            self.base_note = f"starting from {path}"
+        elif cfg.init == INIT_RANDOM:
+            self.base_note = "training from random initialisation (--init random)"
+        return net
+
+    def _build_losses(self) -> None:
+        from trainer import losses
+        from trainer.vgg import VGG19Features
+
+        layers = losses.DFNET_VGG_LAYERS if self.arch == "dfnet" else losses.DMFN_VGG_LAYERS
+        self.vgg = VGG19Features(layers).to(self.device, memory_format=self.memory_format).eval()
+        self.losses = losses
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs (see trainer.checkpoint)."""
+        return {
+            "arch": self.arch,
+            "run_name": self.run_name,
+            "step": self.step,
+            "elapsed_s": self.elapsed_before + self._elapsed(),
+            "config": self.config.to_dict(),
+            "generator": _cpu_state(_unwrap(self.generator)),
+            "discriminator": _cpu_state(_unwrap(self.discriminator)) if self.discriminator is not None else None,
+            "optim_g": self.optim_g.state_dict(),
+            "optim_d": self.optim_d.state_dict() if self.optim_d is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "rng": rng_state(),
+            "samplers": self.batches.state_dict(),
+            "world_size": self.dist.world_size,
+        }
+
+    def _restore(self, state: dict) -> None:
+        if state.get("arch") != self.arch:
+            raise ConfigError(f"checkpoint is for {state.get('arch')}, not {self.arch}")
+        self.generator.load_state_dict(state["generator"])
+        if self.discriminator is not None and state.get("discriminator") is not None:
+            self.discriminator.load_state_dict(state["discriminator"])
+        self.optim_g.load_state_dict(state["optim_g"])
+        if self.optim_d is not None and state.get("optim_d") is not None:
+            self.optim_d.load_state_dict(state["optim_d"])
+        if state.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.elapsed_before = float(state.get("elapsed_s", 0.0))
+        if int(state.get("world_size", 1)) == self.dist.world_size:
+            set_rng_state(state["rng"])
+            self.batches.load_state_dict(state["samplers"])
+        else:  # another process count: fresh streams, offset so earlier batches are not repeated
+            self.progress.log("resuming with a different number of processes: data order restarts")
+
+    def save_checkpoint(self) -> Path | None:
+        """Write ``run_dir/checkpoint.pt`` atomically (rank 0 only); emits a ``checkpoint`` event."""
+        if not self.dist.is_main:
+            return None
+        path = save_checkpoint(self.run_dir / CHECKPOINT_NAME, self.state_dict())
+        self.progress.emit("checkpoint", step=self.step, path=str(path))
+        return path
+
+    # ------------------------------------------------------------------ one step
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def next_batch(self) -> tuple[Tensor, Tensor]:
+        """(images (B,3,S,S) RGB [0,1], holes (B,1,S,S) 1 = hole) on the device."""
+        images, holes = self.batches.next()
+        return (images.contiguous(memory_format=self.memory_format),
+                holes.contiguous(memory_format=self.memory_format))
+
+    def _set_lr(self) -> None:
+        lr = self.config.lr_at(self.step)
+        for opt in (self.optim_g, self.optim_d):
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = lr
+
+    def _backward_step(self, loss: Tensor, optimizer: torch.optim.Optimizer, params: Iterator[Tensor]) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.config.clip_grad is not None:
+            self.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(list(params), self.config.clip_grad)
+        self.scaler.step(optimizer)
+
+    def train_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+        """One optimisation step on a batch; returns detached loss tensors (not yet read back)."""
+        self._set_lr()
+        if self.arch == "dfnet":
+            out = self._dfnet_step(images, holes)
+        else:
+            out = self._dmfn_step(images, holes)
+        self.scaler.update()
+        self.step += 1
+        return out
+
+    def _dfnet_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+        with self._autocast():
+            output = self.generator(images, holes)
+            losses = self.losses.dfnet_losses(output, images, holes, self.vgg)
+        self._backward_step(losses["total"], self.optim_g, self.generator.parameters())
+        self._last_preview = (images, holes, output.results[0].detach(), output.alphas[0].detach())
+        return {k: v.detach() for k, v in losses.items()}
+
+    def _dmfn_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+        from trainer.discriminator import local_patches
+
+        real = images * 2.0 - 1.0
+        assert self.discriminator is not None and self.optim_d is not None
+        with self._autocast():
+            out = self.generator(real, holes)
+            fake = out.output
+            real_local = local_patches(real, holes)
+            fake_local = local_patches(fake, holes)
+            logits, _ = self.discriminator(
+                torch.cat((real, fake.detach())), torch.cat((real_local, fake_local.detach()))
+            )
+            real_logits, fake_logits = logits.float().chunk(2)
+            d_loss = self.losses.dmfn_discriminator_loss(real_logits, fake_logits)
+        self._backward_step(d_loss, self.optim_d, self.discriminator.parameters())
+
+        disc = _unwrap(self.discriminator)
+        disc.requires_grad_(False)
+        try:
+            with self._autocast():
+                logits, feats = disc(torch.cat((real, fake)), torch.cat((real_local, fake_local)))
+                real_logits, fake_logits = logits.float().chunk(2)
+                real_feats = [f.chunk(2)[0].detach() for f in feats]
+                fake_feats = [f.chunk(2)[1] for f in feats]
+                losses = self.losses.dmfn_generator_losses(
+                    out.output, out.prediction, real, holes, self.vgg,
+                    real_logits.detach(), fake_logits, real_feats, fake_feats,
+                )
+        finally:
+            disc.requires_grad_(True)
+        self._backward_step(losses["total"], self.optim_g, self.generator.parameters())
+        self._last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
+        result = {k: v.detach() for k, v in losses.items()}
+        result["d"] = d_loss.detach()
+        return result
+
+    # ------------------------------------------------------------------ the run
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0
+
+    def _should_stop(self, signals: _StopSignals, steps: int | None, session_t0: float) -> str | None:
+        """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks."""
+        cfg = self.config
+        reason = None
+        if steps is not None and self.step >= steps:
+            reason = "steps"
+        elif cfg.minutes is not None and time.perf_counter() - session_t0 >= cfg.minutes * 60:
+            reason = "minutes"
+        if signals.reason is not None:
+            reason = signals.reason
+        if not self.dist.enabled:
+            return reason
+        codes = ["steps", "minutes", "SIGTERM", "SIGINT"]
+        flag = torch.tensor([codes.index(reason) + 1 if reason else 0], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        value = int(flag.item())
+        return codes[value - 1] if value else None
+
+    def run(self) -> TrainResult:
+        """Train, checkpoint, evaluate and export; returns what happened (never raises for SIGTERM/Ctrl+C)."""
+        try:
+            with _StopSignals() as signals:
+                return self._run(signals)
+        finally:
+            if hasattr(self, "batches"):
+                self.batches.close()
+
+    def _run(self, signals: _StopSignals) -> TrainResult:
+        if not self._setup_done:
+            self.setup()
+        cfg = self.config
+        steps = cfg.resolved_steps()
+        if self.base_note:
+            self.progress.log(self.base_note)
+        self.progress.emit(
+            "start", model=self.arch, name=self.run_name, device=str(self.device), steps=steps,
+            minutes=cfg.minutes, batch=self.batch, world_size=self.dist.world_size, photos=len(self.cache),
+            held_out=len(self.split.held_out), skipped=len(self.cache.skipped), run_dir=str(self.run_dir),
+            resumed_from=self.step,
+        )
+        self._t0 = session_t0 = time.perf_counter()
+        result = TrainResult(status="done", step=self.step)
+        sums: dict[str, Tensor] = {}
+        count = 0
+        window_t0, window_step = session_t0, self.step
+        rate = 0.0
+        self._last_preview = None
+        checkpoint_step = -1
+        reason = self._should_stop(signals, steps, session_t0)
+        while reason is None:
+            images, holes = self.next_batch()
+            losses = self.train_step(images, holes)
+            for k, v in losses.items():
+                sums[k] = sums[k] + v if k in sums else v.clone()
+            count += 1
+            at_report = self.step % self.report_every == 0 or (steps is not None and self.step >= steps)
+            if at_report:
+                now = time.perf_counter()
+                means = {k: float(v.item()) / count for k, v in sums.items()}
+                sums, count = {}, 0
+                rate = (self.step - window_step) * self.batch * self.dist.world_size / max(now - window_t0, 1e-9)
+                window_t0, window_step = now, self.step
+                result.last_losses = means
+                result.loss_history.append({"step": self.step, **means})
+                self.progress.emit(
+                    "step", step=self.step, steps=steps, losses=means, lr=cfg.lr_at(self.step - 1),
+                    images_per_s=rate, eta_s=self._eta(steps, rate, session_t0),
+                )
+            if cfg.preview_every and self.step % cfg.preview_every == 0:
+                self._write_preview()
+            if self.step % cfg.checkpoint_every == 0:
+                result.checkpoint = self.save_checkpoint()
+                checkpoint_step = self.step
+            # all ranks reach the same report steps, so the collective stop check never deadlocks
+            if at_report or not self.dist.enabled:
+                reason = self._should_stop(signals, steps, session_t0)
+        result.step = self.step
+        if checkpoint_step != self.step:
+            result.checkpoint = self.save_checkpoint()
+        if reason in EXIT_STOPPED:
+            result.status = "stopped"
+            result.exit_code = EXIT_STOPPED[reason]
+            self.progress.emit("stopped", step=self.step, reason=reason,
+                               checkpoint=str(result.checkpoint) if result.checkpoint else None)
+            self._barrier()
+            return result
+        if cfg.preview_every and self.step % cfg.preview_every != 0:
+            self._write_preview()
+        self._barrier()
+        if self.dist.is_main:
+            self._finish(result, time.perf_counter() - session_t0)
+        self._barrier()
+        return result
+
+    def _barrier(self) -> None:
+        if self.dist.enabled:
+            dist.barrier()
+
+    def _eta(self, steps: int | None, images_per_s: float, session_t0: float) -> float | None:
+        candidates = []
+        if steps is not None and images_per_s > 0:
+            steps_per_s = images_per_s / (self.batch * self.dist.world_size)
+            candidates.append(max(0, steps - self.step) / steps_per_s)
+        if self.config.minutes is not None:
+            candidates.append(max(0.0, self.config.minutes * 60 - (time.perf_counter() - session_t0)))
+        return min(candidates) if candidates else None
+
+    # ------------------------------------------------------------------ preview, evaluation, export
+
+    def _write_preview(self) -> None:
+        if not self.dist.is_main or self._last_preview is None:
+            return
+        images, holes, result, alpha = (t.detach().float().cpu() for t in self._last_preview)
+        grid = preview_grid(images, holes, result, alpha)
+        path = self.run_dir / "previews" / f"step_{self.step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(path, grid)
+        self.progress.emit("preview", step=self.step, path=str(path))
+
+    def _finish(self, result: TrainResult, time_s: float) -> None:
+        cfg = self.config
+        generator = _unwrap(self.generator)
+        if cfg.evaluate and self.split.held_out:
+            base = self.build_base_generator()
+            report = evaluate_generators(
+                {"before": base, "after": generator}, self.arch, self.split.held_out, size=cfg.size,
+                device=self.device, masks_per_photo=cfg.eval_masks_per_photo,
+            )
+            result.before, result.after = report["before"], report["after"]
+            result.helped, result.summary = judge(report["before"], report["after"], report["photos"])
+            self.progress.emit("evaluation", photos=report["photos"], before=result.before, after=result.after,
+                               helped=result.helped, summary=result.summary)
+        else:
+            result.summary = "no held-out photos: fine-tuning was not evaluated"
+            self.progress.log(result.summary)
+        generator.train()
+        if self.export:
+            from trainer.export import export_model
+
+            card = {
+                "title": f"{self.run_name} (fine-tuned {self.arch})",
+                "base_model": self._base_description(),
+                "data": str(Path(cfg.data).expanduser().resolve()),
+                "photo_count": len(self.cache),
+                "held_out_count": len(self.split.held_out),
+                "skipped_count": len(self.cache.skipped),
+                "steps": self.step,
+                "batch": self.batch,
+                "world_size": self.dist.world_size,
+                "size": cfg.size,
+                "time_s": round(self.elapsed_before + time_s, 1),
+                "device": _describe(self.device),
+                "precision": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
+                "metrics_before": result.before,
+                "metrics_after": result.after,
+                "helped": result.helped,
+                "summary": result.summary,
+                "license": "fine-tuned by the user; inherits the license of the base weights",
+                "config": cfg.to_dict(),
+            }
+            result.weights, result.card = export_model(
+                generator.state_dict(), name=self.run_name, arch=self.arch, card=_finite(card)
+            )
+            result.model_name = self.run_name
+        self.progress.emit(
+            "done", model_name=result.model_name, weights=str(result.weights) if result.weights else None,
+            card=str(result.card) if result.card else None, before=result.before, after=result.after,
+            helped=result.helped, summary=result.summary, steps=self.step, time_s=time_s,
+        )
+
+    def _base_description(self) -> str:
+        init = self.config.init
+        if init == INIT_RANDOM or (init == INIT_DEFAULT and "random" in self.base_note):
+            return f"{self.arch} (random initialisation)"
+        if init == INIT_DEFAULT:
+            return self.arch
+        return str(Path(init).expanduser().resolve())
+
+
+def _merge_resume_config(saved: TrainConfig, overrides: dict | None) -> TrainConfig:
+    """The saved config with ``overrides`` (run length and machine settings) applied.
+
+    Giving ``steps`` or ``minutes`` replaces both limits of the saved run.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if k in RESUME_OVERRIDES}
+    if "steps" in overrides or "minutes" in overrides:
+        saved.steps = overrides.pop("steps", None)
+        saved.minutes = overrides.pop("minutes", None)
+    for key, value in overrides.items():
+        setattr(saved, key, value)
+    return saved
+
+
+def _cpu_state(module: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA: {torch.cuda.get_device_name(device)}"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+# ----------------------------------------------------------------------------------------------- previews
+
+
+def preview_grid(images: Tensor, holes: Tensor, result: Tensor, alpha: Tensor, max_rows: int = 4) -> np.ndarray:
+    """uint8 (rows*S, 4*S, 3) RGB: per sample input (hole grey) | result | alpha (DMFN: the hole) | ground truth.
+
+    images, result, alpha: (N,3,S,S) in [0,1]; holes (N,1,S,S) 1 = hole.
+    """
+    n = min(max_rows, images.shape[0])
+    grey = torch.full_like(images[:n], 0.5)
+    hole = holes[:n].expand(-1, 3, -1, -1)
+    shown_input = torch.where(hole > 0.5, grey, images[:n])
+    cols = [shown_input, result[:n], alpha[:n], images[:n]]
+    rows = torch.cat([torch.cat([c[i] for c in cols], dim=2) for i in range(n)], dim=1)
+    return (rows.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------- evaluation
+
+
+def _center_square(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is ``size`` (area filter when shrinking), then crop the centre square."""
+    h, w = rgb.shape[:2]
+    f = size / min(h, w)
+    if f != 1.0:
+        interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+        rgb = cv2.resize(rgb, (max(size, round(w * f)), max(size, round(h * f))), interpolation=interp)
+    h, w = rgb.shape[:2]
+    y0, x0 = (h - size) // 2, (w - size) // 2
+    return np.ascontiguousarray(rgb[y0:y0 + size, x0:x0 + size])
+
+
+@torch.no_grad()
+def _predict(net: nn.Module, arch: str, image01: Tensor, hole: Tensor) -> Tensor:
+    """Network output (N,3,S,S) in [0,1] for images in [0,1]."""
+    if arch == "dfnet":
+        return net(image01, hole).results[0].clamp(0, 1)
+    return ((net(image01 * 2 - 1, hole).output + 1) / 2).clamp(0, 1)
+
+
+def evaluate_generators(
+    generators: dict[str, nn.Module],
+    arch: str,
+    photos: tuple[Path, ...] | list[Path],
+    *,
+    size: int,
+    device: torch.device | str = "cpu",
+    masks_per_photo: int = 3,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Compare generators on held-out photos with the same seeded masks.
+
+    Each photo is scaled to short side ``size`` and centre-cropped to size x size; ``masks_per_photo`` masks from
+    ``MaskSampler(seed=EVAL_SEED)`` (hole ratio 0-60 %). The prediction is composited hard (known pixels from the
+    photo) and scored with engine.metrics. Returns {"photos": n, "samples": k, NAME: {"overall": {...},
+    "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim (whole image),
+    l1_percent_hole, psnr_hole, ssim_hole, bpe (see engine.metrics.all_metrics). Float32, eval mode.
+    """
+    device = torch.device(device)
+    images = []
+    for path in photos:
+        try:
+            rgb = load_image(path).rgb
+        except (FusionPaintError, OSError, ValueError) as exc:
+            if log:
+                log(f"evaluation: skipped {path}: {exc}")
+            continue
+        if min(rgb.shape[:2]) >= MIN_PHOTO_SIDE:
+            images.append(_center_square(rgb, size))
+    sampler = MaskSampler(size, seed=EVAL_SEED, device="cpu")
+    samples = []
+    for rgb in images:
+        for hole in sampler.next(masks_per_photo):
+            samples.append((rgb, hole))
+    per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
+    for name, net in generators.items():
+        was_training = net.training
+        net.eval()
+        net.to(device)
+        for rgb, hole in samples:
+            image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)
+            pred = _predict(net, arch, image, hole[None].to(device))[0].permute(1, 2, 0).cpu().numpy()
+            hole_np = hole[0].numpy() > 0.5
+            if not hole_np.any():
+                continue
+            composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
+            per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
+        net.train(was_training)
+    report: dict = {"photos": len(images), "samples": len(samples)}
+    for name, rows in per_model.items():
+        report[name] = {"overall": _mean_metrics([m for _, m in rows]), "bins": {}}
+        for lo, hi in HOLE_BINS:
+            chosen = [m for r, m in rows if lo <= r < hi or (hi == HOLE_BINS[-1][1] and r == hi)]
+            if chosen:
+                report[name]["bins"][f"{round(lo * 100)}-{round(hi * 100)}"] = _mean_metrics(chosen)
+    return report
+
+
+def _mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
+    if not rows:
+        return {"count": 0}
+    out: dict[str, float] = {"count": len(rows)}
+    for key in rows[0]:
+        values = [r[key] for r in rows if math.isfinite(r[key])]
+        out[key] = float(np.mean(values)) if values else math.nan
+    return out
+
+
+def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
+    """(helped, one plain sentence) from the overall hole L1 and PSNR before and after fine-tuning."""
+    b, a = before.get("overall", {}), after.get("overall", {})
+    if not b.get("count") or not a.get("count"):
+        return None, "no held-out samples: fine-tuning was not evaluated"
+    l1_b, l1_a = b["l1_percent_hole"], a["l1_percent_hole"]
+    ps_b, ps_a = b["psnr_hole"], a["psnr_hole"]
+    helped = bool(l1_a < l1_b)
+    verdict = "Fine-tuning helped" if helped else "Fine-tuning did not help"
+    return helped, (
+        f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, "
+        f"SSIM {b['ssim']:.3f} -> {a['ssim']:.3f}, BPE {b['bpe']:.2f}% -> {a['bpe']:.2f}% "
+        f"on {photos} held-out photos ({a['count']} masks)."
+    )
+
+
+def train(
+    config: TrainConfig | None,
+    progress: Progress | None = None,
+    *,
+    resume: str | Path | None = None,
+    overrides: dict | None = None,
+    export: bool = True,
+) -> TrainResult:
+    """Run one training process (see :class:`Trainer`); cleans up the process group it created."""
+    trainer = Trainer(config, progress, resume=resume, overrides=overrides, export=export)
+    created_group = trainer.dist.enabled and not dist.is_initialized()
+    try:
+        return trainer.run()
+    finally:
+        if created_group and dist.is_initialized():
+            dist.destroy_process_group()
+        sys.stdout.flush()
