@@ -16,11 +16,15 @@ CONTEXT_SCALE = 2.0
 
 def hole_boxes(hole: np.ndarray) -> list[Box]:
     """Bounding boxes of the 8-connected hole regions of a bool (H, W) mask (True = hole)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(hole.view(np.uint8), connectivity=8)
-    boxes = []
-    for x, y, w, h, _area in stats[1:count]:
-        boxes.append((int(y), int(x), int(y + h), int(x + w)))
-    return boxes
+    rows = np.flatnonzero(hole.any(axis=1))
+    if rows.size == 0:
+        return []
+    cols = np.flatnonzero(hole.any(axis=0))
+    top, left = int(rows[0]), int(cols[0])
+    # label only the hole's bounding box: on a 12-megapixel photo with a small hole this is ~100x faster
+    crop = np.ascontiguousarray(hole[top:rows[-1] + 1, left:cols[-1] + 1]).view(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(crop, connectivity=8)
+    return [(int(y) + top, int(x) + left, int(y + h) + top, int(x + w) + left) for x, y, w, h, _ in stats[1:count]]
 
 
 def _span(start: int, stop: int, length: int, limit: int) -> tuple[int, int]:

@@ -181,7 +181,7 @@ class BatchSampler:
         pin = not on_device and self.device.type == "cuda"
         self._photos: list[Tensor] = []
         for im in cache.images:
-            t = torch.from_numpy(im).permute(2, 0, 1)  # uint8 (3, H, W), a view
+            t = torch.from_numpy(im if im.flags.writeable else im.copy()).permute(2, 0, 1)  # uint8 (3, H, W)
             if on_device:
                 t = t.to(self.device, non_blocking=False).contiguous()
             elif pin:

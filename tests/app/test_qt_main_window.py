@@ -108,7 +108,8 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     assert window.busy and window.progress_bar.isVisible()
     assert not window.act_undo.isEnabled() and not window.canvas.editable
     assert started.wait(10)
-    window.activateWindow()
+    window.windowHandle().requestActivate()  # window shortcuts need the active window
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
     window.canvas.setFocus()
     with qtbot.waitSignal(window.bridge.cancelled, timeout=WAIT_MS):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)

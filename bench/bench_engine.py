@@ -1,0 +1,168 @@
+"""Engine benchmark: model latency per size and device, 12-megapixel end-to-end removal, peak memory.
+
+Prints a table and a JSON object. Weights are random (latency does not depend on their values).
+
+    python bench/bench_engine.py                 # everything (CPU, and CUDA when present)
+    python bench/bench_engine.py --quick         # fewer repeats
+    python bench/bench_engine.py --e2e-only      # only the 12 MP removal (used in a subprocess for its peak RSS)
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.inpainter import NetworkInpainter  # noqa: E402
+from engine.pipeline import inpaint  # noqa: E402
+from engine.registry import build_network, get_spec, load_model  # noqa: E402
+
+SIZES = (256, 512, 1024)
+TARGETS_CPU = {("dfnet", 512): 0.25, ("dmfn", 256): 0.15}
+TARGETS_GPU = {("dfnet", 512): 0.002, ("dmfn", 256): 0.002}
+E2E_TARGET_S = 1.0
+RSS_TARGET_GB = 1.5
+
+
+def _median_time(fn, repeats: int, warmup: int, sync=None) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if sync:
+            sync()
+        start = time.perf_counter()
+        fn()
+        if sync:
+            sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _inputs(size: int, batch: int = 1):
+    rng = np.random.default_rng(0)
+    images = rng.random((batch, size, size, 3), dtype=np.float32)
+    holes = np.zeros((batch, size, size), bool)
+    holes[:, size // 4: 3 * size // 4, size // 4: 3 * size // 4] = True  # 25 % hole
+    return images, holes
+
+
+def _model(name: str, device: torch.device, dtype=None):
+    spec = get_spec(name)
+    if spec.kind == "classical":
+        return load_model(name)
+    torch.manual_seed(0)
+    return NetworkInpainter(spec, build_network(spec.arch), device, dtype=dtype)
+
+
+def bench_latency(device: torch.device, repeats: int) -> list[dict]:
+    rows = []
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    variants = [("fp32", None, False)]
+    if device.type == "cpu":
+        variants.append(("bf16-autocast", None, True))
+    else:
+        variants = [("fp16", torch.float16, False)]
+    for name in ("dfnet", "dmfn", "opencv-telea"):
+        for size in SIZES:
+            images, holes = _inputs(size)
+            for label, dtype, autocast in variants:
+                if get_spec(name).kind == "classical" and (label != "fp32" or device.type != "cpu"):
+                    continue
+                model = _model(name, device, dtype)
+
+                def run(model=model, images=images, holes=holes, autocast=autocast):
+                    if autocast:
+                        with torch.autocast("cpu", dtype=torch.bfloat16):
+                            model.predict(images, holes)
+                    else:
+                        model.predict(images, holes)
+
+                slow = device.type == "cpu" and size >= 1024
+                median = _median_time(run, repeats=max(3, repeats // 3) if slow else repeats,
+                                      warmup=1 if slow else 2, sync=sync)
+                target = (TARGETS_CPU if device.type == "cpu" else TARGETS_GPU).get((name, size))
+                rows.append({"model": name, "size": size, "device": device.type, "precision": label,
+                             "median_s": median, "target_s": target if label in ("fp32", "fp16") else None})
+                del model
+    return rows
+
+
+def bench_e2e(repeats: int, model_name: str = "dfnet") -> dict:
+    """Remove a 400 x 300 hole from a 4000 x 3000 photo (arrays in, array out), CPU fp32."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+    hole = np.zeros((3000, 4000), bool)
+    hole[1200:1500, 1800:2200] = True
+    model = _model(model_name, torch.device("cpu"))
+    timings = []
+    for _ in range(repeats + 1):
+        result = inpaint(image, hole, model)
+        timings.append(result.timings)
+    timings = timings[1:]
+    total = statistics.median(t["total"] for t in timings)
+    stages = {k: statistics.median(t.get(k, 0.0) for t in timings) for k in ("plan", "prepare", "model", "composite")}
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return {"model": model_name, "photo": "4000x3000", "hole": "400x300", "median_s": total, "stages_s": stages,
+            "peak_rss_gb": peak_gb, "target_s": E2E_TARGET_S, "target_rss_gb": RSS_TARGET_GB}
+
+
+def _e2e_in_subprocess(repeats: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--e2e-only", "--repeats", str(repeats)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="3 repeats")
+    parser.add_argument("--e2e-only", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    repeats = 3 if args.quick else args.repeats
+    if args.e2e_only:
+        print(json.dumps(bench_e2e(repeats)))
+        return 0
+
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    latency = []
+    for device in devices:
+        latency += bench_latency(device, repeats)
+    e2e = _e2e_in_subprocess(repeats)
+    machine = {"cpu_threads": torch.get_num_threads(), "cpus": os.cpu_count(), "torch": torch.__version__,
+               "platform": platform.platform(),
+               "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+    print(f"FusionPaint engine benchmark  (torch {torch.__version__}, {torch.get_num_threads()} CPU threads)")
+    print(f"{'model':<13} {'size':>5} {'device':<6} {'precision':<14} {'median':>10} {'target':>9}  met")
+    for row in latency:
+        target = row["target_s"]
+        met = "" if target is None else ("yes" if row["median_s"] <= target else "NO")
+        target_text = "" if target is None else f"{target * 1000:.0f} ms"
+        print(f"{row['model']:<13} {row['size']:>5} {row['device']:<6} {row['precision']:<14} "
+              f"{row['median_s'] * 1000:>7.1f} ms {target_text:>9}  {met}")
+    e2e_met = "yes" if e2e["median_s"] <= E2E_TARGET_S else "NO"
+    rss_met = "yes" if e2e["peak_rss_gb"] <= RSS_TARGET_GB else "NO"
+    stages = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in e2e["stages_s"].items())
+    print(f"12 MP end-to-end (DFNet, CPU fp32): {e2e['median_s']:.3f} s "
+          f"(target {E2E_TARGET_S} s: {e2e_met}) [{stages}]")
+    print(f"peak RSS of that process: {e2e['peak_rss_gb']:.2f} GB (target {RSS_TARGET_GB} GB: {rss_met})")
+    print(json.dumps({"machine": machine, "latency": latency, "end_to_end": e2e}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
