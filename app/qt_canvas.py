@@ -110,9 +110,9 @@ class QtImageItem(QGraphicsItem):
             x1 = min(x1, math.ceil(self.clip_width))
         if x1 <= x0 or y1 <= y0:
             return
-        # Smooth only when zoomed out; zoomed in, image pixels stay crisp squares (exact mask edges).
+        # Smooth up to 3x; closer in, image pixels are crisp squares (the mask item is never smoothed).
         scale = painter.worldTransform().m11()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and scale < 1.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and scale < 3.0)
         target = QRectF(x0, y0, x1 - x0, y1 - y0)
         painter.drawImage(target, self._qimage, target)
 
@@ -225,7 +225,7 @@ class QtCanvas(QGraphicsView):
         document.add_listener(listener)
         remove = getattr(document, "remove_listener", None)
         self._unlisten = (lambda: remove(listener)) if remove is not None else None
-        self.zoom_fit()
+        self.zoom_fit(upscale=False)
 
     def _on_document_changed(self, kind: str, box: Box | None) -> None:
         if self.document is None:
@@ -322,14 +322,17 @@ class QtCanvas(QGraphicsView):
         """One image pixel per physical screen pixel."""
         self.set_zoom(1.0 / self._dpr(), anchor_center=True)
 
-    def zoom_fit(self) -> None:
+    def zoom_fit(self, upscale: bool = True) -> None:
+        """Fit the whole photo in the view; with ``upscale`` False never beyond 100 %."""
         if self.document is None:
             return
         vp = self.viewport().size()
         if vp.width() < 2 or vp.height() < 2:
             return
         scale = min((vp.width() - 8) / self.document.width, (vp.height() - 8) / self.document.height)
-        self.set_zoom(min(scale, 1.0 / self._dpr()) if scale > 0 else 1.0, anchor_center=True)
+        if not upscale:
+            scale = min(scale, 1.0 / self._dpr())
+        self.set_zoom(scale if scale > 0 else 1.0, anchor_center=True)
         self.centerOn(self.document.width / 2, self.document.height / 2)
 
     def zoom_percent(self) -> float:

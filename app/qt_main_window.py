@@ -158,7 +158,7 @@ class QtMainWindow(QMainWindow):
 
         self.act_zoom_in = self._action("Zoom &in", self.canvas.zoom_in, ["Ctrl++", "Ctrl+="])
         self.act_zoom_out = self._action("Zoom &out", self.canvas.zoom_out, "Ctrl+-")
-        self.act_fit = self._action("&Fit", self.canvas.zoom_fit, "Ctrl+0")
+        self.act_fit = self._action("&Fit", lambda: self.canvas.zoom_fit(), "Ctrl+0")
         self.act_actual = self._action("&100 %", self.canvas.zoom_actual, "Ctrl+1")
         self.act_split = self._action("&Split compare", self.toggle_split, "C", checkable=True,
                                       tip="Original left, result right (C)")
@@ -231,6 +231,7 @@ class QtMainWindow(QMainWindow):
         run.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
         self.model_combo.setMinimumWidth(230)
+        self.model_combo.setMaximumWidth(340)
         self.model_combo.activated.connect(self._on_model_chosen)
         run.addWidget(self.model_combo)
         run.addWidget(QLabel(" Device "))

@@ -29,7 +29,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -221,8 +221,9 @@ class Trainer:
     """One process of a training run; call :meth:`run` (or :meth:`setup` then :meth:`train_step` for benchmarks).
 
     ``resume``: a checkpoint file or run folder; its config is used (``config`` may then be None) with
-    ``overrides`` ({setting: value} for the names in `RESUME_OVERRIDES`) applied. ``export``: write NAME.safetensors + NAME.json at the end (rank 0). ``report_every``: read the losses back
-    every this many steps (None = 1 on the CPU, 10 on a GPU).
+    ``overrides`` ({setting: value} for the names in `RESUME_OVERRIDES`) applied.
+    ``export``: write NAME.safetensors + NAME.json at the end (rank 0).
+    ``report_every``: read the losses back every this many steps (None = 1 on the CPU, 10 on a GPU).
     """
 
     def __init__(
@@ -307,8 +308,8 @@ class Trainer:
         if self.dist.enabled:
             ids = [dev.index] if self.cuda else None
             self.generator = nn.parallel.DistributedDataParallel(self.generator, device_ids=ids)
-            if self.discriminator is not None:
-                self.discriminator = nn.parallel.DistributedDataParallel(self.discriminator, device_ids=ids)
+            # the discriminator is called several times per step, so it is not wrapped in DDP: its gradients
+            # are averaged explicitly (`_average_gradients`) and its weights start equal (same seed or checkpoint)
         self._build_losses()
         self._setup_done = True
 
@@ -454,12 +455,17 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = lr
 
-    def _backward_step(self, loss: Tensor, optimizer: torch.optim.Optimizer, params: Iterator[Tensor]) -> None:
+    def _backward_step(
+        self, loss: Tensor, optimizer: torch.optim.Optimizer, module: nn.Module, average: bool = False
+    ) -> None:
+        """Backward, optional gradient averaging across processes (modules not wrapped in DDP), clip, step."""
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if average and self.dist.enabled:
+            _average_gradients(module, self.dist.world_size)
         if self.config.clip_grad is not None:
             self.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(list(params), self.config.clip_grad)
+            torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.clip_grad)
         self.scaler.step(optimizer)
 
     def train_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
@@ -477,42 +483,41 @@ class Trainer:
         with self._autocast():
             output = self.generator(images, holes)
             losses = self.losses.dfnet_losses(output, images, holes, self.vgg)
-        self._backward_step(losses["total"], self.optim_g, self.generator.parameters())
+        self._backward_step(losses["total"], self.optim_g, self.generator)
         self._last_preview = (images, holes, output.results[0].detach(), output.alphas[0].detach())
         return {k: v.detach() for k, v in losses.items()}
 
     def _dmfn_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+        """Discriminator step (RaGAN), then generator step; real and completed images go through the
+        discriminator in separate calls so its BatchNorm never mixes them."""
         from trainer.discriminator import local_patches
 
+        disc = self.discriminator
+        assert disc is not None and self.optim_d is not None
         real = images * 2.0 - 1.0
-        assert self.discriminator is not None and self.optim_d is not None
         with self._autocast():
             out = self.generator(real, holes)
             fake = out.output
             real_local = local_patches(real, holes)
             fake_local = local_patches(fake, holes)
-            logits, _ = self.discriminator(
-                torch.cat((real, fake.detach())), torch.cat((real_local, fake_local.detach()))
-            )
-            real_logits, fake_logits = logits.float().chunk(2)
-            d_loss = self.losses.dmfn_discriminator_loss(real_logits, fake_logits)
-        self._backward_step(d_loss, self.optim_d, self.discriminator.parameters())
+            real_logits, _ = disc(real, real_local)
+            fake_logits, _ = disc(fake.detach(), fake_local.detach())
+            d_loss = self.losses.dmfn_discriminator_loss(real_logits.float(), fake_logits.float())
+        self._backward_step(d_loss, self.optim_d, disc, average=True)
 
-        disc = _unwrap(self.discriminator)
         disc.requires_grad_(False)
         try:
             with self._autocast():
-                logits, feats = disc(torch.cat((real, fake)), torch.cat((real_local, fake_local)))
-                real_logits, fake_logits = logits.float().chunk(2)
-                real_feats = [f.chunk(2)[0].detach() for f in feats]
-                fake_feats = [f.chunk(2)[1] for f in feats]
+                with torch.no_grad():
+                    real_logits, real_feats = disc(real, real_local)
+                fake_logits, fake_feats = disc(fake, fake_local)
                 losses = self.losses.dmfn_generator_losses(
                     out.output, out.prediction, real, holes, self.vgg,
-                    real_logits.detach(), fake_logits, real_feats, fake_feats,
+                    real_logits.float(), fake_logits.float(), real_feats, fake_feats,
                 )
         finally:
             disc.requires_grad_(True)
-        self._backward_step(losses["total"], self.optim_g, self.generator.parameters())
+        self._backward_step(losses["total"], self.optim_g, self.generator)
         self._last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
         result = {k: v.detach() for k, v in losses.items()}
         result["d"] = d_loss.detach()
@@ -714,6 +719,23 @@ def _merge_resume_config(saved: TrainConfig, overrides: dict | None) -> TrainCon
     for key, value in overrides.items():
         setattr(saved, key, value)
     return saved
+
+
+def _average_gradients(module: nn.Module, world_size: int) -> None:
+    """All-reduce (mean) the gradients of ``module`` in one flat buffer per dtype."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    by_dtype: dict[torch.dtype, list[Tensor]] = {}
+    for g in grads:
+        by_dtype.setdefault(g.dtype, []).append(g)
+    for group in by_dtype.values():
+        flat = torch.cat([g.reshape(-1) for g in group])
+        dist.all_reduce(flat)
+        flat /= world_size
+        offset = 0
+        for g in group:
+            n = g.numel()
+            g.copy_(flat[offset:offset + n].view_as(g))
+            offset += n
 
 
 def _cpu_state(module: nn.Module) -> dict[str, Tensor]:

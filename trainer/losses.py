@@ -85,14 +85,16 @@ def l1_loss(pred: Tensor, target: Tensor) -> Tensor:
 def gram_matrix(features: Tensor) -> Tensor:
     """Gram matrix normalised by C*H*W (DFNet section 3.3): (N, C, H, W) -> (N, C, C).
 
-    G[n, c, c'] = sum_{h,w} F[n,c,h,w] F[n,c',h,w] / (C H W). Computed in float32 at least.
+    G[n, c, c'] = sum_{h,w} F[n,c,h,w] F[n,c',h,w] / (C H W). Computed in float32 at least, with autocast
+    disabled (half-precision sums of VGG activations overflow).
     """
     _check_image("features", features)
     n, c, h, w = features.shape
     f = features.reshape(n, c, h * w)
     if f.dtype in (torch.float16, torch.bfloat16):
         f = f.float()
-    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+    with torch.autocast(device_type=f.device.type, enabled=False):
+        return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def perceptual_loss(

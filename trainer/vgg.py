@@ -106,11 +106,10 @@ class VGG19Features(nn.Module):
         modules: dict[str, nn.Module] = {}
         for name, in_ch, out_ch in _layer_sequence()[: deepest + 1]:
             if name.startswith("conv"):
-                conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+                conv = nn.Conv2d(in_ch, out_ch, 3, padding=1, device="meta")  # no random init
                 w, b = weights[name]
-                with torch.no_grad():
-                    conv.weight.copy_(w)
-                    conv.bias.copy_(b)
+                conv.weight = nn.Parameter(w.clone(), requires_grad=False)
+                conv.bias = nn.Parameter(b.clone(), requires_grad=False)
                 modules[name] = conv
             elif name.startswith("relu"):
                 modules[name] = nn.ReLU(inplace=False)

@@ -51,7 +51,7 @@ def segment_distance(h: int, w: int, a: tuple[float, float], b: tuple[float, flo
 
 def stroke_distance(h: int, w: int, pts: list[tuple[float, float]]) -> np.ndarray:
     d = segment_distance(h, w, pts[0], pts[0])
-    for a, b in zip(pts, pts[1:]):
+    for a, b in zip(pts, pts[1:], strict=False):
         d = np.minimum(d, segment_distance(h, w, a, b))
     return d
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QThread, Qt
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.qt_main_window import NOT_LEARNED_LABEL
@@ -176,7 +176,6 @@ def test_grow_and_shrink_match_a_disk_kernel(opened):
     doc = opened.document
     doc.fill_rect(25, 18, 38, 29)
     start = doc.mask.copy()
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
     yy, xx = np.mgrid[-3:4, -3:4]
     disk = (xx * xx + yy * yy <= 9).astype(np.uint8)
     opened.grow_mask(3)

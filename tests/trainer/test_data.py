@@ -81,8 +81,7 @@ def test_cache_skips_corrupt_and_tiny_files(tmp_path):
 
 
 def test_cache_downscales_and_applies_exif(tmp_path):
-    arr = _photo(tmp_path / "big.jpg", 120, 60, 0, exif_orientation=6)  # rotate 90: stored 120x60 -> 60x120
-    _ = arr
+    _photo(tmp_path / "big.jpg", 120, 60, 0, exif_orientation=6)  # rotate 90: stored 120x60 -> 60x120
     cache = PhotoCache.decode([tmp_path / "big.jpg"], min_side=16, max_side=30)
     h, w = cache.images[0].shape[:2]
     assert (h, w) == (60, 30)  # EXIF rotation applied, then short side 60 -> 30

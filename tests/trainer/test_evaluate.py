@@ -39,6 +39,7 @@ def test_prepare_photo_and_bins():
     assert ratio_bin(0.0) == "00-10" and ratio_bin(0.23) == "20-30" and ratio_bin(1.0) == "90-100"
 
 
+@pytest.mark.slow
 def test_evaluate_classical_models(tmp_path):
     _photos(tmp_path / "photos")
     _masks(tmp_path / "masks")

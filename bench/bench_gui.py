@@ -1,0 +1,184 @@
+"""Editor benchmark on a 24-megapixel photo: brush latency and the memory of a 20-removal session.
+
+Prints a table and a JSON line; not a test. Usage:
+    python bench/bench_gui.py [--width 6000 --height 4000 --events 100 --removals 20 --model opencv-telea]
+Runs offscreen unless a display is set. Targets: median brush latency <= 16 ms, peak RSS <= 1.5 GB.
+
+Brush latency = time from delivering one mouse-move event (button held) to the end of the viewport
+repaint it caused (the paint event has been handled), at two zooms: fit-to-window and 100 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("FUSIONPAINT_HOME", tempfile.mkdtemp(prefix="fusionpaint_bench_"))
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+from PIL import Image  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def make_photo(path: Path, width: int, height: int) -> Path:
+    """A synthetic photo: smooth gradients plus noise (JPEG quality 92)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    rgb = np.stack([xx / width * 200 + 30, yy / height * 180 + 40, (xx + yy) / (width + height) * 120 + 60], axis=2)
+    rgb += rng.normal(0, 6, size=(height, width, 1)).astype(np.float32)
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path, quality=92)
+    return path
+
+
+class PaintCounter(QObject):
+    """Counts paint events of the viewport."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def rss() -> int:
+    return psutil.Process().memory_info().rss
+
+
+def send(canvas, kind, pos: QPointF) -> None:
+    vp = canvas.viewport()
+    left = Qt.MouseButton.LeftButton
+    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else left
+    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else left
+    QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, held,
+                                           Qt.KeyboardModifier.NoModifier))
+
+
+def brush_latency(app, window, events: int, zoom: str) -> list[float]:
+    """Latencies in ms of ``events`` mouse moves of one brush stroke across the visible photo."""
+    canvas = window.canvas
+    if zoom == "fit":
+        canvas.zoom_fit()
+    else:
+        canvas.zoom_actual()
+        canvas.centerOn(canvas.document.width / 2, canvas.document.height / 2)
+    app.processEvents()
+    counter = PaintCounter()
+    canvas.viewport().installEventFilter(counter)
+    vp = canvas.viewport().rect()
+    a = QPointF(vp.width() * 0.15, vp.height() * 0.3)
+    b = QPointF(vp.width() * 0.85, vp.height() * 0.7)
+    send(canvas, QEvent.Type.MouseButtonPress, a)
+    app.processEvents()
+    out = []
+    for i in range(1, events + 1):
+        p = a + (b - a) * (i / events)
+        before = counter.count
+        t0 = time.perf_counter()
+        send(canvas, QEvent.Type.MouseMove, p)
+        deadline = t0 + 2.0
+        while counter.count == before and time.perf_counter() < deadline:
+            app.processEvents()
+        out.append((time.perf_counter() - t0) * 1000.0)
+    send(canvas, QEvent.Type.MouseButtonRelease, b)
+    app.processEvents()
+    canvas.viewport().removeEventFilter(counter)
+    return out
+
+
+def removal_session(app, window, removals: int) -> dict:
+    doc = window.document
+    rng = np.random.default_rng(1)
+    peak = rss()
+    times = []
+    for _ in range(removals):
+        cx, cy = rng.uniform(0.1, 0.9) * doc.width, rng.uniform(0.1, 0.9) * doc.height
+        doc.begin_stroke()
+        doc.stroke_to(cx, cy, 60)
+        doc.stroke_to(cx + 250, cy + 120, 60)
+        doc.end_stroke()
+        t0 = time.perf_counter()
+        window.remove()
+        while window.busy and time.perf_counter() - t0 < 600:
+            app.processEvents()
+            time.sleep(0.002)
+            peak = max(peak, rss())
+        times.append(time.perf_counter() - t0)
+        peak = max(peak, rss())
+    return {"removal_s_median": statistics.median(times), "peak_rss_mb": peak / MB, "final_rss_mb": rss() / MB,
+            "history_mb": doc.history.nbytes / MB, "removals": removals}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="FusionPaint editor benchmark")
+    parser.add_argument("--width", type=int, default=6000)
+    parser.add_argument("--height", type=int, default=4000)
+    parser.add_argument("--events", type=int, default=100)
+    parser.add_argument("--removals", type=int, default=20)
+    parser.add_argument("--model", default="opencv-telea")
+    args = parser.parse_args(argv)
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    from app.qt_main_window import QtMainWindow
+
+    base = rss()
+    with tempfile.TemporaryDirectory() as tmp:
+        photo = make_photo(Path(tmp) / "photo24mp.jpg", args.width, args.height)
+        window = QtMainWindow()
+        window.resize(1400, 900)
+        window.show()
+        app.processEvents()
+        t0 = time.perf_counter()
+        assert window.open_path(photo), "cannot open the benchmark photo"
+        open_s = time.perf_counter() - t0
+        app.processEvents()
+        after_open = rss()
+        window.select_model(args.model)
+        window.size_slider.setValue(60)
+        lat = {zoom: brush_latency(app, window, args.events, zoom) for zoom in ("fit", "100%")}
+        window.document.clear_mask()
+        session = removal_session(app, window, args.removals)
+        window.document.mark_saved()
+        window.close()
+        window.bridge.shutdown()
+
+    figures = {
+        "photo": f"{args.width}x{args.height}",
+        "platform": QApplication.platformName(),
+        "open_s": open_s,
+        "rss_after_open_mb": after_open / MB,
+        "rss_baseline_mb": base / MB,
+        **{f"brush_latency_ms_median_{z}": statistics.median(v) for z, v in lat.items()},
+        **{f"brush_latency_ms_p95_{z}": float(np.percentile(v, 95)) for z, v in lat.items()},
+        **session,
+        "model": args.model,
+    }
+    print(f"{'figure':34s} {'value':>12s}  target")
+    targets = {"brush_latency_ms_median_fit": "<= 16", "brush_latency_ms_median_100%": "<= 16",
+               "peak_rss_mb": "<= 1536"}
+    for key, value in figures.items():
+        text = f"{value:12.2f}" if isinstance(value, float) else f"{value!s:>12s}"
+        print(f"{key:34s} {text}  {targets.get(key, '')}")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
