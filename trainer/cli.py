@@ -75,8 +75,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--clip-grad", type=_positive_float, metavar="NORM", help="clip the gradient norm")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole) instead of random ones")
-    train.add_argument("--workers", type=int, default=0,
-                       help="batches prepared ahead in a background thread (0 = none)")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="batches prepared ahead in a background thread (default: 2 on a GPU, 0 on the CPU)")
     train.add_argument("--run-dir", metavar="DIR", help="folder for checkpoints and previews "
                        "(default: the user's runs folder / NAME)")
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false",

@@ -42,6 +42,7 @@ class TrainConfig:
     Schedule (depends only on the step, so a resumed run follows it exactly): linear warm-up over
     ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
     clip_grad: maximum global gradient norm (None = no clipping).
+    workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
     batch: images per step per process; None = 8 (DFNet) / 16 (DMFN) on a GPU, else 1 (DFNet at 256 px: 2,
     because its deepest BatchNorm sees a 1x1 map and needs more than one value per channel).
     """
@@ -62,7 +63,7 @@ class TrainConfig:
     clip_grad: float | None = None
     seed: int = 0
     masks: str | None = None
-    workers: int = 0
+    workers: int | None = None
     checkpoint_every: int = 500
     preview_every: int = 100
     held_out_fraction: float = 0.03
@@ -89,6 +90,12 @@ class TrainConfig:
         if device_type == "cuda":
             return 8 if self.model == "dfnet" else 16
         return 2 if self.model == "dfnet" and self.size == 256 else 1
+
+    def resolved_workers(self, device_type: str) -> int:
+        """Batches prepared ahead by a background thread: ``workers``, or 2 on a GPU and 0 (inline) on the CPU."""
+        if self.workers is not None:
+            return int(self.workers)
+        return 2 if device_type == "cuda" else 0
 
     def resolved_steps(self) -> int | None:
         """Step limit: ``steps``; ``DEFAULT_STEPS`` when neither steps nor minutes is set; None = time only."""
@@ -131,7 +138,7 @@ class TrainConfig:
             (self.clip_grad is None or self.clip_grad > 0, f"--clip-grad must be positive, got {self.clip_grad}"),
             (self.checkpoint_every >= 1, f"--checkpoint-every must be at least 1, got {self.checkpoint_every}"),
             (self.preview_every >= 0, f"--preview-every must be 0 (off) or more, got {self.preview_every}"),
-            (self.workers >= 0, f"--workers must be 0 or more, got {self.workers}"),
+            (self.workers is None or self.workers >= 0, f"--workers must be 0 or more, got {self.workers}"),
             (self.warmup_steps >= 0, f"--warmup-steps must be 0 or more, got {self.warmup_steps}"),
             (0 < self.lr_decay <= 1, f"--lr-decay must be in (0, 1], got {self.lr_decay}"),
         ]

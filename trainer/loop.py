@@ -351,7 +351,7 @@ class Trainer:
                 raise ConfigError(str(exc)) from exc
         else:
             masks = MaskSampler(cfg.size, seed=seed + 500, device=self.device)
-        self.batches = _BatchSource(photos, masks, prefetch=cfg.workers)
+        self.batches = _BatchSource(photos, masks, prefetch=cfg.resolved_workers(self.device.type))
 
     def build_base_generator(self) -> nn.Module:
         """The generator the run starts from (CPU, float32): ``init`` weights, or seeded random initialisation."""

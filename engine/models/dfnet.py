@@ -90,7 +90,10 @@ class _DecoderLayer(nn.Module):
     def _phase_weight(self) -> Tensor:
         """(4*out, in, 2, 2) weight, phases ordered (a, b) = (0,0), (0,1), (1,0), (1,1)."""
         w = self.conv.weight[:, : self.in_ch]
-        rows = (torch.stack((w[:, :, 0], w[:, :, 1] + w[:, :, 2]), 2), torch.stack((w[:, :, 0] + w[:, :, 1], w[:, :, 2]), 2))
+        rows = (
+            torch.stack((w[:, :, 0], w[:, :, 1] + w[:, :, 2]), 2),
+            torch.stack((w[:, :, 0] + w[:, :, 1], w[:, :, 2]), 2),
+        )
         phases = []
         for wr in rows:  # wr: (out, in, 2, 3), rows already merged for this row parity
             phases.append(torch.stack((wr[..., 0], wr[..., 1] + wr[..., 2]), -1))
@@ -101,7 +104,7 @@ class _DecoderLayer(nn.Module):
         n, _, h, w = x.shape
         out_ch = self.conv.out_channels
         y = F.conv2d(skip, self.conv.weight[:, self.in_ch :], self.conv.bias, padding=1)
-        phases = F.conv2d(F.pad(x, (1, 1, 1, 1)), self._phase_weight())
+        phases = F.conv2d(x, self._phase_weight(), padding=1)  # (N, 4*out, h+1, w+1)
         y6 = y.view(n, out_ch, h, 2, w, 2)
         for i, (a, b) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
             y6[:, :, :, a, :, b] += phases[:, i * out_ch : (i + 1) * out_ch, a : a + h, b : b + w]

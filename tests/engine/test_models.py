@@ -172,3 +172,15 @@ def test_dmfn_backward_gives_finite_gradients_everywhere() -> None:
     for name, p in model.named_parameters():
         assert p.grad is not None, name
         assert torch.isfinite(p.grad).all(), name
+
+
+def test_dfnet_decoder_layer_equals_upsample_concat_conv() -> None:
+    from engine.models.dfnet import _DecoderLayer
+
+    torch.manual_seed(3)
+    layer = _DecoderLayer(8, 5, 6).eval()
+    x, skip = torch.randn(2, 8, 7, 9), torch.randn(2, 5, 14, 18)
+    with torch.inference_mode():
+        up = torch.cat((F.interpolate(x, scale_factor=2, mode="nearest"), skip), dim=1)
+        expected = F.leaky_relu(layer.bn(layer.conv(up)), 0.2)
+        torch.testing.assert_close(layer(x, skip), expected, atol=1e-5, rtol=1e-5)

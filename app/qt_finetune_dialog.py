@@ -1,0 +1,357 @@
+"""The "Fine-tune on a folder..." dialog: trains a model on the user's photos in a separate process.
+
+The trainer runs as ``python -m main train ... --json-progress`` in a :class:`QProcess` (the editor never imports
+the trainer); its stdout carries one JSON object per line (see trainer/progress.py for the events). The dialog
+shows the step, the losses, images per second, the time left and the latest preview (rows of input | result |
+alpha | ground truth). Cancel sends SIGTERM (``QProcess.terminate``): the trainer writes its checkpoint and
+exits, so the run can be resumed with ``fusionpaint train --resume RUN_FOLDER``. When the run ends the
+dialog shows the before/after figures on the held-out photos and emits ``model_ready(name)``.
+
+On Windows ``terminate`` cannot reach a console process, so a run that has not stopped after
+``STOP_GRACE_MS`` is killed (its last periodic checkpoint is kept).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""Folder holding main.py; the trainer process starts there."""
+STOP_GRACE_MS = 120_000
+"""How long Cancel waits for the trainer to write its checkpoint before killing it."""
+_METRIC_ROWS = (("l1_percent_hole", "L1 in hole (%)", "lower"), ("psnr_hole", "PSNR in hole (dB)", "higher"),
+                ("ssim", "SSIM", "higher"), ("bpe", "BPE (%)", "lower"))
+
+
+def _format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class FineTuneDialog(QDialog):
+    """Pick a folder, a base model and a time budget; run, watch, cancel; ``model_ready(name)`` at the end.
+
+    ``state``: "idle", "running", "stopping", "done", "stopped" or "failed". ``extra_args`` are appended to the
+    trainer's command line (e.g. ``["--device", "cpu"]``); ``module`` is the module run with ``python -m``.
+    """
+
+    model_ready = Signal(str)
+    state_changed = Signal(str)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        folder: str = "",
+        arch: str = "dfnet",
+        minutes: int = 20,
+        extra_args: list[str] | None = None,
+        module: str = "main",
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Fine-tune on a folder")
+        self.setMinimumWidth(560)
+        self.extra_args = list(extra_args or [])
+        self.module = module
+        self.state = "idle"
+        self.model_name: str | None = None
+        self.checkpoint: str | None = None
+        self.run_dir: str | None = None
+        self.last_step: dict | None = None
+        self.events: list[dict] = []
+        self._buffer = b""
+        self._budget_s = 60.0 * minutes
+        self._started_at: float | None = None
+        self.process: QProcess | None = None
+
+        self.folder_edit = QLineEdit(folder)
+        self.folder_edit.setPlaceholderText("folder with your photos (searched recursively)")
+        browse = QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.model_combo = QComboBox()
+        self.model_combo.addItem("DFNet (learned blending, 512 px native)", "dfnet")
+        self.model_combo.addItem("DMFN (fine detail, 256 px)", "dmfn")
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(arch)))
+        self.minutes_spin = QSpinBox()
+        self.minutes_spin.setRange(1, 24 * 60)
+        self.minutes_spin.setValue(minutes)
+        self.minutes_spin.setSuffix(" min")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("automatic (model-folder-date)")
+        form = QFormLayout()
+        form.addRow("Photos:", folder_row)
+        form.addRow("Base model:", self.model_combo)
+        form.addRow("Time budget:", self.minutes_spin)
+        form.addRow("Name:", self.name_edit)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.status_label = QLabel("Choose a folder of photos and press Start.")
+        self.status_label.setWordWrap(True)
+        self.loss_label = QLabel("")
+        self.loss_label.setWordWrap(True)
+        self.preview_label = QLabel()
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_label.setMinimumHeight(160)
+        self.preview_label.setToolTip("input (hole grey) | result | alpha | ground truth")
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(2000)
+        self.log_view.setMaximumHeight(110)
+
+        self.buttons = QDialogButtonBox()
+        self.start_button = self.buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton("Stop", QDialogButtonBox.ButtonRole.ActionRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button.clicked.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.loss_label)
+        layout.addWidget(self.preview_label, 1)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.log_view)
+        layout.addWidget(self.buttons)
+        self._set_state("idle")
+
+    # ------------------------------------------------------------------ commands
+
+    def command(self) -> list[str]:
+        """Arguments after the Python executable: ``-m main train ... --json-progress``."""
+        args = ["-m", self.module, "train", "--model", str(self.model_combo.currentData()),
+                "--data", self.folder_edit.text().strip(), "--minutes", str(self.minutes_spin.value()),
+                "--json-progress"]
+        if self.name_edit.text().strip():
+            args += ["--name", self.name_edit.text().strip()]
+        return args + self.extra_args
+
+    def start(self) -> None:
+        """Start the trainer process (ignored while one runs)."""
+        if self.state in ("running", "stopping"):
+            return
+        folder = self.folder_edit.text().strip()
+        if not folder or not Path(folder).is_dir():
+            self.status_label.setText("Choose an existing folder of photos first.")
+            return
+        self.events.clear()
+        self.model_name = self.checkpoint = self.last_step = None
+        self._buffer = b""
+        self._budget_s = 60.0 * self.minutes_spin.value()
+        self._started_at = None
+        self.result_label.clear()
+        self.loss_label.clear()
+        self.preview_label.clear()
+        self.progress_bar.setValue(0)
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(self.command())
+        process.setWorkingDirectory(str(PROJECT_ROOT))
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        process.setProcessEnvironment(env)
+        process.readyReadStandardOutput.connect(self._read_stdout)
+        process.readyReadStandardError.connect(self._read_stderr)
+        process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._process_error)
+        self.process = process
+        self._append_log("$ python " + " ".join(self.command()))
+        self._set_state("running")
+        self.status_label.setText("Starting: reading the photos...")
+        process.start()
+
+    def cancel(self) -> None:
+        """Stop the run: SIGTERM, the trainer saves its checkpoint and exits; killed after STOP_GRACE_MS."""
+        if self.process is None or self.state != "running":
+            return
+        self._set_state("stopping")
+        self.status_label.setText("Stopping: saving a checkpoint...")
+        self.process.terminate()
+        process = self.process
+        QTimer.singleShot(STOP_GRACE_MS, lambda: self._kill_if_running(process))
+
+    def _kill_if_running(self, process: QProcess) -> None:
+        if process is self.process and process.state() != QProcess.ProcessState.NotRunning:
+            self._append_log("the trainer did not stop in time; killed (the last periodic checkpoint is kept)")
+            process.kill()
+
+    def reject(self) -> None:
+        """Close; a running training is stopped first (the dialog stays open until it has saved)."""
+        if self.state == "running":
+            self.cancel()
+            return
+        if self.state == "stopping":
+            return
+        super().reject()
+
+    # ------------------------------------------------------------------ process output
+
+    def _read_stdout(self) -> None:
+        assert self.process is not None
+        self._buffer += bytes(self.process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for raw in lines:
+            text = raw.decode("utf-8", errors="replace").strip()
+            if not text:
+                continue
+            try:
+                event = json.loads(text)
+            except ValueError:
+                self._append_log(text)
+                continue
+            if isinstance(event, dict):
+                self.handle_event(event)
+
+    def _read_stderr(self) -> None:
+        assert self.process is not None
+        text = bytes(self.process.readAllStandardError().data()).decode("utf-8", errors="replace")
+        for line in text.splitlines():
+            if line.strip():
+                self._append_log(line.rstrip())
+
+    def handle_event(self, event: dict) -> None:
+        """Update the dialog for one trainer event (see trainer/progress.py)."""
+        self.events.append(event)
+        kind = event.get("event")
+        if kind == "start":
+            self._started_at = time.monotonic()
+            self.run_dir = event.get("run_dir")
+            self.status_label.setText(
+                f"Training {event.get('model')} on {event.get('photos')} photos "
+                f"({event.get('held_out')} held out for the before/after check) on {event.get('device')}."
+            )
+        elif kind == "step":
+            self.last_step = event
+            steps = event.get("steps")
+            eta = event.get("eta_s")
+            # the run stops at whichever limit comes first: the step count or the time budget
+            fraction = event["step"] / steps if steps else 0.0
+            if self._started_at is not None and self._budget_s > 0:
+                fraction = max(fraction, (time.monotonic() - self._started_at) / self._budget_s)
+            self.progress_bar.setValue(int(1000 * min(1.0, max(0.0, fraction))))
+            self.status_label.setText(
+                f"Step {event['step']}{'/' + str(steps) if steps else ''}, "
+                f"{event.get('images_per_s') or 0:.2f} images/s, {_format_eta(eta)} left"
+            )
+            losses = event.get("losses") or {}
+            self.loss_label.setText("Losses: " + ", ".join(
+                f"{k} {v:.4g}" for k, v in losses.items() if isinstance(v, (int, float))))
+        elif kind == "preview":
+            pixmap = QPixmap(str(event.get("path", "")))
+            if not pixmap.isNull():
+                self.preview_label.setPixmap(pixmap.scaled(
+                    max(200, self.preview_label.width()), max(160, self.preview_label.height()),
+                    Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        elif kind == "checkpoint":
+            self.checkpoint = event.get("path")
+        elif kind == "stopped":
+            self.checkpoint = event.get("checkpoint") or self.checkpoint
+        elif kind == "evaluation":
+            self.status_label.setText(str(event.get("summary", "")))
+        elif kind == "done":
+            self.model_name = event.get("model_name")
+            self.progress_bar.setValue(1000)
+            self.result_label.setText(self._results_html(event))
+            self.status_label.setText(f"Done: the new model '{self.model_name}' is ready in the model list.")
+        elif kind == "error":
+            self.status_label.setText(f"Training failed: {event.get('message')}")
+        elif kind == "log":
+            self._append_log(str(event.get("message", "")))
+
+    def _results_html(self, event: dict) -> str:
+        summary = event.get("summary") or ""
+        before = (event.get("before") or {}).get("overall") or {}
+        after = (event.get("after") or {}).get("overall") or {}
+        if not before or not after:
+            return f"<p>{summary}</p>"
+        rows = "".join(
+            f"<tr><td>{label}</td><td align='right'>{_num(before.get(key))}</td>"
+            f"<td align='right'>{_num(after.get(key))}</td><td>({better} is better)</td></tr>"
+            for key, label, better in _METRIC_ROWS
+        )
+        return (f"<p><b>{summary}</b></p><table cellspacing='6'><tr><th></th><th>before</th><th>after</th>"
+                f"<th></th></tr>{rows}</table>")
+
+    def _finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+        self._read_stdout()
+        if self._buffer.strip():
+            self._buffer += b"\n"
+            self._read_stdout()
+        crashed = exit_status == QProcess.ExitStatus.CrashExit
+        if self.model_name and exit_code == 0 and not crashed:
+            self._set_state("done")
+            self.model_ready.emit(self.model_name)
+        elif self.state == "stopping" or exit_code in (130, 143):
+            where = f" Checkpoint kept: {self.checkpoint}" if self.checkpoint else ""
+            self.status_label.setText("Stopped." + where)
+            self._set_state("stopped")
+        else:
+            errors = [e.get("message") for e in self.events if e.get("event") == "error"]
+            message = errors[-1] if errors else f"the trainer exited with code {exit_code}"
+            self.status_label.setText(f"Training failed: {message}")
+            self._set_state("failed")
+
+    def _process_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.status_label.setText(f"Could not start the trainer ({sys.executable}).")
+            self._set_state("failed")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of photos", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _append_log(self, line: str) -> None:
+        self.log_view.appendPlainText(line)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        busy = state in ("running", "stopping")
+        for widget in (self.folder_edit, self.model_combo, self.minutes_spin, self.name_edit):
+            widget.setEnabled(not busy)
+        self.start_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(state == "running")
+        self.close_button.setEnabled(state != "stopping")
+        self.state_changed.emit(state)
+
+
+def _num(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"

@@ -1,0 +1,76 @@
+"""The fine-tune dialog runs the trainer as a process, shows its progress and stops it cleanly."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from app.qt_finetune_dialog import FineTuneDialog
+
+
+def _photos(folder: Path, n: int = 4, size: int = 64) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
+        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
+    return folder
+
+
+def test_command_goes_through_main(qtbot, tmp_path):
+    dialog = FineTuneDialog(folder=str(tmp_path), arch="dmfn", minutes=5)
+    qtbot.addWidget(dialog)
+    dialog.name_edit.setText("mine")
+    args = dialog.command()
+    assert args[:3] == ["-m", "main", "train"]
+    assert args[args.index("--model") + 1] == "dmfn" and args[args.index("--minutes") + 1] == "5"
+    assert "--json-progress" in args and args[args.index("--name") + 1] == "mine"
+
+
+def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    before = {"overall": {"l1_percent_hole": 9.0, "psnr_hole": 20.0, "ssim": 0.8, "bpe": 3.0}}
+    after = {"overall": {"l1_percent_hole": 8.0, "psnr_hole": 21.0, "ssim": 0.82, "bpe": 2.5}}
+    dialog.handle_event({"event": "step", "step": 5, "steps": 10, "losses": {"total": 1.5}, "images_per_s": 2.0,
+                         "eta_s": 30.0})
+    assert dialog.progress_bar.value() == 500 and "1.5" in dialog.loss_label.text()
+    dialog.handle_event({"event": "done", "model_name": "mine", "before": before, "after": after,
+                         "summary": "Fine-tuning helped"})
+    assert "8.000" in dialog.result_label.text() and "helped" in dialog.result_label.text()
+    assert dialog.model_name == "mine"
+
+
+@pytest.mark.slow
+def test_run_shows_progress_and_cancels(qtbot, tmp_path):
+    data = _photos(tmp_path / "photos")
+    run_dir = tmp_path / "run"
+    dialog = FineTuneDialog(
+        folder=str(data), arch="dfnet", minutes=30,
+        extra_args=["--steps", "1000", "--batch", "2", "--device", "cpu", "--init", "random", "--no-evaluate",
+                    "--preview-every", "1", "--run-dir", str(run_dir)],
+    )
+    qtbot.addWidget(dialog)
+    ready = []
+    dialog.model_ready.connect(ready.append)
+    dialog.start()
+    assert dialog.state == "running"
+    qtbot.waitUntil(lambda: dialog.last_step is not None or dialog.state == "failed", timeout=180_000)
+    assert dialog.state == "running", dialog.log_view.toPlainText()
+    assert dialog.status_label.text().startswith("Step ")
+    assert "total" in dialog.loss_label.text()
+    qtbot.waitUntil(lambda: dialog.preview_label.pixmap() is not None and not dialog.preview_label.pixmap().isNull(),
+                    timeout=60_000)
+    dialog.cancel()
+    assert dialog.state == "stopping"
+    qtbot.waitUntil(lambda: dialog.state in ("stopped", "failed"), timeout=180_000)
+    assert dialog.state == "stopped", dialog.log_view.toPlainText()
+    assert "Checkpoint kept" in dialog.status_label.text()
+    assert not ready
+    assert any(e["event"] == "stopped" for e in dialog.events)
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert checkpoint["step"] >= 1
+    json.dumps(dialog.events)  # every event was plain JSON

@@ -1,0 +1,69 @@
+"""Checkpoint files: atomic writes, safe loading, random states and numpy sampler states."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.checkpoint import (
+    CHECKPOINT_VERSION,
+    CheckpointError,
+    from_plain,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    to_plain,
+)
+
+
+def test_round_trip_is_weights_only_safe(tmp_path):
+    state = {
+        "step": 7,
+        "config": {"model": "dmfn", "lr": 2e-4, "masks": None},
+        "generator": {"w": torch.arange(6.0).reshape(2, 3)},
+        "rng": rng_state(),
+        "samplers": {"photos": {"seed": 1, "order": np.arange(5)}, "masks": {"seed": 2, "drawn": 3}},
+    }
+    path = save_checkpoint(tmp_path / "run" / "checkpoint.pt", state)
+    assert [p.name for p in path.parent.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
+    raw = torch.load(path, weights_only=True)
+    assert raw["version"] == CHECKPOINT_VERSION
+    loaded = load_checkpoint(path.parent)  # a run folder works too
+    assert loaded["step"] == 7 and loaded["config"]["masks"] is None
+    assert torch.equal(loaded["generator"]["w"], state["generator"]["w"])
+    order = loaded["samplers"]["photos"]["order"]
+    assert isinstance(order, np.ndarray) and order.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_rng_state_restores_every_generator():
+    state = rng_state()
+    a = (torch.rand(3), np.random.rand(3), random.random())
+    set_rng_state(to_plain(state))
+    b = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_plain_conversion_round_trip():
+    obj = {"a": np.int64(3), "b": (np.ones(2, np.float32), [np.zeros(1)])}
+    back = from_plain(to_plain(obj))
+    assert back["a"] == 3 and isinstance(back["b"], tuple)
+    assert np.array_equal(back["b"][0], np.ones(2, np.float32)) and back["b"][0].dtype == np.float32
+
+
+def test_bad_files_give_one_line_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_checkpoint(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"w": torch.zeros(1)}, other)
+    with pytest.raises(CheckpointError, match="not a FusionPaint"):
+        load_checkpoint(other)
+    old = tmp_path / "old.pt"
+    torch.save({"version": CHECKPOINT_VERSION + 1}, old)
+    with pytest.raises(CheckpointError, match="version"):
+        load_checkpoint(old)

@@ -1,0 +1,65 @@
+"""The training step: a few steps on one fixed batch lower the loss of both networks; previews; schedule."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainer.config import ConfigError, TrainConfig
+from trainer.loop import Trainer, preview_grid
+
+
+def _photos(folder, n=4, size=64):
+    folder.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
+        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "batch", "steps"), [("dfnet", 2, 4), ("dmfn", 1, 3)])
+def test_overfit_lowers_loss(tmp_path, model, batch, steps):
+    config = TrainConfig(model=model, data=str(_photos(tmp_path / "photos")), init="random", batch=batch,
+                         device="cpu", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "run"))
+    trainer = Trainer(config, export=False)
+    trainer.setup()
+    images, holes = trainer.next_batch()
+    assert images.shape == (batch, 3, 256, 256) and holes.shape == (batch, 1, 256, 256)
+    losses = [trainer.train_step(images, holes) for _ in range(steps)]
+    totals = [float(step["total"]) for step in losses]
+    assert all(np.isfinite(totals))
+    assert totals[-1] < totals[0], totals
+    assert trainer.step == steps
+
+
+def test_preview_grid_layout():
+    images = torch.rand(3, 3, 8, 8)
+    holes = torch.zeros(3, 1, 8, 8)
+    holes[:, :, 2:5, 2:5] = 1
+    grid = preview_grid(images, holes, images, holes.expand(-1, 3, -1, -1))
+    assert grid.shape == (24, 32, 3) and grid.dtype == np.uint8
+    assert (grid[3, 3] == 128).all()  # the hole is shown grey in the input column
+    assert (grid[3, 16 + 3] == 255).all()  # alpha column
+
+
+def test_schedule_depends_only_on_the_step():
+    config = TrainConfig(model="dmfn", data=".", lr=1e-3, warmup_steps=4, lr_decay_every=10, lr_decay=0.5)
+    assert config.lr_at(0) == pytest.approx(2.5e-4)
+    assert config.lr_at(3) == pytest.approx(1e-3)
+    assert config.lr_at(10) == pytest.approx(5e-4)
+    assert config.lr_at(25) == pytest.approx(2.5e-4)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"model": "dfnet", "size": 300}, "multiple of 256"),
+    ({"model": "dfnet", "batch": 1}, "at least 2"),
+    ({"model": "dmfn", "size": 512}, "must be 256"),
+    ({"model": "dmfn", "name": "../evil"}, "--name"),
+    ({"model": "dmfn", "data": "/no/such/folder"}, "not found"),
+])
+def test_bad_settings(tmp_path, changes, message):
+    values = {"data": str(tmp_path), **changes}
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**values).validate()

@@ -1,0 +1,82 @@
+"""Resuming continues exactly (2 + 2 steps == 4 steps, bit for bit on the CPU); SIGTERM writes a checkpoint."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainer.checkpoint import load_checkpoint
+from trainer.config import TrainConfig
+from trainer.loop import EXIT_STOPPED, Trainer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _photos(folder, n=4, size=64):
+    folder.mkdir(parents=True, exist_ok=True)
+    y, x = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
+        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
+    return folder
+
+
+def _config(data, run_dir, steps):
+    return TrainConfig(model="dfnet", data=str(data), init="random", batch=2, steps=steps, device="cpu",
+                       warmup_steps=1, lr_decay_every=3, evaluate=False, preview_every=0, checkpoint_every=100,
+                       run_dir=str(run_dir))
+
+
+@pytest.mark.slow
+def test_two_plus_two_equals_four(tmp_path):
+    data = _photos(tmp_path / "photos")
+    straight = Trainer(_config(data, tmp_path / "a", 4), export=False).run()
+    assert straight.status == "done" and straight.step == 4
+    first = Trainer(_config(data, tmp_path / "b", 2), export=False).run()
+    assert first.step == 2
+    resumed = Trainer(None, resume=tmp_path / "b", overrides={"steps": 4}, export=False).run()
+    assert resumed.step == 4
+    a = load_checkpoint(tmp_path / "a")
+    b = load_checkpoint(tmp_path / "b")
+    assert a["step"] == b["step"] == 4
+    assert a["samplers"] == b["samplers"]
+    for key, value in a["generator"].items():
+        assert torch.equal(value, b["generator"][key]), key
+    for pa, pb in zip(a["optim_g"]["state"].values(), b["optim_g"]["state"].values(), strict=True):
+        assert all(torch.equal(pa[k], pb[k]) for k in pa)
+
+
+@pytest.mark.slow
+def test_sigterm_writes_checkpoint(tmp_path):
+    data = _photos(tmp_path / "photos")
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "trainer.cli", "train", "--model", "dfnet", "--data", str(data), "--init", "random",
+           "--steps", "1000", "--batch", "2", "--device", "cpu", "--json-progress", "--no-evaluate",
+           "--preview-every", "0", "--run-dir", str(run_dir)]
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    events = []
+    try:
+        for line in proc.stdout:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "step":
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events += [json.loads(line) for line in rest.splitlines()]
+    assert proc.returncode == EXIT_STOPPED["SIGTERM"], err
+    kinds = [e["event"] for e in events if e["event"] != "log"]
+    assert kinds[0] == "start" and "stopped" in kinds and "done" not in kinds
+    checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
+    assert 1 <= checkpoint["step"] < 1000
+    assert checkpoint["config"]["model"] == "dfnet"
