@@ -124,6 +124,8 @@ class FineTuneDialog(QDialog):
         self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview_label.setMinimumHeight(160)
         self.preview_label.setToolTip("input (hole grey) | result | alpha | ground truth")
+        self.preview_caption = QLabel("")
+        self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
@@ -146,6 +148,7 @@ class FineTuneDialog(QDialog):
         layout.addWidget(self.status_label)
         layout.addWidget(self.loss_label)
         layout.addWidget(self.preview_label, 1)
+        layout.addWidget(self.preview_caption)
         layout.addWidget(self.result_label)
         layout.addWidget(self.log_view)
         layout.addWidget(self.buttons)
@@ -178,6 +181,7 @@ class FineTuneDialog(QDialog):
         self.result_label.clear()
         self.loss_label.clear()
         self.preview_label.clear()
+        self.preview_caption.clear()
         self.progress_bar.setValue(0)
         process = QProcess(self)
         process.setProgram(sys.executable)
@@ -223,8 +227,8 @@ class FineTuneDialog(QDialog):
     # ------------------------------------------------------------------ process output
 
     def _read_stdout(self) -> None:
-        assert self.process is not None
-        self._buffer += bytes(self.process.readAllStandardOutput().data())
+        if self.process is not None:
+            self._buffer += bytes(self.process.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for raw in lines:
             text = raw.decode("utf-8", errors="replace").strip()
@@ -239,7 +243,8 @@ class FineTuneDialog(QDialog):
                 self.handle_event(event)
 
     def _read_stderr(self) -> None:
-        assert self.process is not None
+        if self.process is None:
+            return
         text = bytes(self.process.readAllStandardError().data()).decode("utf-8", errors="replace")
         for line in text.splitlines():
             if line.strip():
@@ -278,6 +283,8 @@ class FineTuneDialog(QDialog):
                 self.preview_label.setPixmap(pixmap.scaled(
                     max(200, self.preview_label.width()), max(160, self.preview_label.height()),
                     Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+                third = "learned alpha" if self.model_combo.currentData() == "dfnet" else "hole"
+                self.preview_caption.setText(f"input (hole grey)  |  result  |  {third}  |  original")
         elif kind == "checkpoint":
             self.checkpoint = event.get("path")
         elif kind == "stopped":
@@ -309,6 +316,7 @@ class FineTuneDialog(QDialog):
                 f"<th></th></tr>{rows}</table>")
 
     def _finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+        self._read_stderr()
         self._read_stdout()
         if self._buffer.strip():
             self._buffer += b"\n"

@@ -48,7 +48,7 @@ from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
 from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, ConfigError, TrainConfig
-from trainer.data import BatchSampler, PhotoCache, split_folder
+from trainer.data import BatchSampler, PhotoCache, list_photos, split_folder
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
 from trainer.progress import Progress
 
@@ -259,14 +259,14 @@ class Trainer:
     def setup(self) -> None:
         """Devices, process group, data, networks, optimisers; restores the checkpoint when resuming."""
         cfg = self.config
-        if self.dist.enabled and not dist.is_initialized():
-            backend = "nccl" if cfg.device != "cpu" and torch.cuda.is_available() else "gloo"
-            dist.init_process_group(backend=backend)
         self.device = self._resolve_device()
         dev = self.device
         self.cuda = dev.type == "cuda"
         if self.cuda:
             torch.cuda.set_device(dev)
+        if self.dist.enabled and not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if self.cuda else "gloo")
+        if self.cuda:
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -334,7 +334,12 @@ class Trainer:
     def _setup_data(self) -> None:
         cfg = self.config
         try:
-            self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction, seed=cfg.seed)
+            count = len(list_photos(cfg.data))
+            # small folders keep most photos for training: 1 held out per 4 photos, at least 5 from 20 photos
+            # on, or held_out_fraction of a large folder. The split never depends on settings a resumed run
+            # may change, so the data order continues exactly.
+            self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction,
+                                      min_held_out=min(5, count // 4), seed=cfg.seed)
             self.cache = PhotoCache.decode(
                 self.split.train, min_side=MIN_PHOTO_SIDE, max_side=2 * cfg.size, log=self.progress.log
             )
@@ -878,7 +883,7 @@ def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
     return helped, (
         f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, "
         f"SSIM {b['ssim']:.3f} -> {a['ssim']:.3f}, BPE {b['bpe']:.2f}% -> {a['bpe']:.2f}% "
-        f"on {photos} held-out photos ({a['count']} masks)."
+        f"on {photos} held-out photo{'s' if photos != 1 else ''} ({a['count']} masks)."
     )
 
 

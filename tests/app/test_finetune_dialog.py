@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from PySide6.QtCore import QProcess
 
 from app.qt_finetune_dialog import FineTuneDialog
 
@@ -42,6 +43,9 @@ def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):
                          "summary": "Fine-tuning helped"})
     assert "8.000" in dialog.result_label.text() and "helped" in dialog.result_label.text()
     assert dialog.model_name == "mine"
+    with qtbot.waitSignal(dialog.model_ready, timeout=1000) as blocker:
+        dialog._finished(0, QProcess.ExitStatus.NormalExit)
+    assert blocker.args == ["mine"] and dialog.state == "done"
 
 
 @pytest.mark.slow

@@ -2,11 +2,16 @@
 
 import json
 
+import numpy as np
+import pytest
 import torch
+from PIL import Image
 
 from engine.registry import build_network, get_spec, list_models, load_model
 from engine.weights import read_arch
+from trainer.config import TrainConfig
 from trainer.export import export_model
+from trainer.loop import train
 
 
 def test_export_is_listed_and_loadable():
@@ -26,3 +31,23 @@ def test_export_is_listed_and_loadable():
     assert spec.arch == "dmfn" and spec.card["metrics_after"]["overall"]["l1_percent"] == 8.0
     model = load_model("my-dmfn", device="cpu")
     assert model.spec.name == "my-dmfn"
+
+
+@pytest.mark.slow
+def test_training_run_exports_a_listed_model(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    y, x = np.mgrid[0:64, 0:64]
+    for i in range(5):
+        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
+        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
+    config = TrainConfig(model="dmfn", data=str(folder), init="random", steps=1, device="cpu", name="from-run",
+                         preview_every=0, eval_masks_per_photo=2, run_dir=str(tmp_path / "run"))
+    result = train(config)
+    assert result.status == "done" and result.model_name == "from-run"
+    assert result.weights.is_file() and result.card.is_file()
+    card = json.loads(result.card.read_text())
+    assert card["photo_count"] == 4 and card["held_out_count"] == 1 and card["steps"] == 1
+    assert card["metrics_before"]["overall"]["count"] == 2 and isinstance(card["helped"], bool)
+    assert card["summary"].startswith("Fine-tuning ")
+    assert "from-run" in [spec.name for spec in list_models()]
