@@ -665,8 +665,10 @@ class Trainer:
             result.helped, result.summary = judge(report["before"], report["after"], report["photos"])
             self.progress.emit("evaluation", photos=report["photos"], before=result.before, after=result.after,
                                helped=result.helped, summary=result.summary)
+        elif not cfg.evaluate:
+            result.summary = "evaluation skipped (--no-evaluate): no before/after figures"
         else:
-            result.summary = "no held-out photos: fine-tuning was not evaluated"
+            result.summary = "no held-out photos (the folder is too small): fine-tuning was not evaluated"
             self.progress.log(result.summary)
         generator.train()
         if self.export:

@@ -28,6 +28,13 @@ WEIGHTS_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 BGR_MEAN = (103.939, 116.779, 123.68)
 """ImageNet mean on the 0..255 scale, BGR order (the Caffe/Keras VGG convention)."""
 
+FEATURE_SCALE = 1.0 / (255.0 * 0.226)
+"""Every activation is multiplied by this. The Caffe weights see inputs on the 0..255 scale, while the losses'
+official weights (DFNet, DMFN) were calibrated on torchvision's VGG, whose inputs are (x - mean) / std with
+x in [0, 1] and std ~ 0.226: about 57.6x smaller. ReLU networks are positively homogeneous in (input, biases),
+so scaling the outputs equals running the same network on the torchvision input scale with biases scaled to
+match; perceptual terms then have torchvision-like magnitudes and Gram (style) terms are not ~3,300x too large."""
+
 _BLOCKS = ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4))
 """(channels, number of convs) for the 5 blocks of VGG19."""
 
@@ -136,5 +143,5 @@ class VGG19Features(nn.Module):
         for name, module in zip(self._names, self.net, strict=True):
             x = module(x)
             if name in wanted:
-                out[name] = x
+                out[name] = x * FEATURE_SCALE
         return out

@@ -54,8 +54,8 @@ def test_remove_with_dfnet_weights_written_by_the_test(tmp_path):
                            dtype=torch.float16)
     _write_photo(tmp_path / "in.jpg", size=(300, 200))
     hole = _write_mask(tmp_path / "mask.png", size=(300, 200), box=(100, 50, 180, 120))
-    code = main(["remove", str(tmp_path / "in.jpg"), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "o.jpg"),
-                 "--model", str(weights), "--device", "cpu"])
+    code = main(["remove", str(tmp_path / "in.jpg"), "--mask", str(tmp_path / "mask.png"),
+                 "-o", str(tmp_path / "o.jpg"), "--model", str(weights), "--device", "cpu"])
     assert code == 0
     out = Image.open(tmp_path / "o.jpg")
     assert out.format == "JPEG" and out.size == (300, 200)
@@ -102,7 +102,8 @@ def test_bad_input_ends_with_one_line_and_no_output(tmp_path, capsys, problem):
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0
     assert len(err) == 1 and err[0].startswith("error:") and "in.png" in err[0]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["mask.png"] + (["in.png"] if problem != "missing" else []))
+    expected = ["mask.png"] + (["in.png"] if problem != "missing" else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
 
 
 def test_input_is_never_overwritten_without_the_flag(tmp_path, capsys):
@@ -153,3 +154,16 @@ def test_bad_arguments(tmp_path, capsys):
     assert main(["remove", "--images", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
     assert main(["remove", str(tmp_path / "x.png"), "-o", str(tmp_path / "o.png")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_rgba_photo_keeps_its_alpha_channel_untouched(tmp_path):
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 255, (90, 120, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
+    hole = _write_mask(tmp_path / "mask.png")
+    assert main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png")]) == 0
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (90, 120, 4)
+    np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
+    assert (out[..., :3][hole] != rgba[..., :3][hole]).any()

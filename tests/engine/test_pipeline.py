@@ -31,7 +31,8 @@ def _hole(height, width):
 def random_networks():
     """DFNet and DMFN with random weights (seeded), wrapped like loaded models."""
     torch.manual_seed(0)
-    return {arch: NetworkInpainter(get_spec(arch), build_network(arch), torch.device("cpu")) for arch in ("dfnet", "dmfn")}
+    cpu = torch.device("cpu")
+    return {arch: NetworkInpainter(get_spec(arch), build_network(arch), cpu) for arch in ("dfnet", "dmfn")}
 
 
 def _model(name, random_networks):

@@ -21,7 +21,8 @@ def test_builtin_models_and_their_specs():
     names = [spec.name for spec in list_models()]
     assert names[:4] == ["dfnet", "dmfn", "opencv-telea", "opencv-ns"]
     dfnet, dmfn = get_spec("dfnet"), get_spec("dmfn")
-    assert (dfnet.size_multiple, dfnet.native_size, dfnet.value_range, dfnet.alpha_learned) == (256, 512, (0.0, 1.0), True)
+    assert (dfnet.size_multiple, dfnet.native_size, dfnet.value_range) == (256, 512, (0.0, 1.0))
+    assert dfnet.alpha_learned
     assert (dmfn.native_size, dmfn.value_range, dmfn.alpha_learned) == (256, (-1.0, 1.0), False)
     for spec in list_models():
         assert spec.license and spec.training_data and spec.alpha_meaning
