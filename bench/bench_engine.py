@@ -58,11 +58,23 @@ def _inputs(size: int, batch: int = 1):
 
 
 def _model(name: str, device: torch.device, dtype=None):
+    """The installed model when it has weights, else the same architecture with random weights."""
     spec = get_spec(name)
-    if spec.kind == "classical":
-        return load_model(name)
+    if spec.kind == "classical" or spec.has_weights:
+        return load_model(name, device=device.type, dtype=dtype)
     torch.manual_seed(0)
     return NetworkInpainter(spec, build_network(spec.arch), device, dtype=dtype)
+
+
+def bf16_error(model, size: int) -> dict:
+    """Difference between float32 and bf16-autocast raw outputs on the 0..255 scale (same input)."""
+    images, holes = _inputs(size)
+    reference = model.predict(images, holes).raw
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model.predict(images, holes).raw
+    diff = np.abs(reference - low)[holes[..., None].repeat(3, -1)] * 255.0
+    return {"mean_abs_255": float(diff.mean()), "max_abs_255": float(diff.max()),
+            "weights": "trained" if model.spec.has_weights else "random"}
 
 
 def bench_latency(device: torch.device, repeats: int) -> list[dict]:
@@ -92,8 +104,11 @@ def bench_latency(device: torch.device, repeats: int) -> list[dict]:
                 median = _median_time(run, repeats=max(3, repeats // 3) if slow else repeats,
                                       warmup=1 if slow else 2, sync=sync)
                 target = (TARGETS_CPU if device.type == "cpu" else TARGETS_GPU).get((name, size))
-                rows.append({"model": name, "size": size, "device": device.type, "precision": label,
-                             "median_s": median, "target_s": target if label in ("fp32", "fp16") else None})
+                row = {"model": name, "size": size, "device": device.type, "precision": label,
+                       "median_s": median, "target_s": target}
+                if autocast and size == model.spec.native_size:
+                    row["bf16_error"] = bf16_error(model, size)
+                rows.append(row)
                 del model
     return rows
 
@@ -154,6 +169,11 @@ def main() -> int:
         target_text = "" if target is None else f"{target * 1000:.0f} ms"
         print(f"{row['model']:<13} {row['size']:>5} {row['device']:<6} {row['precision']:<14} "
               f"{row['median_s'] * 1000:>7.1f} ms {target_text:>9}  {met}")
+    for row in latency:
+        if "bf16_error" in row:
+            err = row["bf16_error"]
+            print(f"bf16 autocast error, {row['model']} {row['size']} ({err['weights']} weights), inside the hole: "
+                  f"mean {err['mean_abs_255']:.2f} / max {err['max_abs_255']:.1f} (0..255 scale)")
     e2e_met = "yes" if e2e["median_s"] <= E2E_TARGET_S else "NO"
     rss_met = "yes" if e2e["peak_rss_gb"] <= RSS_TARGET_GB else "NO"
     stages = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in e2e["stages_s"].items())

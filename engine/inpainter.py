@@ -67,8 +67,13 @@ class NetworkInpainter(Inpainter):
     def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
         super().__init__(spec, device)
         self.dtype = dtype or inference_dtype(device)
-        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-        self.network = network.eval().to(device=device, dtype=self.dtype, memory_format=self.memory_format)
+        channels_last = device.type == "cuda" or getattr(network, "channels_last_on_cpu", False)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        network = network.eval()
+        fold = getattr(network, "fold_batchnorm", None)
+        if fold is not None:
+            network = fold()  # in float32, before any conversion to half precision
+        self.network = network.to(device=device, dtype=self.dtype, memory_format=self.memory_format)
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
 

@@ -184,3 +184,27 @@ def test_dfnet_decoder_layer_equals_upsample_concat_conv() -> None:
         up = torch.cat((F.interpolate(x, scale_factor=2, mode="nearest"), skip), dim=1)
         expected = F.leaky_relu(layer.bn(layer.conv(up)), 0.2)
         torch.testing.assert_close(layer(x, skip), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_dfnet_folded_batchnorm_matches_the_original():
+    import copy
+
+    torch.manual_seed(3)
+    model = DFNet().eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):  # non-trivial statistics, as after training
+            module.running_mean.normal_(0, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.normal_(0, 0.1)
+    folded = copy.deepcopy(model).fold_batchnorm()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    image = torch.rand(1, 3, 256, 256)
+    hole = torch.zeros(1, 1, 256, 256)
+    hole[..., 64:160, 80:200] = 1
+    with torch.inference_mode():
+        expected = model(image, hole, finest_only=True)
+        actual = folded(image.contiguous(memory_format=torch.channels_last),
+                        hole.contiguous(memory_format=torch.channels_last), finest_only=True)
+    torch.testing.assert_close(actual.raws[0], expected.raws[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(actual.alphas[0], expected.alphas[0], atol=1e-5, rtol=1e-4)
