@@ -845,7 +845,7 @@ def evaluate_generators(
         net.eval()
         net.to(device)
         for rgb, hole in samples:
-            image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255).to(device)
+            image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
             pred = _predict(net, arch, image, hole[None].to(device))[0].permute(1, 2, 0).cpu().numpy()
             hole_np = hole[0].numpy() > 0.5
             if not hole_np.any():
@@ -873,15 +873,29 @@ def _mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
+MIN_GAIN = 0.01
+"""Smallest relative fall of the held-out hole L1 that counts as an improvement (1 %)."""
+
+
 def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
-    """(helped, one plain sentence) from the overall hole L1 and PSNR before and after fine-tuning."""
+    """(helped, one plain sentence) from the overall hole L1 and PSNR before and after fine-tuning.
+
+    It helped when the hole L1 fell by at least ``MIN_GAIN`` (relative) and the hole PSNR did not drop; a change
+    smaller than that either way is reported as no measurable difference (helped = False).
+    """
     b, a = before.get("overall", {}), after.get("overall", {})
     if not b.get("count") or not a.get("count"):
         return None, "no held-out samples: fine-tuning was not evaluated"
     l1_b, l1_a = b["l1_percent_hole"], a["l1_percent_hole"]
     ps_b, ps_a = b["psnr_hole"], a["psnr_hole"]
-    helped = bool(l1_a < l1_b)
-    verdict = "Fine-tuning helped" if helped else "Fine-tuning did not help"
+    gain = (l1_b - l1_a) / l1_b if l1_b > 0 else 0.0
+    helped = bool(gain >= MIN_GAIN and ps_a >= ps_b)
+    if helped:
+        verdict = "Fine-tuning helped"
+    elif abs(gain) < MIN_GAIN:
+        verdict = "Fine-tuning made no measurable difference"
+    else:
+        verdict = "Fine-tuning did not help"
     return helped, (
         f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, "
         f"SSIM {b['ssim']:.3f} -> {a['ssim']:.3f}, BPE {b['bpe']:.2f}% -> {a['bpe']:.2f}% "

@@ -63,3 +63,18 @@ def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**values).validate()
+
+
+def test_judge_needs_a_measurable_gain():
+    from trainer.loop import judge
+
+    def report(l1, psnr):
+        return {"overall": {"count": 3, "l1_percent_hole": l1, "psnr_hole": psnr, "ssim": 0.5, "bpe": 1.0}}
+
+    helped, text = judge(report(20.0, 15.0), report(18.0, 16.0), 3)
+    assert helped is True and text.startswith("Fine-tuning helped")
+    helped, text = judge(report(20.0, 15.0), report(19.99, 15.0), 3)
+    assert helped is False and "no measurable difference" in text
+    helped, text = judge(report(20.0, 15.0), report(22.0, 14.0), 3)
+    assert helped is False and "did not help" in text
+    assert judge({"overall": {}}, report(1.0, 1.0), 0)[0] is None
