@@ -495,11 +495,13 @@ class Document:
         return self._replace_mask_box(box, disk_erode(self._mask[y0:y1, x0:x1], px), f"shrink {px} px")
 
     # --------------------------------------------------------------- result
-    def apply_result(self, result: Any) -> Box | None:
+    def apply_result(self, result: Any, hole: np.ndarray | None = None) -> Box | None:
         """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step.
 
         ``result.image`` is uint8 (H, W, 3); only ``result.changed_box()`` (y0, x0, y1, x1, or None when nothing
-        changed) is copied and stored for undo. Returns the union of the image and mask boxes that changed (or None).
+        changed) is copied and stored for undo. ``hole`` (bool (H, W)) is the mask the result was computed from:
+        only those pixels are cleared, so strokes painted while the removal ran stay for the next pass; None
+        clears the whole mask. Returns the union of the image and mask boxes that changed (or None).
         """
         self._finish_stroke()
         image = np.asarray(result.image)
@@ -518,12 +520,16 @@ class Document:
                 old = self._image[y0:y1, x0:x1].copy()
                 new = np.array(image[y0:y1, x0:x1], dtype=np.uint8, copy=True)
                 image_patch = ImagePatch(box, old, new)
-        mask_box = mask_bbox(self._mask)
+        if hole is not None and hole.shape != self._mask.shape:
+            raise ValueError(f"hole {hole.shape} does not match the document {self._mask.shape}")
+        cleared = self._mask if hole is None else self._mask & hole
+        mask_box = mask_bbox(cleared)
         mask_patch = None
         if mask_box is not None:
             my0, mx0, my1, mx1 = mask_box
             old_mask = self._mask[my0:my1, mx0:mx1]
-            mask_patch = MaskPatch.from_arrays(mask_box, old_mask, np.zeros_like(old_mask))
+            new_mask = old_mask & ~cleared[my0:my1, mx0:mx1]
+            mask_patch = MaskPatch.from_arrays(mask_box, old_mask, new_mask)
         if image_patch is None and mask_patch is None:
             return None
         before = self._image_version

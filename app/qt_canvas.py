@@ -131,6 +131,7 @@ class QtCanvas(QGraphicsView):
     files_dropped = Signal(list)
     original_held = Signal(bool)
     mask_edited = Signal()
+    gesture_finished = Signal()
     cursor_moved = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -275,7 +276,7 @@ class QtCanvas(QGraphicsView):
         self._update_cursor_shape()
 
     def set_editable(self, editable: bool) -> None:
-        """While a removal runs the canvas only zooms and pans."""
+        """Allow or forbid mask edits (zoom and pan always work)."""
         if not editable:
             self.cancel_gesture()
         self.editable = editable
@@ -435,6 +436,11 @@ class QtCanvas(QGraphicsView):
             self._show_gesture_rect(x, y)
         event.accept()
 
+    @property
+    def gesture_active(self) -> bool:
+        """True while a brush stroke, lasso or rectangle is being drawn."""
+        return self._stroking or bool(self._lasso) or self._rect_start is not None
+
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
         if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._pan_from = None
@@ -443,6 +449,7 @@ class QtCanvas(QGraphicsView):
             return
         if self.document is None:
             return
+        was_active = self.gesture_active
         alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
         if self._stroking:
             self._stroking = False
@@ -467,6 +474,8 @@ class QtCanvas(QGraphicsView):
                 self.document.fill_rect(min(x0, x), min(y0, y), max(x0, x), max(y0, y), subtract=subtract)
                 self.mask_edited.emit()
         event.accept()
+        if was_active:
+            self.gesture_finished.emit()
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._update_cursor_circle(None)
@@ -474,12 +483,15 @@ class QtCanvas(QGraphicsView):
 
     def cancel_gesture(self) -> None:
         """Abort an unfinished lasso or rectangle; a running brush stroke is committed."""
+        was_active = self.gesture_active
         if self._stroking and self.document is not None:
             self._stroking = False
             self.document.end_stroke()
         self._lasso = []
         self._rect_start = None
         self._remove_gesture_item()
+        if was_active:
+            self.gesture_finished.emit()
 
     def _gesture_pen(self) -> QPen:
         pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)

@@ -65,6 +65,8 @@ class QtMainWindow(QMainWindow):
         self.last_result = None
         self._request_id = 0
         self._running_id: int | None = None
+        self._running_hole: np.ndarray | None = None  # the mask the running removal was computed from
+        self._deferred_result = None  # a finished result waiting for the current brush/lasso gesture to end
         self._run_started = 0.0
         self._model_name = self.settings.model or default_model_name()
 
@@ -93,6 +95,7 @@ class QtMainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(self._on_zoom_changed)
         self.canvas.files_dropped.connect(self._on_files_dropped)
         self.canvas.original_held.connect(self._on_original_held)
+        self.canvas.gesture_finished.connect(self._apply_deferred_result)
         self.refresh_models(select=self._model_name)
         self._restore_geometry()
         self._update_actions()
@@ -310,9 +313,11 @@ class QtMainWindow(QMainWindow):
         doc = self.document
         has_doc = doc is not None
         idle = not self.busy
-        for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_import_mask,
-                       self.act_clear, self.act_invert, self.act_grow, self.act_shrink, self.act_remove):
+        for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_remove):
             action.setEnabled(has_doc and idle)
+        # the mask stays editable while a removal runs: the next pass can be painted meanwhile
+        for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
+            action.setEnabled(has_doc)
         self.act_open.setEnabled(idle)
         self.recent_menu.setEnabled(idle)
         self.act_undo.setEnabled(has_doc and idle and doc.can_undo)
@@ -324,7 +329,7 @@ class QtMainWindow(QMainWindow):
         self.act_raw.setEnabled(has_result)
         self.act_split.setEnabled(has_doc)
         self.act_cancel.setEnabled(True)  # Esc also aborts an unfinished lasso
-        self.canvas.set_editable(idle)
+        self.canvas.set_editable(has_doc)
         self.model_combo.setEnabled(idle)
         self.device_combo.setEnabled(idle)
         self._update_title()
@@ -592,12 +597,12 @@ class QtMainWindow(QMainWindow):
         self._update_actions()
 
     def clear_mask(self) -> None:
-        if self.document is not None and not self.busy:
+        if self.document is not None:
             self.document.clear_mask()
             self._update_actions()
 
     def invert_mask(self) -> None:
-        if self.document is not None and not self.busy:
+        if self.document is not None:
             self.document.invert_mask()
             self._update_actions()
 
@@ -607,7 +612,7 @@ class QtMainWindow(QMainWindow):
 
     def grow_mask(self, px: int | None = None) -> None:
         """Dilate the mask by ``px`` pixels (asks when None)."""
-        if self.document is None or self.busy:
+        if self.document is None:
             return
         px = self._ask_px("Grow mask") if px is None else px
         if px:
@@ -616,7 +621,7 @@ class QtMainWindow(QMainWindow):
 
     def shrink_mask(self, px: int | None = None) -> None:
         """Erode the mask by ``px`` pixels (asks when None)."""
-        if self.document is None or self.busy:
+        if self.document is None:
             return
         px = self._ask_px("Shrink mask") if px is None else px
         if px:
@@ -757,6 +762,7 @@ class QtMainWindow(QMainWindow):
         self._request_id += 1
         job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id)
         self._running_id = self._request_id
+        self._running_hole = job.hole
         self._run_started = time.perf_counter()
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
@@ -779,6 +785,8 @@ class QtMainWindow(QMainWindow):
 
     def _end_run(self) -> None:
         self._running_id = None
+        self._running_hole = None
+        self._deferred_result = None
         self.progress_bar.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_actions()
@@ -794,11 +802,23 @@ class QtMainWindow(QMainWindow):
         if request_id != self._running_id:
             return  # stale result of a superseded or cancelled job
         elapsed = time.perf_counter() - self._run_started
+        if self.canvas.gesture_active:
+            self._deferred_result = (result, elapsed)  # applied when the stroke or lasso ends
+            return
+        self._apply_finished(result, elapsed)
+
+    def _apply_deferred_result(self) -> None:
+        if self._deferred_result is not None:
+            self._apply_finished(*self._deferred_result)
+
+    def _apply_finished(self, result, elapsed: float) -> None:
+        """Apply a finished removal as one undo step; only the mask it was computed from is cleared."""
+        hole = self._running_hole
         self._end_run()
         if self.document is None:
             return
         try:
-            self.document.apply_result(result)
+            self.document.apply_result(result, hole=hole)
         except ValueError as exc:
             QMessageBox.critical(self, "Cannot apply the result", str(exc))
             return

@@ -15,10 +15,11 @@ import json
 import sys
 from pathlib import Path
 
-from trainer.config import ARCHES, INIT_DEFAULT, ConfigError, TrainConfig
+from trainer.config import ARCHES, INIT_DEFAULT, PRECISIONS, ConfigError, TrainConfig
 
 _TRAIN_FIELDS = (
-    "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "lr", "clip_grad", "seed",
+    "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
+    "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate",
 )
@@ -63,6 +64,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--minutes", type=_positive_float, help="stop after this many minutes of training")
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    train.add_argument("--precision", default=None, choices=PRECISIONS,
+                       help="auto: bf16/fp16 autocast on CUDA, float32 on the CPU (default); fp32; bf16 on any device")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint file or run folder")
     train.add_argument("--json-progress", action="store_true", help="JSON lines on stdout instead of a bar")
     train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N")

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ARCHES = ("dfnet", "dmfn")
+PRECISIONS = ("auto", "fp32", "bf16")
 INIT_DEFAULT = "default"
 """``--init default``: the shipped weights of the architecture when installed, else random initialisation."""
 INIT_RANDOM = "random"
@@ -42,6 +43,8 @@ class TrainConfig:
     Schedule (depends only on the step, so a resumed run follows it exactly): linear warm-up over
     ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
     clip_grad: maximum global gradient norm (None = no clipping).
+    precision: "auto" (bf16 autocast on CUDA where supported, else fp16 with a gradient scaler; float32 on the
+    CPU), "fp32", or "bf16" (bf16 autocast on any device, e.g. to exercise the mixed-precision path on a CPU).
     workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
     batch: images per step per process; None = 8 (DFNet) / 16 (DMFN) on a GPU, else 1 (DFNet at 256 px: 2,
     because its deepest BatchNorm sees a 1x1 map and needs more than one value per channel).
@@ -56,6 +59,7 @@ class TrainConfig:
     minutes: float | None = None
     name: str | None = None
     device: str = "auto"
+    precision: str = "auto"
     lr: float | None = None
     warmup_steps: int = 20
     lr_decay_every: int = 5000
@@ -123,6 +127,8 @@ class TrainConfig:
         """Raise ConfigError (one line) for a bad setting; return self."""
         if self.model not in ARCHES:
             raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.model}'")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.model == "dfnet" and (self.size < 256 or self.size % 256):
             raise ConfigError(f"--size must be a multiple of 256 for dfnet, got {self.size}")
         if self.model == "dmfn" and self.size != 256:

@@ -271,7 +271,9 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         self.amp_dtype: torch.dtype | None = None
-        if self.cuda:
+        if cfg.precision == "bf16":
+            self.amp_dtype = torch.bfloat16
+        elif self.cuda and cfg.precision == "auto":
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.memory_format = torch.channels_last if self.cuda else torch.contiguous_format
         self.report_every = self._report_every or (10 if self.cuda else 1)

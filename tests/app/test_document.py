@@ -441,3 +441,20 @@ def test_stroke_to_is_local_on_a_large_document():
     doc.end_stroke()
     assert per_call < 0.01  # typically ~0.2 ms; generous for slow CI machines
     assert doc.history.nbytes < 100_000
+
+
+def test_apply_result_clears_only_the_hole_it_was_computed_from():
+    doc = Document(_photo())
+    doc.fill_rect(2, 2, 10, 10)
+    submitted = doc.mask.copy()
+    doc.fill_rect(20, 20, 30, 30)  # painted while the removal ran
+    later = doc.mask & ~submitted
+    new = doc.image.copy()
+    new[2:11, 2:11] = 9
+    doc.apply_result(FakeResult(new, (2, 2, 11, 11)), hole=submitted)
+    np.testing.assert_array_equal(doc.mask, later)
+    assert (doc.image[2:11, 2:11] == 9).all()
+    doc.undo()
+    np.testing.assert_array_equal(doc.mask, submitted | later)
+    with pytest.raises(ValueError, match="hole"):
+        doc.apply_result(FakeResult(new, None), hole=np.zeros((3, 3), bool))

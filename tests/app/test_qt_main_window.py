@@ -106,7 +106,7 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     before_img, before_mask = doc.image.copy(), doc.mask.copy()
     window.remove()
     assert window.busy and window.progress_bar.isVisible()
-    assert not window.act_undo.isEnabled() and not window.canvas.editable
+    assert not window.act_undo.isEnabled() and window.canvas.editable  # painting goes on during a removal
     assert started.wait(10)
     window.windowHandle().requestActivate()  # window shortcuts need the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
@@ -118,6 +118,49 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     np.testing.assert_array_equal(doc.image, before_img)
     np.testing.assert_array_equal(doc.mask, before_mask)
     assert window.act_remove.isEnabled() and window.canvas.editable and not window.progress_bar.isVisible()
+
+
+def _gated_worker(release: threading.Event) -> EngineWorker:
+    """A worker running the real pipeline and Telea model, but only once ``release`` is set."""
+    from engine.pipeline import inpaint
+    from engine.registry import load_model
+
+    def run(image, hole, model, *, band_px, progress, cancel):
+        assert release.wait(15)
+        return inpaint(image, hole, model, band_px=band_px, progress=progress, cancel=cancel)
+
+    return EngineWorker(load_model=load_model, run=run)
+
+
+def test_painting_during_a_removal_is_kept_for_the_next_pass(qtbot, make_main_window, png_file):
+    release = threading.Event()
+    window = make_main_window(worker=_gated_worker(release))
+    window.open_path(png_file)
+    window.select_model("opencv-telea")
+    doc = window.document
+    doc.fill_rect(22, 17, 42, 31)
+    first_hole = doc.mask.copy()
+    before = doc.image.copy()
+    window.remove()
+    assert window.busy and window.canvas.editable
+    # a stroke with the mouse while the removal runs; the result arrives before the button is released
+    viewport = window.canvas.viewport()
+    start = window.canvas.mapFromScene(5.5, 40.5)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    release.set()
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
+        pass
+    qtbot.wait(50)
+    assert window.busy  # applying waits for the gesture to end
+    np.testing.assert_array_equal(doc.image, before)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.waitUntil(lambda: not window.busy, timeout=WAIT_MS)
+    assert (doc.image[first_hole] != before[first_hole]).any()  # the first hole was filled
+    assert not (doc.mask & first_hole).any()  # its mask is cleared ...
+    assert doc.mask[40, 5]  # ... but the stroke painted meanwhile stays
+    doc.undo()  # one step: the removal
+    np.testing.assert_array_equal(doc.image, before)
+    np.testing.assert_array_equal(doc.mask & first_hole, first_hole)
 
 
 def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):

@@ -78,3 +78,18 @@ def test_judge_needs_a_measurable_gain():
     helped, text = judge(report(20.0, 15.0), report(22.0, 14.0), 3)
     assert helped is False and "did not help" in text
     assert judge({"overall": {}}, report(1.0, 1.0), 0)[0] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "batch"), [("dfnet", 2), ("dmfn", 1)])
+def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
+    """The autocast path a GPU run takes (bf16), exercised on the CPU: finite losses, float32 weights."""
+    config = TrainConfig(model=model, data=str(_photos(tmp_path / "photos")), init="random", batch=batch,
+                         device="cpu", precision="bf16", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "r"))
+    trainer = Trainer(config, export=False)
+    trainer.setup()
+    assert trainer.amp_dtype == torch.bfloat16
+    images, holes = trainer.next_batch()
+    losses = trainer.train_step(images, holes)
+    assert all(torch.isfinite(value).all() for value in losses.values())
+    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
