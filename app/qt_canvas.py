@@ -43,6 +43,10 @@ MAX_ZOOM = 64.0
 WHEEL_STEP = 1.2
 
 
+SPLIT_GRAB_PX = 6
+"""Screen pixels either side of the split divider where a left drag moves it instead of painting."""
+
+
 def _bgra_view(image: QImage) -> np.ndarray:
     """Writable numpy view (H, W, 4) uint8 (B, G, R, A in memory) onto a 32-bit QImage's pixels."""
     h, w, bpl = image.height(), image.width(), image.bytesPerLine()
@@ -180,6 +184,7 @@ class QtCanvas(QGraphicsView):
         self._alpha_opacity = 0.7
         self._alpha_windows: list[tuple[Box, np.ndarray]] = []
         self._split_x = 0.5
+        self._split_drag = False
         self._last_cursor: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ document
@@ -365,11 +370,19 @@ class QtCanvas(QGraphicsView):
 
     # ------------------------------------------------------------------ mouse
 
+    def _near_split_divider(self, x: float) -> bool:
+        """True when image column ``x`` is within a few screen pixels of the split view's divider."""
+        if self.view_mode != "split" or self.document is None:
+            return False
+        return abs(x - self._split_x * self.document.width) * self._scale <= SPLIT_GRAB_PX
+
     def _update_cursor_shape(self) -> None:
         if self._pan_from is not None:
             shape = Qt.CursorShape.ClosedHandCursor
         elif self._space_down:
             shape = Qt.CursorShape.OpenHandCursor
+        elif self._split_drag or (self._last_cursor is not None and self._near_split_divider(self._last_cursor[0])):
+            shape = Qt.CursorShape.SplitHCursor
         elif not self.editable or self.document is None:
             shape = Qt.CursorShape.ArrowCursor
         else:
@@ -391,9 +404,15 @@ class QtCanvas(QGraphicsView):
             self._update_cursor_shape()
             event.accept()
             return
-        if self.document is None or not self.editable:
+        if self.document is None:
             return
         x, y = self.map_to_image(event.position())
+        if button == Qt.MouseButton.LeftButton and self._near_split_divider(x):
+            self._split_drag = True  # drag the split view's divider
+            event.accept()
+            return
+        if not self.editable:
+            return
         alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
         if self.tool in ("brush", "eraser") and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             erase = self.tool == "eraser" or button == Qt.MouseButton.RightButton
@@ -425,6 +444,11 @@ class QtCanvas(QGraphicsView):
         self._last_cursor = (x, y)
         self._update_cursor_circle((x, y))
         self.cursor_moved.emit(x, y)
+        if self._split_drag:
+            self.set_split_position(x / self.document.width)
+            event.accept()
+            return
+        self._update_cursor_shape()
         if self._stroking:
             self.document.stroke_to(x, y, self.current_radius())
         elif self._lasso:
@@ -448,6 +472,11 @@ class QtCanvas(QGraphicsView):
             event.accept()
             return
         if self.document is None:
+            return
+        if self._split_drag:
+            self._split_drag = False
+            self._update_cursor_shape()
+            event.accept()
             return
         was_active = self.gesture_active
         alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)

@@ -196,3 +196,17 @@ def test_heat_colors_range():
     colors = heat_colors(np.array([0.0, 0.5, 1.0]))
     assert colors.shape == (3, 3) and colors.dtype == np.uint8
     assert colors[0].sum() < colors[1].sum() < colors[2].sum()
+
+
+def test_split_divider_drags_without_painting(canvas):
+    canvas.set_zoom(4.0)
+    canvas.set_view_mode("split")
+    doc = canvas.document
+    divider = canvas.map_from_image(doc.width / 2, doc.height / 2)
+    target = canvas.map_from_image(doc.width * 0.25, doc.height / 2)
+    drag(canvas, [divider, divider + QPointF(-10, 0), target])
+    assert canvas.original_item.clip_width == pytest.approx(doc.width * 0.25, abs=0.5)
+    assert not doc.mask.any()  # the drag moved the divider, it did not paint
+    away = canvas.map_from_image(doc.width * 0.75, doc.height / 2)
+    drag(canvas, [away, away + QPointF(8, 0)])
+    assert doc.mask.any()  # away from the divider the brush paints as usual
