@@ -350,7 +350,21 @@ class QtMainWindow(QMainWindow):
             self.act_undo.setEnabled(self.document.can_undo)
             self.act_redo.setEnabled(self.document.can_redo)
         if kind == "image":
+            self._forget_result()
             self._update_title()
+
+    def _forget_result(self) -> None:
+        """The pixels changed (undo, redo, a new removal): the last removal's alpha and raw views no longer apply."""
+        if self.last_result is None:
+            return
+        self.last_result = None
+        for action in (self.act_alpha, self.act_alpha_alone, self.act_raw):
+            action.setChecked(False)
+        self.canvas.set_alpha_map([])
+        self.canvas.set_raw_image(None)
+        self._update_alpha_view()
+        self.show_original(False)
+        self._update_actions()
 
     def message(self, text: str, timeout_ms: int = 6000) -> None:
         """Show ``text`` in the status bar."""

@@ -384,3 +384,16 @@ def test_finetune_menu_reports_a_missing_dialog(main_window, dialogs, monkeypatc
 def test_finetuned_model_refreshes_selector(main_window, monkeypatch):
     main_window._on_finetuned_model("opencv-ns")
     assert main_window.model_name == "opencv-ns"
+
+
+def test_undoing_a_removal_drops_its_alpha_and_raw_views(qtbot, opened):
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    opened.act_alpha.trigger()
+    assert opened.act_alpha.isChecked() and opened.canvas.alpha_mode == "overlay"
+    opened.undo()
+    assert opened.last_result is None
+    assert not opened.act_alpha.isEnabled() and not opened.act_alpha.isChecked()
+    assert opened.canvas.alpha_mode == "off" and opened.canvas.view_mode == "result"
+    opened.redo()  # the pixels come back; the views of that old result do not
+    assert opened.last_result is None and not opened.act_raw.isEnabled()
