@@ -626,20 +626,18 @@ class QtMainWindow(QMainWindow):
 
     def grow_mask(self, px: int | None = None) -> None:
         """Dilate the mask by ``px`` pixels (asks when None)."""
-        if self.document is None:
-            return
-        px = self._ask_px("Grow mask") if px is None else px
-        if px:
-            self.document.grow_mask(int(px))
-            self._update_actions()
+        self._grow_or_shrink("Grow mask", px, grow=True)
 
     def shrink_mask(self, px: int | None = None) -> None:
         """Erode the mask by ``px`` pixels (asks when None)."""
+        self._grow_or_shrink("Shrink mask", px, grow=False)
+
+    def _grow_or_shrink(self, title: str, px: int | None, grow: bool) -> None:
         if self.document is None:
             return
-        px = self._ask_px("Shrink mask") if px is None else px
+        px = self._ask_px(title) if px is None else px
         if px:
-            self.document.shrink_mask(int(px))
+            (self.document.grow_mask if grow else self.document.shrink_mask)(int(px))
             self._update_actions()
 
     def choose_overlay_color(self) -> None:

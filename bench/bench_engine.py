@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from memory import peak_rss_bytes  # noqa: E402  (bench/memory.py, beside this script)
 
 from engine.inpainter import NetworkInpainter  # noqa: E402
 from engine.pipeline import inpaint  # noqa: E402
@@ -111,19 +112,6 @@ def bench_latency(device: torch.device, repeats: int) -> list[dict]:
                 rows.append(row)
                 del model
     return rows
-
-
-def peak_rss_bytes() -> int:
-    """This process's peak resident memory. VmHWM is reset by exec, unlike ru_maxrss, which a child started
-    with fork + exec inherits from its parent on Linux."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def bench_e2e(repeats: int, model_name: str = "dfnet") -> dict:

@@ -27,6 +27,7 @@ os.environ.setdefault("FUSIONPAINT_HOME", tempfile.mkdtemp(prefix="fusionpaint_b
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+from memory import peak_rss_bytes  # noqa: E402  (bench/memory.py, beside this script)
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
@@ -60,18 +61,6 @@ class PaintCounter(QObject):
 
 def rss() -> int:
     return psutil.Process().memory_info().rss
-
-
-def peak_rss() -> int:
-    """The process's resident-memory high-water mark (Linux VmHWM), else the current RSS."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return rss()
 
 
 def send(canvas, kind, pos: QPointF) -> None:
@@ -134,7 +123,7 @@ def removal_session(app, window, removals: int) -> dict:
             peak = max(peak, rss())
         times.append(time.perf_counter() - t0)
         peak = max(peak, rss())
-    peak = max(peak, peak_rss())
+    peak = max(peak, peak_rss_bytes())
     return {"removal_s_median": statistics.median(times), "peak_rss_mb": peak / MB, "final_rss_mb": rss() / MB,
             "history_mb": doc.history.nbytes / MB, "removals": removals}
 

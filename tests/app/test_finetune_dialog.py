@@ -1,24 +1,13 @@
 """The fine-tune dialog runs the trainer as a process, shows its progress and stops it cleanly."""
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 from PySide6.QtCore import QProcess
 
 from app.qt_finetune_dialog import FineTuneDialog
-
-
-def _photos(folder: Path, n: int = 4, size: int = 64) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    y, x = np.mgrid[0:size, 0:size]
-    for i in range(n):
-        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
-        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
-    return folder
+from tests.helpers import write_photo_folder
 
 
 def test_command_goes_through_main(qtbot, tmp_path):
@@ -50,7 +39,7 @@ def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):
 
 @pytest.mark.slow
 def test_run_shows_progress_and_cancels(qtbot, tmp_path):
-    data = _photos(tmp_path / "photos")
+    data = write_photo_folder(tmp_path / "photos")
     run_dir = tmp_path / "run"
     dialog = FineTuneDialog(
         folder=str(data), arch="dfnet", minutes=30,

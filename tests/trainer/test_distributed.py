@@ -2,22 +2,12 @@
 
 import socket
 
-import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-from PIL import Image
 
+from tests.helpers import write_photo_folder
 from trainer.config import TrainConfig
-
-
-def _photos(folder, n=4, size=64):
-    folder.mkdir(parents=True, exist_ok=True)
-    y, x = np.mgrid[0:size, 0:size]
-    for i in range(n):
-        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
-        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
-    return folder
 
 
 def _free_port() -> int:
@@ -45,7 +35,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 
 @pytest.mark.slow
 def test_two_gloo_processes_stay_identical(tmp_path):
-    data = _photos(tmp_path / "photos")
+    data = write_photo_folder(tmp_path / "photos")
     mp.spawn(_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)

@@ -3,25 +3,16 @@
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from tests.helpers import write_photo_folder
 from trainer.config import ConfigError, TrainConfig
 from trainer.loop import Trainer, preview_grid
-
-
-def _photos(folder, n=4, size=64):
-    folder.mkdir(parents=True, exist_ok=True)
-    y, x = np.mgrid[0:size, 0:size]
-    for i in range(n):
-        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
-        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
-    return folder
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("model", "batch", "steps"), [("dfnet", 2, 3), ("dmfn", 1, 3)])
 def test_overfit_lowers_loss(tmp_path, model, batch, steps):
-    config = TrainConfig(model=model, data=str(_photos(tmp_path / "photos")), init="random", batch=batch,
+    config = TrainConfig(model=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
                          device="cpu", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
     trainer.setup()
@@ -84,7 +75,7 @@ def test_judge_needs_a_measurable_gain():
 @pytest.mark.parametrize(("model", "batch"), [("dfnet", 2), ("dmfn", 1)])
 def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
     """The autocast path a GPU run takes (bf16), exercised on the CPU: finite losses, float32 weights."""
-    config = TrainConfig(model=model, data=str(_photos(tmp_path / "photos")), init="random", batch=batch,
+    config = TrainConfig(model=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
                          device="cpu", precision="bf16", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "r"))
     trainer = Trainer(config, export=False)
     trainer.setup()

@@ -7,25 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from tests.helpers import write_photo_folder
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.loop import EXIT_STOPPED, Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _photos(folder, n=4, size=64):
-    folder.mkdir(parents=True, exist_ok=True)
-    y, x = np.mgrid[0:size, 0:size]
-    for i in range(n):
-        rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
-        Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
-    return folder
 
 
 def _config(data, run_dir, steps):
@@ -36,7 +27,7 @@ def _config(data, run_dir, steps):
 
 @pytest.mark.slow
 def test_two_plus_two_equals_four(tmp_path):
-    data = _photos(tmp_path / "photos")
+    data = write_photo_folder(tmp_path / "photos")
     straight = Trainer(_config(data, tmp_path / "a", 4), export=False).run()
     assert straight.status == "done" and straight.step == 4
     first = Trainer(_config(data, tmp_path / "b", 2), export=False).run()
@@ -55,7 +46,7 @@ def test_two_plus_two_equals_four(tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_writes_checkpoint(tmp_path):
-    data = _photos(tmp_path / "photos")
+    data = write_photo_folder(tmp_path / "photos")
     run_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "trainer.cli", "train", "--model", "dfnet", "--data", str(data), "--init", "random",
            "--steps", "1000", "--batch", "2", "--device", "cpu", "--json-progress", "--no-evaluate",
