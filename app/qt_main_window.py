@@ -8,13 +8,17 @@ only zooms and pans, so the result always applies to the state it was computed f
 
 from __future__ import annotations
 
+import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as future_wait
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QEventLoop, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QColorDialog,
     QComboBox,
     QFileDialog,
@@ -68,6 +72,7 @@ class QtMainWindow(QMainWindow):
         self._running_hole: np.ndarray | None = None  # the mask the running removal was computed from
         self._deferred_result = None  # a finished result waiting for the current brush/lasso gesture to end
         self._run_started = 0.0
+        self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
         self._model_name = self.settings.model or default_model_name()
 
         self.setWindowTitle(APP_TITLE)
@@ -370,6 +375,25 @@ class QtMainWindow(QMainWindow):
         """Show ``text`` in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
 
+    def _in_background(self, text: str, function, *args):
+        """Run ``function(*args)`` (file decoding or encoding) on a helper thread and return its result.
+
+        Meanwhile the window keeps repainting with ``text`` in the status bar and a busy cursor; user input
+        waits until it is done, so nothing can change the document half-way. Exceptions are re-raised here.
+        """
+        future = self._file_io.submit(function, *args)
+        if not future.done():
+            self.statusBar().showMessage(text)
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                while not future.done():
+                    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 30)
+                    future_wait([future], timeout=0.01)
+            finally:
+                QApplication.restoreOverrideCursor()
+                self.statusBar().clearMessage()
+        return future.result()
+
     # ================================================================== files
 
     def open_dialog(self) -> None:
@@ -386,7 +410,7 @@ class QtMainWindow(QMainWindow):
             return False
         path = Path(path)
         try:
-            photo = load_image(path)
+            photo = self._in_background(f"Opening {path.name}...", load_image, path)
             document = Document(photo)
         except (ImageError, ValueError) as exc:
             QMessageBox.critical(self, "Cannot open photo", str(exc))
@@ -493,8 +517,9 @@ class QtMainWindow(QMainWindow):
     def _write(self, target: Path) -> bool:
         doc = self.document
         try:
-            save_image(target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
-                       quality=int(self.settings.jpeg_quality))
+            self._in_background(f"Saving {target.name}...", functools.partial(
+                save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
+                quality=int(self.settings.jpeg_quality)))
         except (ImageError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
@@ -963,6 +988,7 @@ class QtMainWindow(QMainWindow):
         if self.busy:
             self.bridge.cancel()
         self.bridge.shutdown(wait=not self.busy)
+        self._file_io.shutdown(wait=True)
         self._running_id = None
         if self.document is not None:
             self.document.remove_listener(self._on_document_changed)

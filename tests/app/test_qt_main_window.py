@@ -397,3 +397,23 @@ def test_undoing_a_removal_drops_its_alpha_and_raw_views(qtbot, opened):
     assert opened.canvas.alpha_mode == "off" and opened.canvas.view_mode == "result"
     opened.redo()  # the pixels come back; the views of that old result do not
     assert opened.last_result is None and not opened.act_raw.isEnabled()
+
+
+def test_photos_are_decoded_and_encoded_off_the_gui_thread(main_window, dialogs, png_file, tmp_path, monkeypatch):
+    import app.qt_main_window as window_module
+
+    threads = []
+
+    def recording(function):
+        def wrapper(*args, **kwargs):
+            threads.append(threading.current_thread())
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(window_module, "load_image", recording(window_module.load_image))
+    monkeypatch.setattr(window_module, "save_image", recording(window_module.save_image))
+    assert main_window.open_path(png_file)
+    assert main_window.document is not None
+    assert main_window._write(tmp_path / "copy.png")
+    assert (tmp_path / "copy.png").is_file()
+    assert len(threads) == 2 and threading.main_thread() not in threads
