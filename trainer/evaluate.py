@@ -140,9 +140,11 @@ def _masks_by_bin(masks_dir: Path, size: int, limit: int | None) -> dict[str, li
     return ordered
 
 
-def _aggregate(rows: list[dict[str, float]]) -> dict[str, float | int | None]:
-    out: dict[str, float | int | None] = {"n": len(rows)}
-    for key in METRICS:
+def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float | int | None]:
+    """{"count": number of rows, metric: mean of its finite values (None when there are none)} for every metric
+    key of the rows (PSNR is infinite for an exact fill and then left out of the mean)."""
+    out: dict[str, float | int | None] = {"count": len(rows)}
+    for key in rows[0] if rows else ():
         values = [r[key] for r in rows if math.isfinite(r[key])]
         out[key] = float(np.mean(values)) if values else None
     return out
@@ -162,7 +164,7 @@ def evaluate(
 
     Report keys: "size", "pairing", "device", "metrics" (descriptions), "photos" (count used),
     "skipped_photos" ([path, reason]), "bins" ({bin: number of pairs}), "models" ({name: {"title",
-    "bins": {bin: {"n", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
+    "bins": {bin: {"count", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
     ({name: reason} for models that could not be loaded). Means skip non-finite values (e.g. PSNR of an
     exact result); a metric with no finite value is None. ``progress(fraction 0..1, message)``.
     Raises ValueError when there are no usable photos or masks.
@@ -232,8 +234,8 @@ def evaluate(
                 progress(step / total_steps, f"{name}: {bin_name}")
         report["models"][name] = {
             "title": title,
-            "bins": {b: _aggregate(r) for b, r in rows.items()},
-            "all": _aggregate([r for rs in rows.values() for r in rs]),
+            "bins": {b: mean_metrics(r) for b, r in rows.items()},
+            "all": mean_metrics([r for rs in rows.values() for r in rs]),
             "seconds_per_image": elapsed / max(1, len(pairs)),
         }
     return report
@@ -262,7 +264,7 @@ def format_table(report: dict) -> str:
             if row is None:
                 continue
             cells = " ".join(f"{_fmt(row.get(key), key):>8}" for key, _ in TABLE_COLUMNS)
-            lines.append(f"{bin_name:<7} {name:<{width}} {row['n']:>4} {cells}")
+            lines.append(f"{bin_name:<7} {name:<{width}} {row['count']:>4} {cells}")
         lines.append("")
     lines.append("L1 % and BPE %: lower is better; PSNR (dB), SSIM: higher is better.")
     lines.append("* VGG-d: VGG19 feature distance, an offline stand-in for LPIPS (lower is better).")

@@ -33,14 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
 from engine import metrics
-from engine.device import resolve_device
+from engine.device import describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
 from engine.paths import user_runs_dir
@@ -49,13 +48,12 @@ from engine.weights import load_into, load_weights
 from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, ConfigError, TrainConfig
 from trainer.data import BatchSampler, PhotoCache, list_photos, split_folder
+from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
 from trainer.progress import Progress
 
 EVAL_SEED = 20240601
 """Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
-HOLE_BINS = ((0.0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
-"""Hole-ratio bins of the evaluation report (fractions of the image)."""
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
                     "clip_grad")
 """Settings a resumed run may change; everything else comes from the checkpoint."""
@@ -688,7 +686,7 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "size": cfg.size,
                 "time_s": round(self.elapsed_before + time_s, 1),
-                "device": _describe(self.device),
+                "device": describe_device(self.device),
                 "precision": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
                 "metrics_before": result.before,
                 "metrics_after": result.after,
@@ -751,12 +749,6 @@ def _cpu_state(module: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
 
 
-def _describe(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"CUDA: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
 def _finite(value):
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -787,18 +779,6 @@ def preview_grid(images: Tensor, holes: Tensor, result: Tensor, alpha: Tensor, m
 # ----------------------------------------------------------------------------------------------- evaluation
 
 
-def _center_square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Resize so the short side is ``size`` (area filter when shrinking), then crop the centre square."""
-    h, w = rgb.shape[:2]
-    f = size / min(h, w)
-    if f != 1.0:
-        interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
-        rgb = cv2.resize(rgb, (max(size, round(w * f)), max(size, round(h * f))), interpolation=interp)
-    h, w = rgb.shape[:2]
-    y0, x0 = (h - size) // 2, (w - size) // 2
-    return np.ascontiguousarray(rgb[y0:y0 + size, x0:x0 + size])
-
-
 @torch.no_grad()
 def _predict(net: nn.Module, arch: str, image01: Tensor, hole: Tensor) -> Tensor:
     """Network output (N,3,S,S) in [0,1] for images in [0,1]."""
@@ -819,7 +799,8 @@ def evaluate_generators(
 ) -> dict:
     """Compare generators on held-out photos with the same seeded masks.
 
-    Each photo is scaled to short side ``size`` and centre-cropped to size x size; ``masks_per_photo`` masks from
+    Each photo is centre-cropped to a square and resized to size x size (as in `trainer.evaluate`);
+    ``masks_per_photo`` masks from
     ``MaskSampler(seed=EVAL_SEED)`` (hole ratio 0-60 %). The prediction is composited hard (known pixels from the
     photo) and scored with engine.metrics. Returns {"photos": n, "samples": k, NAME: {"overall": {...},
     "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim (whole image),
@@ -835,7 +816,7 @@ def evaluate_generators(
                 log(f"evaluation: skipped {path}: {exc}")
             continue
         if min(rgb.shape[:2]) >= MIN_PHOTO_SIDE:
-            images.append(_center_square(rgb, size))
+            images.append(prepare_photo(rgb, size))
     sampler = MaskSampler(size, seed=EVAL_SEED, device="cpu")
     samples = []
     for rgb in images:
@@ -857,22 +838,12 @@ def evaluate_generators(
         net.train(was_training)
     report: dict = {"photos": len(images), "samples": len(samples)}
     for name, rows in per_model.items():
-        report[name] = {"overall": _mean_metrics([m for _, m in rows]), "bins": {}}
-        for lo, hi in HOLE_BINS:
-            chosen = [m for r, m in rows if lo <= r < hi or (hi == HOLE_BINS[-1][1] and r == hi)]
-            if chosen:
-                report[name]["bins"][f"{round(lo * 100)}-{round(hi * 100)}"] = _mean_metrics(chosen)
+        bins: dict[str, list[dict[str, float]]] = {}
+        for ratio, row in rows:
+            bins.setdefault(ratio_bin(ratio), []).append(row)
+        report[name] = {"overall": mean_metrics([m for _, m in rows]),
+                        "bins": {b: mean_metrics(bins[b]) for b in sorted(bins)}}
     return report
-
-
-def _mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
-    if not rows:
-        return {"count": 0}
-    out: dict[str, float] = {"count": len(rows)}
-    for key in rows[0]:
-        values = [r[key] for r in rows if math.isfinite(r[key])]
-        out[key] = float(np.mean(values)) if values else math.nan
-    return out
 
 
 MIN_GAIN = 0.01
@@ -889,7 +860,7 @@ def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
     if not b.get("count") or not a.get("count"):
         return None, "no held-out samples: fine-tuning was not evaluated"
     l1_b, l1_a = b["l1_percent_hole"], a["l1_percent_hole"]
-    ps_b, ps_a = b["psnr_hole"], a["psnr_hole"]
+    ps_b, ps_a = (math.inf if v is None else v for v in (b["psnr_hole"], a["psnr_hole"]))
     gain = (l1_b - l1_a) / l1_b if l1_b > 0 else 0.0
     helped = bool(gain >= MIN_GAIN and ps_a >= ps_b)
     if helped:

@@ -52,10 +52,10 @@ def test_evaluate_classical_models(tmp_path):
     assert report["photos"] == 2
     for entry in report["models"].values():
         row = entry["bins"]["20-30"]
-        assert row["n"] == 2
+        assert row["count"] == 2
         assert 0 < row["l1_percent"] < 100 and 0 < row["ssim"] <= 1 and row["psnr"] > 5
         assert row["vgg_dist"] > 0 and row["bpe"] > 0
-        assert entry["all"]["n"] == 5
+        assert entry["all"]["count"] == 5
     assert calls[-1] == pytest.approx(1.0)
     table = format_table(report)
     assert "opencv-telea" in table and "20-30" in table and "LPIPS" in table
@@ -81,6 +81,6 @@ def test_evaluate_random_dfnet_from_weights_file(tmp_path):
     weights.save_weights(path, registry.build_network("dfnet").state_dict(), arch="dfnet")
     report = evaluate([str(path)], tmp_path / "photos", tmp_path / "masks", device="cpu", size=64, limit=1)
     assert str(path) in report["models"], report["skipped_models"]
-    assert report["models"][str(path)]["all"]["n"] == 3
+    assert report["models"][str(path)]["all"]["count"] == 3
     json.dumps(report, allow_nan=False)
     assert str(path) in format_table(report)
