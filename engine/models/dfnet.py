@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engine.models.common import check_image_and_hole
+
 SIZE_MULTIPLE = 256
 NUM_FUSION = 6
 _ENCODER_KERNELS = (7, 5, 5, 3, 3, 3, 3, 3)
@@ -193,7 +195,7 @@ class DFNet(nn.Module):
         finest_only=True computes only the full-resolution fusion block (inference); its result equals
         element 0 of the full output.
         """
-        _check_input(image, hole)
+        check_image_and_hole(image, hole, SIZE_MULTIPLE, "DFNet")
         zeroed, hole_bin = zero_hole(image, hole)
         x = torch.cat((zeroed, hole_bin), dim=1)
         skips = []
@@ -217,12 +219,3 @@ class DFNet(nn.Module):
             raws.append(raw)
         return DFNetOutput(results, alphas, raws)
 
-
-def _check_input(image: Tensor, hole: Tensor) -> None:
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"dfnet.py: image must be (N,3,H,W), got {tuple(image.shape)}")
-    n, _, h, w = image.shape
-    if tuple(hole.shape) != (n, 1, h, w):
-        raise ValueError(f"dfnet.py: hole must be ({n},1,{h},{w}), got {tuple(hole.shape)}")
-    if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
-        raise ValueError(f"dfnet.py: height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")

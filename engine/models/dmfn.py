@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engine.models.common import check_image_and_hole
+
 SIZE_MULTIPLE = 4
 NUM_BLOCKS = 8
 _DILATIONS = (1, 2, 4, 8)
@@ -97,7 +99,7 @@ class DMFNGenerator(nn.Module):
 
     def forward(self, image: Tensor, hole: Tensor) -> DMFNOutput:
         """image (N,3,H,W) RGB in [-1,1] (not yet zeroed), hole (N,1,H,W) 1 = hole; H, W multiples of 4."""
-        _check_input(image, hole)
+        check_image_and_hole(image, hole, SIZE_MULTIPLE, "DMFN")
         hole_bool = hole > 0.5
         zeroed = image.masked_fill(hole_bool, 0.0)
         hole_bin = hole_bool.to(image.dtype)
@@ -105,12 +107,3 @@ class DMFNGenerator(nn.Module):
         prediction = torch.tanh(x)
         return DMFNOutput(zeroed + prediction * hole_bin, prediction)
 
-
-def _check_input(image: Tensor, hole: Tensor) -> None:
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"dmfn.py: image must be (N,3,H,W), got {tuple(image.shape)}")
-    n, _, h, w = image.shape
-    if tuple(hole.shape) != (n, 1, h, w):
-        raise ValueError(f"dmfn.py: hole must be ({n},1,{h},{w}), got {tuple(hole.shape)}")
-    if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
-        raise ValueError(f"dmfn.py: height and width must be multiples of {SIZE_MULTIPLE}, got {h}x{w}")
