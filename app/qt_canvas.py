@@ -682,7 +682,7 @@ class QtCanvas(QGraphicsView):
         self._scene.addItem(self.raw_item)
 
     def set_alpha_map(self, windows: list[tuple[Box, np.ndarray]] | None) -> None:
-        """Composition alpha to show as a heat map: ``windows`` of (box, float32 (h, w, 3) in [0, 1]).
+        """Composition alpha to show as a heat map: ``windows`` of (box, uint8 (h, w, 3), 255 = model output).
 
         Outside the windows the alpha is 0 (the photo is kept), as in ``InpaintResult.alpha_map()``;
         only the windows are converted, never a full-size float map.
@@ -700,7 +700,7 @@ class QtCanvas(QGraphicsView):
         alone = self.alpha_mode == "alone"
         item = QtImageItem(self.document.height, self.document.width, QImage.Format.Format_ARGB32_Premultiplied)
         for (y0, x0, y1, x1), alpha in self._alpha_windows:
-            value = alpha.mean(axis=2) if alpha.ndim == 3 else alpha
+            value = (alpha.mean(axis=2, dtype=np.float32) if alpha.ndim == 3 else alpha.astype(np.float32)) / 255.0
             rgb = heat_colors(value).astype(np.float32)
             # Over the photo, the heat map's own opacity follows the alpha (0 = photo kept, fully visible);
             # alone, it is opaque on black. Pixels are premultiplied.

@@ -586,8 +586,7 @@ class QtMainWindow(QMainWindow):
         target = Path(path).with_suffix(".png")
         if not self._confirm_replace(target):
             return
-        alpha = self.last_result.alpha_map()
-        rgb = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        rgb = self.last_result.alpha_map()
         try:
             save_image(target, rgb)
         except (ImageError, OSError) as exc:

@@ -10,8 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from engine.device import DEVICE_CHOICES
 from engine.errors import FusionPaintError, ImageError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image
@@ -103,8 +101,7 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     photo, result = _clean_one(image_path, mask_path, model, args.band)
     save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
     if args.alpha_out:
-        alpha8 = np.clip(result.alpha_map() * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        save_image(Path(args.alpha_out), alpha8)
+        save_image(Path(args.alpha_out), result.alpha_map())
     seconds = result.timings.get("total", 0.0)
     regions = len(result.windows)
     print(f"{out_path}: {regions} region(s) filled with {result.model} on {result.device} in {seconds:.2f} s")

@@ -27,12 +27,15 @@ ProgressCallback = Callable[[float, str], None]
 #: Windows per forward pass; bounds memory when a photo has many separate holes.
 MAX_BATCH = 8
 
+#: Rows blended at a time: bounds the float temporaries of a huge hole (24 MP) to a few tens of MB.
+COMPOSITE_ROWS = 256
+
 
 @dataclass(frozen=True)
 class WindowResult:
     """One processed window. box: (y0, x0, y1, x1) in full-resolution pixels.
 
-    alpha: float32 (h, w, 3) in [0, 1], the composition map A used for this window.
+    alpha: uint8 (h, w, 3), the composition map A used for this window, scaled to 0..255.
     raw: uint8 (h, w, 3) RGB, the model's output before composition (upscaled to full resolution).
     changed: bounding box (full-resolution) of the pixels whose A > 0, or None.
     """
@@ -59,8 +62,8 @@ class InpaintResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def alpha_map(self) -> np.ndarray:
-        """float32 (H, W, 3) in [0, 1]: the composition maps of all windows, 0 elsewhere."""
-        out = np.zeros(self.image.shape, np.float32)
+        """uint8 (H, W, 3): the composition maps of all windows (255 = model output), 0 elsewhere."""
+        out = np.zeros(self.image.shape, np.uint8)
         for window in self.windows:
             y0, x0, y1, x1 = window.box
             out[y0:y1, x0:x1] = window.alpha
@@ -125,10 +128,13 @@ def _prepare_window(image: np.ndarray, hole: np.ndarray, box: Box, native: int) 
     return crop.astype(np.float32) / 255.0, crop_hole
 
 
-def _pad_batch(crops: list[np.ndarray], holes: list[np.ndarray], multiple: int) -> tuple[np.ndarray, np.ndarray]:
-    """Reflect-pad every window (bottom and right) to one shape, a multiple of ``multiple`` per side."""
-    height = round_up(max(c.shape[0] for c in crops), multiple)
-    width = round_up(max(c.shape[1] for c in crops), multiple)
+def _pad_batch(
+    crops: list[np.ndarray], holes: list[np.ndarray], multiple: int, min_side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reflect-pad every window (bottom and right) to one shape: each side a multiple of ``multiple`` and at least
+    ``min_side`` (a network sees at least its training resolution, even for a tiny photo)."""
+    height = round_up(max(min_side, *(c.shape[0] for c in crops)), multiple)
+    width = round_up(max(min_side, *(c.shape[1] for c in crops)), multiple)
     images = np.empty((len(crops), height, width, 3), np.float32)
     masks = np.empty((len(crops), height, width), bool)
     for i, (crop, crop_hole) in enumerate(zip(crops, holes, strict=True)):
@@ -175,7 +181,8 @@ def inpaint(
         prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]
         crops = [p[0] for p in prepared]
         small_holes = [p[1] for p in prepared]
-        batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple)
+        min_side = spec.native_size if spec.kind == "network" else 1
+        batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         report(0.1 + 0.8 * first / len(windows), f"running {spec.title} on {len(batch_boxes)} region(s)")
         tick = time.perf_counter()
@@ -206,45 +213,51 @@ def _composite(
 ) -> WindowResult:
     """Upscale one window's prediction to full resolution and blend it into ``output`` in place.
 
-    The float work is limited to the hole's bounding box grown by the seam band: beyond it A == 0.
+    Only the hole's bounding box grown by the seam band is blended (beyond it A == 0), in chunks of
+    ``COMPOSITE_ROWS`` rows so a huge hole never needs full-size float arrays.
     """
     y0, x0, y1, x1 = box
     height, width = y1 - y0, x1 - x0
     small_h, small_w = small_hw
     resized = (small_h, small_w) != (height, width)
-    raw8 = np.clip(raw_padded[:small_h, :small_w] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    raw8 = _to_uint8(raw_padded[:small_h, :small_w])
     if resized:
         raw8 = cv2.resize(raw8, (width, height), interpolation=cv2.INTER_CUBIC)
-    composition = np.zeros((height, width, 3), np.float32)
+    learned8 = None
     if alpha_padded is not None:
-        alpha = alpha_padded[:small_h, :small_w]
+        learned8 = _to_uint8(alpha_padded[:small_h, :small_w])
         if resized:
-            alpha = np.clip(cv2.resize(alpha, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+            learned8 = cv2.resize(learned8, (width, height), interpolation=cv2.INTER_LINEAR)
+    composition8 = np.zeros((height, width, 3), np.uint8)
     crop_hole = hole[y0:y1, x0:x1]
     rows = np.flatnonzero(crop_hole.any(axis=1))
-    cols = np.flatnonzero(crop_hole.any(axis=0))
     if rows.size == 0:  # a window always holds a hole; guard against an empty one anyway
-        return WindowResult(box=box, alpha=composition, raw=raw8, changed=None)
+        return WindowResult(box=box, alpha=composition8, raw=raw8, changed=None)
+    cols = np.flatnonzero(crop_hole.any(axis=0))
     grow = max(band_px, 0) + 1
     sy0, sy1 = max(int(rows[0]) - grow, 0), min(int(rows[-1]) + 1 + grow, height)
     sx0, sx1 = max(int(cols[0]) - grow, 0), min(int(cols[-1]) + 1 + grow, width)
-    sub = (slice(sy0, sy1), slice(sx0, sx1))
-    sub_hole = crop_hole[sub]
-    weights = feather_weights(sub_hole, band_px)[..., None]
-    if alpha_padded is not None:
-        composition[sub] = weights * alpha[sub]
-    else:
-        composition[sub] = weights
-    known = image[y0:y1, x0:x1][sub].astype(np.float32) * (1.0 / 255.0)
-    known[sub_hole] = 0.0
-    comp = composition[sub]
-    blended = comp * (raw8[sub].astype(np.float32) * (1.0 / 255.0) - known) + known
-    blended8 = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    touched = weights[..., 0] > 0
-    target = output[y0:y1, x0:x1][sub]
-    target[touched] = blended8[touched]
-    t_rows = np.flatnonzero(touched.any(axis=1))
-    t_cols = np.flatnonzero(touched.any(axis=0))
-    changed = (y0 + sy0 + int(t_rows[0]), x0 + sx0 + int(t_cols[0]),
-               y0 + sy0 + int(t_rows[-1]) + 1, x0 + sx0 + int(t_cols[-1]) + 1)
-    return WindowResult(box=box, alpha=composition, raw=raw8, changed=changed)
+    weights = feather_weights(crop_hole[sy0:sy1, sx0:sx1], band_px)
+    target = output[y0:y1, x0:x1]
+    source = image[y0:y1, x0:x1]
+    for r0 in range(sy0, sy1, COMPOSITE_ROWS):
+        r1 = min(r0 + COMPOSITE_ROWS, sy1)
+        part = (slice(r0, r1), slice(sx0, sx1))
+        w = weights[r0 - sy0:r1 - sy0, :, None]
+        a = w if learned8 is None else w * (learned8[part].astype(np.float32) * (1.0 / 255.0))
+        known = source[part].astype(np.float32)
+        known[crop_hole[part]] = 0.0
+        blended = a * (raw8[part].astype(np.float32) - known) + known
+        touched = w[..., 0] > 0
+        target[part][touched] = _to_uint8(blended[touched], scale=1.0)
+        composition8[part] = _to_uint8(np.broadcast_to(a, known.shape))
+    touched_rows = np.flatnonzero((weights > 0).any(axis=1))
+    touched_cols = np.flatnonzero((weights > 0).any(axis=0))
+    changed = (y0 + sy0 + int(touched_rows[0]), x0 + sx0 + int(touched_cols[0]),
+               y0 + sy0 + int(touched_rows[-1]) + 1, x0 + sx0 + int(touched_cols[-1]) + 1)
+    return WindowResult(box=box, alpha=composition8, raw=raw8, changed=changed)
+
+
+def _to_uint8(values: np.ndarray, scale: float = 255.0) -> np.ndarray:
+    """Round ``values * scale`` to uint8, clipping to 0..255."""
+    return np.clip(values * scale + 0.5, 0, 255).astype(np.uint8)

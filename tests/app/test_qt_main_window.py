@@ -173,7 +173,7 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     assert NOT_LEARNED_LABEL in opened.alpha_label.text()
     alpha = opened.last_result.alpha_map().mean(axis=2)
     heat_alpha = canvas.heat_item.pixels[..., 3]
-    assert (heat_alpha[alpha > 0.5] > 100).all() and (heat_alpha[alpha == 0] == 0).all()
+    assert (heat_alpha[alpha > 127] > 100).all() and (heat_alpha[alpha == 0] == 0).all()
     opened.alpha_slider.setValue(30)
     assert canvas.heat_item.opacity() == pytest.approx(0.3)
     opened.act_alpha_alone.trigger()

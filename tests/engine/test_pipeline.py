@@ -60,7 +60,7 @@ def test_odd_size_photo_through_every_model(name, random_networks):
     # the hole itself was filled
     assert (result.image[hole] != image[hole]).any()
     alpha = result.alpha_map()
-    assert alpha.shape == (667, 1001, 3) and alpha.min() >= 0 and alpha.max() <= 1
+    assert alpha.shape == (667, 1001, 3) and alpha.dtype == np.uint8
     assert (alpha[far] == 0).all()
     assert result.alpha_learned == (name == "dfnet")
     assert result.raw_map().shape == image.shape
@@ -78,8 +78,8 @@ def test_classical_fill_is_composited_with_a_feathered_mask():
     window = result.windows[0]
     y0, x0, y1, x1 = window.box
     expected = feather_weights(hole[y0:y1, x0:x1], BAND)
-    np.testing.assert_allclose(window.alpha[..., 0], expected, atol=1e-6)
-    assert (window.alpha[hole[y0:y1, x0:x1]] == 1).all()
+    np.testing.assert_allclose(window.alpha[..., 0] / 255.0, expected, atol=0.5 / 255 + 1e-6)
+    assert (window.alpha[hole[y0:y1, x0:x1]] == 255).all()
 
 
 def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
@@ -90,8 +90,8 @@ def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
     result = inpaint(image, hole, model, band_px=BAND)
     batch = image[None].astype(np.float32) / 255.0
     prediction = model.predict(batch, hole[None])
-    alpha = result.alpha_map()
-    np.testing.assert_allclose(alpha[hole], prediction.alpha[0][hole], atol=1e-5)
+    alpha = result.alpha_map().astype(np.float32) / 255.0
+    np.testing.assert_allclose(alpha[hole], prediction.alpha[0][hole], atol=0.5 / 255 + 1e-6)
     expected = np.clip(prediction.alpha[0] * prediction.raw[0] * 255 + 0.5, 0, 255).astype(np.uint8)
     assert np.abs(result.image[hole].astype(int) - expected[hole].astype(int)).max() <= 1
 
@@ -131,3 +131,33 @@ def test_cancel_raises_and_progress_is_reported():
     fractions = []
     inpaint(image, hole, load_model("opencv-telea"), progress=lambda f, m: fractions.append(f))
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 700), (300, 2)])
+@pytest.mark.parametrize("name", MODELS)
+def test_tiny_and_thin_photos_through_every_model(name, shape, random_networks):
+    image = _photo(*shape)
+    hole = np.zeros(shape, bool)
+    hole[shape[0] // 2, shape[1] // 2] = True
+    result = inpaint(image, hole, _model(name, random_networks))
+    assert result.image.shape == image.shape
+    y0, x0, y1, x1 = result.windows[0].box
+    assert result.windows[0].alpha.shape == (y1 - y0, x1 - x0, 3)
+
+
+def test_a_huge_hole_is_composited_in_chunks_with_the_same_result():
+    import engine.pipeline as pipeline
+
+    image = _photo(700, 900)
+    hole = np.zeros((700, 900), bool)
+    hole[50:650, 60:840] = True
+    model = load_model("opencv-telea")
+    whole = inpaint(image, hole, model)
+    original_rows = pipeline.COMPOSITE_ROWS
+    try:
+        pipeline.COMPOSITE_ROWS = 7
+        chunked = inpaint(image, hole, model)
+    finally:
+        pipeline.COMPOSITE_ROWS = original_rows
+    np.testing.assert_array_equal(chunked.image, whole.image)
+    np.testing.assert_array_equal(chunked.alpha_map(), whole.alpha_map())
