@@ -71,6 +71,7 @@ class QtMainWindow(QMainWindow):
         self._running_id: int | None = None
         self._running_hole: np.ndarray | None = None  # the mask the running removal was computed from
         self._deferred_result = None  # a finished result waiting for the current brush/lasso gesture to end
+        self._last_hole: np.ndarray | None = None  # the mask of the last applied removal (Reuse last mask)
         self._run_started = 0.0
         self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
         self._model_name = self.settings.model or default_model_name()
@@ -143,6 +144,8 @@ class QtMainWindow(QMainWindow):
         self.act_cancel = self._action("&Cancel removal", self.cancel, "Esc", tip="Stop the running removal (Esc)")
         self.act_clear = self._action("C&lear mask", self.clear_mask, "Ctrl+Shift+A")
         self.act_invert = self._action("&Invert mask", self.invert_mask, "Ctrl+I")
+        self.act_reuse_mask = self._action("Reuse last &mask", self.reuse_last_mask, "Ctrl+Shift+R",
+                                           tip="Paint the last removal's mask again, e.g. for another pass")
         self.act_grow = self._action("&Grow mask...", lambda: self.grow_mask(None), "Ctrl+G")
         self.act_shrink = self._action("Shrin&k mask...", lambda: self.shrink_mask(None), "Ctrl+Shift+G")
         for seq in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -194,7 +197,8 @@ class QtMainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
 
         edit = bar.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, None, self.act_remove, self.act_cancel, None, self.act_clear,
+        for action in (self.act_undo, self.act_redo, None, self.act_remove, self.act_cancel, self.act_reuse_mask,
+                       None, self.act_clear,
                        self.act_invert, self.act_grow, self.act_shrink):
             edit.addSeparator() if action is None else edit.addAction(action)
 
@@ -323,6 +327,7 @@ class QtMainWindow(QMainWindow):
         # the mask stays editable while a removal runs: the next pass can be painted meanwhile
         for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
             action.setEnabled(has_doc)
+        self.act_reuse_mask.setEnabled(has_doc and self._last_hole is not None)
         self.act_open.setEnabled(idle)
         self.recent_menu.setEnabled(idle)
         self.act_undo.setEnabled(has_doc and idle and doc.can_undo)
@@ -432,6 +437,7 @@ class QtMainWindow(QMainWindow):
         self.document = document
         self.save_path = None
         self.last_result = None
+        self._last_hole = None
         self.canvas.set_document(document)
         if document is not None:
             document.add_listener(self._on_document_changed)
@@ -637,6 +643,12 @@ class QtMainWindow(QMainWindow):
     def clear_mask(self) -> None:
         if self.document is not None:
             self.document.clear_mask()
+            self._update_actions()
+
+    def reuse_last_mask(self) -> None:
+        """Add the last removal's mask to the current one (one undo step), ready for another pass."""
+        if self.document is not None and self._last_hole is not None:
+            self.document.set_mask(np.asarray(self.document.mask) | self._last_hole)
             self._update_actions()
 
     def invert_mask(self) -> None:
@@ -850,6 +862,7 @@ class QtMainWindow(QMainWindow):
     def _apply_finished(self, result, elapsed: float) -> None:
         """Apply a finished removal as one undo step; only the mask it was computed from is cleared."""
         hole = self._running_hole
+        self._last_hole = hole
         self._end_run()
         if self.document is None:
             return

@@ -417,3 +417,15 @@ def test_photos_are_decoded_and_encoded_off_the_gui_thread(main_window, dialogs,
     assert main_window._write(tmp_path / "copy.png")
     assert (tmp_path / "copy.png").is_file()
     assert len(threads) == 2 and threading.main_thread() not in threads
+
+
+def test_reuse_last_mask_paints_it_again_for_another_pass(qtbot, opened):
+    assert not opened.act_reuse_mask.isEnabled()
+    opened.document.fill_rect(22, 17, 42, 31)
+    hole = opened.document.mask.copy()
+    run_removal(qtbot, opened)
+    assert not opened.document.mask.any() and opened.act_reuse_mask.isEnabled()
+    opened.act_reuse_mask.trigger()
+    np.testing.assert_array_equal(opened.document.mask, hole)
+    opened.document.undo()
+    assert not opened.document.mask.any()
