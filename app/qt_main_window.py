@@ -15,8 +15,9 @@ from concurrent.futures import wait as future_wait
 from pathlib import Path
 
 import numpy as np
+import PIL.Image
 from PySide6.QtCore import QByteArray, QEventLoop, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QColorDialog,
@@ -37,7 +38,7 @@ from app.qt_canvas import QtCanvas
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.errors import FusionPaintError, ImageError
-from engine.imageio import SUPPORTED_EXTENSIONS, load_image, load_mask, save_image, save_mask
+from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.registry import ModelSpec, default_model_name, get_spec, list_models
 from engine.worker import EngineWorker, InpaintJob
 from resources import ICONS_DIR
@@ -51,6 +52,10 @@ NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
 def _image_filter() -> str:
     patterns = " ".join(f"*{ext}" for ext in SUPPORTED_EXTENSIONS)
     return f"Images ({patterns});;All files (*)"
+
+
+MAX_PASTE_PIXELS = PIL.Image.MAX_IMAGE_PIXELS
+"""A pasted image obeys the same size limit as a photo file (Pillow's decompression-bomb limit)."""
 
 
 def _icon(name: str) -> QIcon:
@@ -130,6 +135,10 @@ class QtMainWindow(QMainWindow):
         key = QKeySequence.StandardKey
         self.act_open = self._action("&Open...", self.open_dialog, key.Open, tip="Open a photo (Ctrl+O)")
         self.act_save = self._action("&Save", self.save, key.Save, tip="Save the cleaned photo (Ctrl+S)")
+        self.act_paste = self._action("&Paste photo", self.paste_photo, key.Paste,
+                                      tip="Open the image on the clipboard (Ctrl+V)")
+        self.act_copy = self._action("&Copy photo", self.copy_photo, key.Copy,
+                                     tip="Copy the current (cleaned) photo to the clipboard (Ctrl+C)")
         self.act_save_as = self._action("Save &as...", self.save_as, "Ctrl+Shift+S")
         self.act_export_mask = self._action("Export &mask...", self.export_mask, tip="PNG, white = hole")
         self.act_import_mask = self._action("&Load mask...", self.import_mask, tip="PNG, white = hole")
@@ -185,6 +194,7 @@ class QtMainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.act_open)
+        file_menu.addAction(self.act_paste)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._rebuild_recent_menu()
         file_menu.addSeparator()
@@ -197,9 +207,8 @@ class QtMainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
 
         edit = bar.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, None, self.act_remove, self.act_cancel, self.act_reuse_mask,
-                       None, self.act_clear,
-                       self.act_invert, self.act_grow, self.act_shrink):
+        for action in (self.act_undo, self.act_redo, None, self.act_copy, None, self.act_remove, self.act_cancel,
+                       self.act_reuse_mask, None, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         tools = bar.addMenu("&Tools")
@@ -329,6 +338,8 @@ class QtMainWindow(QMainWindow):
             action.setEnabled(has_doc)
         self.act_reuse_mask.setEnabled(has_doc and self._last_hole is not None)
         self.act_open.setEnabled(idle)
+        self.act_paste.setEnabled(idle)
+        self.act_copy.setEnabled(has_doc)
         self.recent_menu.setEnabled(idle)
         self.act_undo.setEnabled(has_doc and idle and doc.can_undo)
         self.act_redo.setEnabled(has_doc and idle and doc.can_redo)
@@ -472,9 +483,45 @@ class QtMainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, p=entry: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
+    def paste_photo(self) -> bool:
+        """Open the image on the clipboard as a new, untitled photo. Returns True on success."""
+        image = QApplication.clipboard().image()
+        if image.isNull():
+            self.message("The clipboard holds no image.")
+            return False
+        if self.busy:
+            self.message("Wait for the removal to finish (or press Esc) before pasting a photo.")
+            return False
+        if image.width() * image.height() > MAX_PASTE_PIXELS:
+            QMessageBox.critical(self, "Cannot paste", f"The clipboard image ({image.width()} x {image.height()}) "
+                                 "is too large.")
+            return False
+        if not self.maybe_save():
+            return False
+        rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+        rows = np.frombuffer(rgba.constBits(), np.uint8).reshape(rgba.height(), rgba.bytesPerLine())
+        pixels = rows[:, : 4 * rgba.width()].reshape(rgba.height(), rgba.width(), 4)
+        alpha = pixels[..., 3].copy() if image.hasAlphaChannel() and (pixels[..., 3] < 255).any() else None
+        photo = Photo(rgb=np.ascontiguousarray(pixels[..., :3]), alpha=alpha, source_mode="RGBA" if alpha is not None
+                      else "RGB", format="PNG", exif=None, icc_profile=None, dpi=None, path=None)
+        document = Document(photo)
+        self._set_document(document)
+        self.message(f"Pasted a {document.width} x {document.height} px image; Save asks where to write it.")
+        return True
+
+    def copy_photo(self) -> None:
+        """Put the current pixels (with the result of every removal) on the clipboard."""
+        if self.document is None:
+            return
+        rgb = np.ascontiguousarray(self.document.image)
+        height, width = rgb.shape[:2]
+        image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+        QApplication.clipboard().setImage(image)
+        self.message("Photo copied to the clipboard.")
+
     def proposed_save_path(self) -> Path:
         """``<name>_clean.<ext>`` next to the original (the original itself is never proposed)."""
-        src = self.document.photo.path or Path.cwd() / "photo.png"
+        src = self.document.photo.path or Path(self.settings.last_folder or Path.cwd()) / "pasted.png"
         suffix = src.suffix if src.suffix.lower() in SUPPORTED_EXTENSIONS else ".png"
         return src.with_name(f"{src.stem}_clean{suffix}")
 

@@ -429,3 +429,22 @@ def test_reuse_last_mask_paints_it_again_for_another_pass(qtbot, opened):
     np.testing.assert_array_equal(opened.document.mask, hole)
     opened.document.undo()
     assert not opened.document.mask.any()
+
+
+def test_paste_and_copy_through_the_clipboard(qtbot, main_window, dialogs):
+    from PySide6.QtGui import QImage
+
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[..., 0] = np.arange(40, dtype=np.uint8)[None, :] * 6
+    rgb[..., 1] = 77
+    image = QImage(rgb.data, 40, 30, 120, QImage.Format.Format_RGB888).copy()
+    QApplication.clipboard().setImage(image)
+    assert main_window.paste_photo()
+    doc = main_window.document
+    np.testing.assert_array_equal(doc.image, rgb)
+    assert doc.photo.path is None and main_window.proposed_save_path().name == "pasted_clean.png"
+    doc.fill_rect(5, 5, 10, 10)
+    main_window.copy_photo()
+    copied = QApplication.clipboard().image().convertToFormat(QImage.Format.Format_RGB888)
+    assert (copied.width(), copied.height()) == (40, 30)
+    assert copied.pixelColor(3, 2).red() == rgb[2, 3, 0] and copied.pixelColor(3, 2).green() == 77
