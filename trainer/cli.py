@@ -173,10 +173,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for label, folder in (("--images", args.images), ("--masks", args.masks)):
         if not Path(folder).is_dir():
             return _error(f"{label} folder not found: {folder}")
-    try:
-        report = evaluate(args.model, args.images, args.masks, device=args.device, size=args.size, limit=args.limit)
-    except ValueError as exc:
-        return _error(str(exc))
+    from tqdm import tqdm
+
+    with tqdm(total=1000, desc="evaluating", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+              "{elapsed}<{remaining} {postfix}") as bar:
+
+        def progress(fraction: float, message: str) -> None:
+            bar.n = round(1000 * fraction)
+            bar.set_postfix_str(message)
+
+        try:
+            report = evaluate(args.model, args.images, args.masks, device=args.device, size=args.size,
+                              limit=args.limit, progress=progress)
+        except ValueError as exc:
+            bar.close()
+            return _error(str(exc))
     print(format_table(report))
     if args.json:
         from engine.imageio import atomic_write
