@@ -27,6 +27,10 @@ ProgressCallback = Callable[[float, str], None]
 #: Windows per forward pass; bounds memory when a photo has many separate holes.
 MAX_BATCH = 8
 
+#: Smallest side a network is run at: a crop of a tiny photo is reflect-padded up to it, so the deepest feature
+#: maps keep more than one pixel (DMFN's InstanceNorm needs that).
+MIN_NETWORK_SIDE = 32
+
 #: Rows blended at a time: bounds the float temporaries of a huge hole (24 MP) to a few tens of MB.
 COMPOSITE_ROWS = 256
 
@@ -132,7 +136,7 @@ def _pad_batch(
     crops: list[np.ndarray], holes: list[np.ndarray], multiple: int, min_side: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reflect-pad every window (bottom and right) to one shape: each side a multiple of ``multiple`` and at least
-    ``min_side`` (a network sees at least its training resolution, even for a tiny photo)."""
+    ``min_side``."""
     height = round_up(max(min_side, *(c.shape[0] for c in crops)), multiple)
     width = round_up(max(min_side, *(c.shape[1] for c in crops)), multiple)
     images = np.empty((len(crops), height, width, 3), np.float32)
@@ -181,7 +185,7 @@ def inpaint(
         prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]
         crops = [p[0] for p in prepared]
         small_holes = [p[1] for p in prepared]
-        min_side = spec.native_size if spec.kind == "network" else 1
+        min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
         batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         report(0.1 + 0.8 * first / len(windows), f"running {spec.title} on {len(batch_boxes)} region(s)")
