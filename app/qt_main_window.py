@@ -239,6 +239,7 @@ class QtMainWindow(QMainWindow):
         run.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         run.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas ([ ], Tab, space)
         self.size_slider.setRange(1, MAX_TOOL_SIZE)
         self.size_slider.setFixedWidth(130)
         self.size_slider.setToolTip("Brush / eraser diameter in image pixels ([ and ])")
@@ -254,6 +255,7 @@ class QtMainWindow(QMainWindow):
         self.model_combo.setMinimumWidth(230)
         self.model_combo.setMaximumWidth(340)
         self.model_combo.activated.connect(self._on_model_chosen)
+        self.model_combo.activated.connect(self._focus_canvas)
         run.addWidget(self.model_combo)
         run.addWidget(QLabel(" Device "))
         self.device_combo = QComboBox()
@@ -262,6 +264,7 @@ class QtMainWindow(QMainWindow):
         index = self.device_combo.findData(self.settings.device)
         self.device_combo.setCurrentIndex(max(0, index))
         self.device_combo.activated.connect(self._on_device_chosen)
+        self.device_combo.activated.connect(self._focus_canvas)
         run.addWidget(self.device_combo)
         run.addSeparator()
         run.addAction(self.act_remove)
@@ -288,6 +291,7 @@ class QtMainWindow(QMainWindow):
         views.addAction(self.act_alpha_alone)
         views.addWidget(QLabel(" Opacity "))
         self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.alpha_slider.setRange(0, 100)
         self.alpha_slider.setFixedWidth(100)
         self.alpha_slider.setValue(int(round(100 * self.settings.alpha_opacity)))
@@ -386,6 +390,10 @@ class QtMainWindow(QMainWindow):
         self._update_alpha_view()
         self.show_original(False)
         self._update_actions()
+
+    def _focus_canvas(self, *_args) -> None:
+        """Give the keyboard back to the canvas (hold-to-compare, space-pan) after a toolbar choice."""
+        self.canvas.setFocus()
 
     def message(self, text: str, timeout_ms: int = 6000) -> None:
         """Show ``text`` in the status bar."""

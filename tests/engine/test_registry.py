@@ -96,7 +96,7 @@ class _Evil:
 def test_pickles_with_code_are_refused(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as fh:
-        pickle.dump({"weight": _Evil()}, fh)
+        pickle.dump({"weight": _Evil()}, fh, protocol=2)
     with pytest.raises(WeightsError, match="evil.pt"):
         load_weights(path)
 
