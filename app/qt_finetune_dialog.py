@@ -208,7 +208,8 @@ class FineTuneDialog(QDialog):
         self.status_label.setText("Stopping: saving a checkpoint...")
         self.process.terminate()
         process = self.process
-        QTimer.singleShot(STOP_GRACE_MS, lambda: self._kill_if_running(process))
+        # the dialog is the timer's context: if it is deleted first, the timer never fires on a dead QProcess
+        QTimer.singleShot(STOP_GRACE_MS, self, lambda: self._kill_if_running(process))
 
     def _kill_if_running(self, process: QProcess) -> None:
         if process is self.process and process.state() != QProcess.ProcessState.NotRunning:

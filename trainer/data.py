@@ -57,8 +57,9 @@ def split_folder(
 ) -> PhotoSplit:
     """Scan ``root`` and split its photos into train and held-out sets.
 
-    The held-out count is ``max(min_held_out, round(held_out_fraction * n))``, capped so that at least one
-    photo is left for training (a folder of one photo has no held-out set). The held-out photos are those
+    The held-out count is ``max(min(min_held_out, n // 4), round(held_out_fraction * n))``, capped so that at
+    least one photo is left for training: a small folder keeps three quarters of its photos for training (a folder
+    of 1-3 photos has no held-out set), a large one holds out ``held_out_fraction``. The held-out photos are those
     with the smallest sha256 of "seed:relative/path", so the split depends only on the seed and the names,
     not on the scan order. Raises ValueError("no photos in DIR") when the folder has none.
     """
@@ -69,7 +70,7 @@ def split_folder(
     if not paths:
         raise ValueError(f"no photos in {folder}")
     n = len(paths)
-    n_held = min(max(int(min_held_out), round(held_out_fraction * n)), n - 1)
+    n_held = min(max(min(int(min_held_out), n // 4), round(held_out_fraction * n)), n - 1)
 
     def key(p: Path) -> str:
         return hashlib.sha256(f"{seed}:{p.relative_to(folder).as_posix()}".encode()).hexdigest()

@@ -47,7 +47,7 @@ from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
 from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, ConfigError, TrainConfig
-from trainer.data import BatchSampler, PhotoCache, list_photos, split_folder
+from trainer.data import BatchSampler, PhotoCache, split_folder
 from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
 from trainer.progress import Progress
@@ -334,12 +334,9 @@ class Trainer:
     def _setup_data(self) -> None:
         cfg = self.config
         try:
-            count = len(list_photos(cfg.data))
-            # small folders keep most photos for training: 1 held out per 4 photos, at least 5 from 20 photos
-            # on, or held_out_fraction of a large folder. The split never depends on settings a resumed run
-            # may change, so the data order continues exactly.
-            self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction,
-                                      min_held_out=min(5, count // 4), seed=cfg.seed)
+            # The split never depends on settings a resumed run may change, so the data order continues exactly.
+            self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction, min_held_out=5,
+                                      seed=cfg.seed)
             self.cache = PhotoCache.decode(
                 self.split.train, min_side=MIN_PHOTO_SIDE, max_side=2 * cfg.size, log=self.progress.log
             )

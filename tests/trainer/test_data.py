@@ -136,3 +136,13 @@ def test_batch_sampler_crop_keeps_content(tmp_path):
     b = BatchSampler(cache, size=24, batch=4, device="cpu", seed=1).next()
     expected = torch.tensor([10, 128, 250]).view(1, 3, 1, 1) / 255.0
     assert torch.allclose(b, expected.expand_as(b), atol=1e-5)
+
+
+def test_small_folders_keep_three_quarters_for_training(tmp_path):
+    for i in range(3):
+        _photo(tmp_path / f"p{i}.png", 20, 20, i)
+    assert split_folder(tmp_path, min_held_out=5).held_out == ()
+    for i in range(3, 8):
+        _photo(tmp_path / f"p{i}.png", 20, 20, i)
+    s = split_folder(tmp_path, min_held_out=5)
+    assert (len(s.train), len(s.held_out)) == (6, 2)
