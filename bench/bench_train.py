@@ -25,6 +25,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine.device import describe_device  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.loop import Trainer  # noqa: E402
 
@@ -75,8 +76,7 @@ def bench_case(arch: str, device: str, data: Path, *, steps: int, warmup: int, b
     result = {
         "model": arch,
         "device": str(dev),
-        "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda"
-                        else f"CPU ({torch.get_num_threads()} threads)"),
+        "device_name": describe_device(dev),
         "precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "float32",
         "batch": trainer.batch,
         "size": config.size,

@@ -7,6 +7,7 @@ Run it under a display (tools/screenshots.sh starts Xvfb); QT_QPA_PLATFORM=offsc
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import subprocess
@@ -19,31 +20,18 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QBuffer, QEvent, QIODevice, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from resources import SAMPLES_DIR  # noqa: E402
 
 
-def synthetic_photo(path: Path) -> Path:
-    """A 900 x 600 gradient 'landscape' with a dark pole, for when no sample photo is installed."""
-    yy, xx = np.mgrid[0:600, 0:900]
-    rgb = np.stack([80 + xx // 8, 120 + yy // 6, 200 - yy // 5], axis=2).clip(0, 255).astype(np.uint8)
-    rgb[100:520, 430:470] = (30, 30, 35)
-    Image.fromarray(rgb).save(path)
-    return path
-
-
 def save_small_png(qimage, path: Path) -> None:
     """Save a QImage as an optimised 160-colour PNG (screenshots stay around 100-300 KB)."""
-    from PySide6.QtCore import QBuffer, QIODevice
-
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     qimage.save(buf, "PNG")
-    import io
-
     im = Image.open(io.BytesIO(bytes(buf.data()))).convert("RGB")
     im.quantize(colors=160, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
@@ -110,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     photo = SAMPLES_DIR / args.sample
     mask_file = photo.with_name(f"{photo.stem}_mask.png")
     if not photo.is_file():
-        photo = synthetic_photo(out / "synthetic_photo.png")
-        mask_file = None
+        raise SystemExit(f"sample photo not found: {photo}")
     width, height = (int(v) for v in args.size.split("x"))
     window = QtMainWindow()
     window.resize(width, height)
