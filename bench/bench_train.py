@@ -1,18 +1,24 @@
-"""Training throughput of DFNet and DMFN at 256x256: images per second and the share of time spent waiting for data.
+"""Training throughput at 256x256: images per second per precision and loss recipe, and time per part of a step.
 
-    python bench/bench_train.py [--models dfnet dmfn] [--devices cpu cuda] [--steps 5] [--warmup 2]
-                                [--batch B] [--workers N] [--json results.json]
+    python bench/bench_train.py [--models dfnet dmfn] [--devices cpu cuda] [--precisions fp32 bf16 auto]
+                                [--recipes paper finest l1-tv] [--input-fills zeros telea] [--batches 4 8]
+                                [--steps 5] [--warmup 2] [--workers N] [--json results.json]
 
 Each case builds the real trainer (trainer.loop.Trainer: same data pipeline, losses, precision and optimiser as
-``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. "data" is the
-time spent in ``next_batch`` (photo crops + masks); on a GPU the queue is synchronised around it, so it is the
-real wait. Prints a table and one JSON document (also written to ``--json``). CUDA cases run only when a GPU is
-present.
+``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. Recipes (DFNet;
+DMFN always trains with its paper losses): "paper" = VGG perceptual + style losses on the 3 finest scales,
+"finest" = on the finest scale only, "l1-tv" = L1 + total variation only (`--texture-scales` 3 / 1 / 0).
+Parts of a step, as shares of its wall time: data (photo crops + masks), input fill (classical pre-fill of the
+hole), generator forward, loss forward (VGG features included), backward (generator and VGG together; the VGG's
+share is the difference between recipes), optimiser (Adam), other. On a GPU each part is synchronised, so the
+parts are real waits. Prints a table and one JSON document (also written to ``--json``); the CPU's model and its
+bf16 instruction set are in the device name. CUDA cases run only when a GPU is present.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -26,8 +32,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.device import describe_device  # noqa: E402
-from trainer.config import TrainConfig  # noqa: E402
+from trainer.config import INPUT_FILLS, TrainConfig  # noqa: E402
 from trainer.loop import Trainer  # noqa: E402
+
+RECIPES = {"paper": 3, "finest": 1, "l1-tv": 0}
+"""Loss recipe name -> DFNet texture scales (VGG perceptual and style losses on that many finest scales)."""
+PARTS = ("data", "input fill", "generator forward", "loss forward", "backward", "optimiser")
 
 
 def _synthetic_photos(folder: Path, n: int = 24, size: int = 384) -> Path:
@@ -43,60 +53,54 @@ def _synthetic_photos(folder: Path, n: int = 24, size: int = 384) -> Path:
     return folder
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def bench_case(arch: str, device: str, data: Path, *, steps: int, warmup: int, batch: int | None,
-               workers: int | None, run_dir: Path) -> dict:
-    """Throughput of one (architecture, device) case."""
+def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: str, fill: str, steps: int,
+               warmup: int, batch: int | None, workers: int | None, run_dir: Path) -> dict:
+    """Throughput and per-part times of one case."""
+    extra = {"texture_scales": RECIPES[recipe], "input_fill": fill} if arch == "dfnet" else {}
     config = TrainConfig(model=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9,
-                         evaluate=False, workers=workers, preview_every=0, run_dir=str(run_dir / f"{arch}-{device}"))
+                         evaluate=False, workers=workers, preview_every=0, precision=precision,
+                         run_dir=str(run_dir / f"{arch}-{device}"), **extra)
     trainer = Trainer(config, export=False)
     trainer.setup()
-    dev = trainer.device
     for _ in range(warmup):
         trainer.train_step(*trainer.next_batch())
-    _sync(dev)
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    data_s = 0.0
-    t_start = time.perf_counter()
+    trainer.part_times = {}
+    step_times = []
     for _ in range(steps):
-        _sync(dev)
         t0 = time.perf_counter()
-        images, holes = trainer.next_batch()
-        _sync(dev)
-        data_s += time.perf_counter() - t0
-        trainer.train_step(images, holes)
-    _sync(dev)
-    total = time.perf_counter() - t_start
+        trainer.train_step(*trainer.next_batch())
+        step_times.append(time.perf_counter() - t0)
     trainer.batches.close()
-    result = {
+    total = sum(step_times)
+    parts = {name: trainer.part_times.get(name, 0.0) / total for name in PARTS}
+    parts["other"] = max(0.0, 1.0 - sum(parts.values()))
+    return {
         "model": arch,
-        "device": str(dev),
-        "device_name": describe_device(dev),
+        "device": str(trainer.device),
+        "device_name": describe_device(trainer.device),
         "precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "float32",
+        "recipe": recipe if arch == "dfnet" else "paper",
+        "input_fill": fill if arch == "dfnet" else "zeros",
         "batch": trainer.batch,
         "size": config.size,
         "steps": steps,
-        "seconds_per_step": total / steps,
+        "seconds_per_step_median": float(np.median(step_times)),
         "images_per_s": steps * trainer.batch / total,
-        "data_wait_share": data_s / total,
+        "part_shares": parts,
     }
-    if dev.type == "cuda":
-        result["peak_memory_gib"] = torch.cuda.max_memory_allocated(dev) / 2**30
-    return result
 
 
 def format_table(rows: list[dict]) -> str:
-    header = f"{'model':<6} {'device':<28} {'prec':<9} {'batch':>5} {'s/step':>8} {'img/s':>8} {'data %':>7}"
+    short = {"data": "data", "input fill": "fill", "generator forward": "G fwd", "loss forward": "loss fwd",
+             "backward": "bwd", "optimiser": "optim", "other": "other"}
+    header = (f"{'model':<6} {'prec':<8} {'recipe':<7} {'fill':<6} {'batch':>5} {'s/step':>7} {'img/s':>6}  "
+              + " ".join(f"{v:>8}" for v in short.values()))
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['model']:<6} {r['device_name'][:28]:<28} {r['precision']:<9} {r['batch']:>5} "
-            f"{r['seconds_per_step']:>8.3f} {r['images_per_s']:>8.2f} {100 * r['data_wait_share']:>6.1f}%"
+            f"{r['model']:<6} {r['precision']:<8} {r['recipe']:<7} {r['input_fill']:<6} {r['batch']:>5} "
+            f"{r['seconds_per_step_median']:>7.2f} {r['images_per_s']:>6.2f}  "
+            + " ".join(f"{100 * r['part_shares'][k]:>7.1f}%" for k in short)
         )
     return "\n".join(lines)
 
@@ -105,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["dfnet", "dmfn"], choices=["dfnet", "dmfn"])
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, plus cuda when present")
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--recipes", nargs="+", default=["paper"], choices=list(RECIPES),
+                        help="DFNet loss recipes (default: paper)")
+    parser.add_argument("--input-fills", nargs="+", default=["zeros"], choices=INPUT_FILLS,
+                        help="DFNet input fills (default: zeros)")
+    parser.add_argument("--batches", nargs="+", type=int, default=[None],
+                        help="images per step (default: the trainer's default per device)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=None, help="default: the trainer's default per device")
-    parser.add_argument("--cpu-batch", type=int, default=None, help="batch for CPU cases (overrides --batch)")
     parser.add_argument("--workers", type=int, default=None, help="default: the trainer's (2 on a GPU, 0 on the CPU)")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
@@ -116,16 +125,22 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = _synthetic_photos(Path(tmp) / "photos")
-        for device in devices:
+        for device, arch in itertools.product(devices, args.models):
             if device.startswith("cuda") and not torch.cuda.is_available():
                 print(f"skipping {device}: no CUDA GPU", file=sys.stderr)
                 continue
-            for arch in args.models:
-                batch = args.cpu_batch if device == "cpu" and args.cpu_batch else args.batch
-                row = bench_case(arch, device, data, steps=args.steps, warmup=args.warmup, batch=batch,
-                                 workers=args.workers, run_dir=Path(tmp) / "runs")
+            variants = itertools.product(args.precisions, args.recipes, args.input_fills, args.batches)
+            if arch == "dmfn":  # one loss recipe and no input fill
+                variants = itertools.product(args.precisions, ["paper"], ["zeros"], args.batches)
+            for precision, recipe, fill, batch in variants:
+                row = bench_case(arch, device, data, precision=precision, recipe=recipe, fill=fill,
+                                 steps=args.steps, warmup=args.warmup, batch=batch, workers=args.workers,
+                                 run_dir=Path(tmp) / "runs")
                 rows.append(row)
+                if len(rows) == 1:
+                    print(row["device_name"], file=sys.stderr)
                 print(format_table([row]).splitlines()[-1], file=sys.stderr, flush=True)
+    print(f"device: {rows[0]['device_name'] if rows else '-'}, torch {torch.__version__}")
     print(format_table(rows))
     doc = {"torch": torch.__version__, "results": rows}
     print(json.dumps(doc, indent=2))

@@ -1,5 +1,8 @@
 """Choosing the compute device and the precision that goes with it."""
 
+import functools
+from pathlib import Path
+
 import torch
 
 from engine.errors import FusionPaintError
@@ -43,10 +46,46 @@ def inference_dtype(device: torch.device) -> torch.dtype:
     return torch.float16 if device.type in ("cuda", "mps") else torch.float32
 
 
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+"""CPU feature flags (Linux /proc/cpuinfo names) of native bfloat16 matrix instructions, fastest first."""
+
+
+@functools.cache
+def _cpu_info() -> tuple[str, frozenset[str]]:
+    """(model name, feature flags) of the first CPU in /proc/cpuinfo; ("", {}) where there is none (not Linux)."""
+    try:
+        return parse_cpuinfo(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return "", frozenset()
+
+
+def parse_cpuinfo(text: str) -> tuple[str, frozenset[str]]:
+    """(model name, feature flags) of the first processor listed in a /proc/cpuinfo text."""
+    name, flags = "", frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and not name:
+            name = value.strip()
+        elif key == "flags" and not flags:
+            flags = frozenset(value.split())
+    return name, flags
+
+
+def cpu_bf16_feature() -> str | None:
+    """The CPU's native bfloat16 instruction set ("amx_bf16" or "avx512_bf16"), or None (bf16 is then emulated
+    and slower than float32)."""
+    flags = _cpu_info()[1]
+    return next((flag for flag in CPU_BF16_FLAGS if flag in flags), None)
+
+
 def describe_device(device: torch.device) -> str:
-    """Human-readable device name for the status bar and the CLI, e.g. 'CUDA: NVIDIA H100' or 'CPU (2 threads)'."""
+    """Human-readable device name for the status bar and the CLI, e.g. 'CUDA: NVIDIA H100' or
+    'CPU: AMD EPYC (2 threads, avx512_bf16)'."""
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    name = _cpu_info()[0]
+    details = ", ".join(filter(None, (f"{torch.get_num_threads()} threads", cpu_bf16_feature())))
+    return f"CPU{': ' + name if name else ''} ({details})"

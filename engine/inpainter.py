@@ -18,10 +18,13 @@ class Prediction:
 
     raw: float32 (N, H, W, 3) in [0, 1], RGB - the model's completion before composition.
     alpha: float32 (N, H, W, 3) in [0, 1] - DFNet's learned composition map, or None for models without one.
+    base: float32 (N, H, W, 3) in [0, 1], RGB - what ``alpha`` blends ``raw`` over inside the hole (the classical
+    pre-fill the network saw), or None: zeros, as in the papers.
     """
 
     raw: np.ndarray
     alpha: np.ndarray | None
+    base: np.ndarray | None = None
 
 
 class Inpainter:
@@ -43,22 +46,34 @@ class Inpainter:
         raise NotImplementedError
 
 
+CLASSICAL_RADIUS_PX = 5
+"""Neighbourhood radius of OpenCV's classical fills, in pixels."""
+CLASSICAL_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+"""OpenCV's classical fills by short name: Telea 2004, Navier-Stokes (Bertalmio et al. 2001)."""
+
+
+def classical_fill(images: np.ndarray, holes: np.ndarray, method: str = "telea") -> np.ndarray:
+    """OpenCV fill of ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
+
+    Returns float32 (N, H, W, 3) in [0, 1] (quantised to 8 bits); pixels outside the holes are the input's.
+    """
+    flag = CLASSICAL_METHODS[method]
+    filled = np.empty(images.shape, dtype=np.float32)
+    for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
+        rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        filled[i] = cv2.inpaint(rgb8, hole.astype(np.uint8), CLASSICAL_RADIUS_PX, flag).astype(np.float32) / 255.0
+    return filled
+
+
 class ClassicalInpainter(Inpainter):
-    """OpenCV's ``cv2.inpaint`` (Telea or Navier-Stokes); runs on the CPU whatever the device."""
+    """OpenCV's ``cv2.inpaint`` (``method`` a key of `CLASSICAL_METHODS`); runs on the CPU whatever the device."""
 
-    RADIUS_PX = 5
-
-    def __init__(self, spec, method: int):
+    def __init__(self, spec, method: str):
         super().__init__(spec, torch.device("cpu"))
         self.method = method
 
     def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
-        raw = np.empty_like(images, dtype=np.float32)
-        for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
-            rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-            filled = cv2.inpaint(rgb8, hole.astype(np.uint8), self.RADIUS_PX, self.method)
-            raw[i] = filled.astype(np.float32) / 255.0
-        return Prediction(raw=raw, alpha=None)
+        return Prediction(raw=classical_fill(images, holes, self.method), alpha=None)
 
 
 class NetworkInpainter(Inpainter):
@@ -86,17 +101,28 @@ class NetworkInpainter(Inpainter):
         hole_t = hole_t.to(self.device, non_blocking=True).to(self.dtype)
         image_t = (image_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
         hole_t = hole_t.contiguous(memory_format=self.memory_format)
-        raw_t, alpha_t = self._forward(image_t, hole_t)
+        base = None
+        fill_t = None
+        if self.spec.input_fill is not None:
+            base = classical_fill(images, holes, self.spec.input_fill)
+            fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
+            fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
+        raw_t, alpha_t = self._forward(image_t, hole_t, fill_t)
         raw_t = ((raw_t.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
         raw = raw_t.permute(0, 2, 3, 1).cpu().numpy()
         alpha = None
         if alpha_t is not None:
             alpha = alpha_t.float().clamp_(0.0, 1.0).permute(0, 2, 3, 1).cpu().numpy()
-        return Prediction(raw=np.ascontiguousarray(raw), alpha=None if alpha is None else np.ascontiguousarray(alpha))
+        return Prediction(raw=np.ascontiguousarray(raw), alpha=None if alpha is None else np.ascontiguousarray(alpha),
+                          base=base)
 
-    def _forward(self, image: torch.Tensor, hole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _forward(
+        self, image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.spec.arch == "dfnet":
-            out = self.network(image, hole, finest_only=True)
+            out = self.network(image, hole, fill=fill, finest_only=True)
             return out.raws[0], out.alphas[0]
+        if fill is not None:
+            raise ValueError(f"{self.spec.title} does not take a pre-filled hole")
         out = self.network(image, hole)
         return out.prediction, None

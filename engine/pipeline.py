@@ -1,7 +1,8 @@
 """One removal: hole regions -> context windows -> one batch through the model -> composite.
 
 Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill. Inputs are never modified.
-Composition inside each window, with A the composition map and ``known`` the image with the hole zeroed::
+Composition inside each window, with A the composition map and ``known`` the image with the hole zeroed (or, for
+weights trained with a classical pre-fill, with the hole holding that fill)::
 
     out = A * raw + (1 - A) * known
 
@@ -196,8 +197,9 @@ def inpaint(
         tick = time.perf_counter()
         for i, box in enumerate(batch_boxes):
             alpha = None if prediction.alpha is None else prediction.alpha[i]
+            base = None if prediction.base is None else prediction.base[i]
             small_hw = crops[i].shape[:2]
-            results.append(_composite(output, image, hole, box, small_hw, prediction.raw[i], alpha, band_px))
+            results.append(_composite(output, image, hole, box, small_hw, prediction.raw[i], alpha, base, band_px))
         timings["composite"] = timings.get("composite", 0.0) + time.perf_counter() - tick
 
     timings["total"] = time.perf_counter() - start
@@ -213,9 +215,12 @@ def _composite(
     small_hw: tuple[int, int],
     raw_padded: np.ndarray,
     alpha_padded: np.ndarray | None,
+    base_padded: np.ndarray | None,
     band_px: int,
 ) -> WindowResult:
     """Upscale one window's prediction to full resolution and blend it into ``output`` in place.
+
+    ``base_padded`` (the classical pre-fill, or None = zeros) is what the alpha blends over inside the hole.
 
     Only the hole's bounding box grown by the seam band is blended (beyond it A == 0), in chunks of
     ``COMPOSITE_ROWS`` rows so a huge hole never needs full-size float arrays.
@@ -227,6 +232,11 @@ def _composite(
     raw8 = _to_uint8(raw_padded[:small_h, :small_w])
     if resized:
         raw8 = cv2.resize(raw8, (width, height), interpolation=cv2.INTER_CUBIC)
+    base8 = None
+    if base_padded is not None:
+        base8 = _to_uint8(base_padded[:small_h, :small_w])
+        if resized:
+            base8 = cv2.resize(base8, (width, height), interpolation=cv2.INTER_CUBIC)
     learned8 = None
     if alpha_padded is not None:
         learned8 = _to_uint8(alpha_padded[:small_h, :small_w])
@@ -250,7 +260,8 @@ def _composite(
         w = weights[r0 - sy0:r1 - sy0, :, None]
         a = w if learned8 is None else w * (learned8[part].astype(np.float32) * (1.0 / 255.0))
         known = source[part].astype(np.float32)
-        known[crop_hole[part]] = 0.0
+        hole_part = crop_hole[part]
+        known[hole_part] = 0.0 if base8 is None else base8[part][hole_part]
         blended = a * (raw8[part].astype(np.float32) - known) + known
         touched = w[..., 0] > 0
         target[part][touched] = _to_uint8(blended[touched], scale=1.0)

@@ -8,12 +8,11 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import torch
 
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
-from engine.inpainter import ClassicalInpainter, Inpainter, NetworkInpainter
+from engine.inpainter import CLASSICAL_METHODS, ClassicalInpainter, Inpainter, NetworkInpainter
 from engine.paths import user_models_dir
 from engine.weights import load_into, load_weights, read_arch
 from resources import WEIGHTS_DIR
@@ -26,6 +25,8 @@ class ModelSpec:
     value_range: the pixel range the network expects, e.g. (0, 1) or (-1, 1); inputs are RGB.
     size_multiple: each input side must be a multiple of this many pixels (inputs are reflect-padded).
     native_size: the training resolution in pixels; larger context windows are downscaled to it.
+    input_fill: None (the paper: the hole is zeroed) or a classical fill ("telea", see
+    `engine.inpainter.CLASSICAL_METHODS`) that pre-fills the hole before the network, for weights trained so.
     """
 
     name: str
@@ -42,6 +43,7 @@ class ModelSpec:
     weights_file: Path | None = None
     sha256: str | None = None
     paper: str = ""
+    input_fill: str | None = None
     card: dict | None = field(default=None, compare=False)
 
     @property
@@ -119,9 +121,6 @@ for _name, _title in (("opencv-telea", "OpenCV Telea (classical)"), ("opencv-ns"
         paper="Telea 2004" if _name == "opencv-telea" else "Bertalmio, Bertozzi and Sapiro 2001",
     ))
 
-_CLASSICAL_METHODS = {"opencv-telea": cv2.INPAINT_TELEA, "opencv-ns": cv2.INPAINT_NS}
-
-
 def build_network(arch: str) -> torch.nn.Module:
     """A randomly initialised generator for ``arch`` ("dfnet" or "dmfn")."""
     if arch == "dfnet":
@@ -158,8 +157,20 @@ def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
         sha256=card.get("sha256"),
         license=card.get("license", "fine-tuned by the user; inherits the base weights' license"),
         training_data=str(card.get("data", "user photos")),
+        input_fill=_card_input_fill(card, base.input_fill),
         card=card,
     )
+
+
+def _card_input_fill(card: dict, default: str | None) -> str | None:
+    """The card's ``input_fill`` ("zeros" or absent = None, or a `CLASSICAL_METHODS` name); WeightsError otherwise."""
+    value = card.get("input_fill", default)
+    if value in (None, "zeros"):
+        return None
+    if value not in CLASSICAL_METHODS:
+        raise WeightsError(f"model card asks for an unknown input fill {value!r} (known: zeros, "
+                           f"{', '.join(CLASSICAL_METHODS)})")
+    return value
 
 
 def _guess_arch(weights: Path) -> str | None:
@@ -235,7 +246,7 @@ def load_model(
     """Load a model ready for :func:`engine.pipeline.inpaint` on ``device`` ("auto", "cpu", "cuda", "mps")."""
     spec = name_or_path if isinstance(name_or_path, ModelSpec) else get_spec(name_or_path)
     if spec.kind == "classical":
-        return ClassicalInpainter(spec, _CLASSICAL_METHODS[spec.arch])
+        return ClassicalInpainter(spec, spec.arch.removeprefix("opencv-"))
     if not spec.has_weights:
         raise ModelUnavailable(
             f"{spec.title} has no weights installed (expected {spec.weights_file}); "

@@ -1,10 +1,11 @@
 """Training checkpoints: atomic, versioned, loadable with ``torch.load(weights_only=True)``.
 
 A checkpoint is a dict of tensors and plain containers (dict, list, tuple, str, int, float, bool, None):
-``version``, ``arch``, ``step``, ``elapsed_s``, ``config`` (TrainConfig as a dict), ``generator``,
-``discriminator`` (None for DFNet), ``optim_g``, ``optim_d``, ``scaler``, ``rng`` (torch, cuda, numpy, python)
-and ``samplers`` (the photo and mask samplers' state dicts). numpy arrays inside sampler states are stored
-as ``{"__ndarray__": tensor}`` and turned back into arrays on loading.
+``version``, ``arch``, ``step``, ``elapsed_s`` (wall seconds), ``cpu_s`` (process CPU seconds, all threads;
+paused time not counted), ``config`` (TrainConfig as a dict), ``generator``, ``discriminator`` (None for DFNet),
+``optim_g``, ``optim_d``, ``scaler``, ``rng`` (torch, cuda, numpy, python) and ``samplers`` (the photo and mask
+samplers' state dicts). numpy arrays inside sampler states are stored as ``{"__ndarray__": tensor}`` and turned
+back into arrays on loading.
 
 Writing goes to a temporary file in the same folder, then ``os.replace`` - a crash never leaves a half-written
 checkpoint behind the name.

@@ -15,13 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-from trainer.config import ARCHES, INIT_DEFAULT, PRECISIONS, ConfigError, TrainConfig
+from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, ConfigError, TrainConfig
 
 _TRAIN_FIELDS = (
     "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
-    "run_dir", "evaluate",
+    "run_dir", "evaluate", "texture_scales", "texture_from_step", "input_fill",
 )
 
 
@@ -65,7 +65,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     train.add_argument("--precision", default=None, choices=PRECISIONS,
-                       help="auto: bf16/fp16 autocast on CUDA, float32 on the CPU (default); fp32; bf16 on any device")
+                       help="auto (default): bf16/fp16 autocast on CUDA, bf16 on a CPU with native bf16 "
+                       "(AMX or AVX512-BF16), else float32; fp32; bf16 on any device")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint file or run folder")
     train.add_argument("--json-progress", action="store_true", help="JSON lines on stdout instead of a bar")
     train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N")
@@ -76,6 +77,14 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="multiply the learning rate by --lr-decay every N steps (0 = never)")
     train.add_argument("--lr-decay", type=_positive_float, default=0.5)
     train.add_argument("--clip-grad", type=_positive_float, metavar="NORM", help="clip the gradient norm")
+    train.add_argument("--texture-scales", type=int, metavar="K",
+                       help="DFNet: VGG perceptual and style losses on the K finest scales (0-3, default 3 as in "
+                       "the paper; fewer is faster)")
+    train.add_argument("--texture-from-step", type=int, metavar="N",
+                       help="DFNet: L1 and total variation only before step N, then the VGG losses too (default 0)")
+    train.add_argument("--input-fill", choices=INPUT_FILLS,
+                       help="DFNet: what the hole holds in the network's input: zeros (the paper) or OpenCV Telea's "
+                       "fill (default: as the starting weights; zeros from random initialisation)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole) instead of random ones")
     train.add_argument("--workers", type=int, metavar="N",

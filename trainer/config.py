@@ -13,6 +13,10 @@ from pathlib import Path
 
 ARCHES = ("dfnet", "dmfn")
 PRECISIONS = ("auto", "fp32", "bf16")
+INPUT_FILLS = ("zeros", "telea")
+"""What the hole holds in DFNet's input: zeros (the paper) or OpenCV Telea's fill (see engine.models.dfnet)."""
+TEXTURE_SCALES = 3
+"""DFNet's texture losses (perceptual, style) act on this many of the finest scales in the paper."""
 INIT_DEFAULT = "default"
 """``--init default``: the shipped weights of the architecture when installed, else random initialisation."""
 INIT_RANDOM = "random"
@@ -43,8 +47,12 @@ class TrainConfig:
     Schedule (depends only on the step, so a resumed run follows it exactly): linear warm-up over
     ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
     clip_grad: maximum global gradient norm (None = no clipping).
-    precision: "auto" (bf16 autocast on CUDA where supported, else fp16 with a gradient scaler; float32 on the
-    CPU), "fp32", or "bf16" (bf16 autocast on any device, e.g. to exercise the mixed-precision path on a CPU).
+    precision: "auto" (bf16 autocast on CUDA where supported, else fp16 with a gradient scaler; on the CPU bf16
+    autocast where the CPU has native bf16 instructions (engine.device.cpu_bf16_feature), else float32), "fp32",
+    or "bf16" (bf16 autocast on any device).
+    Loss recipe (DFNet): ``texture_scales`` finest scales (0-3; paper 3) carry the VGG perceptual and style losses,
+    which start at step ``texture_from_step`` (L1 + total variation only before it). ``input_fill``: one of
+    `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random initialisation).
     workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
     batch: images per step per process; None = 8 (DFNet) / 16 (DMFN) on a GPU, else 1 (DFNet at 256 px: 2,
     because its deepest BatchNorm sees a 1x1 map and needs more than one value per channel).
@@ -74,6 +82,9 @@ class TrainConfig:
     evaluate: bool = True
     eval_masks_per_photo: int = 3
     run_dir: str | None = None
+    texture_scales: int = TEXTURE_SCALES
+    texture_from_step: int = 0
+    input_fill: str | None = None
 
     def to_dict(self) -> dict:
         """Plain dict (str, int, float, bool, None) for checkpoints and model cards."""
@@ -133,6 +144,10 @@ class TrainConfig:
             raise ConfigError(f"--size must be a multiple of 256 for dfnet, got {self.size}")
         if self.model == "dmfn" and self.size != 256:
             raise ConfigError(f"--size must be 256 for dmfn (its discriminator is built for 256x256), got {self.size}")
+        if self.input_fill is not None and self.input_fill not in INPUT_FILLS:
+            raise ConfigError(f"--input-fill must be one of {', '.join(INPUT_FILLS)}, got '{self.input_fill}'")
+        if self.input_fill not in (None, "zeros") and self.model != "dfnet":
+            raise ConfigError(f"--input-fill {self.input_fill} is available for dfnet only")
         if self.model == "dfnet" and self.size == 256 and self.batch == 1:
             raise ConfigError("--batch must be at least 2 for dfnet at --size 256 (its deepest BatchNorm layer "
                               "sees a 1x1 map), or use --size 512")
@@ -147,6 +162,9 @@ class TrainConfig:
             (self.workers is None or self.workers >= 0, f"--workers must be 0 or more, got {self.workers}"),
             (self.warmup_steps >= 0, f"--warmup-steps must be 0 or more, got {self.warmup_steps}"),
             (0 < self.lr_decay <= 1, f"--lr-decay must be in (0, 1], got {self.lr_decay}"),
+            (0 <= self.texture_scales <= TEXTURE_SCALES,
+             f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
+            (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -241,6 +241,43 @@ def evaluate(
     return report
 
 
+BAR_ALL_BINS = ("vgg_dist",)
+"""Metrics a default model must beat both classical baselines in, in every hole-ratio bin."""
+BAR_LARGE_BINS = ("l1_percent", "psnr", "ssim")
+"""Metrics it must beat them in for every bin whose lower bound is at least `BAR_LARGE_FROM` %."""
+BAR_LARGE_FROM = 20
+_HIGHER_IS_BETTER = {"psnr", "ssim", "psnr_hole", "ssim_hole"}
+
+
+def bar_misses(report: dict, model: str) -> list[tuple[str, str, float | None, float]]:
+    """Where ``model`` misses the bar for default weights in an `evaluate` report: (bin, metric, value, best
+    baseline value) for each bin and metric in which it is not strictly better than both `BASELINES`
+    (value None: no finite value). An empty list means the bar is met."""
+    misses = []
+    for bin_name, row in report["models"][model]["bins"].items():
+        match = BIN_PATTERN.match(bin_name)
+        large = match is not None and int(match.group(1)) >= BAR_LARGE_FROM
+        for key in BAR_ALL_BINS + (BAR_LARGE_BINS if large else ()):
+            higher = key in _HIGHER_IS_BETTER
+            rivals = [report["models"][b]["bins"][bin_name].get(key) for b in BASELINES]
+            rivals = [v for v in rivals if v is not None]
+            value = row.get(key)
+            if not rivals:
+                continue
+            best = max(rivals) if higher else min(rivals)
+            if value is None or (value <= best if higher else value >= best):
+                misses.append((bin_name, key, value, best))
+    return misses
+
+
+def format_miss(miss: tuple[str, str, float | None, float]) -> str:
+    """One `bar_misses` entry as text, e.g. "00-10 vgg_dist 0.0512 vs 0.0457 (+0.0055)"."""
+    bin_name, key, value, best = miss
+    if value is None:
+        return f"{bin_name} {key} - vs {best:.4f} (no value)"
+    return f"{bin_name} {key} {value:.4f} vs {best:.4f} ({value - best:+.4f})"
+
+
 def _fmt(value: float | int | None, key: str) -> str:
     if value is None:
         return "-"

@@ -34,8 +34,10 @@ def export_model(
     arch: str,
     card: Mapping,
     folder: Path | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[Path, Path]:
-    """Write the weights (float32 safetensors, metadata arch/name/base_model) and the card; return both paths.
+    """Write the weights (safetensors, floating-point tensors as ``dtype``, metadata arch/name/base_model) and the
+    card; return both paths. ValueError when a tensor is not finite in ``dtype`` (e.g. beyond float16's range).
 
     The weights are written first so the registry never sees a card without weights.
     """
@@ -48,8 +50,11 @@ def export_model(
         **dict(card),
     }
     metadata = {"name": name, "base_model": str(full_card.get("base_model", ""))}
-    save_weights(weights_path, {k: v.detach().float() if v.is_floating_point() else v.detach()
-                                for k, v in state_dict.items()}, arch=arch, metadata=metadata)
+    state = {k: v.detach().to(dtype) if v.is_floating_point() else v.detach() for k, v in state_dict.items()}
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"cannot export {name}: {len(bad)} tensor(s) not finite as {dtype}, e.g. {bad[0]}")
+    save_weights(weights_path, state, arch=arch, metadata=metadata)
     text = json.dumps(full_card, indent=2, sort_keys=False, allow_nan=False, default=str) + "\n"
     atomic_write(card_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return weights_path, card_path

@@ -159,8 +159,9 @@ def dfnet_losses(
     vgg: VGG19Features,
     *,
     weights: DFNetLossWeights | None = None,
+    texture_scales: int = DFNET_TEXTURE_SCALES,
 ) -> dict[str, Tensor]:
-    """DFNet training loss, the paper's (6, 3) setting.
+    """DFNet training loss, the paper's (6, 3) setting (``texture_scales`` < 3: fewer VGG scales, 0 = none).
 
     out: `DFNetOutput` with 6 results, finest first (scale k is 1/2**k), RGB in [0, 1].
     target: (N, 3, H, W) RGB ground truth in [0, 1]; hole: (N, 1, H, W), 1 = hole.
@@ -169,8 +170,9 @@ def dfnet_losses(
     Per scale k the target is ``image_pyramid(target)[k]`` (2x2 box averages, the generator's own
     resizing) and the hole is ``hole_pyramid(hole)[k]``.
     - "l1": mean over the 6 scales of `l1_loss`(result_k, target_k) (structure loss);
-    - "perceptual", "style", "tv": means over the 3 finest scales of `perceptual_loss`, `style_loss` on
-      VGG19 pool1..pool3 (Gram normalised by C*H*W) and `tv_loss_in_hole` of result_k (texture loss);
+    - "perceptual", "style": means over the ``texture_scales`` finest scales of `perceptual_loss`, `style_loss`
+      on VGG19 pool1..pool3 (Gram normalised by C*H*W); zero (and no VGG pass) when ``texture_scales`` is 0;
+    - "tv": mean over the 3 finest scales of `tv_loss_in_hole` of result_k (texture loss);
     - "total" = 6 l1 + 0.1 perceptual + 240 style + 0.1 tv (``weights`` overrides the official values).
     All values are scalars; the target's VGG features are computed without gradient.
     """
@@ -180,24 +182,27 @@ def dfnet_losses(
         raise ValueError(f"dfnet_losses: need {DFNET_STRUCTURE_SCALES} results, got {len(results)}")
     _check_pair(results[0], target)
     _check_hole(hole, target)
+    if not 0 <= texture_scales <= DFNET_TEXTURE_SCALES:
+        raise ValueError(f"dfnet_losses: texture_scales must be 0 to {DFNET_TEXTURE_SCALES}, got {texture_scales}")
     missing = [k for k in DFNET_VGG_LAYERS if k not in vgg.layers]
-    if missing:
+    if texture_scales and missing:
         raise ValueError(f"dfnet_losses: the VGG must provide {DFNET_VGG_LAYERS}, it lacks {missing}")
     targets = image_pyramid(target, DFNET_STRUCTURE_SCALES)
     holes = hole_pyramid((hole > 0.5).to(target.dtype), DFNET_STRUCTURE_SCALES)
     l1 = torch.stack([l1_loss(results[k], targets[k]) for k in range(DFNET_STRUCTURE_SCALES)]).mean()
-    perceptual, style, tv = [], [], []
-    for k in range(DFNET_TEXTURE_SCALES):
+    perceptual, style = [], []
+    for k in range(texture_scales):
         pred_feats = vgg(results[k])
         with torch.no_grad():
             target_feats = vgg(targets[k])
         perceptual.append(perceptual_loss(pred_feats, target_feats, DFNET_VGG_LAYERS))
         style.append(style_loss(pred_feats, target_feats, DFNET_VGG_LAYERS))
-        tv.append(tv_loss_in_hole(results[k], holes[k]))
+    tv = [tv_loss_in_hole(results[k], holes[k]) for k in range(DFNET_TEXTURE_SCALES)]
+    zero = l1.new_zeros(())
     terms = {
         "l1": l1,
-        "perceptual": torch.stack(perceptual).mean(),
-        "style": torch.stack(style).mean(),
+        "perceptual": torch.stack(perceptual).mean() if perceptual else zero,
+        "style": torch.stack(style).mean() if style else zero,
         "tv": torch.stack(tv).mean(),
     }
     terms["total"] = (

@@ -9,6 +9,8 @@ Tensors are NCHW float. Image: RGB in [0, 1]. Hole: (N, 1, H, W), 1 = pixel to f
 The network input is [image with the hole zeroed (3), hole (1)]: the mask channel is the *hole* mask
 (1 = hole). The upstream code feeds the opposite (1 = known) mask, so its weights would need the mask
 channel's input filters negated (and that sign folded into the biases) to be used here.
+A departure open to FusionPaint's own weights: the hole may be pre-filled by a classical fill instead of
+zeros (``fill``); the fusion blocks then blend the raw completion over that fill.
 H and W must be multiples of 256 (8 stride-2 encoder layers).
 """
 
@@ -54,10 +56,12 @@ def image_pyramid(image: Tensor, levels: int) -> list[Tensor]:
     return pyramid
 
 
-def zero_hole(image: Tensor, hole: Tensor) -> tuple[Tensor, Tensor]:
-    """Return (image with hole pixels set to 0, binary hole mask 0/1 in image's dtype); hole > 0.5 = hole."""
+def zero_hole(image: Tensor, hole: Tensor, fill: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Return (image with hole pixels set to 0, or to ``fill`` where given, binary hole mask 0/1 in image's dtype);
+    hole > 0.5 = hole. fill: (N, 3, H, W) like image, only its hole pixels are used."""
     hole_bool = hole > 0.5
-    return image.masked_fill(hole_bool, 0.0), hole_bool.to(image.dtype)
+    known = image.masked_fill(hole_bool, 0.0) if fill is None else torch.where(hole_bool, fill.to(image.dtype), image)
+    return known, hole_bool.to(image.dtype)
 
 
 class _EncoderLayer(nn.Module):
@@ -189,14 +193,19 @@ class DFNet(nn.Module):
             block.alpha1_bn, block.alpha2_bn = nn.Identity(), nn.Identity()
         return self.eval()
 
-    def forward(self, image: Tensor, hole: Tensor, *, finest_only: bool = False) -> DFNetOutput:
+    def forward(
+        self, image: Tensor, hole: Tensor, *, fill: Tensor | None = None, finest_only: bool = False
+    ) -> DFNetOutput:
         """image (N,3,H,W) RGB in [0,1] (not yet zeroed), hole (N,1,H,W) 1 = hole; H, W multiples of 256.
 
-        finest_only=True computes only the full-resolution fusion block (inference); its result equals
-        element 0 of the full output.
+        fill: None (the paper: the hole is zeroed) or (N,3,H,W) RGB in [0,1], a classical completion whose hole
+        pixels replace the zeros, for weights trained that way. finest_only=True computes only the
+        full-resolution fusion block (inference); its result equals element 0 of the full output.
         """
         check_image_and_hole(image, hole, SIZE_MULTIPLE, "DFNet")
-        zeroed, hole_bin = zero_hole(image, hole)
+        if fill is not None and fill.shape != image.shape:
+            raise ValueError(f"DFNet: fill must have the image's shape {tuple(image.shape)}, got {tuple(fill.shape)}")
+        zeroed, hole_bin = zero_hole(image, hole, fill)
         x = torch.cat((zeroed, hole_bin), dim=1)
         skips = []
         for layer in self.encoder:

@@ -84,6 +84,27 @@ def test_dfnet_ignores_pixels_inside_the_hole(dfnet: DFNet) -> None:
         assert torch.equal(a.results[k], b.results[k])
 
 
+def test_dfnet_fill_replaces_the_zeros_in_the_hole_only(dfnet: DFNet) -> None:
+    image, hole = _inputs(1, 256, 256, seed=3)
+    fill = torch.rand_like(image)
+    other_outside = torch.where(hole.bool(), fill, torch.rand_like(image))  # same fill inside, noise outside
+    with torch.inference_mode():
+        zeros = dfnet(image, hole)
+        filled = dfnet(image, hole, fill=fill)
+        same = dfnet(image, hole, fill=other_outside)
+        explicit = dfnet(torch.where(hole.bool(), fill, image), hole, fill=fill)
+    assert not torch.equal(zeros.results[0], filled.results[0])
+    for k in range(6):
+        assert torch.equal(filled.results[k], same.results[k])
+        assert torch.equal(filled.results[k], explicit.results[k])
+    # the fusion blends over the fill: result = alpha * raw + (1 - alpha) * fill inside the hole
+    a, raw = filled.alphas[0], filled.raws[0]
+    inside = hole.bool().expand_as(image)
+    torch.testing.assert_close(filled.results[0][inside], (a * raw + (1 - a) * fill)[inside])
+    with pytest.raises(ValueError, match="fill must have the image's shape"):
+        dfnet(image, hole, fill=fill[:, :, :128])
+
+
 def test_dfnet_rejects_bad_sizes(dfnet: DFNet) -> None:
     with pytest.raises(ValueError, match="DFNet: .*multiples of 256|DFNet: hole must be"):
         dfnet(torch.rand(1, 3, 256, 320), torch.zeros(1, 1, 256, 320))

@@ -161,3 +161,26 @@ def test_a_huge_hole_is_composited_in_chunks_with_the_same_result():
         pipeline.COMPOSITE_ROWS = original_rows
     np.testing.assert_array_equal(chunked.image, whole.image)
     np.testing.assert_array_equal(chunked.alpha_map(), whole.alpha_map())
+
+
+def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks):
+    """DFNet weights trained on a Telea pre-fill: the pipeline composites alpha * raw + (1 - alpha) * fill inside
+    the hole, the fill being the one the network saw (not zeros)."""
+    from dataclasses import replace
+
+    from engine.inpainter import classical_fill
+
+    image = _photo(256, 256)
+    hole = np.zeros((256, 256), bool)
+    hole[80:140, 90:170] = True
+    plain = random_networks["dfnet"]
+    model = NetworkInpainter(replace(plain.spec, input_fill="telea"), build_network("dfnet"), plain.device)
+    model.network.load_state_dict(plain.network.state_dict())
+    batch = image[None].astype(np.float32) / 255.0
+    prediction = model.predict(batch, hole[None])
+    np.testing.assert_array_equal(prediction.base, classical_fill(batch, hole[None], "telea"))
+    assert (prediction.raw != plain.predict(batch, hole[None]).raw).any()  # the network saw the fill
+    result = inpaint(image, hole, model, band_px=BAND)
+    a, raw, base = prediction.alpha[0], prediction.raw[0], prediction.base[0]
+    expected = np.clip((a * raw + (1 - a) * base) * 255 + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(result.image[hole].astype(int) - expected[hole].astype(int)).max() <= 1

@@ -111,3 +111,18 @@ def test_fine_tuned_models_are_found_in_the_user_folder(dmfn_state):
     assert spec.status == "fine-tuned" and spec.arch == "dmfn" and spec.card["data"] == "~/Pictures/cats"
     assert "my-cats" in [s.name for s in list_models()]
     assert load_model("my-cats", device="cpu").spec.name == "my-cats"
+
+
+def test_a_card_names_the_input_fill_its_weights_were_trained_with():
+    folder = user_models_dir()
+    torch.manual_seed(0)
+    state = build_network("dfnet").state_dict()
+    for name, fill in (("prefilled", "telea"), ("plain", "zeros"), ("odd", "blur")):
+        weights = save_weights(folder / f"{name}.safetensors", state, arch="dfnet")
+        card = {"name": name, "sha256": sha256_of(weights), "input_fill": fill}
+        (folder / f"{name}.json").write_text(json.dumps(card))
+    assert get_spec("prefilled").input_fill == "telea"
+    assert get_spec("plain").input_fill is None and get_spec("dfnet").input_fill is None
+    assert "odd" not in [s.name for s in list_models()]  # an unknown fill is never run as zeros
+    with pytest.raises(WeightsError, match="unknown input fill 'blur'"):
+        get_spec(folder / "odd.safetensors")

@@ -84,3 +84,20 @@ def test_evaluate_random_dfnet_from_weights_file(tmp_path):
     assert report["models"][str(path)]["all"]["count"] == 3
     json.dumps(report, allow_nan=False)
     assert str(path) in format_table(report)
+
+
+def test_bar_misses_names_each_bin_and_metric_that_falls_short():
+    from trainer.evaluate import bar_misses, format_miss
+
+    def row(l1, psnr, ssim, vgg):
+        return {"count": 5, "l1_percent": l1, "psnr": psnr, "ssim": ssim, "vgg_dist": vgg}
+
+    baselines = {"00-10": row(0.4, 34.0, 0.97, 0.05), "20-30": row(1.8, 25.4, 0.87, 0.22)}
+    report = {"models": {name: {"bins": dict(baselines)} for name in BASELINES}}
+    report["models"]["opencv-ns"]["bins"]["20-30"] = row(1.7, 25.5, 0.88, 0.21)  # the better baseline there
+    report["models"]["net"] = {"bins": {"00-10": row(0.5, 33.0, 0.96, 0.04), "20-30": row(1.6, 25.6, 0.89, 0.20)}}
+    assert bar_misses(report, "net") == []  # small holes: only the VGG distance counts
+    report["models"]["net"]["bins"]["20-30"] = row(1.6, 25.5, 0.89, 0.23)
+    misses = bar_misses(report, "net")
+    assert misses == [("20-30", "vgg_dist", 0.23, 0.21), ("20-30", "psnr", 25.5, 25.5)]
+    assert format_miss(misses[0]) == "20-30 vgg_dist 0.2300 vs 0.2100 (+0.0200)"

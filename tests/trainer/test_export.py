@@ -33,6 +33,19 @@ def test_export_is_listed_and_loadable():
     assert model.spec.name == "my-dmfn"
 
 
+def test_half_precision_export_and_its_range_check(tmp_path):
+    from engine.weights import load_weights
+
+    state = {"w": torch.tensor([1.0, -2.5]), "n": torch.tensor(3)}
+    weights, _ = export_model(state, name="half", arch="dmfn", card={}, folder=tmp_path, dtype=torch.float16)
+    loaded = load_weights(weights)
+    assert loaded["w"].dtype == torch.float16 and loaded["n"].dtype == torch.int64
+    with pytest.raises(ValueError, match="not finite as torch.float16, e.g. w"):
+        export_model({"w": torch.tensor([1e6])}, name="big", arch="dmfn", card={}, folder=tmp_path,
+                     dtype=torch.float16)
+    assert not (tmp_path / "big.safetensors").exists()
+
+
 @pytest.mark.slow
 def test_training_run_exports_a_listed_model(tmp_path):
     folder = tmp_path / "photos"

@@ -13,9 +13,11 @@ from trainer.loop import Trainer, preview_grid
 @pytest.mark.parametrize(("model", "batch", "steps"), [("dfnet", 2, 3), ("dmfn", 1, 3)])
 def test_overfit_lowers_loss(tmp_path, model, batch, steps):
     config = TrainConfig(model=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
-                         device="cpu", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "run"))
+                         device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
+                         run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
     trainer.setup()
+    assert trainer.amp_dtype is None
     images, holes = trainer.next_batch()
     assert images.shape == (batch, 3, 256, 256) and holes.shape == (batch, 1, 256, 256)
     losses = [trainer.train_step(images, holes) for _ in range(steps)]
@@ -49,6 +51,10 @@ def test_schedule_depends_only_on_the_step():
     ({"model": "dmfn", "size": 512}, "must be 256"),
     ({"model": "dmfn", "name": "../evil"}, "--name"),
     ({"model": "dmfn", "data": "/no/such/folder"}, "not found"),
+    ({"model": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
+    ({"model": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
+    ({"model": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
+    ({"model": "dmfn", "input_fill": "telea"}, "dfnet only"),
 ])
 def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
@@ -84,3 +90,56 @@ def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
     losses = trainer.train_step(images, holes)
     assert all(torch.isfinite(value).all() for value in losses.values())
     assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
+
+
+def test_precision_auto_uses_bf16_only_on_a_cpu_with_native_bf16(monkeypatch):
+    import trainer.loop as loop
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(loop, "cpu_bf16_feature", lambda: "avx512_bf16")
+    assert loop.resolve_amp_dtype("auto", cpu) == torch.bfloat16
+    assert loop.resolve_amp_dtype("fp32", cpu) is None
+    monkeypatch.setattr(loop, "cpu_bf16_feature", lambda: None)
+    assert loop.resolve_amp_dtype("auto", cpu) is None
+    assert loop.resolve_amp_dtype("bf16", cpu) == torch.bfloat16
+
+
+def test_telea_input_fill_fills_the_hole_only():
+    from trainer.loop import input_fill
+
+    images = torch.zeros(2, 3, 32, 32)
+    images[:, 0] = 0.8  # a red photo
+    holes = torch.zeros(2, 1, 32, 32)
+    holes[:, :, 8:20, 10:24] = 1
+    assert input_fill("zeros", images, holes) is None and input_fill(None, images, holes) is None
+    fill = input_fill("telea", images, holes)
+    assert fill.shape == images.shape and fill.dtype == images.dtype
+    inside = holes.bool().expand_as(images)
+    torch.testing.assert_close(fill[inside], images[inside], atol=3 / 255, rtol=0)  # the hole takes the red
+    torch.testing.assert_close(fill[~inside], images[~inside], atol=0.5 / 255, rtol=0)
+
+
+@pytest.mark.slow
+def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
+    """L1 + TV only before ``texture_from_step``, then VGG on the finest scale; the generator sees the Telea fill;
+    a run from random initialisation resolves its input fill to zeros unless told otherwise."""
+    import trainer.loop as loop
+
+    photos = str(write_photo_folder(tmp_path / "photos"))
+    config = TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
+                         evaluate=False, texture_scales=1, texture_from_step=1, input_fill="telea",
+                         run_dir=str(tmp_path / "run"))
+    trainer = Trainer(config, export=False)
+    trainer.setup()
+    seen = []
+    real_fill = loop.input_fill
+    monkeypatch.setattr(loop, "input_fill", lambda kind, *a: seen.append(kind) or real_fill(kind, *a))
+    first = trainer.train_step(*trainer.next_batch())
+    second = trainer.train_step(*trainer.next_batch())
+    assert first["perceptual"] == 0 and first["style"] == 0
+    assert second["perceptual"] > 0 and second["style"] > 0
+    assert seen == ["telea", "telea"]
+    plain = Trainer(TrainConfig(model="dfnet", data=photos, init="random", run_dir=str(tmp_path / "r2")),
+                    export=False)
+    plain.setup()
+    assert plain.config.input_fill == "zeros"

@@ -114,6 +114,26 @@ def test_dfnet_losses(vgg_dfnet):
     assert out.results[5].grad.abs().sum() > 0  # structure loss reaches the coarsest scale
 
 
+def test_dfnet_texture_losses_on_fewer_scales(vgg_dfnet):
+    target = torch.rand(2, 3, 32, 32, generator=gen(12))
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[:, :, 4:20, 6:22] = 1
+    out = _fake_dfnet_output(target, hole, 0.1)
+    paper = L.dfnet_losses(out, target, hole, vgg_dfnet)
+    finest = L.dfnet_losses(out, target, hole, vgg_dfnet, texture_scales=1)
+    feats = vgg_dfnet(out.results[0]), vgg_dfnet(target)
+    assert torch.isclose(finest["perceptual"], L.perceptual_loss(*feats, L.DFNET_VGG_LAYERS), rtol=1e-4)
+    assert torch.isclose(finest["style"], L.style_loss(*feats, L.DFNET_VGG_LAYERS), rtol=1e-4)
+    assert not torch.isclose(finest["perceptual"], paper["perceptual"])
+    # no VGG terms at all: a feature extractor without DFNet's layers is never called
+    plain = L.dfnet_losses(out, target, hole, VGG19Features(("relu1_1",)), texture_scales=0)
+    assert plain["perceptual"] == 0 and plain["style"] == 0
+    assert torch.isclose(plain["l1"], paper["l1"]) and torch.isclose(plain["tv"], paper["tv"])
+    assert torch.isclose(plain["total"], 6 * plain["l1"] + 0.1 * plain["tv"])
+    with pytest.raises(ValueError, match="texture_scales must be 0 to 3"):
+        L.dfnet_losses(out, target, hole, vgg_dfnet, texture_scales=4)
+
+
 def test_hole_pyramid_sizes_and_any_rule():
     hole = torch.zeros(1, 1, 8, 8)
     hole[0, 0, 5, 2] = 1

@@ -1,0 +1,29 @@
+"""Device names and the CPU's native bf16 detection."""
+
+import torch
+
+from engine import device
+
+
+def test_cpu_bf16_feature_prefers_amx(monkeypatch):
+    for flags, expected in (({"avx2", "amx_bf16", "avx512_bf16"}, "amx_bf16"), ({"avx512f", "avx512_bf16"},
+                            "avx512_bf16"), ({"avx2", "avx512f"}, None), (set(), None)):
+        monkeypatch.setattr(device, "_cpu_info", lambda flags=flags: ("Test CPU", frozenset(flags)))
+        assert device.cpu_bf16_feature() == expected
+
+
+def test_describe_cpu_names_the_model_threads_and_bf16(monkeypatch):
+    monkeypatch.setattr(device, "_cpu_info", lambda: ("AMD EPYC 9999", frozenset({"avx512_bf16"})))
+    threads = torch.get_num_threads()
+    assert device.describe_device(torch.device("cpu")) == f"CPU: AMD EPYC 9999 ({threads} threads, avx512_bf16)"
+    monkeypatch.setattr(device, "_cpu_info", lambda: ("", frozenset()))
+    assert device.describe_device(torch.device("cpu")) == f"CPU ({threads} threads)"
+
+
+def test_parse_cpuinfo_takes_the_first_processor():
+    text = ("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Platinum 8480+\n"
+            "flags\t\t: fpu avx512f amx_bf16 amx_tile\n\nprocessor\t: 1\nmodel name\t: Other\nflags\t\t: fpu\n")
+    name, flags = device.parse_cpuinfo(text)
+    assert name == "Intel(R) Xeon(R) Platinum 8480+"
+    assert flags == frozenset({"fpu", "avx512f", "amx_bf16", "amx_tile"})
+    assert device.parse_cpuinfo("") == ("", frozenset())

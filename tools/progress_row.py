@@ -1,0 +1,195 @@
+"""Evaluate the latest checkpoint of a default-weights run, append one row to its progress log, keep the weights.
+
+    python tools/progress_row.py RUN_DIR --images VAL_PHOTOS --masks MASKS_BY_RATIO \
+        --log trainer/recipes/dfnet-progress.md [--keep trainer/recipes/runs/dfnet-default.safetensors]
+        [--limit N] [--json report.json] [--note TEXT]
+
+The checkpoint's generator is exported to a temporary model (with its input fill on the card), scored with
+`trainer.evaluate.evaluate` beside the classical baselines (the path users get, 256 px), and checked against the bar
+for default weights (`trainer.evaluate.bar_misses`). The row holds the date, the CPU, the run's totals (steps, images
+seen, CPU core-hours with paused time not counted; a run started from kept weights adds the totals in its
+``base.json``), the training speed (median images/s of the last step reports in the run's train.log), then L1 % /
+PSNR / SSIM / VGG distance per hole-ratio bin and the misses. The full table is printed.
+
+``--keep PATH``: when the checkpoint's mean VGG distance over all pairs is lower than that on the card beside PATH
+(or there is none), write its generator there in float16 with a card (totals, recipe, evaluation), so that a run on
+a new machine continues from it (tools/train_default.sh). Commit PATH at most once per sitting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from engine.device import describe_device  # noqa: E402
+from trainer.checkpoint import load_checkpoint  # noqa: E402
+from trainer.config import TrainConfig  # noqa: E402
+from trainer.evaluate import BASELINES, bar_misses, evaluate, format_miss, format_table  # noqa: E402
+from trainer.export import export_model  # noqa: E402
+
+LOG_HEADER = """# {arch} default weights: training progress
+
+One row per sitting of the background run (`tools/train_default.sh {arch}`), appended by `tools/progress_row.py`:
+the latest checkpoint scored on the research validation photos (100 BSDS500 val photos, 256 px, the masks binned by
+hole ratio) through the same pipeline users get. Each bin shows L1 % / PSNR dB / SSIM / VGG-d (lower, higher,
+higher, lower is better). CPU h: process CPU time over all threads, pauses not counted. img/s: median training speed
+of the last step reports. Misses: bins and metrics where the network is not yet better than both classical fills
+(the bar: VGG-d in every bin; L1, PSNR and SSIM from 20 % up), with the gap to the better one.
+
+Classical baselines on the same pairs ({pairs}):
+
+{baselines}
+
+"""
+
+
+def _base_totals(run_dir: Path) -> dict:
+    """Totals of the weights a run started from (its ``base.json``, a copy of their card), else zeros."""
+    path = run_dir / "base.json"
+    card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return {key: card.get(key, 0) for key in ("total_steps", "total_images", "total_cpu_s")}
+
+
+def _keep(path: Path, state: dict, card: dict, score: float, limit: int | None) -> str:
+    """Write the generator to ``path`` (float16) with ``card`` when ``score`` (mean VGG-d) beats the kept one."""
+    card_path = path.with_suffix(".json")
+    if card_path.is_file():
+        kept = json.loads(card_path.read_text(encoding="utf-8"))
+        kept_score = kept.get("val", {}).get("all", {}).get("vgg_dist")
+        if kept.get("val_limit") == limit and kept_score is not None and kept_score <= score:
+            return f"not kept: mean VGG-d {score:.4f} does not beat the kept {kept_score:.4f} ({path})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    export_model(state["generator"], name=path.stem, arch=state["arch"], card=card, folder=path.parent,
+                 dtype=torch.float16)
+    return f"kept: {path} (mean VGG-d {score:.4f})"
+
+
+def _cell(row: dict) -> str:
+    return f"{row['l1_percent']:.2f} / {row['psnr']:.2f} / {row['ssim']:.3f} / {row['vgg_dist']:.3f}"
+
+
+def _table_head(bins: list[str]) -> str:
+    head = "| date | CPU | steps | images | CPU h | img/s | recipe | " + " | ".join(bins) + " | misses |"
+    return head + "\n|" + "---|" * (head.count("|") - 1)
+
+
+def _train_speed(run_dir: Path, last: int = 200) -> float | None:
+    """Median images/s over the last ``last`` step reports of the run's train.log (JSON lines), or None."""
+    log = run_dir / "train.log"
+    if not log.is_file():
+        return None
+    rates = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith('{"event": "step"'):
+            try:
+                rates.append(float(json.loads(line)["images_per_s"]))
+            except (ValueError, KeyError):
+                continue
+    return statistics.median(rates[-last:]) if rates else None
+
+
+SHORT_METRICS = {"l1_percent": "L1", "psnr": "PSNR", "ssim": "SSIM", "vgg_dist": "VGG-d"}
+
+
+def _misses_cell(misses: list) -> str:
+    """"none: bar met" or "N: 00-10 VGG-d +0.025, 20-30 PSNR -0.61, ..." (gap to the better baseline)."""
+    if not misses:
+        return "none: bar met"
+    parts = [f"{b} {SHORT_METRICS.get(k, k)} " + ("-" if v is None else f"{v - best:+.3g}") for b, k, v, best in misses]
+    return f"{len(misses)}: " + ", ".join(parts)
+
+
+def _recipe(config: TrainConfig, batch: int) -> str:
+    return (f"batch {batch}, {config.precision}, VGG on {config.texture_scales} scale(s) from step "
+            f"{config.texture_from_step}, fill {config.input_fill}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--images", required=True, help="validation photos")
+    parser.add_argument("--masks", required=True, help="hole masks in folders named by ratio (00-10 ...)")
+    parser.add_argument("--log", required=True, type=Path, help="markdown progress log to append to")
+    parser.add_argument("--limit", type=int, help="at most this many masks per bin (default: all)")
+    parser.add_argument("--json", type=Path, help="also write the full evaluation report")
+    parser.add_argument("--note", default="", help="appended to the misses cell (e.g. 'recipe changed')")
+    parser.add_argument("--keep", type=Path, metavar="PATH", help="keep the weights here when they beat the kept ones")
+    args = parser.parse_args(argv)
+
+    state = load_checkpoint(args.run_dir)
+    config = TrainConfig.from_dict(state["config"])
+    step = int(state["step"])
+    batch = config.resolved_batch("cpu")
+    base = _base_totals(args.run_dir)
+    totals = {
+        "total_steps": base["total_steps"] + step,
+        "total_images": base["total_images"] + step * batch * int(state.get("world_size", 1)),
+        "total_cpu_s": base["total_cpu_s"] + float(state.get("cpu_s", 0.0)),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        name = f"{state.get('run_name', config.model)}-step{step}"
+        weights, _ = export_model(state["generator"], name=name, arch=state["arch"], folder=Path(tmp),
+                                  card={"input_fill": config.input_fill, "steps": step})
+        report = evaluate([str(weights)], args.images, args.masks, device="cpu", limit=args.limit)
+    model = str(weights)
+    if model not in report["models"]:
+        print(f"error: the checkpoint could not be evaluated: {report['skipped_models']}", file=sys.stderr)
+        return 1
+    report["models"] = {config.model: report["models"].pop(model), **report["models"]}
+    print(format_table(report))
+    misses = bar_misses(report, config.model)
+    print("bar met" if not misses else "misses the bar:\n  " + "\n  ".join(format_miss(m) for m in misses))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+
+    bins = list(report["bins"])
+    if not args.log.exists():
+        baselines = "\n".join(
+            f"- {b}: " + "; ".join(f"{k} {_cell(report['models'][b]['bins'][k])}" for k in bins) for b in BASELINES
+        )
+        pairs = f"{sum(report['bins'].values())} pairs, {report['photos']} photos"
+        args.log.write_text(LOG_HEADER.format(arch=config.model, baselines=baselines, pairs=pairs)
+                            + _table_head(bins) + "\n", encoding="utf-8")
+    speed = _train_speed(args.run_dir)
+    cells = [
+        dt.date.today().isoformat(),
+        describe_device(torch.device("cpu")),
+        str(totals["total_steps"]),
+        f"{totals['total_images']:,}",
+        f"{totals['total_cpu_s'] / 3600:.2f}",
+        "-" if speed is None else f"{speed:.2f}",
+        _recipe(config, batch),
+        *(_cell(report["models"][config.model]["bins"][b]) for b in bins),
+        _misses_cell(misses) + (f" ({args.note})" if args.note else ""),
+    ]
+    with args.log.open("a", encoding="utf-8") as log:
+        log.write("| " + " | ".join(cells) + " |\n")
+    print(f"row appended to {args.log}")
+    if args.keep:
+        entry = report["models"][config.model]
+        card = {
+            "title": f"{config.model} default-weights run (not shipped: see the progress log)",
+            "input_fill": config.input_fill,
+            **totals,
+            "device": describe_device(torch.device("cpu")),
+            "recipe": config.to_dict(),
+            "val": {"all": entry["all"], "bins": entry["bins"]},
+            "val_limit": args.limit,
+            "bar_misses": [format_miss(m) for m in misses],
+            "data": "research photo set (BSDS500, ImageNet samples, Urban100, Sun-Hays80, Set14; research licenses)",
+        }
+        print(_keep(args.keep, state, card, float(entry["all"]["vgg_dist"]), args.limit))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

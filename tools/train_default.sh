@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The long background run that trains a default model's weights on the CPU, resumed across many sittings.
+#
+# Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]     (ARCH: dfnet)
+#
+#   start     (default) resume the run exactly from its checkpoint; without one (a new machine) start it from the
+#             kept weights of earlier sittings (trainer/recipes/runs/ARCH-default.safetensors), else from the
+#             shipped weights, else from random initialisation. Never starts a second copy. Runs at the lowest
+#             priority (nice 19) and returns at once.
+#   status    pid, state and the last progress line
+#   pause     SIGSTOP (before benchmarks and the test suite); continue: SIGCONT
+#   stop      SIGTERM: the trainer writes a checkpoint and exits; waits for it
+#   finish    stop, score the checkpoint on the validation photos, append the row to trainer/recipes/ARCH-progress.md
+#             and keep the weights when they beat the kept ones (tools/progress_row.py); then commit both.
+#
+# Run folder (checkpoint.pt, previews/, train.log, train.pid, base.json): $FUSIONPAINT_DEFAULT_RUN, else the user's
+# runs folder / default-ARCH. Photos: $FUSIONPAINT_DATASETS/photos/train, $FUSIONPAINT_DATASETS defaulting to
+# ../shared/datasets beside the repository (research-licensed; never copied into the project); validation:
+# photos/val and masks/. The recipe is the argument list below; trainer/recipes/README.md explains it.
+set -euo pipefail
+
+arch="${1:?usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]}"
+action="${2:-start}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+python="${PYTHON:-$root/.venv/bin/python}"
+datasets="${FUSIONPAINT_DATASETS:-$root/../shared/datasets}"
+kept="$root/trainer/recipes/runs/$arch-default.safetensors"
+
+case "$arch" in
+    # phase 1 (see trainer/recipes/README.md): L1 + total variation on the Telea pre-fill, bf16 where native
+    dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 0 --input-fill telea
+                   --lr-decay-every 0 --checkpoint-every 100 --preview-every 200) ;;
+    *) echo "error: no default-weights recipe for '$arch' (known: dfnet)" >&2; exit 2 ;;
+esac
+
+run="${FUSIONPAINT_DEFAULT_RUN:-$("$python" -c 'from engine.paths import user_runs_dir; print(user_runs_dir())')/default-$arch}"
+pidfile="$run/train.pid"
+log="$run/train.log"
+
+running_pid() {
+    # the pid of the live trainer of this run folder, or nothing
+    [ -f "$pidfile" ] || return 0
+    local pid
+    pid="$(cat "$pidfile")"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "train" "/proc/$pid/cmdline" 2>/dev/null; then
+        echo "$pid"
+    fi
+}
+
+pid="$(running_pid)"
+case "$action" in
+    start)
+        if [ -n "$pid" ]; then
+            echo "already running: pid $pid ($run)"
+            exit 0
+        fi
+        mkdir -p "$run"
+        cd "$root"
+        if [ -f "$run/checkpoint.pt" ]; then
+            args=(train --resume "$run" --json-progress)
+            what="resumed from $run/checkpoint.pt"
+        else
+            photos="$datasets/photos/train"
+            [ -d "$photos" ] || { echo "error: photo folder not found: $photos" >&2; exit 2; }
+            init=(--init default --seed 0)
+            what="started in $run"
+            if [ -f "$kept" ]; then
+                # continue the weights of earlier sittings; a new seed so the photo and hole order is new too
+                cp "${kept%.safetensors}.json" "$run/base.json"
+                seed="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_steps"])' \
+                        "$run/base.json")"
+                init=(--init "$kept" --seed "$seed")
+                what="started in $run from $kept"
+            fi
+            args=(train "${recipe[@]}" --data "$photos" "${init[@]}" --steps 1000000000 --no-evaluate
+                  --name "default-$arch" --run-dir "$run" --json-progress)
+        fi
+        OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" nohup nice -n 19 "$python" -m main "${args[@]}" >>"$log" 2>&1 &
+        echo $! >"$pidfile"
+        echo "$what: pid $! (log: $log)"
+        ;;
+    status)
+        if [ -n "$pid" ]; then
+            echo "pid $pid, state $(awk '{print $3}' "/proc/$pid/stat") ($run)"
+        else
+            echo "not running ($run)"
+        fi
+        grep '"event": "step"' "$log" 2>/dev/null | tail -n 1 || true
+        ;;
+    pause|continue)
+        [ -n "$pid" ] || { echo "not running"; exit 0; }
+        if [ "$action" = pause ]; then kill -STOP "$pid"; else kill -CONT "$pid"; fi
+        echo "$action: pid $pid"
+        ;;
+    stop)
+        [ -n "$pid" ] || { echo "not running"; exit 0; }
+        kill -CONT "$pid" 2>/dev/null || true
+        kill -TERM "$pid"
+        while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+        echo "stopped: pid $pid; last checkpoint in $run"
+        grep '"event": "stopped"' "$log" | tail -n 1 || true
+        ;;
+    finish)
+        "$0" "$arch" stop
+        cd "$root"
+        OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$python" tools/progress_row.py "$run" \
+            --images "$datasets/photos/val" --masks "$datasets/masks" --log "trainer/recipes/$arch-progress.md" \
+            --keep "$kept" --json "$run/val-report.json"
+        ;;
+    *) echo "error: unknown action '$action'" >&2; exit 2 ;;
+esac
