@@ -29,7 +29,7 @@ kept="$root/trainer/recipes/runs/$arch-default.safetensors"
 case "$arch" in
     # phase 1 (see trainer/recipes/README.md): L1 + total variation on the Telea pre-fill, bf16 where native
     dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 0 --input-fill telea
-                   --lr-decay-every 0 --checkpoint-every 100 --preview-every 200) ;;
+                   --lr-decay-every 0 --checkpoint-every 100 --preview-every 200 --compile) ;;
     *) echo "error: no default-weights recipe for '$arch' (known: dfnet)" >&2; exit 2 ;;
 esac
 
@@ -57,7 +57,7 @@ case "$action" in
         mkdir -p "$run"
         cd "$root"
         if [ -f "$run/checkpoint.pt" ]; then
-            args=(train --resume "$run" --json-progress)
+            args=(train --resume "$run" --compile --json-progress)
             what="resumed from $run/checkpoint.pt"
         else
             photos="$datasets/photos/train"

@@ -21,7 +21,7 @@ _TRAIN_FIELDS = (
     "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
-    "run_dir", "evaluate", "texture_scales", "texture_from_step", "input_fill",
+    "run_dir", "evaluate", "texture_scales", "texture_from_step", "input_fill", "compile",
 )
 
 
@@ -85,6 +85,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or OpenCV Telea's "
                        "fill (default: as the starting weights; zeros from random initialisation)")
+    train.add_argument("--compile", action="store_true", default=None,
+                       help="compile the generator with torch.compile: minutes of compiling first, then faster steps "
+                       "(17 %% on a 2-core CPU); for runs of an hour or more")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole) instead of random ones")
     train.add_argument("--workers", type=int, metavar="N",
@@ -128,7 +131,8 @@ def run_train(args: argparse.Namespace) -> int:
     values = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
     try:
         if args.resume:
-            given = {k: values[k] for k in ("steps", "minutes", "device", "workers") if values[k] is not None}
+            given = {k: values[k] for k in ("steps", "minutes", "device", "workers", "compile")
+                     if values[k] is not None}
             if values["clip_grad"] is not None:
                 given["clip_grad"] = values["clip_grad"]
             if not values["evaluate"]:

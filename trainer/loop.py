@@ -57,7 +57,7 @@ from trainer.progress import Progress
 EVAL_SEED = 20240601
 """Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
-                    "clip_grad")
+                    "clip_grad", "compile")
 """Settings a resumed run may change; everything else comes from the checkpoint."""
 EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
 """Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
@@ -291,6 +291,8 @@ class Trainer:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = generator.to(dev, memory_format=self.memory_format)
         self.generator.train()
+        if cfg.compile:
+            self.generator.compile()  # in place: parameter names and checkpoints stay as without it
         self.discriminator: nn.Module | None = None
         if self.arch == "dmfn":
             from trainer.discriminator import DMFNDiscriminator

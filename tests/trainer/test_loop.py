@@ -143,3 +143,15 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
                     export=False)
     plain.setup()
     assert plain.config.input_fill == "zeros"
+
+
+def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
+    compiled = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
+    photos = str(write_photo_folder(tmp_path / "photos"))
+    for flag, expected in ((False, []), (True, ["DFNet"])):
+        compiled.clear()
+        trainer = Trainer(TrainConfig(model="dfnet", data=photos, init="random", compile=flag, evaluate=False,
+                                      run_dir=str(tmp_path / f"run{flag}")), export=False)
+        trainer.setup()
+        assert compiled == expected
