@@ -56,7 +56,24 @@ def _warn(message: str) -> None:
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    return a.exists() and b.exists() and os.path.samefile(a, b)
+    """True when ``a`` and ``b`` name the same file: the same existing file, or the same path if one is missing."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def _output_conflict(outputs: dict[str, Path], inputs: dict[str, Path], overwrite: bool) -> str | None:
+    """Why writing ``outputs`` ({label: path}) is refused, or None: two outputs on one file, or (without
+    ``--overwrite``) an output on an input file."""
+    items = list(outputs.items())
+    for i, (label, path) in enumerate(items):
+        for other_label, other in items[i + 1:]:
+            if _same_file(path, other):
+                return f"{label} and {other_label} are the same file ({path}); choose two names"
+        for input_label, source in inputs.items():
+            if not overwrite and _same_file(path, source):
+                return f"{label} {path} is the {input_label}; choose another name or pass --overwrite"
+    return None
 
 
 def run_remove(args: argparse.Namespace) -> int:
@@ -95,9 +112,10 @@ def _clean_one(image_path: Path, mask_path: Path, model, band_px: int) -> tuple[
 
 def _remove_one(args: argparse.Namespace, model) -> int:
     image_path, mask_path, out_path = Path(args.image), Path(args.mask), Path(args.output)
-    for source in (image_path, mask_path):
-        if _same_file(out_path, source) and not args.overwrite:
-            return _fail(f"output {out_path} is an input file; choose another name or pass --overwrite", EXIT_USAGE)
+    outputs = {"output": out_path, **({"--alpha-out": Path(args.alpha_out)} if args.alpha_out else {})}
+    conflict = _output_conflict(outputs, {"photo": image_path, "mask": mask_path}, args.overwrite)
+    if conflict:
+        return _fail(conflict, EXIT_USAGE)
     photo, result = _clean_one(image_path, mask_path, model, args.band)
     save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
     if args.alpha_out:
@@ -122,8 +140,10 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
         return _fail(f"mask folder or file not found: {masks_arg}")
     if out_dir.exists() and not out_dir.is_dir():
         return _fail(f"output {out_dir} exists and is not a folder")
-    if _same_file(out_dir, images_dir) and not args.overwrite:
-        return _fail(f"output folder {out_dir} is the photo folder; choose another or pass --overwrite", EXIT_USAGE)
+    for label, folder in (("photo", images_dir), ("mask", masks_arg)):
+        if folder.is_dir() and _same_file(out_dir, folder) and not args.overwrite:
+            return _fail(f"output folder {out_dir} is the {label} folder; choose another or pass --overwrite",
+                         EXIT_USAGE)
     photos = _photos_in(images_dir)
     if not photos:
         return _fail(f"no photos ({', '.join(SUPPORTED_EXTENSIONS)}) in {images_dir}")
@@ -135,6 +155,12 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
         mask_path = masks_arg if masks_by_stem is None else masks_by_stem.get(image_path.stem)
         if mask_path is None:
             _warn(f"no mask named {image_path.stem}.* in {masks_arg}: {image_path.name} skipped")
+            failures += 1
+            continue
+        conflict = _output_conflict({"output": out_dir / image_path.name}, {"photo": image_path, "mask": mask_path},
+                                    args.overwrite)
+        if conflict:
+            _warn(f"{conflict}: {image_path.name} skipped")
             failures += 1
             continue
         try:

@@ -116,6 +116,38 @@ def test_input_is_never_overwritten_without_the_flag(tmp_path, capsys):
     assert (np.asarray(Image.open(tmp_path / "in.png")) != pixels).any()
 
 
+@pytest.mark.parametrize("target", ["in.png", "mask.png", "out.png"])
+def test_alpha_out_never_replaces_an_input_or_the_result(tmp_path, capsys, target):
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--alpha-out", str(tmp_path / target)])
+    assert code == 2 and "--alpha-out" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing written, nothing changed
+
+
+def test_folder_mode_never_replaces_a_mask(tmp_path, capsys):
+    for folder in ("photos", "masks"):
+        (tmp_path / folder).mkdir()
+    _write_photo(tmp_path / "photos" / "a.png")
+    _write_mask(tmp_path / "masks" / "a.png")
+    mask_bytes = (tmp_path / "masks" / "a.png").read_bytes()
+    code = main(["remove", "--images", str(tmp_path / "photos"), "--masks", str(tmp_path / "masks"), "-o",
+                 str(tmp_path / "masks")])
+    assert code == 2 and "is the mask folder" in capsys.readouterr().err
+    # one mask file for every photo, lying in the output folder under a photo's name
+    (tmp_path / "out").mkdir()
+    _write_mask(tmp_path / "out" / "a.png")
+    _write_photo(tmp_path / "photos" / "b.png")
+    code = main(["remove", "--images", str(tmp_path / "photos"), "--masks", str(tmp_path / "out" / "a.png"), "-o",
+                 str(tmp_path / "out")])
+    assert code == 1 and "a.png skipped" in capsys.readouterr().err
+    assert (tmp_path / "masks" / "a.png").read_bytes() == mask_bytes
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+    assert np.asarray(Image.open(tmp_path / "out" / "a.png")).ndim == 2  # still the mask
+
+
 def test_model_without_weights_is_a_clear_error(tmp_path, capsys):
     _write_photo(tmp_path / "in.png")
     _write_mask(tmp_path / "mask.png")
