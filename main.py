@@ -29,18 +29,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run FusionPaint; returns the process exit code."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
-        from app.qt_app import run_app
+EXIT_INTERRUPTED = 130
 
-        return run_app(argv)
-    args = build_parser().parse_args(argv)
-    if getattr(args, "func", None) is None:
-        build_parser().print_help()
-        return 2
-    return args.func(args)
+
+def main(argv: list[str] | None = None) -> int:
+    """Run FusionPaint; returns the process exit code (130 after Ctrl+C, with one line instead of a traceback)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+            from app.qt_app import run_app
+
+            return run_app(argv)
+        args = build_parser().parse_args(argv)
+        if getattr(args, "func", None) is None:
+            build_parser().print_help()
+            return 2
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

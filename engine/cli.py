@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine.device import DEVICE_CHOICES
+from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image
 from engine.pipeline import InpaintResult, inpaint
@@ -18,6 +18,8 @@ from engine.registry import default_model_name, list_models, load_model, paramet
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+MAX_BAND_PX = 256
+"""Widest seam band ``--band`` accepts, in pixels."""
 
 
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
@@ -89,6 +91,12 @@ def run_remove(args: argparse.Namespace) -> int:
         return _fail("--images needs --masks DIR|FILE", EXIT_USAGE)
     if args.alpha_out and folder_mode:
         return _fail("--alpha-out works with a single photo only", EXIT_USAGE)
+    if not 0 <= args.band <= MAX_BAND_PX:
+        return _fail(f"--band must be 0 to {MAX_BAND_PX} pixels, got {args.band}", EXIT_USAGE)
+    try:
+        resolve_device(args.device)  # an absent GPU is an error even for a classical model
+    except FusionPaintError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     try:
         model = load_model(args.model or default_model_name(), args.device)
         if folder_mode:

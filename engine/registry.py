@@ -203,6 +203,11 @@ def _user_model_specs() -> list[ModelSpec]:
     return specs
 
 
+def builtin_model_names() -> tuple[str, ...]:
+    """Names of the built-in models (reserved: a fine-tuned model may not take one)."""
+    return tuple(_REGISTRY)
+
+
 def list_models() -> list[ModelSpec]:
     """Built-in models, then fine-tuned models found in :func:`engine.paths.user_models_dir`."""
     return list(_REGISTRY.values()) + _user_model_specs()

@@ -54,7 +54,11 @@ def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[s
     except (SafetensorError, OSError, RuntimeError, EOFError, ValueError, TypeError) as exc:
         raise WeightsError(f"cannot read weights file {path}: {_first_line(exc)}") from exc
     except Exception as exc:  # unpickling errors from weights_only=True have several types
-        raise WeightsError(f"cannot read weights file {path} safely: {_first_line(exc)}") from exc
+        # torch's own text advises weights_only=False, which would run the file's code: never shown to users
+        raise WeightsError(
+            f"weights file {path} holds Python objects besides tensors; FusionPaint refuses to load it, because "
+            "loading such a file could run code from it (use a .safetensors file)"
+        ) from exc
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"weights file {path} does not hold a dictionary of tensors")
     return dict(state)

@@ -190,7 +190,7 @@ class EngineWorker:
             self._ensure_thread()
             self._cond.notify()
         for it in superseded:
-            it.future.cancel()
+            _cancel_pending(it.future)
         return item.future
 
     def cancel(self, future: Future) -> bool:
@@ -208,7 +208,7 @@ class EngineWorker:
                 self._current.cancel.set()
                 return True
         if item is not None:
-            return future.cancel()
+            return _cancel_pending(future)
         return False
 
     def shutdown(self, wait: bool = True) -> None:
@@ -226,7 +226,7 @@ class EngineWorker:
             thread = self._thread
             self._cond.notify_all()
         for it in pending:
-            it.future.cancel()
+            _cancel_pending(it.future)
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
 
@@ -312,3 +312,12 @@ class EngineWorker:
         name_ok = name == loaded_name or name == getattr(spec, "name", None)
         device_ok = device == loaded_device or device == str(getattr(self._model, "device", ""))
         return name_ok and device_ok
+
+
+def _cancel_pending(future: Future) -> bool:
+    """Cancel a future that never started and notify its waiters, so ``concurrent.futures.wait`` and
+    ``as_completed`` see it done (``Future.cancel`` alone leaves that to an executor). Returns ``cancel()``'s answer."""
+    cancelled = future.cancel()
+    if cancelled:
+        future.set_running_or_notify_cancel()
+    return cancelled

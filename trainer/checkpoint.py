@@ -134,6 +134,9 @@ def load_checkpoint(path: str | Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated files and refused globals raise several types
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if "weights_only" in first.lower() or "weights only" in first.lower():
+            # torch's text advises weights_only=False, which would run the file's code: never shown to users
+            first = "it holds Python objects besides tensors (refused: loading them could run code)"
         raise CheckpointError(f"cannot read checkpoint {path}: {first}") from exc
     if not isinstance(state, dict) or "version" not in state:
         raise CheckpointError(f"{path} is not a FusionPaint training checkpoint")

@@ -176,6 +176,10 @@ class TrainConfig:
             raise ConfigError(
                 f"--name '{self.name}' may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
             )
+        from engine.registry import builtin_model_names
+
+        if self.name in builtin_model_names():
+            raise ConfigError(f"--name '{self.name}' is a built-in model's name; choose another")
         data = Path(self.data).expanduser()
         if not data.is_dir():
             raise ConfigError(f"--data folder not found: {data}")

@@ -148,6 +148,22 @@ def test_folder_mode_never_replaces_a_mask(tmp_path, capsys):
     assert np.asarray(Image.open(tmp_path / "out" / "a.png")).ndim == 2  # still the mask
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--band", "-100000"], "--band must be 0 to 256"),
+    (["--band", "257"], "--band must be 0 to 256"),
+    (["--device", "cuda"], "no CUDA GPU"),
+])
+def test_bad_band_and_absent_device_are_refused(tmp_path, capsys, extra, message):
+    if extra[0] == "--device" and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--model", "opencv-telea", *extra])
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_model_without_weights_is_a_clear_error(tmp_path, capsys):
     _write_photo(tmp_path / "in.png")
     _write_mask(tmp_path / "mask.png")
@@ -199,3 +215,14 @@ def test_rgba_photo_keeps_its_alpha_channel_untouched(tmp_path):
     assert out.shape == (90, 120, 4)
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
     assert (out[..., :3][hole] != rgba[..., :3][hole]).any()
+
+
+def test_ctrl_c_during_start_up_is_one_line(monkeypatch, capsys):
+    import main as entry
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry, "build_parser", interrupted)
+    assert entry.main(["models"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"

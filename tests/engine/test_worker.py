@@ -161,6 +161,24 @@ def test_cancel_pending_job(worker, fakes):
     assert 1 not in fakes.runs
 
 
+def test_cancelled_pending_futures_notify_wait_and_as_completed(worker, fakes):
+    import concurrent.futures
+
+    start_blocker(worker, fakes)
+    cancelled = worker.submit(make_job(1))
+    superseded = worker.submit(make_job(2), supersede=False)
+    waiting = worker.submit(make_job(3), supersede=False)
+    result: dict = {}
+    waiter = threading.Thread(target=lambda: result.update(
+        done=concurrent.futures.wait([cancelled, superseded], timeout=WAIT)[0]))
+    waiter.start()  # already waiting when the futures are cancelled
+    assert worker.cancel(cancelled) is True
+    worker.submit(make_job(4))  # supersedes 2 and 3
+    waiter.join(WAIT)
+    assert result["done"] == {cancelled, superseded}
+    assert list(concurrent.futures.as_completed([waiting], timeout=WAIT)) == [waiting]
+
+
 def test_cancel_running_job_ends_with_job_cancelled(worker, fakes):
     fut = worker.submit(make_job(254))
     assert fakes.started.wait(WAIT)

@@ -67,3 +67,17 @@ def test_bad_files_give_one_line_errors(tmp_path):
     torch.save({"version": CHECKPOINT_VERSION + 1}, old)
     with pytest.raises(CheckpointError, match="version"):
         load_checkpoint(old)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_checkpoint_with_code_is_refused_without_torch_advice(tmp_path, capsys):
+    evil = tmp_path / "evil.pt"
+    torch.save({"version": CHECKPOINT_VERSION, "payload": _Payload()}, evil)
+    with pytest.raises(CheckpointError, match="holds Python objects besides tensors") as caught:
+        load_checkpoint(evil)
+    assert "weights_only" not in str(caught.value)
+    assert "this must never run" not in capsys.readouterr().out

@@ -51,6 +51,7 @@ def test_schedule_depends_only_on_the_step():
     ({"model": "dmfn", "size": 512}, "must be 256"),
     ({"model": "dmfn", "name": "../evil"}, "--name"),
     ({"model": "dmfn", "data": "/no/such/folder"}, "not found"),
+    ({"model": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
     ({"model": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
     ({"model": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
     ({"model": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
