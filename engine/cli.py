@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError
-from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image
+from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_format, save_image
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count
 
@@ -124,6 +124,8 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     conflict = _output_conflict(outputs, {"photo": image_path, "mask": mask_path}, args.overwrite)
     if conflict:
         return _fail(conflict, EXIT_USAGE)
+    for path in outputs.values():
+        save_format(path)  # an unknown file type stops before any work, so no output is left half done
     photo, result = _clean_one(image_path, mask_path, model, args.band)
     save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
     if args.alpha_out:

@@ -401,7 +401,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
             pass
 
 
-def _format_for(p: Path) -> str:
+def save_format(p: Path) -> str:
+    """Pillow format name for saving to ``p`` by its extension; ImageError naming the known types otherwise."""
     fmt = _FORMAT_BY_EXTENSION.get(p.suffix.lower())
     if fmt is None:
         known = " ".join(SUPPORTED_EXTENSIONS)
@@ -434,7 +435,7 @@ def save_image(
     written (the destination is then unchanged and no temporary file remains).
     """
     p = Path(path)
-    fmt = _format_for(p)
+    fmt = save_format(p)
     if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be a uint8 array of shape (H, W, 3), got {getattr(rgb, 'shape', rgb)!r}")
     if alpha is not None and (

@@ -77,7 +77,14 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             header = json.loads(fh.read(header_len))
     except (OSError, ValueError) as exc:
         raise WeightsError(f"cannot read weights file {path}: {_first_line(exc)}") from exc
-    return dict(header.get("__metadata__") or {})
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if metadata is None:
+        metadata = {}
+    if not isinstance(header, dict) or not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise WeightsError(f"weights file {path} has a malformed header (its metadata must map text to text)")
+    return dict(metadata)
 
 
 def read_arch(path: str | Path) -> str | None:

@@ -272,12 +272,11 @@ class EngineWorker:
                 self._current = None
                 if error is None and item.cancel.is_set():
                     error = JobCancelled(f"Cancelled: {item.job.model}")
+            # even SystemExit from a job's callback ends only that job: the worker keeps serving later jobs
             if error is None:
                 item.future.set_result(result)
             else:
                 item.future.set_exception(error)
-                if not isinstance(error, Exception):  # SystemExit, KeyboardInterrupt: let the thread end
-                    raise error
             item = result = error = None  # do not keep the last job's arrays alive while idle
 
     def _execute(self, item: _Item) -> InpaintResult | ModelLoaded:

@@ -226,3 +226,12 @@ def test_ctrl_c_during_start_up_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(entry, "build_parser", interrupted)
     assert entry.main(["models"]) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_an_unknown_output_type_stops_before_any_output(tmp_path, capsys):
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--alpha-out", str(tmp_path / "alpha.xyz")])
+    assert code == 1 and "unknown file type '.xyz'" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]

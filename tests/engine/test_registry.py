@@ -127,3 +127,12 @@ def test_a_card_names_the_input_fill_its_weights_were_trained_with():
     assert "odd" not in [s.name for s in list_models()]  # an unknown fill is never run as zeros
     with pytest.raises(WeightsError, match="unknown input fill 'blur'"):
         get_spec(folder / "odd.safetensors")
+
+
+@pytest.mark.parametrize("metadata", [[1, 2], 7, {"arch": 3}])
+def test_a_malformed_safetensors_header_is_a_clean_error(tmp_path, metadata):
+    header = json.dumps({"__metadata__": metadata, "w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})
+    path = tmp_path / "odd.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header.encode() + bytes(4))
+    with pytest.raises(WeightsError, match="odd.safetensors has a malformed header"):
+        read_arch(path)

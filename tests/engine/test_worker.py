@@ -179,6 +179,16 @@ def test_cancelled_pending_futures_notify_wait_and_as_completed(worker, fakes):
     assert list(concurrent.futures.as_completed([waiting], timeout=WAIT)) == [waiting]
 
 
+def test_worker_survives_a_callback_raising_system_exit(worker, fakes):
+    def progress(fraction: float, message: str) -> None:
+        raise SystemExit("a callback gave up")
+
+    failed = worker.submit(make_job(1), progress=progress)
+    with pytest.raises(SystemExit):
+        failed.result(timeout=WAIT)
+    assert worker.submit(make_job(2)).result(timeout=WAIT)[0] == 2  # the next job still runs
+
+
 def test_cancel_running_job_ends_with_job_cancelled(worker, fakes):
     fut = worker.submit(make_job(254))
     assert fakes.started.wait(WAIT)
