@@ -111,7 +111,7 @@ def run_remove(args: argparse.Namespace) -> int:
 def _clean_one(image_path: Path, mask_path: Path, model, band_px: int) -> tuple[Photo, InpaintResult]:
     photo = load_image(image_path)
     hole, warnings = load_mask(mask_path, photo.rgb.shape[:2])
-    for warning in warnings:
+    for warning in (*photo.notes, *warnings):
         _warn(warning)
     if not hole.any():
         _warn(f"mask {mask_path} is empty: {image_path.name} is copied unchanged")

@@ -14,6 +14,7 @@ file is never left half-written.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import os
@@ -98,6 +99,7 @@ class Photo:
         and gets None.
     dpi: (x, y) dots per inch, in the orientation of `rgb`, or None.
     path: the file it was read from, or None.
+    notes: what the decoder warned about while reading (e.g. corrupt EXIF data it skipped), one line each.
 
     The arrays belong to the Photo; comparison is by identity.
     """
@@ -110,6 +112,7 @@ class Photo:
     icc_profile: bytes | None
     dpi: tuple[float, float] | None
     path: Path | None
+    notes: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -120,10 +123,15 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
-def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) -> _T:
-    """Open and fully decode `path`, then return `use(path, image)` while the file is still open.
+_DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
-    `image.format` is one of "JPEG", "PNG", "WEBP", "TIFF", "BMP". Every failure becomes ImageError.
+
+def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) -> tuple[_T, tuple[str, ...]]:
+    """Open and fully decode `path`; return (`use(path, image)` called while the file is still open, notes).
+
+    `image.format` is one of "JPEG", "PNG", "WEBP", "TIFF", "BMP". Every failure becomes ImageError (and the
+    decoder's warnings are dropped with it). Warnings the decoder raised on success become the notes, one line
+    each, instead of reaching stderr.
     """
     p = Path(path)
     if not p.exists():
@@ -133,7 +141,8 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
     limit = Image.MAX_IMAGE_PIXELS
     too_large = f"cannot open {p}: image is too large (over the safety limit of {limit} pixels)"
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
                 width, height = im.size  # also checked here: the warning filter above is process-wide
@@ -147,7 +156,9 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
                     )
                 im.load()  # full decode here, so corrupt or truncated data fails now
                 im.format = fmt
-                return use(p, im)
+                value = use(p, im)
+        notes = (" ".join(str(w.message).split()) for w in caught if not issubclass(w.category, _DEVELOPER_WARNINGS))
+        return value, tuple(dict.fromkeys(f"{p.name}: {note}" for note in notes if note))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -271,7 +282,8 @@ def load_image(path: str | os.PathLike[str]) -> Photo:
     LA, palette or tRNS) is kept bit-exact in `Photo.alpha`. Raises ImageError for a missing file, a folder,
     corrupt or truncated data, an unsupported format, or an image over Pillow's decompression-bomb limit.
     """
-    return _read(path, _photo_from)
+    photo, notes = _read(path, _photo_from)
+    return dataclasses.replace(photo, notes=notes)
 
 
 def _photo_from(p: Path, im: Image.Image) -> Photo:
@@ -306,12 +318,12 @@ def load_mask(path: str | os.PathLike[str], size_hw: tuple[int, int]) -> tuple[n
     if height <= 0 or width <= 0:
         raise ValueError(f"size_hw must be two positive integers, got {size_hw!r}")
     p = Path(path)
-    rgb, alpha = _read(p, lambda p, im: _decode(_apply_orientation(im)[0], p))
+    (rgb, alpha), notes = _read(p, lambda p, im: _decode(_apply_orientation(im)[0], p))
     if alpha is not None and int(alpha.min()) < 255:
         hole = alpha > 127
     else:
         hole = np.asarray(Image.fromarray(rgb).convert("L")) > 127
-    warnings_out: list[str] = []
+    warnings_out = list(notes)
     mask_h, mask_w = hole.shape
     if (mask_h, mask_w) != (height, width):
         as_image = Image.fromarray(hole.astype(np.uint8) * 255)

@@ -621,3 +621,34 @@ def test_bad_array_arguments(tmp_path):
     with pytest.raises(ValueError):
         save_mask(tmp_path / "m.png", np.zeros((4, 4), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_decoder_warnings_become_notes_and_never_reach_stderr(tmp_path, monkeypatch, capsys):
+    import warnings
+
+    from engine import imageio
+
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "p.png")
+    decode = imageio._photo_from
+
+    def noisy(path, image):
+        warnings.warn("Corrupt EXIF data.  Expecting 2 bytes", UserWarning, stacklevel=1)
+        warnings.warn("a library detail", DeprecationWarning, stacklevel=1)
+        return decode(path, image)
+
+    monkeypatch.setattr(imageio, "_photo_from", noisy)
+    photo = imageio.load_image(tmp_path / "p.png")
+    assert photo.notes == ("p.png: Corrupt EXIF data. Expecting 2 bytes",)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_truncated_tiff_is_one_error_line(tmp_path, capsys):
+    from main import main
+
+    Image.fromarray(np.zeros((40, 60, 3), np.uint8)).save(tmp_path / "t.tif")
+    (tmp_path / "cut.tif").write_bytes((tmp_path / "t.tif").read_bytes()[:8])
+    Image.fromarray(np.zeros((40, 60), np.uint8)).save(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "cut.tif"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.tif"), "--model", "opencv-telea"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: cannot open") and err.count("\n") == 1, err
