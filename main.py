@@ -9,7 +9,9 @@
 """
 
 import argparse
+import signal
 import sys
+import threading
 
 SUBCOMMANDS = ("remove", "models", "train", "evaluate")
 
@@ -30,24 +32,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM during a subcommand, so it unwinds like Ctrl+C: temporary files
+    are removed on the way out (the trainer installs its own handler, which checkpoints first)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run FusionPaint; returns the process exit code (130 after Ctrl+C, with one line instead of a traceback)."""
+    """Run FusionPaint; returns the process exit code (130 after Ctrl+C, 143 after SIGTERM, with one line instead
+    of a traceback)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
             from app.qt_app import run_app
 
             return run_app(argv)
-        args = build_parser().parse_args(argv)
-        if getattr(args, "func", None) is None:
-            build_parser().print_help()
-            return 2
-        return args.func(args)
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            return _run_subcommand(argv)
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            return _run_subcommand(argv)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _run_subcommand(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "func", None) is None:
+        build_parser().print_help()
+        return 2
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -235,3 +235,28 @@ def test_an_unknown_output_type_stops_before_any_output(tmp_path, capsys):
                  str(tmp_path / "out.png"), "--alpha-out", str(tmp_path / "alpha.xyz")])
     assert code == 1 and "unknown file type '.xyz'" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]
+
+
+def test_sigterm_during_a_save_leaves_no_temporary_file(tmp_path, monkeypatch, capsys):
+    """SIGTERM unwinds the command like Ctrl+C: the half-written temporary file is removed, the old output kept."""
+    import os
+    import signal
+
+    import engine.imageio as imageio
+
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    (tmp_path / "out.png").write_bytes(b"the previous result")
+    real_save = imageio.Image.Image.save
+
+    def save_then_sigterm(self, fp, *args, **kwargs):
+        real_save(self, fp, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the temporary file exists
+
+    monkeypatch.setattr(imageio.Image.Image, "save", save_then_sigterm)
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--model", "opencv-telea", "--overwrite"])
+    assert code == 143 and capsys.readouterr().err.endswith("terminated\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png", "out.png"]
+    assert (tmp_path / "out.png").read_bytes() == b"the previous result"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
