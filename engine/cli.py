@@ -14,7 +14,7 @@ from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_format, save_image
 from engine.pipeline import InpaintResult, inpaint
-from engine.registry import default_model_name, list_models, load_model, parameter_count
+from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -187,7 +187,10 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
 def run_models(args: argparse.Namespace) -> int:
     """Entry point of ``fusionpaint models``."""
     rows = []
-    for spec in list_models():
+    specs = list_models()
+    for path, reason in skipped_user_models().items():
+        _warn(f"skipped {path.name}: {reason}")
+    for spec in specs:
         rows.append({
             "name": spec.name,
             "title": spec.title,

@@ -5,6 +5,7 @@ weights is listed with status "no weights"; selecting it raises :class:`ModelUna
 """
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -143,7 +144,26 @@ def parameter_count(spec: ModelSpec) -> int:
     return sum(p.numel() for p in network.parameters())
 
 
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _check_card(card: dict, weights: Path) -> None:
+    """WeightsError naming the card when a field the registry uses has the wrong type."""
+    name, sha, arch = card.get("name"), card.get("sha256"), card.get("arch")
+    problem = None
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        problem = "'name' must be a short text"
+    elif sha is not None and not (isinstance(sha, str) and _SHA256_RE.match(sha)):
+        problem = "'sha256' must be 64 hexadecimal digits"
+    elif arch is not None and not isinstance(arch, str):
+        problem = "'arch' must be text"
+    if problem:
+        raise WeightsError(f"model card {weights.with_suffix('.json')}: {problem}")
+
+
 def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
+    if card is not None:
+        _check_card(card, weights)
     arch = read_arch(weights) or (card or {}).get("arch") or _guess_arch(weights)
     if arch not in ("dfnet", "dmfn"):
         raise WeightsError(f"weights file {weights} does not say which architecture it is (dfnet or dmfn)")
@@ -186,18 +206,39 @@ def _guess_arch(weights: Path) -> str | None:
     return None
 
 
+_SKIPPED_USER_MODELS: dict[Path, str] = {}
+
+
+def skipped_user_models() -> dict[Path, str]:
+    """{weights file: reason} for the files of the user's models folder that the last scan skipped."""
+    return dict(_SKIPPED_USER_MODELS)
+
+
+def _read_card(card_path: Path) -> dict | None:
+    """The JSON model card beside a weights file, None when there is none; ValueError when it is unreadable."""
+    if not card_path.is_file():
+        return None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"model card {card_path} is nested too deeply") from None
+    if not isinstance(card, dict):
+        raise ValueError(f"model card {card_path} is not a JSON object")
+    return card
+
+
 def _user_model_specs() -> list[ModelSpec]:
     folder = user_models_dir()
+    _SKIPPED_USER_MODELS.clear()
     if not folder.is_dir():
         return []
     specs = []
     for weights in sorted(folder.glob("*.safetensors")):
-        card_path = weights.with_suffix(".json")
         try:
-            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else None
-            spec = _fine_tuned_spec(weights, card if isinstance(card, dict) else None)
-        except (OSError, ValueError, WeightsError):
-            continue  # a broken file in the user's folder must not hide the other models
+            spec = _fine_tuned_spec(weights, _read_card(weights.with_suffix(".json")))
+        except (OSError, ValueError, WeightsError) as exc:
+            _SKIPPED_USER_MODELS[weights] = str(exc)  # a broken file must not hide the other models
+            continue
         if spec.name not in _REGISTRY:
             specs.append(spec)
     return specs
@@ -233,14 +274,11 @@ def get_spec(name_or_path: str | Path) -> ModelSpec:
     if path.suffix in (".safetensors", ".pt", ".pth"):
         if not path.is_file():
             raise ModelUnavailable(f"weights file not found: {path}")
-        card_path = path.with_suffix(".json")
-        card = None
-        if card_path.is_file():
-            try:
-                card = json.loads(card_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                card = None
-        return _fine_tuned_spec(path, card if isinstance(card, dict) else None)
+        try:
+            card = _read_card(path.with_suffix(".json"))
+        except (OSError, ValueError) as exc:
+            raise WeightsError(str(exc)) from exc
+        return _fine_tuned_spec(path, card)
     known = ", ".join(spec.name for spec in list_models())
     raise ModelUnavailable(f"unknown model '{key}' (known: {known}; or give a path to a .safetensors file)")
 

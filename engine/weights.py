@@ -125,7 +125,8 @@ def save_weights(
 
 
 def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, arch: str) -> None:
-    """Load ``state`` into ``module`` strictly; a key or shape mismatch names the file and the architecture."""
+    """Load ``state`` into ``module`` strictly; a key or shape mismatch, or a NaN or infinite value (which would
+    fill holes with black), raises WeightsError naming the file and the architecture."""
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -139,6 +140,10 @@ def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: 
         if wrong_shape:
             details.append(f"{len(wrong_shape)} of the wrong shape (e.g. {wrong_shape[0]})")
         raise WeightsError(f"weights file {path} does not fit the {arch} architecture: " + ", ".join(details))
+    not_finite = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if not_finite:
+        raise WeightsError(f"weights file {path} is damaged: {len(not_finite)} tensor(s) hold NaN or infinite "
+                           f"values, e.g. {not_finite[0]}")
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
 
 

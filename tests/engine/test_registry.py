@@ -136,3 +136,32 @@ def test_a_malformed_safetensors_header_is_a_clean_error(tmp_path, metadata):
     path.write_bytes(len(header).to_bytes(8, "little") + header.encode() + bytes(4))
     with pytest.raises(WeightsError, match="odd.safetensors has a malformed header"):
         read_arch(path)
+
+
+def test_non_finite_weights_are_refused(tmp_path, dmfn_state):
+    state = {k: v.clone() for k, v in dmfn_state.items()}
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name].view(-1)[0] = float("nan")
+    path = save_weights(tmp_path / "nan.safetensors", state, arch="dmfn")
+    with pytest.raises(WeightsError, match=f"nan.safetensors is damaged: 1 tensor\\(s\\) hold NaN .*{name}"):
+        load_model(path, device="cpu")
+
+
+@pytest.mark.parametrize("card_text", [
+    '{"name": {"a": 1}}', '{"name": ["x"]}', '{"name": null, "sha256": 12}', '{"name": NaN}',
+    "[" * 100000 + "]" * 100000, '["not", "an", "object"]',
+])
+def test_a_malformed_card_is_skipped_with_one_warning(dmfn_state, capsys, card_text):
+    from main import main
+
+    folder = user_models_dir()
+    save_weights(folder / "good.safetensors", dmfn_state, arch="dmfn")
+    save_weights(folder / "bad.safetensors", dmfn_state, arch="dmfn")
+    (folder / "bad.json").write_text(card_text)
+    names = [s.name for s in list_models()]
+    assert "good" in names and "bad" not in names
+    assert main(["models"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: skipped bad.safetensors: ")
+    with pytest.raises(ModelUnavailable):
+        get_spec("bad")
