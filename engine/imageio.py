@@ -138,6 +138,8 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
         raise ImageError(f"cannot open {p}: file not found")
     if p.is_dir():
         raise ImageError(f"cannot open {p}: it is a folder, not an image file")
+    if not p.is_file():  # a pipe or a device would block or never end
+        raise ImageError(f"cannot open {p}: not a regular file")
     limit = Image.MAX_IMAGE_PIXELS
     too_large = f"cannot open {p}: image is too large (over the safety limit of {limit} pixels)"
     try:
@@ -241,6 +243,18 @@ def _cmyk_to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def _integer_scale(mode: str, values: np.ndarray) -> float:
+    """Divisor that brings integer gray values to 0..255: 257 for 16-bit modes ("I;16*"). Mode "I" holds 32-bit
+    integers whose range the file does not state: values up to 255 are taken as 8-bit, up to 65535 as 16-bit, and
+    larger ones as 0..2**31-1."""
+    if mode != "I":
+        return 257.0
+    peak = int(values.max()) if values.size else 0
+    if peak <= 255:
+        return 1.0
+    return 257.0 if peak <= 65535 else (2**31 - 1) / 255.0
+
+
 def _decode(im: Image.Image, p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Pixels of a loaded image as (rgb uint8 (H,W,3), alpha uint8 (H,W) or None), both C-contiguous."""
     mode = im.mode
@@ -249,7 +263,8 @@ def _decode(im: Image.Image, p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ImageError(f"cannot open {p}: 32-bit floating-point images are not supported")
     if mode in _SIXTEEN_BIT_MODES:
         values = np.asarray(im)
-        gray = np.rint(np.clip(values, 0, 65535) / 257.0).astype(np.uint8)
+        scale = _integer_scale(mode, values)
+        gray = np.rint(np.clip(values / scale, 0, 255)).astype(np.uint8)
         transparent = im.info.get("transparency")
         if isinstance(transparent, int):
             alpha = np.where(values == transparent, 0, 255).astype(np.uint8)

@@ -652,3 +652,20 @@ def test_a_truncated_tiff_is_one_error_line(tmp_path, capsys):
                  str(tmp_path / "out.tif"), "--model", "opencv-telea"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: cannot open") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("peak", "expected_peak"), [(255, 255), (65535, 255), (2**31 - 1, 255), (200, 200)])
+def test_32_bit_integer_gray_is_scaled_by_its_range(tmp_path, peak, expected_peak):
+    values = np.linspace(0, peak, 64).astype(np.int64).astype(np.int32).reshape(8, 8)
+    Image.fromarray(values).save(tmp_path / "g.tif")
+    assert Image.open(tmp_path / "g.tif").mode == "I"
+    rgb = load_image(tmp_path / "g.tif").rgb
+    assert rgb[..., 0].max() == expected_peak and rgb[..., 0].min() == 0
+    assert (rgb[..., 0] == rgb[..., 2]).all()
+
+
+def test_a_pipe_is_refused_at_once(tmp_path):
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image(fifo)
