@@ -13,8 +13,10 @@ checkpoint behind the name.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -99,10 +101,21 @@ def set_rng_state(state: dict) -> None:
     random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
 
 
+_LOW_DISK_BYTES = 64 * 2**20
+"""Free space below which a failed checkpoint write is reported as a full disk."""
+
+
 def save_checkpoint(path: str | Path, state: dict) -> Path:
-    """Write ``state`` (see the module docstring) to ``path`` atomically; adds ``version``. Returns the path."""
+    """Write ``state`` (see the module docstring) to ``path`` atomically; adds ``version``. Returns the path.
+
+    Temporary files left in the folder by an earlier save that was killed are removed first (one run writes to a
+    folder at a time). A failed write raises CheckpointError with one line (a full disk is named as such); the
+    previous checkpoint is then untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     payload = to_plain({**state, "version": CHECKPOINT_VERSION})
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -111,8 +124,15 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, (OSError, RuntimeError)):  # torch reports a short write as RuntimeError
+            free = shutil.disk_usage(path.parent).free
+            if getattr(exc, "errno", None) == errno.ENOSPC or free < _LOW_DISK_BYTES:
+                reason = f"the disk is full ({free // 2**20} MB free)"
+            else:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(f"could not write checkpoint {path}: {reason}") from exc
         raise
     return path
 

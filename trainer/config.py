@@ -32,7 +32,7 @@ ADAM_BETAS = {"dfnet": (0.9, 0.999), "dmfn": (0.5, 0.9)}
 BASE_LR = {"dfnet": 2e-4, "dmfn": 2e-4}
 """Learning rates of the official configurations."""
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
 class ConfigError(ValueError):
@@ -172,7 +172,7 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        if self.name is not None and not _NAME_RE.match(self.name):
+        if self.name is not None and not NAME_RE.match(self.name):
             raise ConfigError(
                 f"--name '{self.name}' may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
             )

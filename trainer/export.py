@@ -27,6 +27,15 @@ def model_paths(name: str, folder: Path | None = None) -> tuple[Path, Path]:
     return folder / f"{name}.safetensors", folder / f"{name}.json"
 
 
+def free_model_name(name: str, folder: Path | None = None) -> str:
+    """``name``, or ``name-2``, ``name-3``, ... : the first whose weights file does not exist yet in ``folder``."""
+    candidate, k = name, 1
+    while model_paths(candidate, folder)[0].exists():
+        k += 1
+        candidate = f"{name}-{k}"
+    return candidate
+
+
 def export_model(
     state_dict: Mapping[str, torch.Tensor],
     *,

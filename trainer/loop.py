@@ -47,8 +47,15 @@ from engine.inpainter import classical_fill
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
-from trainer.checkpoint import CHECKPOINT_NAME, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, ConfigError, TrainConfig
+from trainer.checkpoint import (
+    CHECKPOINT_NAME,
+    load_checkpoint,
+    resolve_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
 from trainer.data import BatchSampler, PhotoCache, split_folder
 from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
@@ -245,6 +252,8 @@ class Trainer:
         if resume is not None:
             self.resume_state = load_checkpoint(resume)
             config = _merge_resume_config(TrainConfig.from_dict(self.resume_state["config"]), overrides)
+            # the run continues in the folder it was resumed from, never where the checkpoint's text points
+            config.run_dir = str(resolve_checkpoint(resume).parent)
         if config is None:
             raise ConfigError("a training run needs a configuration or a checkpoint to resume")
         self.config = config.validate()
@@ -335,7 +344,10 @@ class Trainer:
 
     def _run_name(self) -> str:
         if self.resume_state is not None and self.resume_state.get("run_name"):
-            return str(self.resume_state["run_name"])
+            name = self.resume_state["run_name"]
+            if not isinstance(name, str) or not NAME_RE.match(name):
+                raise ConfigError(f"the checkpoint's run name {name!r} is not a valid model name")
+            return name
         name = self.config.resolved_name()
         self.config.name = name  # fixed from here on (stored in checkpoints)
         return name
@@ -726,7 +738,7 @@ class Trainer:
             self.progress.log(result.summary)
         generator.train()
         if self.export:
-            from trainer.export import export_model
+            from trainer.export import export_model, free_model_name
 
             card = {
                 "title": f"{self.run_name} (fine-tuned {self.arch})",
@@ -750,10 +762,13 @@ class Trainer:
                 "input_fill": cfg.input_fill,
                 "config": cfg.to_dict(),
             }
+            name = free_model_name(self.run_name)
+            if name != self.run_name:
+                self.progress.log(f"a model named {self.run_name} exists already: exported as {name}")
             result.weights, result.card = export_model(
-                generator.state_dict(), name=self.run_name, arch=self.arch, card=_finite(card)
+                generator.state_dict(), name=name, arch=self.arch, card=_finite(card)
             )
-            result.model_name = self.run_name
+            result.model_name = name
         self.progress.emit(
             "done", model_name=result.model_name, weights=str(result.weights) if result.weights else None,
             card=str(result.card) if result.card else None, before=result.before, after=result.after,

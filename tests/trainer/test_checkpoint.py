@@ -81,3 +81,26 @@ def test_checkpoint_with_code_is_refused_without_torch_advice(tmp_path, capsys):
         load_checkpoint(evil)
     assert "weights_only" not in str(caught.value)
     assert "this must never run" not in capsys.readouterr().out
+
+
+def test_a_full_disk_is_named_and_stale_temporary_files_go(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    import trainer.checkpoint as ckpt
+
+    path = tmp_path / "checkpoint.pt"
+    (tmp_path / ".checkpoint.pt.abc123.tmp").write_bytes(b"x" * 100)  # left by a killed save
+    save_checkpoint(path, {"step": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+
+    def short_write(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(ckpt.torch, "save", short_write)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 2**20, 2**20))
+    with pytest.raises(CheckpointError, match=r"could not write checkpoint .*: the disk is full \(1 MB free\)"):
+        save_checkpoint(path, {"step": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
+    assert load_checkpoint(path)["step"] == 1

@@ -71,3 +71,25 @@ def test_sigterm_writes_checkpoint(tmp_path):
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert 1 <= checkpoint["step"] < 1000
     assert checkpoint["config"]["model"] == "dfnet"
+
+
+def test_a_checkpoint_cannot_choose_where_a_resumed_run_writes(tmp_path):
+    from trainer.checkpoint import save_checkpoint
+    from trainer.config import ConfigError
+
+    data = write_photo_folder(tmp_path / "photos")
+    config = _config(data, tmp_path / "elsewhere", 4).to_dict()
+    save_checkpoint(tmp_path / "run" / "checkpoint.pt", {"config": config, "run_name": "../../escaped", "step": 0})
+    trainer = Trainer(None, resume=tmp_path / "run", export=False)
+    assert trainer.config.run_dir == str(tmp_path / "run")  # not the folder the checkpoint names
+    with pytest.raises(ConfigError, match="run name '../../escaped' is not a valid model name"):
+        trainer.setup()
+
+
+def test_an_export_never_replaces_an_existing_model(tmp_path):
+    from trainer.export import free_model_name, model_paths
+
+    assert free_model_name("mine", tmp_path) == "mine"
+    for name in ("mine", "mine-2"):
+        model_paths(name, tmp_path)[0].write_bytes(b"weights")
+    assert free_model_name("mine", tmp_path) == "mine-3"
