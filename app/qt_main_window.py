@@ -143,6 +143,9 @@ class QtMainWindow(QMainWindow):
         self.act_export_mask = self._action("Export &mask...", self.export_mask, tip="PNG, white = hole")
         self.act_import_mask = self._action("&Load mask...", self.import_mask, tip="PNG, white = hole")
         self.act_export_alpha = self._action("Export &alpha map...", self.export_alpha)
+        self.act_keep_gps = self._action("Keep &location (GPS) when saving", self._set_keep_gps, checkable=True,
+                                         tip="Off: the photo's GPS position is removed from saved files")
+        self.act_keep_gps.setChecked(bool(self.settings.keep_gps))
         self.act_finetune = self._action("&Fine-tune on a folder...", self.open_finetune)
         self.act_quit = self._action("&Quit", self.close, key.Quit)
 
@@ -199,7 +202,7 @@ class QtMainWindow(QMainWindow):
         self._rebuild_recent_menu()
         file_menu.addSeparator()
         for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_export_alpha,
-                       self.act_import_mask):
+                       self.act_import_mask, self.act_keep_gps):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(self.act_finetune)
@@ -580,7 +583,7 @@ class QtMainWindow(QMainWindow):
         try:
             self._in_background(f"Saving {target.name}...", functools.partial(
                 save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
-                quality=int(self.settings.jpeg_quality)))
+                quality=int(self.settings.jpeg_quality), keep_gps=bool(self.settings.keep_gps)))
         except (ImageError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", str(exc))
             return False
@@ -589,6 +592,10 @@ class QtMainWindow(QMainWindow):
         self._update_title()
         self.message(f"Saved {target}")
         return True
+
+    def _set_keep_gps(self, checked: bool) -> None:
+        self.settings.keep_gps = bool(checked)
+        self.message("Saved photos keep their GPS location" if checked else "Saved photos leave out their GPS location")
 
     def maybe_save(self) -> bool:
         """Ask about unsaved changes; False means the user cancelled."""

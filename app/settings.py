@@ -35,6 +35,7 @@ class Settings:
     view): 0..1. ``model``: registry name, ``""`` = the registry default. ``device``: ``"auto"``, ``"cpu"``,
     ``"cuda"``, ``"cuda:N"`` or ``"mps"``. ``window_geometry``: the main window's saved geometry, base64 text.
     ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
+    ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed).
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -49,6 +50,7 @@ class Settings:
     window_geometry: str = ""
     recent_files: list[str] = field(default_factory=list)
     jpeg_quality: int = 95
+    keep_gps: bool = False
 
 
 def settings_path() -> Path:
@@ -99,6 +101,7 @@ def _validated(data: dict[str, Any]) -> Settings:
         "window_geometry": lambda v: isinstance(v, str),
         "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
         "jpeg_quality": lambda v: _valid_int(v, 1, 100),
+        "keep_gps": lambda v: isinstance(v, bool),
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):

@@ -41,6 +41,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     remove.add_argument("--band", type=int, default=8, help="seam band blended outside the hole, in pixels")
     remove.add_argument("--overwrite", action="store_true", help="allow the output to replace an input file")
+    remove.add_argument("--keep-gps", action="store_true",
+                        help="keep the photo's GPS location in the output's EXIF (removed by default)")
     remove.set_defaults(func=run_remove)
 
     models = subparsers.add_parser("models", help="list the available models")
@@ -127,7 +129,7 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     for path in outputs.values():
         save_format(path)  # an unknown file type stops before any work, so no output is left half done
     photo, result = _clean_one(image_path, mask_path, model, args.band)
-    save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
+    save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality, keep_gps=args.keep_gps)
     if args.alpha_out:
         save_image(Path(args.alpha_out), result.alpha_map())
     seconds = result.timings.get("total", 0.0)
@@ -175,7 +177,8 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
             continue
         try:
             photo, result = _clean_one(image_path, mask_path, model, args.band)
-            save_image(out_dir / image_path.name, result.image, alpha=photo.alpha, like=photo, quality=args.quality)
+            save_image(out_dir / image_path.name, result.image, alpha=photo.alpha, like=photo, quality=args.quality,
+                       keep_gps=args.keep_gps)
             done += 1
         except ImageError as exc:
             _warn(str(exc))

@@ -188,30 +188,38 @@ def _apply_orientation(im: Image.Image) -> tuple[Image.Image, int]:
 
 
 def _kept_exif(im: Image.Image, fmt: str, size_wh: tuple[int, int]) -> bytes | None:
-    """EXIF bytes of `im` for saving: orientation reset to 1, pixel dimensions set to `size_wh`."""
+    """EXIF bytes of `im` for saving: orientation reset to 1, pixel dimensions set to `size_wh`.
+
+    From a TIFF only the descriptive tags and the Exif and GPS sub-blocks are taken (its other tags describe the
+    file's own layout). An unreadable block is dropped with a warning (it becomes one of the photo's notes).
+    """
     try:
         source = im.getexif()
+        sub_blocks: dict[int, dict] = {}
         if fmt == "TIFF":
             exif = Image.Exif()
             for tag in source:
-                if tag in (_EXIF_IFD, _GPS_IFD):
-                    exif[tag] = source.get_ifd(tag)
-                elif tag in _TIFF_DESCRIPTIVE_TAGS:
+                if tag in _TIFF_DESCRIPTIVE_TAGS:
                     exif[tag] = source[tag]
+            sub_blocks = {tag: dict(source.get_ifd(tag)) for tag in (_EXIF_IFD, _GPS_IFD) if tag in source}
+            camera = sub_blocks.get(_EXIF_IFD)
         else:
             exif = source
-        if len(exif) == 0:
-            return None
+            camera = exif.get_ifd(_EXIF_IFD) if _EXIF_IFD in exif else None  # edited in place, written by tobytes
         if _ORIENTATION in exif:
             exif[_ORIENTATION] = 1
-        if _EXIF_IFD in exif:
-            sub = exif.get_ifd(_EXIF_IFD)
-            if _PIXEL_X_DIMENSION in sub:
-                sub[_PIXEL_X_DIMENSION] = size_wh[0]
-            if _PIXEL_Y_DIMENSION in sub:
-                sub[_PIXEL_Y_DIMENSION] = size_wh[1]
+        if camera is not None:
+            if _PIXEL_X_DIMENSION in camera:
+                camera[_PIXEL_X_DIMENSION] = size_wh[0]
+            if _PIXEL_Y_DIMENSION in camera:
+                camera[_PIXEL_Y_DIMENSION] = size_wh[1]
+        for tag, block in sub_blocks.items():
+            exif[tag] = block
+        if len(exif) == 0:
+            return None
         return exif.tobytes()
     except Exception:  # a damaged EXIF block is dropped rather than failing the whole photo
+        warnings.warn("its EXIF data is damaged and is not kept", UserWarning, stacklevel=1)
         return None
 
 
@@ -444,6 +452,31 @@ def _icc_matches(icc: bytes, mode: str) -> bool:
     return space == (b"GRAY" if mode in ("L", "LA") else b"RGB ")
 
 
+def _has_sub_blocks(exif: bytes) -> bool:
+    """True when the EXIF bytes point to an Exif or GPS sub-block (camera settings, location)."""
+    parsed = Image.Exif()
+    try:
+        parsed.load(exif)
+    except Exception:
+        return False
+    return _EXIF_IFD in parsed or _GPS_IFD in parsed
+
+
+def _without_gps(exif: bytes | None) -> bytes | None:
+    """EXIF bytes without the GPS block (None when nothing else is left or the block cannot be parsed)."""
+    if not exif:
+        return exif
+    parsed = Image.Exif()
+    try:
+        parsed.load(exif)
+        if _GPS_IFD not in parsed:
+            return exif
+        del parsed[_GPS_IFD]
+        return parsed.tobytes() if len(parsed) else None
+    except Exception:  # an unreadable block is not written at all rather than risk keeping the location
+        return None
+
+
 def save_image(
     path: str | os.PathLike[str],
     rgb: np.ndarray,
@@ -451,15 +484,19 @@ def save_image(
     alpha: np.ndarray | None = None,
     like: Photo | None = None,
     quality: int = 95,
+    keep_gps: bool = False,
 ) -> None:
     """Write an 8-bit image atomically; the format comes from the extension of `path`.
 
     rgb: uint8 (H, W, 3) RGB. alpha: uint8 (H, W) written bit-exact to PNG, WEBP and TIFF and dropped for
     JPEG and BMP. like: the Photo the image came from: its EXIF (orientation 1), ICC profile and DPI are
     written where the format can hold them, and a grayscale source is written as 8-bit grayscale (luma of
-    `rgb`). quality: 1..100 for JPEG (4:2:0 chroma subsampling) and WEBP; PNG uses compress_level 6, TIFF LZW.
-    The arrays are not modified. Raises ImageError for an unknown extension or when the file cannot be
-    written (the destination is then unchanged and no temporary file remains).
+    `rgb`). The EXIF location (the GPS block) is dropped unless ``keep_gps``: a cleaned photo is often shared,
+    and where it was taken should not travel with it by accident. A TIFF whose EXIF has sub-blocks (camera
+    settings, location) is written uncompressed, since the LZW writer cannot store them. quality: 1..100 for
+    JPEG (4:2:0 chroma subsampling) and WEBP; PNG uses compress_level 6, TIFF LZW. The arrays are not modified.
+    Raises ImageError for an unknown extension or when the file cannot be written (the destination is then
+    unchanged and no temporary file remains).
     """
     p = Path(path)
     fmt = save_format(p)
@@ -492,9 +529,11 @@ def save_image(
     elif fmt == "TIFF":
         options.update(compression="tiff_lzw")
     if like is not None:
-        exif = like.exif
+        exif = like.exif if keep_gps else _without_gps(like.exif)
         if exif and fmt in _EXIF_FORMATS and not (fmt == "JPEG" and len(exif) > _JPEG_MAX_EXIF_BYTES):
             options["exif"] = exif
+            if fmt == "TIFF" and _has_sub_blocks(exif):
+                options["compression"] = None  # libtiff (LZW) cannot write EXIF sub-blocks; Pillow's writer can
         if like.icc_profile and fmt in _ICC_FORMATS and _icc_matches(like.icc_profile, image.mode):
             options["icc_profile"] = like.icc_profile
         if like.dpi and fmt in _DPI_FORMATS:

@@ -18,7 +18,7 @@ from app.settings import load_settings
 from engine.errors import JobCancelled
 from engine.registry import get_spec
 from engine.worker import EngineWorker
-from tests.app.conftest import EXIF_MAKE
+from tests.app.conftest import EXIF_MAKE, synthetic_rgb
 
 WAIT_MS = 20000
 
@@ -448,3 +448,26 @@ def test_paste_and_copy_through_the_clipboard(qtbot, main_window, dialogs):
     copied = QApplication.clipboard().image().convertToFormat(QImage.Format.Format_RGB888)
     assert (copied.width(), copied.height()) == (40, 30)
     assert copied.pixelColor(3, 2).red() == rgb[2, 3, 0] and copied.pixelColor(3, 2).green() == 77
+
+
+def test_saving_leaves_out_the_location_unless_the_user_keeps_it(qtbot, main_window, dialogs, tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = EXIF_MAKE
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}
+    path = tmp_path / "located.jpg"
+    Image.fromarray(synthetic_rgb()).save(path, exif=exif.tobytes())
+    assert main_window.open_path(path)
+    main_window.select_model("opencv-telea")
+    assert not main_window.act_keep_gps.isChecked() and not main_window.settings.keep_gps
+    for keep, name in ((False, "plain.jpg"), (True, "located_clean.jpg")):
+        if keep:
+            main_window.act_keep_gps.trigger()  # File > Keep location (GPS) when saving
+        assert main_window.settings.keep_gps is keep
+        main_window.document.fill_rect(22, 17, 42, 31)
+        run_removal(qtbot, main_window)
+        dialogs.save_path = str(tmp_path / name)
+        assert main_window.save_as()
+        with Image.open(tmp_path / name) as im:
+            saved = im.getexif()
+        assert saved.get(0x010F) == EXIF_MAKE
+        assert (0x8825 in saved) is keep

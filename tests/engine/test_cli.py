@@ -260,3 +260,17 @@ def test_sigterm_during_a_save_leaves_no_temporary_file(tmp_path, monkeypatch, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png", "out.png"]
     assert (tmp_path / "out.png").read_bytes() == b"the previous result"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is put back
+
+
+def test_keep_gps_flag(tmp_path):
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0)}
+    exif[0x010F] = "FusionPaint test camera"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(tmp_path / "in.jpg", exif=exif.tobytes())
+    _write_mask(tmp_path / "mask.png")
+    base = ["remove", str(tmp_path / "in.jpg"), "--mask", str(tmp_path / "mask.png"), "--model", "opencv-telea"]
+    assert main([*base, "-o", str(tmp_path / "plain.jpg")]) == 0
+    assert main([*base, "-o", str(tmp_path / "kept.jpg"), "--keep-gps"]) == 0
+    assert 0x8825 not in Image.open(tmp_path / "plain.jpg").getexif()
+    assert Image.open(tmp_path / "kept.jpg").getexif().get_ifd(0x8825).get(1) == "N"

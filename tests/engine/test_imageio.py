@@ -669,3 +669,23 @@ def test_a_pipe_is_refused_at_once(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ImageError, match="not a regular file"):
         load_image(fifo)
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "webp", "tif"])
+def test_location_is_dropped_unless_asked_for_and_camera_settings_kept(tmp_path, ext):
+    exif = Image.Exif()
+    exif[0x010F] = "FusionPaint test camera"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 7.0)}  # GPS IFD: Paris
+    exif[0x8769] = {0x829A: (1, 125)}  # Exif IFD: exposure time, as every camera writes
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(tmp_path / f"in.{ext}", exif=exif.tobytes())
+    photo = load_image(tmp_path / f"in.{ext}")
+    assert 0x8825 in Image.open(tmp_path / f"in.{ext}").getexif()
+    save_image(tmp_path / f"plain.{ext}", photo.rgb, like=photo)
+    save_image(tmp_path / f"located.{ext}", photo.rgb, like=photo, keep_gps=True)
+    plain = Image.open(tmp_path / f"plain.{ext}").getexif()
+    located = Image.open(tmp_path / f"located.{ext}").getexif()
+    assert 0x8825 not in plain and plain.get(0x010F) == "FusionPaint test camera"
+    assert located.get_ifd(0x8825).get(1) == "N" and located.get(0x010F) == "FusionPaint test camera"
+    for saved in (plain, located):  # the camera settings survive either way, TIFF included
+        exposure = saved.get_ifd(0x8769)[0x829A]
+        assert float(exposure[0] / exposure[1] if isinstance(exposure, tuple) else exposure) == pytest.approx(1 / 125)
