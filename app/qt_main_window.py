@@ -842,8 +842,10 @@ class QtMainWindow(QMainWindow):
         dialog.show()
 
     def _on_finetuned_model(self, name: str) -> None:
-        self.refresh_models(select=name)
-        self.message(f"Fine-tuned model {name} added to the model list")
+        """Offer a new fine-tuned model in the selector; the model in use stays selected (the user compares the
+        dialog's before/after figures and chooses)."""
+        self.refresh_models()
+        self.message(f"Fine-tuned model {name} is in the model list: choose it there to try it")
 
     # ================================================================== removal
 

@@ -381,9 +381,12 @@ def test_finetune_menu_reports_a_missing_dialog(main_window, dialogs, monkeypatc
     assert main_window.isVisible()
 
 
-def test_finetuned_model_refreshes_selector(main_window, monkeypatch):
+def test_a_finetuned_model_is_offered_never_selected(main_window):
+    main_window.select_model("opencv-telea")
     main_window._on_finetuned_model("opencv-ns")
-    assert main_window.model_name == "opencv-ns"
+    assert main_window.model_name == "opencv-telea"  # the model in use stays
+    assert main_window.model_combo.findData("opencv-ns") >= 0
+    assert "choose it there" in main_window.statusBar().currentMessage()
 
 
 def test_undoing_a_removal_drops_its_alpha_and_raw_views(qtbot, opened):
