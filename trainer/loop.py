@@ -45,7 +45,7 @@ from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
 from engine.inpainter import classical_fill
 from engine.paths import user_runs_dir
-from engine.registry import build_network, get_spec
+from engine.registry import build_network, default_model_name, get_spec
 from engine.weights import load_into, load_weights
 from trainer.checkpoint import (
     CHECKPOINT_NAME,
@@ -722,9 +722,8 @@ class Trainer:
         cfg = self.config
         generator = _unwrap(self.generator)
         if cfg.evaluate and self.split.held_out:
-            base = self.build_base_generator()
             report = evaluate_generators(
-                {"before": base, "after": generator}, self.arch, self.split.held_out, size=cfg.size,
+                {"before": self._before_model(), "after": generator}, self.arch, self.split.held_out, size=cfg.size,
                 device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill,
             )
             result.before, result.after = report["before"], report["after"]
@@ -743,6 +742,7 @@ class Trainer:
             card = {
                 "title": f"{self.run_name} (fine-tuned {self.arch})",
                 "base_model": self._base_description(),
+                "before_model": getattr(self, "before_label", None),
                 "data": str(Path(cfg.data).expanduser().resolve()),
                 "photo_count": len(self.cache),
                 "held_out_count": len(self.split.held_out),
@@ -774,6 +774,19 @@ class Trainer:
             card=str(result.card) if result.card else None, before=result.before, after=result.after,
             helped=result.helped, summary=result.summary, steps=self.step, time_s=time_s,
         )
+
+    def _before_model(self) -> nn.Module | str:
+        """What "before" measures: what the user has now. The weights the run started from; for a run from random
+        initialisation, the default model when that is a classical fill (its `CLASSICAL_METHODS` name)."""
+        base = self.build_base_generator()
+        self.before_label = self._base_description()
+        if "random" not in self.base_note:
+            return base
+        default = get_spec(default_model_name())
+        if default.kind != "classical":
+            return base
+        self.before_label = f"{default.name} (the default model; training started from random initialisation)"
+        return default.arch.removeprefix("opencv-")
 
     def _base_description(self) -> str:
         init = self.config.init
@@ -887,7 +900,7 @@ def _predict(net: nn.Module, arch: str, image01: Tensor, hole: Tensor, fill: str
 
 
 def evaluate_generators(
-    generators: dict[str, nn.Module],
+    generators: dict[str, nn.Module | str],
     arch: str,
     photos: tuple[Path, ...] | list[Path],
     *,
@@ -897,7 +910,8 @@ def evaluate_generators(
     log: Callable[[str], None] | None = None,
     fill: str | None = None,
 ) -> dict:
-    """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill).
+    """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill). A
+    generator given as a string is OpenCV's classical fill of that name (`engine.inpainter.CLASSICAL_METHODS`).
 
     Each photo is centre-cropped to a square and resized to size x size (as in `trainer.evaluate`);
     ``masks_per_photo`` masks from
@@ -924,18 +938,24 @@ def evaluate_generators(
             samples.append((rgb, hole))
     per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
     for name, net in generators.items():
-        was_training = net.training
-        net.eval()
-        net.to(device)
+        classical = isinstance(net, str)
+        if not classical:
+            was_training = net.training
+            net.eval()
+            net.to(device)
         for rgb, hole in samples:
-            image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
-            pred = _predict(net, arch, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
             hole_np = hole[0].numpy() > 0.5
             if not hole_np.any():
                 continue
+            if classical:
+                pred = classical_fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], net)[0]
+            else:
+                image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
+                pred = _predict(net, arch, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
             composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
             per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
-        net.train(was_training)
+        if not classical:
+            net.train(was_training)
     report: dict = {"photos": len(images), "samples": len(samples)}
     for name, rows in per_model.items():
         bins: dict[str, list[dict[str, float]]] = {}

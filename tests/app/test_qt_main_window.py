@@ -381,6 +381,25 @@ def test_finetune_menu_reports_a_missing_dialog(main_window, dialogs, monkeypatc
     assert main_window.isVisible()
 
 
+def test_a_finetuned_model_that_did_not_help_says_so_in_the_selector(make_main_window):
+    import json
+
+    from engine.paths import user_models_dir
+    from engine.registry import build_network
+    from engine.weights import save_weights
+
+    folder = user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    state = build_network("dmfn").state_dict()
+    for name, helped in (("worse", False), ("better", True)):
+        save_weights(folder / f"{name}.safetensors", state, arch="dmfn")
+        (folder / f"{name}.json").write_text(json.dumps({"name": name, "helped": helped}))
+    window = make_main_window()
+    labels = {window.model_combo.itemData(i): window.model_combo.itemText(i) for i in range(window.model_combo.count())}
+    assert labels["worse"].endswith("no better than before fine-tuning")
+    assert "no better" not in labels["better"]
+
+
 def test_a_finetuned_model_is_offered_never_selected(main_window):
     main_window.select_model("opencv-telea")
     main_window._on_finetuned_model("opencv-ns")

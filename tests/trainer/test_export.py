@@ -64,3 +64,7 @@ def test_training_run_exports_a_listed_model(tmp_path):
     assert card["metrics_before"]["overall"]["count"] == 2 and isinstance(card["helped"], bool)
     assert card["summary"].startswith("Fine-tuning ")
     assert "from-run" in [spec.name for spec in list_models()]
+    # from random initialisation "before" is what the user has now, the default classical fill: one step of a
+    # random DMFN cannot beat it
+    assert card["before_model"].startswith("opencv-telea (the default model")
+    assert card["helped"] is False and card["metrics_before"]["overall"]["psnr_hole"] > 15
