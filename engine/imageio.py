@@ -30,6 +30,10 @@ from PIL import Image, ImageOps
 
 from engine.errors import ImageError
 
+MAX_SIDE_PX = 65535
+"""Longest image side accepted, in pixels (JPEG's own limit; Pillow's pixel-count limit applies as well)."""
+MAX_ASPECT = 100
+"""Most extreme aspect ratio accepted (long side : short side); a 1 x 80,000,000 strip is refused up front."""
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """Lower-case file extensions that `load_image` reads and `save_image` writes."""
 
@@ -150,6 +154,11 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
                 width, height = im.size  # also checked here: the warning filter above is process-wide
                 if limit is not None and width * height > limit:
                     raise ImageError(too_large)
+                if max(width, height) > MAX_SIDE_PX or max(width, height) > MAX_ASPECT * min(width, height):
+                    raise ImageError(
+                        f"cannot open {p}: a {width} x {height} image is outside what FusionPaint handles "
+                        f"(sides up to {MAX_SIDE_PX} px, at most {MAX_ASPECT}:1)"
+                    )
                 fmt = _FORMAT_ALIASES.get(im.format or "", im.format or "")
                 if fmt not in _READABLE_FORMATS:
                     raise ImageError(

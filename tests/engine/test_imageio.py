@@ -689,3 +689,10 @@ def test_location_is_dropped_unless_asked_for_and_camera_settings_kept(tmp_path,
     for saved in (plain, located):  # the camera settings survive either way, TIFF included
         exposure = saved.get_ifd(0x8769)[0x829A]
         assert float(exposure[0] / exposure[1] if isinstance(exposure, tuple) else exposure) == pytest.approx(1 / 125)
+
+
+@pytest.mark.parametrize("size", [(20_000, 1), (1, 150), (70_000, 1_000)])
+def test_extreme_shapes_are_refused_up_front(tmp_path, size):
+    Image.new("L", size).save(tmp_path / "strip.png")
+    with pytest.raises(ImageError, match=r"outside what FusionPaint handles \(sides up to 65535 px, at most 100:1\)"):
+        load_image(tmp_path / "strip.png")
