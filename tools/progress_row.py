@@ -28,9 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import cv2  # noqa: E402
 import torch  # noqa: E402
 
 from engine.device import describe_device  # noqa: E402
+from engine.inpainter import CLASSICAL_RADIUS_PX  # noqa: E402
 from trainer.checkpoint import load_checkpoint  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.evaluate import BASELINES, bar_misses, evaluate, format_miss, format_table  # noqa: E402
@@ -50,6 +52,20 @@ Classical baselines on the same pairs ({pairs}):
 {baselines}
 
 """
+
+
+def _pairs_key(report: dict, limit: int | None) -> dict:
+    """What makes two evaluations score the same pairs the same way (the baselines are deterministic)."""
+    return {"size": report["size"], "pairing": report["pairing"], "photos": report["photos"], "bins": report["bins"],
+            "limit": limit, "opencv": cv2.__version__, "radius_px": CLASSICAL_RADIUS_PX}
+
+
+def _cached_baselines(path: Path | None, limit: int | None) -> dict | None:
+    """The cached baseline scores at ``path`` ({"key", "models"}), or None."""
+    if path is None or not path.is_file():
+        return None
+    cached = json.loads(path.read_text(encoding="utf-8"))
+    return cached if cached.get("key", {}).get("limit") == limit else None
 
 
 def _base_totals(run_dir: Path) -> dict:
@@ -123,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the full evaluation report")
     parser.add_argument("--note", default="", help="appended to the misses cell (e.g. 'recipe changed')")
     parser.add_argument("--keep", type=Path, metavar="PATH", help="keep the weights here when they beat the kept ones")
+    parser.add_argument("--baselines-cache", type=Path, metavar="JSON",
+                        help="reuse the classical baselines' scores from this file when the pairs are the same "
+                        "(they are deterministic), else score them and write it")
     args = parser.parse_args(argv)
 
     state = load_checkpoint(args.run_dir)
@@ -139,8 +158,20 @@ def main(argv: list[str] | None = None) -> int:
         name = f"{state.get('run_name', config.model)}-step{step}"
         weights, _ = export_model(state["generator"], name=name, arch=state["arch"], folder=Path(tmp),
                                   card={"input_fill": config.input_fill, "steps": step})
-        report = evaluate([str(weights)], args.images, args.masks, device="cpu", limit=args.limit)
+        cached = _cached_baselines(args.baselines_cache, args.limit)
+        report = evaluate([str(weights)], args.images, args.masks, device="cpu", limit=args.limit,
+                          baselines=() if cached else BASELINES)
     model = str(weights)
+    if cached and _pairs_key(report, args.limit) == cached["key"]:
+        report["models"].update(cached["models"])
+    elif cached:  # the pairs changed: score the baselines again
+        baseline_report = evaluate([], args.images, args.masks, device="cpu", limit=args.limit)
+        report["models"].update(baseline_report["models"])
+        cached = None
+    if args.baselines_cache and not cached:
+        text = json.dumps({"key": _pairs_key(report, args.limit),
+                           "models": {b: report["models"][b] for b in BASELINES}}, indent=2, default=str)
+        args.baselines_cache.write_text(text + "\n", encoding="utf-8")
     if model not in report["models"]:
         print(f"error: the checkpoint could not be evaluated: {report['skipped_models']}", file=sys.stderr)
         return 1

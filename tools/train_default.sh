@@ -10,8 +10,10 @@
 #   status    pid, state and the last progress line
 #   pause     SIGSTOP (before benchmarks and the test suite); continue: SIGCONT
 #   stop      SIGTERM: the trainer writes a checkpoint and exits; waits for it
-#   finish    stop, score the checkpoint on the validation photos, append the row to trainer/recipes/ARCH-progress.md
-#             and keep the weights when they beat the kept ones (tools/progress_row.py); then commit both.
+#   finish    stop, score the checkpoint on the validation photos (the classical baselines' scores are reused from
+#             trainer/recipes/val-baselines.json while the pairs are the same), append the row to
+#             trainer/recipes/ARCH-progress.md and keep the weights when they beat the kept ones
+#             (tools/progress_row.py); then commit what changed in trainer/recipes/.
 #
 # Run folder (checkpoint.pt, previews/, train.log, train.pid, base.json): $FUSIONPAINT_DEFAULT_RUN, else the user's
 # runs folder / default-ARCH. Photos: $FUSIONPAINT_DATASETS/photos/train, $FUSIONPAINT_DATASETS defaulting to
@@ -105,7 +107,7 @@ case "$action" in
         cd "$root"
         OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$python" tools/progress_row.py "$run" \
             --images "$datasets/photos/val" --masks "$datasets/masks" --log "trainer/recipes/$arch-progress.md" \
-            --keep "$kept" --json "$run/val-report.json"
+            --keep "$kept" --baselines-cache "trainer/recipes/val-baselines.json" --json "$run/val-report.json"
         ;;
     *) echo "error: unknown action '$action'" >&2; exit 2 ;;
 esac

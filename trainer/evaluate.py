@@ -159,8 +159,9 @@ def evaluate(
     size: int | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
+    baselines: Sequence[str] = BASELINES,
 ) -> dict:
-    """Score ``models`` (names or weights paths) and the OpenCV baselines; JSON-serialisable report.
+    """Score ``models`` (names or weights paths) and ``baselines`` (the OpenCV fills); JSON-serialisable report.
 
     Report keys: "size", "pairing", "device", "metrics" (descriptions), "photos" (count used),
     "skipped_photos" ([path, reason]), "bins" ({bin: number of pairs}), "models" ({name: {"title",
@@ -173,7 +174,7 @@ def evaluate(
     if size < 16:
         raise ValueError(f"evaluate: size must be >= 16 px, got {size}")
     images_root, masks_root = Path(images_dir), Path(masks_dir)
-    names = list(dict.fromkeys([*models, *BASELINES]))
+    names = list(dict.fromkeys([*models, *baselines]))
     mask_bins = _masks_by_bin(masks_root, size, limit)
     if not mask_bins:
         raise ValueError(f"no readable masks in {masks_root}")
