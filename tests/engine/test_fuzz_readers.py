@@ -51,14 +51,24 @@ def _damaged(data: bytes, rng: np.random.Generator) -> bytes:
     return bytes(buf)
 
 
-def _cases(data: bytes, salt: int):
+def _cases(data: bytes, salt: int) -> list[bytes]:
     rng = np.random.default_rng([SEED, salt])
     return [_damaged(data, rng) for _ in range(CASES_PER_FILE)]
 
 
-def _check_untouched(folder, path, data):
+def _damaged_files(tmp_path, data: bytes, salt: int, name: str):
+    """(path, bytes) of each damaged copy of ``data``, alone in a folder of its own."""
+    for i, damaged in enumerate(_cases(data, salt)):
+        folder = tmp_path / f"{salt}-{i}"
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(damaged)
+        yield path, damaged
+
+
+def _check_untouched(path, data):
     assert path.read_bytes() == data
-    assert [p.name for p in folder.iterdir()] == [path.name]  # no temporary or partial files beside it
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary or partial files beside it
 
 
 FORMATS = [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("TIFF", "tif"), ("BMP", "bmp")]
@@ -66,11 +76,7 @@ FORMATS = [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("TIFF", "tif"), (
 
 @pytest.mark.parametrize(("fmt", "ext"), FORMATS)
 def test_damaged_photos_and_masks(tmp_path, fmt, ext):
-    for i, data in enumerate(_cases(_photo_bytes(fmt), salt=FORMATS.index((fmt, ext)))):
-        folder = tmp_path / f"{i}"
-        folder.mkdir()
-        path = folder / f"photo.{ext}"
-        path.write_bytes(data)
+    for path, data in _damaged_files(tmp_path, _photo_bytes(fmt), FORMATS.index((fmt, ext)), f"photo.{ext}"):
         try:
             photo = load_image(path)
         except ImageError as exc:
@@ -84,7 +90,7 @@ def test_damaged_photos_and_masks(tmp_path, fmt, ext):
             pass
         else:
             assert hole.dtype == bool and hole.shape == (24, 32)
-        _check_untouched(folder, path, data)
+        _check_untouched(path, data)
 
 
 def test_damaged_weights_files(tmp_path):
@@ -93,15 +99,11 @@ def test_damaged_weights_files(tmp_path):
     buffer = io.BytesIO()
     torch.save(state, buffer)
     for suffix, original in ((".safetensors", safetensors), (".pt", buffer.getvalue())):
-        for i, data in enumerate(_cases(original, salt=100 + len(suffix))):
-            folder = tmp_path / f"{suffix[1:]}{i}"
-            folder.mkdir()
-            path = folder / f"weights{suffix}"
-            path.write_bytes(data)
+        for path, data in _damaged_files(tmp_path, original, 100 + len(suffix), f"weights{suffix}"):
             try:
                 loaded = load_weights(path)
             except WeightsError as exc:
                 assert "\n" not in str(exc) and "weights_only" not in str(exc)
             else:
                 assert all(isinstance(v, torch.Tensor) for v in loaded.values())
-            _check_untouched(folder, path, data)
+            _check_untouched(path, data)
