@@ -216,12 +216,16 @@ class FineTuneDialog(QDialog):
             self._append_log("the trainer did not stop in time; killed (the last periodic checkpoint is kept)")
             process.kill()
 
+    @property
+    def busy(self) -> bool:
+        """True while a trainer process runs (training, or saving its checkpoint after Stop)."""
+        return self.state in ("running", "stopping")
+
     def reject(self) -> None:
-        """Close; a running training is stopped first (the dialog stays open until it has saved)."""
-        if self.state == "running":
-            self.cancel()
-            return
-        if self.state == "stopping":
+        """Close the window. A running training goes on in the background (File > Fine-tune... shows the dialog
+        again); only Stop, or quitting the editor, stops it."""
+        if self.busy:
+            self.hide()
             return
         super().reject()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import PIL.Image
-from PySide6.QtCore import QByteArray, QEventLoop, Qt
+from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -79,6 +79,7 @@ class QtMainWindow(QMainWindow):
         self._last_hole: np.ndarray | None = None  # the mask of the last applied removal (Reuse last mask)
         self._run_started = 0.0
         self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
+        self._finetune_dialog = None  # created on first use, kept so a running fine-tune can be shown again
         self._model_name = self.settings.model or default_model_name()
 
         self.setWindowTitle(APP_TITLE)
@@ -838,10 +839,14 @@ class QtMainWindow(QMainWindow):
         except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
             QMessageBox.warning(self, "Fine-tuning unavailable", f"The fine-tuning dialog cannot be opened: {exc}")
             return
-        dialog = FineTuneDialog(self)
-        dialog.model_ready.connect(self._on_finetuned_model)
-        self._finetune_dialog = dialog
+        dialog = self._finetune_dialog
+        if dialog is None:
+            dialog = FineTuneDialog(self)
+            dialog.model_ready.connect(self._on_finetuned_model)
+            self._finetune_dialog = dialog
         dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
 
     def _on_finetuned_model(self, name: str) -> None:
         """Offer a new fine-tuned model in the selector; the model in use stays selected (the user compares the
@@ -1058,8 +1063,25 @@ class QtMainWindow(QMainWindow):
         except OSError as exc:
             self.message(f"Settings not saved: {exc}")
 
+    def _stop_finetune_before_quitting(self) -> bool:
+        """True when no fine-tuning runs. Otherwise ask; on Yes stop it (SIGTERM: it saves a checkpoint) and close
+        the window once the trainer has exited. Returns False: the window stays open for now."""
+        dialog = self._finetune_dialog
+        if dialog is None or not dialog.busy:
+            return True
+        answer = QMessageBox.question(
+            self, "Fine-tuning is running",
+            "A fine-tuning run is still going. Stop it and quit? Its checkpoint is saved, so it can be resumed.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            dialog.process.finished.connect(lambda *_: QTimer.singleShot(0, self.close))
+            dialog.cancel()
+            dialog.show()  # shows "Stopping: saving a checkpoint..."
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self.maybe_save():
+        if not self._stop_finetune_before_quitting() or not self.maybe_save():
             event.ignore()
             return
         self.store_settings()

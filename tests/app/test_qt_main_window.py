@@ -493,3 +493,41 @@ def test_saving_leaves_out_the_location_unless_the_user_keeps_it(qtbot, main_win
             saved = im.getexif()
         assert saved.get(0x010F) == EXIF_MAKE
         assert (0x8825 in saved) is keep
+
+
+FAKE_TRAINER = """
+import json, signal, sys, time
+def stop(*_):
+    print(json.dumps({"event": "stopped", "step": 3, "reason": "SIGTERM", "checkpoint": "ck.pt"}), flush=True)
+    sys.exit(143)
+signal.signal(signal.SIGTERM, stop)
+print(json.dumps({"event": "start", "model": "dfnet", "steps": 10}), flush=True)
+while True:
+    time.sleep(0.02)
+"""
+
+
+def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, main_window, dialogs, tmp_path,
+                                                                     monkeypatch):
+    from app.qt_finetune_dialog import FineTuneDialog
+
+    monkeypatch.setattr(FineTuneDialog, "command", lambda self: ["-c", FAKE_TRAINER])
+    main_window.open_finetune()
+    dialog = main_window._finetune_dialog
+    dialog.folder_edit.setText(str(tmp_path))
+    dialog.start()
+    qtbot.waitUntil(lambda: any(e.get("event") == "start" for e in dialog.events), timeout=10_000)
+    dialog.reject()  # the window's close button
+    assert not dialog.isVisible() and dialog.state == "running"
+    main_window.open_finetune()  # File > Fine-tune... shows the same run again
+    assert main_window._finetune_dialog is dialog and dialog.isVisible()
+
+    dialogs.question_answer = QMessageBox.StandardButton.No
+    assert not main_window.close()
+    assert dialog.state == "running" and main_window.isVisible()
+    assert dialogs.kinds() == ["question"] and "fine-tuning run is still going" in dialogs.shown[0][2]
+
+    dialogs.question_answer = QMessageBox.StandardButton.Yes
+    main_window.close()
+    qtbot.waitUntil(lambda: not main_window.isVisible(), timeout=10_000)
+    assert dialog.state == "stopped" and "Checkpoint kept: ck.pt" in dialog.status_label.text()
