@@ -45,6 +45,15 @@ _METRIC_ROWS = (("l1_percent_hole", "L1 in hole (%)", "lower"), ("psnr_hole", "P
                 ("ssim", "SSIM", "higher"), ("bpe", "BPE (%)", "lower"))
 
 
+LOSS_NAMES = {
+    "total": "total", "l1": "colour difference", "perceptual": "likeness of features", "style": "likeness of texture",
+    "tv": "smoothness in the hole", "mae": "colour difference", "self_guided": "detail where it is off",
+    "fm_vgg": "likeness of features", "fm_dis": "likeness to the judge", "adv": "realism", "align": "alignment",
+    "d": "judge",
+}
+"""Plain words for the trainer's loss names in the progress line."""
+
+
 def _format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "?"
@@ -266,6 +275,8 @@ class FineTuneDialog(QDialog):
                 f"Training {event.get('model')} on {event.get('photos')} photos "
                 f"({event.get('held_out')} held out for the before/after check) on {event.get('device')}."
             )
+        elif kind == "phase":
+            self.status_label.setText(str(event.get("message", "")))
         elif kind == "step":
             self.last_step = event
             steps = event.get("steps")
@@ -280,8 +291,8 @@ class FineTuneDialog(QDialog):
                 f"{event.get('images_per_s') or 0:.2f} images/s, {_format_eta(eta)} left"
             )
             losses = event.get("losses") or {}
-            self.loss_label.setText("Losses: " + ", ".join(
-                f"{k} {v:.4g}" for k, v in losses.items() if isinstance(v, (int, float))))
+            self.loss_label.setText("Losses (lower is better): " + ", ".join(
+                f"{LOSS_NAMES.get(k, k)} {v:.4g}" for k, v in losses.items() if isinstance(v, (int, float))))
         elif kind == "preview":
             pixmap = QPixmap(str(event.get("path", "")))
             if not pixmap.isNull():

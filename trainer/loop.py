@@ -722,6 +722,8 @@ class Trainer:
         cfg = self.config
         generator = _unwrap(self.generator)
         if cfg.evaluate and self.split.held_out:
+            self.progress.emit("phase", name="scoring", message=(
+                f"Scoring before and after on {len(self.split.held_out)} held-out photos..."))
             report = evaluate_generators(
                 {"before": self._before_model(), "after": generator}, self.arch, self.split.held_out, size=cfg.size,
                 device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill,

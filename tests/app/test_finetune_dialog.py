@@ -67,3 +67,15 @@ def test_run_shows_progress_and_cancels(qtbot, tmp_path):
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert checkpoint["step"] >= 1
     json.dumps(dialog.events)  # every event was plain JSON
+
+
+def test_scoring_phase_and_plain_loss_names(qtbot, tmp_path):
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.handle_event({"event": "step", "step": 1, "steps": 10, "losses": {"l1": 0.05, "tv": 0.01, "total": 0.3},
+                         "images_per_s": 2.0, "eta_s": 30.0})
+    assert "colour difference 0.05" in dialog.loss_label.text()
+    assert "smoothness in the hole 0.01" in dialog.loss_label.text()
+    dialog.handle_event({"event": "phase", "name": "scoring",
+                         "message": "Scoring before and after on 5 held-out photos..."})
+    assert dialog.status_label.text() == "Scoring before and after on 5 held-out photos..."
