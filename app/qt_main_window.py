@@ -841,12 +841,17 @@ class QtMainWindow(QMainWindow):
             return
         dialog = self._finetune_dialog
         if dialog is None:
-            dialog = FineTuneDialog(self)
+            dialog = FineTuneDialog(self, folder=self.settings.finetune_folder)
             dialog.model_ready.connect(self._on_finetuned_model)
+            dialog.state_changed.connect(lambda state: self._remember_finetune_folder(dialog, state))
             self._finetune_dialog = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+
+    def _remember_finetune_folder(self, dialog, state: str) -> None:
+        if state == "running":
+            self.settings.finetune_folder = dialog.folder_edit.text().strip()
 
     def _on_finetuned_model(self, name: str) -> None:
         """Offer a new fine-tuned model in the selector; the model in use stays selected (the user compares the

@@ -35,7 +35,8 @@ class Settings:
     view): 0..1. ``model``: registry name, ``""`` = the registry default. ``device``: ``"auto"``, ``"cpu"``,
     ``"cuda"``, ``"cuda:N"`` or ``"mps"``. ``window_geometry``: the main window's saved geometry, base64 text.
     ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
-    ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed).
+    ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed). ``finetune_folder``: the
+    folder of photos the last fine-tuning run used.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -51,6 +52,7 @@ class Settings:
     recent_files: list[str] = field(default_factory=list)
     jpeg_quality: int = 95
     keep_gps: bool = False
+    finetune_folder: str = ""
 
 
 def settings_path() -> Path:
@@ -102,6 +104,7 @@ def _validated(data: dict[str, Any]) -> Settings:
         "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
         "jpeg_quality": lambda v: _valid_int(v, 1, 100),
         "keep_gps": lambda v: isinstance(v, bool),
+        "finetune_folder": lambda v: isinstance(v, str),
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):

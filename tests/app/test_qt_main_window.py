@@ -507,8 +507,8 @@ while True:
 """
 
 
-def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, main_window, dialogs, tmp_path,
-                                                                     monkeypatch):
+def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, main_window, make_main_window,
+                                                                     dialogs, tmp_path, monkeypatch):
     from app.qt_finetune_dialog import FineTuneDialog
 
     monkeypatch.setattr(FineTuneDialog, "command", lambda self: ["-c", FAKE_TRAINER])
@@ -516,6 +516,7 @@ def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, mai
     dialog = main_window._finetune_dialog
     dialog.folder_edit.setText(str(tmp_path))
     dialog.start()
+    assert main_window.settings.finetune_folder == str(tmp_path)  # remembered for the next time
     qtbot.waitUntil(lambda: any(e.get("event") == "start" for e in dialog.events), timeout=10_000)
     dialog.reject()  # the window's close button
     assert not dialog.isVisible() and dialog.state == "running"
@@ -531,3 +532,6 @@ def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, mai
     main_window.close()
     qtbot.waitUntil(lambda: not main_window.isVisible(), timeout=10_000)
     assert dialog.state == "stopped" and "Checkpoint kept: ck.pt" in dialog.status_label.text()
+    reopened = make_main_window()  # the next start offers the same folder
+    reopened.open_finetune()
+    assert reopened._finetune_dialog.folder_edit.text() == str(tmp_path)
