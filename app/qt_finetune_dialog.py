@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -182,6 +183,8 @@ class FineTuneDialog(QDialog):
         if not folder or not Path(folder).is_dir():
             self.status_label.setText("Choose an existing folder of photos first.")
             return
+        if not self._confirm_start_from_random():
+            return
         self.events.clear()
         self.model_name = self.checkpoint = self.last_step = None
         self._buffer = b""
@@ -208,6 +211,23 @@ class FineTuneDialog(QDialog):
         self._set_state("running")
         self.status_label.setText("Starting: reading the photos...")
         process.start()
+
+    def _confirm_start_from_random(self) -> bool:
+        """Without installed weights (and no --init of its own) a run starts from random weights: ask first."""
+        from engine.registry import get_spec
+
+        spec = get_spec(str(self.model_combo.currentData()))
+        if spec.has_weights or "--init" in self.extra_args:
+            return True
+        answer = QMessageBox.question(
+            self, "Start from random weights?",
+            f"No trained {spec.title} weights are installed, so this run starts from random weights. Such a run "
+            "needs many hours before it fills holes better than the classical fill: after an hour on a 2-core CPU "
+            "it still fills worse. A model that scores worse than the fill you use now is marked so in the model "
+            "list. Start anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def cancel(self) -> None:
         """Stop the run: SIGTERM, the trainer saves its checkpoint and exits; killed after STOP_GRACE_MS."""

@@ -515,7 +515,11 @@ def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, mai
     main_window.open_finetune()
     dialog = main_window._finetune_dialog
     dialog.folder_edit.setText(str(tmp_path))
+    dialog.start()  # no DFNet weights installed: starting from random weights asks first
+    assert dialog.state == "idle" and "starts from random weights" in dialogs.shown[-1][2]
+    dialogs.question_answer = QMessageBox.StandardButton.Yes
     dialog.start()
+    dialogs.shown.clear()
     assert main_window.settings.finetune_folder == str(tmp_path)  # remembered for the next time
     qtbot.waitUntil(lambda: any(e.get("event") == "start" for e in dialog.events), timeout=10_000)
     dialog.reject()  # the window's close button
