@@ -111,6 +111,9 @@ class FineTuneDialog(QDialog):
         self.model_combo.addItem("DFNet (learned blending, 512 px native)", "dfnet")
         self.model_combo.addItem("DMFN (fine detail, 256 px)", "dmfn")
         self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(arch)))
+        self.start_combo = QComboBox()
+        self.model_combo.currentIndexChanged.connect(self._fill_start_combo)
+        self._fill_start_combo()
         self.minutes_spin = QSpinBox()
         self.minutes_spin.setRange(1, 24 * 60)
         self.minutes_spin.setValue(minutes)
@@ -119,7 +122,8 @@ class FineTuneDialog(QDialog):
         self.name_edit.setPlaceholderText("automatic (model-folder-date)")
         form = QFormLayout()
         form.addRow("Photos:", folder_row)
-        form.addRow("Base model:", self.model_combo)
+        form.addRow("Network:", self.model_combo)
+        form.addRow("Start from:", self.start_combo)
         form.addRow("Time budget:", self.minutes_spin)
         form.addRow("Name:", self.name_edit)
 
@@ -171,6 +175,8 @@ class FineTuneDialog(QDialog):
         args = ["-m", self.module, "train", "--model", str(self.model_combo.currentData()),
                 "--data", self.folder_edit.text().strip(), "--minutes", str(self.minutes_spin.value()),
                 "--json-progress"]
+        if "--init" not in self.extra_args:
+            args += ["--init", str(self.start_combo.currentData())]
         if self.name_edit.text().strip():
             args += ["--name", self.name_edit.text().strip()]
         return args + self.extra_args
@@ -212,16 +218,32 @@ class FineTuneDialog(QDialog):
         self.status_label.setText("Starting: reading the photos...")
         process.start()
 
+    def _fill_start_combo(self) -> None:
+        """Weights a run can start from, for the chosen network: the installed ones, the user's fine-tuned models
+        of that network (so one fine-tune can be the base of the next), or random initialisation."""
+        from engine.registry import get_spec, list_models
+
+        arch = str(self.model_combo.currentData())
+        self.start_combo.clear()
+        installed = get_spec(arch)
+        if installed.has_weights:
+            self.start_combo.addItem(f"installed {installed.title} weights", "default")
+        for spec in list_models():
+            if spec.arch == arch and spec.card is not None and spec.has_weights:
+                self.start_combo.addItem(f"{spec.name} (fine-tuned)", str(spec.weights_file))
+        self.start_combo.addItem("random weights (training from scratch)", "random")
+
     def _confirm_start_from_random(self) -> bool:
-        """Without installed weights (and no --init of its own) a run starts from random weights: ask first."""
+        """A run from random weights (chosen, or the only choice without installed weights): ask first."""
         from engine.registry import get_spec
 
         spec = get_spec(str(self.model_combo.currentData()))
-        if spec.has_weights or "--init" in self.extra_args:
+        if self.start_combo.currentData() != "random" or "--init" in self.extra_args:
             return True
         answer = QMessageBox.question(
             self, "Start from random weights?",
-            f"No trained {spec.title} weights are installed, so this run starts from random weights. Such a run "
+            ("This" if spec.has_weights else f"No trained {spec.title} weights are installed, so this")
+            + " run starts from random weights. Such a run "
             "needs many hours before it fills holes better than the classical fill: after an hour on a 2-core CPU "
             "it still fills worse. A model that scores worse than the fill you use now is marked so in the model "
             "list. Start anyway?",
@@ -389,7 +411,7 @@ class FineTuneDialog(QDialog):
     def _set_state(self, state: str) -> None:
         self.state = state
         busy = state in ("running", "stopping")
-        for widget in (self.folder_edit, self.model_combo, self.minutes_spin, self.name_edit):
+        for widget in (self.folder_edit, self.model_combo, self.start_combo, self.minutes_spin, self.name_edit):
             widget.setEnabled(not busy)
         self.start_button.setEnabled(not busy)
         self.cancel_button.setEnabled(state == "running")

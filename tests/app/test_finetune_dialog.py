@@ -79,3 +79,22 @@ def test_scoring_phase_and_plain_loss_names(qtbot, tmp_path):
     dialog.handle_event({"event": "phase", "name": "scoring",
                          "message": "Scoring before and after on 5 held-out photos..."})
     assert dialog.status_label.text() == "Scoring before and after on 5 held-out photos..."
+
+
+def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
+    from engine.paths import user_models_dir
+    from engine.registry import build_network
+    from engine.weights import save_weights
+
+    folder = user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = save_weights(folder / "holiday.safetensors", build_network("dmfn").state_dict(), arch="dmfn")
+    (folder / "holiday.json").write_text(json.dumps({"name": "holiday"}))
+    dialog = FineTuneDialog(folder=str(tmp_path), arch="dmfn")
+    qtbot.addWidget(dialog)
+    starts = [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())]
+    assert starts == [str(weights), "random"]  # no installed DMFN weights: the fine-tune or random
+    args = dialog.command()
+    assert args[args.index("--init") + 1] == str(weights)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))
+    assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["random"]
