@@ -17,6 +17,7 @@ image pixel to one physical screen pixel, so photos stay sharp on high-DPI scree
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -65,6 +66,20 @@ def heat_colors(values: np.ndarray) -> np.ndarray:
     for c in range(3):
         out[..., c] = np.interp(v, stops, table[:, c]).astype(np.uint8)
     return out
+
+
+@functools.cache
+def _heat_table(alone: bool) -> np.ndarray:
+    """(256, 4) uint8 premultiplied B, G, R, A of the heat map for each alpha level 0..255. Over the photo the heat
+    map's own opacity follows the alpha (0 = photo kept, fully visible); alone, it is opaque on black."""
+    value = np.arange(256, dtype=np.float32) / 255.0
+    rgb = heat_colors(value).astype(np.float32)
+    weight = np.ones_like(value) if alone else value
+    table = np.empty((256, 4), np.uint8)
+    for c, src in ((0, 2), (1, 1), (2, 0)):
+        table[:, c] = (rgb[:, src] * weight + 0.5).astype(np.uint8)
+    table[:, 3] = (255.0 * weight + 0.5).astype(np.uint8)
+    return table
 
 
 class QtImageItem(QGraphicsItem):
@@ -688,7 +703,11 @@ class QtCanvas(QGraphicsView):
         only the windows are converted, never a full-size float map.
         """
         self._alpha_windows = list(windows or [])
-        self._build_heat_item()
+        if self.alpha_mode != "off":
+            self._build_heat_item()
+        elif self.heat_item is not None:  # stale; while the view is off, the new map waits until it is shown
+            self._scene.removeItem(self.heat_item)
+            self.heat_item = None
 
     def _build_heat_item(self) -> None:
         if self.heat_item is not None:
@@ -698,17 +717,14 @@ class QtCanvas(QGraphicsView):
             self._apply_visibility()
             return
         alone = self.alpha_mode == "alone"
+        table = _heat_table(alone)
         item = QtImageItem(self.document.height, self.document.width, QImage.Format.Format_ARGB32_Premultiplied)
         for (y0, x0, y1, x1), alpha in self._alpha_windows:
-            value = (alpha.mean(axis=2, dtype=np.float32) if alpha.ndim == 3 else alpha.astype(np.float32)) / 255.0
-            rgb = heat_colors(value).astype(np.float32)
-            # Over the photo, the heat map's own opacity follows the alpha (0 = photo kept, fully visible);
-            # alone, it is opaque on black. Pixels are premultiplied.
-            weight = np.ones_like(value, np.float32) if alone else np.clip(value, 0.0, 1.0).astype(np.float32)
-            dst = item.pixels[y0:y1, x0:x1]
-            for c, src in ((0, 2), (1, 1), (2, 0)):
-                dst[..., c] = (rgb[..., src] * weight + 0.5).astype(np.uint8)
-            dst[..., 3] = (255.0 * weight + 0.5).astype(np.uint8)
+            if alpha.ndim == 3:  # mean of the 3 channels, rounded, in integers
+                level = ((alpha.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
+            else:
+                level = alpha
+            item.pixels[y0:y1, x0:x1] = table[level]
         item.setZValue(20)
         item.setOpacity(1.0 if alone else self._alpha_opacity)
         self.heat_item = item
@@ -719,7 +735,7 @@ class QtCanvas(QGraphicsView):
         """"off", "overlay" (heat map over the photo at ``opacity``) or "alone" (heat map on black)."""
         if mode not in ("off", "overlay", "alone"):
             raise ValueError(f"unknown alpha mode {mode!r}")
-        rebuild = (mode == "alone") != (self.alpha_mode == "alone")
+        rebuild = (mode == "alone") != (self.alpha_mode == "alone") or (mode != "off" and self.heat_item is None)
         self.alpha_mode = mode
         self._alpha_opacity = float(opacity)
         if rebuild:

@@ -168,6 +168,7 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     opened.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, opened)
     canvas = opened.canvas
+    assert canvas.heat_item is None  # not built while the view is off
     opened.act_alpha.trigger()
     assert canvas.alpha_mode == "overlay" and canvas.heat_item.isVisible()
     assert NOT_LEARNED_LABEL in opened.alpha_label.text()
