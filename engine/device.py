@@ -1,22 +1,30 @@
 """Choosing the compute device and the precision that goes with it."""
 
+from __future__ import annotations
+
 import functools
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from engine.errors import FusionPaintError
+
+if TYPE_CHECKING:  # PyTorch is imported when a device is first resolved, not when the editor starts
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` picks CUDA, then Apple MPS, then the CPU; an explicit device that is absent is an error."""
+    import torch
+
     name = (name or "auto").lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -43,6 +51,8 @@ def inference_dtype(device: torch.device) -> torch.dtype:
     bf16 autocast halves CPU latency, but its error with trained weights has not been measured yet, so the CPU path
     stays in float32 (see README, benchmarks).
     """
+    import torch
+
     return torch.float16 if device.type in ("cuda", "mps") else torch.float32
 
 
@@ -82,6 +92,8 @@ def cpu_bf16_feature() -> str | None:
 def describe_device(device: torch.device) -> str:
     """Human-readable device name for the status bar and the CLI, e.g. 'CUDA: NVIDIA H100' or
     'CPU: AMD EPYC (2 threads, avx512_bf16)'."""
+    import torch
+
     if device.type == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":

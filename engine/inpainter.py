@@ -5,10 +5,10 @@ The pipeline only talks to :class:`Inpainter`; value ranges, channel order and p
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
 
+from engine.classical import classical_fill
 from engine.device import describe_device, inference_dtype
 
 
@@ -46,27 +46,9 @@ class Inpainter:
         raise NotImplementedError
 
 
-CLASSICAL_RADIUS_PX = 5
-"""Neighbourhood radius of OpenCV's classical fills, in pixels."""
-CLASSICAL_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
-"""OpenCV's classical fills by short name: Telea 2004, Navier-Stokes (Bertalmio et al. 2001)."""
-
-
-def classical_fill(images: np.ndarray, holes: np.ndarray, method: str = "telea") -> np.ndarray:
-    """OpenCV fill of ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
-
-    Returns float32 (N, H, W, 3) in [0, 1] (quantised to 8 bits); pixels outside the holes are the input's.
-    """
-    flag = CLASSICAL_METHODS[method]
-    filled = np.empty(images.shape, dtype=np.float32)
-    for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
-        rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        filled[i] = cv2.inpaint(rgb8, hole.astype(np.uint8), CLASSICAL_RADIUS_PX, flag).astype(np.float32) / 255.0
-    return filled
-
-
 class ClassicalInpainter(Inpainter):
-    """OpenCV's ``cv2.inpaint`` (``method`` a key of `CLASSICAL_METHODS`); runs on the CPU whatever the device."""
+    """OpenCV's ``cv2.inpaint`` (``method`` a key of `engine.classical.CLASSICAL_METHODS`); runs on the CPU whatever
+    the device."""
 
     def __init__(self, spec, method: str):
         super().__init__(spec, torch.device("cpu"))

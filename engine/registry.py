@@ -4,19 +4,25 @@ A third model is one new file in ``engine/models/`` plus one :func:`register_mod
 weights is listed with status "no weights"; selecting it raises :class:`ModelUnavailable`, never random output.
 """
 
+from __future__ import annotations
+
 import json
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
+from engine.classical import CLASSICAL_METHODS
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
-from engine.inpainter import CLASSICAL_METHODS, ClassicalInpainter, Inpainter, NetworkInpainter
 from engine.paths import user_models_dir
 from engine.weights import load_into, load_weights, read_arch
 from resources import WEIGHTS_DIR
+
+if TYPE_CHECKING:  # PyTorch is imported when a network is first built, not when the editor starts
+    import torch
+
+    from engine.inpainter import Inpainter
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ for _name, _title in (("opencv-telea", "OpenCV Telea (classical)"), ("opencv-ns"
 
 def build_network(arch: str) -> torch.nn.Module:
     """A randomly initialised generator for ``arch`` ("dfnet" or "dmfn")."""
+    import torch  # noqa: F401  (the models need it; imported here so the editor starts without it)
+
     if arch == "dfnet":
         from engine.models.dfnet import DFNet
 
@@ -139,6 +147,8 @@ def parameter_count(spec: ModelSpec) -> int:
     """Number of generator parameters (0 for classical models); counted without allocating weights."""
     if spec.kind == "classical":
         return 0
+    import torch
+
     with torch.device("meta"):
         network = build_network(spec.arch)
     return sum(p.numel() for p in network.parameters())
@@ -199,6 +209,8 @@ def _guess_arch(weights: Path) -> str | None:
         keys = set(load_weights(weights))
     except WeightsError:
         return None
+    import torch
+
     for arch in ("dfnet", "dmfn"):
         with torch.device("meta"):
             if set(build_network(arch).state_dict()) == keys:
@@ -287,6 +299,8 @@ def load_model(
     name_or_path: str | Path | ModelSpec, device: str = "auto", dtype: torch.dtype | None = None
 ) -> Inpainter:
     """Load a model ready for :func:`engine.pipeline.inpaint` on ``device`` ("auto", "cpu", "cuda", "mps")."""
+    from engine.inpainter import ClassicalInpainter, NetworkInpainter
+
     spec = name_or_path if isinstance(name_or_path, ModelSpec) else get_spec(name_or_path)
     if spec.kind == "classical":
         return ClassicalInpainter(spec, spec.arch.removeprefix("opencv-"))

@@ -4,18 +4,22 @@ Weights are read only from safetensors files or with ``torch.load(..., weights_o
 unsafe unpickling. Every error names the file.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from engine.errors import WeightsError
+
+if TYPE_CHECKING:  # PyTorch is imported when weights are first read or written, not when the editor starts
+    import torch
 
 FORMAT_VERSION = "1"
 
@@ -44,6 +48,9 @@ def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[s
                 f"weights file {path} failed its sha256 check (expected {expected_sha256[:12]}..., "
                 f"got {actual[:12]}...): it is damaged or not the file FusionPaint expects"
             )
+    import torch
+    from safetensors.torch import load_file
+
     try:
         if path.suffix == ".safetensors":
             state = load_file(str(path), device="cpu")
@@ -104,6 +111,8 @@ def save_weights(
 
     ``dtype`` converts floating-point tensors (e.g. ``torch.float16`` for shipping); integer buffers are kept.
     """
+    from safetensors.torch import save_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {}
@@ -140,6 +149,8 @@ def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: 
         if wrong_shape:
             details.append(f"{len(wrong_shape)} of the wrong shape (e.g. {wrong_shape[0]})")
         raise WeightsError(f"weights file {path} does not fit the {arch} architecture: " + ", ".join(details))
+    import torch
+
     not_finite = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
     if not_finite:
         raise WeightsError(f"weights file {path} is damaged: {len(not_finite)} tensor(s) hold NaN or infinite "

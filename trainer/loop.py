@@ -40,10 +40,10 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from engine import metrics
+from engine.classical import classical_fill
 from engine.device import cpu_bf16_feature, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
-from engine.inpainter import classical_fill
 from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
 from engine.weights import load_into, load_weights

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -540,3 +541,25 @@ def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, mai
     reopened = make_main_window()  # the next start offers the same folder
     reopened.open_finetune()
     assert reopened._finetune_dialog.folder_edit.text() == str(tmp_path)
+
+
+def test_the_editor_starts_without_pytorch(tmp_path):
+    """The classical default needs no PyTorch: the window opens and shows a photo without importing it (it costs
+    over a second of start-up); it is imported when a network is first used."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.qt_main_window import QtMainWindow\n"
+        "w = QtMainWindow(); w.show(); app.processEvents()\n"
+        "assert w.open_path(sys.argv[1]); app.processEvents()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FUSIONPAINT_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code, str(root / "resources" / "samples" / "coffee.png")], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -168,7 +168,7 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks
     the hole, the fill being the one the network saw (not zeros)."""
     from dataclasses import replace
 
-    from engine.inpainter import classical_fill
+    from engine.classical import classical_fill
 
     image = _photo(256, 256)
     hole = np.zeros((256, 256), bool)
