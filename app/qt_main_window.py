@@ -925,18 +925,19 @@ class QtMainWindow(QMainWindow):
     def _on_finished(self, request_id: int, result) -> None:
         if request_id != self._running_id:
             return  # stale result of a superseded or cancelled job
-        elapsed = time.perf_counter() - self._run_started
         if self.canvas.gesture_active:
-            self._deferred_result = (result, elapsed)  # applied when the stroke or lasso ends
+            self._deferred_result = result  # applied when the stroke or lasso ends
             return
-        self._apply_finished(result, elapsed)
+        self._apply_finished(result)
 
     def _apply_deferred_result(self) -> None:
         if self._deferred_result is not None:
-            self._apply_finished(*self._deferred_result)
+            self._apply_finished(self._deferred_result)
 
-    def _apply_finished(self, result, elapsed: float) -> None:
-        """Apply a finished removal as one undo step; only the mask it was computed from is cleared."""
+    def _apply_finished(self, result) -> None:
+        """Apply a finished removal as one undo step; only the mask it was computed from is cleared. The time
+        reported is the true one, from the request (Enter) to the result on screen."""
+        started = self._run_started
         hole = self._running_hole
         self._last_hole = hole
         self._end_run()
@@ -954,6 +955,7 @@ class QtMainWindow(QMainWindow):
             self.canvas.set_raw_image(result.raw_map())
         self._update_alpha_view()
         self.device_label.setText(f"Device: {result.device}")
+        elapsed = time.perf_counter() - started
         model_time = result.timings.get("total")
         detail = f" (engine {model_time:.2f} s)" if model_time is not None else ""
         self.time_label.setText(f"Last removal: {elapsed:.2f} s")
