@@ -722,10 +722,11 @@ class Trainer:
         cfg = self.config
         generator = _unwrap(self.generator)
         if cfg.evaluate and self.split.held_out:
+            before_model, before_label = self._before_model()
             self.progress.emit("phase", name="scoring", message=(
                 f"Scoring before and after on {len(self.split.held_out)} held-out photos..."))
             report = evaluate_generators(
-                {"before": self._before_model(), "after": generator}, self.arch, self.split.held_out, size=cfg.size,
+                {"before": before_model, "after": generator}, self.arch, self.split.held_out, size=cfg.size,
                 device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill,
             )
             result.before, result.after = report["before"], report["after"]
@@ -744,7 +745,7 @@ class Trainer:
             card = {
                 "title": f"{self.run_name} (fine-tuned {self.arch})",
                 "base_model": self._base_description(),
-                "before_model": getattr(self, "before_label", None),
+                "before_model": before_label if cfg.evaluate and self.split.held_out else None,
                 "data": str(Path(cfg.data).expanduser().resolve()),
                 "photo_count": len(self.cache),
                 "held_out_count": len(self.split.held_out),
@@ -777,18 +778,17 @@ class Trainer:
             helped=result.helped, summary=result.summary, steps=self.step, time_s=time_s,
         )
 
-    def _before_model(self) -> nn.Module | str:
-        """What "before" measures: what the user has now. The weights the run started from; for a run from random
-        initialisation, the default model when that is a classical fill (its `CLASSICAL_METHODS` name)."""
-        base = self.build_base_generator()
-        self.before_label = self._base_description()
-        if "random" not in self.base_note:
-            return base
+    def _before_model(self) -> tuple[nn.Module | str, str]:
+        """(model, description) of what "before" measures: what the user has now. The weights the run started
+        from; for a run from random initialisation, the default model when that is a classical fill (its
+        `CLASSICAL_METHODS` name)."""
         default = get_spec(default_model_name())
-        if default.kind != "classical":
-            return base
-        self.before_label = f"{default.name} (the default model; training started from random initialisation)"
-        return default.arch.removeprefix("opencv-")
+        from_scratch = self.config.init == INIT_RANDOM or (
+            self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
+        if from_scratch and default.kind == "classical":
+            label = f"{default.name} (the default model; training started from random initialisation)"
+            return default.arch.removeprefix("opencv-"), label
+        return self.build_base_generator(), self._base_description()
 
     def _base_description(self) -> str:
         init = self.config.init
