@@ -117,7 +117,8 @@ def _clean_one(image_path: Path, mask_path: Path, model, band_px: int) -> tuple[
         _warn(warning)
     if not hole.any():
         _warn(f"mask {mask_path} is empty: {image_path.name} is copied unchanged")
-    return photo, inpaint(photo.rgb, hole, model, band_px=band_px)
+    # the original pixels are not needed after the fill: writing the result over them saves a copy of the photo
+    return photo, inpaint(photo.rgb, hole, model, band_px=band_px, in_place=True)
 
 
 def _remove_one(args: argparse.Namespace, model) -> int:
@@ -129,12 +130,14 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     for path in outputs.values():
         save_format(path)  # an unknown file type stops before any work, so no output is left half done
     photo, result = _clean_one(image_path, mask_path, model, args.band)
-    save_image(out_path, result.image, alpha=photo.alpha, like=photo, quality=args.quality, keep_gps=args.keep_gps)
-    if args.alpha_out:
-        save_image(Path(args.alpha_out), result.alpha_map())
-    seconds = result.timings.get("total", 0.0)
-    regions = len(result.windows)
-    print(f"{out_path}: {regions} region(s) filled with {result.model} on {result.device} in {seconds:.2f} s")
+    summary = (f"{len(result.windows)} region(s) filled with {result.model} on {result.device} in "
+               f"{result.timings.get('total', 0.0):.2f} s")
+    cleaned, alpha_map = result.image, (result.alpha_map() if args.alpha_out else None)
+    del result  # its per-window maps (6 bytes per window pixel) are not needed to encode the outputs
+    save_image(out_path, cleaned, alpha=photo.alpha, like=photo, quality=args.quality, keep_gps=args.keep_gps)
+    if alpha_map is not None:
+        save_image(Path(args.alpha_out), alpha_map)
+    print(f"{out_path}: {summary}")
     return 0
 
 
@@ -177,7 +180,9 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
             continue
         try:
             photo, result = _clean_one(image_path, mask_path, model, args.band)
-            save_image(out_dir / image_path.name, result.image, alpha=photo.alpha, like=photo, quality=args.quality,
+            cleaned = result.image
+            del result  # as in single-photo mode: the per-window maps are not needed to encode the output
+            save_image(out_dir / image_path.name, cleaned, alpha=photo.alpha, like=photo, quality=args.quality,
                        keep_gps=args.keep_gps)
             done += 1
         except ImageError as exc:

@@ -19,3 +19,7 @@ class WeightsError(FusionPaintError):
 
 class JobCancelled(FusionPaintError):
     """A job was cancelled before it finished."""
+
+
+class JobTooLarge(FusionPaintError):
+    """A removal would need more memory than the system has free; refused before any work."""

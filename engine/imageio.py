@@ -273,7 +273,8 @@ def _integer_scale(mode: str, values: np.ndarray) -> float:
 
 
 def _decode(im: Image.Image, p: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Pixels of a loaded image as (rgb uint8 (H,W,3), alpha uint8 (H,W) or None), both C-contiguous."""
+    """Pixels of a loaded image as (rgb uint8 (H,W,3), alpha uint8 (H,W) or None), both C-contiguous; rgb is
+    writable (the command line fills the hole in place)."""
     mode = im.mode
     alpha: np.ndarray | None = None
     if mode == "F":
@@ -298,7 +299,7 @@ def _decode(im: Image.Image, p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             data = np.asarray(im if im.mode == target else im.convert(target))
         except ValueError:
             raise ImageError(f"cannot open {p}: pixel format {mode} is not supported") from None
-        rgb = np.ascontiguousarray(data[:, :, :3])
+        rgb = np.require(data[:, :, :3], requirements=["C", "W"])  # a writable copy when Pillow's is read-only
         alpha = np.ascontiguousarray(data[:, :, 3]) if has_alpha else None
         return rgb, alpha
     rgb = np.repeat(np.asarray(gray, dtype=np.uint8)[:, :, None], 3, axis=2)

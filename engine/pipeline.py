@@ -1,6 +1,7 @@
 """One removal: hole regions -> context windows -> one batch through the model -> composite.
 
-Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill. Inputs are never modified.
+Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill. Inputs are never modified (unless
+the caller asks for the result in place).
 Composition inside each window, with A the composition map and ``known`` the image with the hole zeroed (or, for
 weights trained with a classical pre-fill, with the hole holding that fill)::
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine.errors import JobCancelled
+from engine.errors import JobCancelled, JobTooLarge
 from engine.inpainter import Inpainter
 from engine.regions import Box, plan_windows, round_up, union_box, window_scale
 
@@ -33,7 +34,17 @@ MAX_BATCH = 8
 MIN_NETWORK_SIDE = 32
 
 #: Rows blended at a time: bounds the float temporaries of a huge hole (24 MP) to a few tens of MB.
-COMPOSITE_ROWS = 256
+COMPOSITE_ROWS = 128
+
+#: Bytes per window pixel a removal holds: the result's raw output and composition map (uint8 RGB each) and one
+#: more full-size uint8 map while a window is composited (its upscaled pre-fill or learned alpha).
+WINDOW_BYTES_PER_PIXEL = 9
+
+#: Bytes per pixel of one chunk of ``COMPOSITE_ROWS`` rows: about six float32 RGB temporaries.
+CHUNK_BYTES_PER_PIXEL = 72
+
+#: Share of the memory the system reports free that one removal may plan to use.
+MEMORY_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,38 @@ def validate_inputs(image: np.ndarray, hole: np.ndarray) -> None:
         raise ValueError(f"hole must be a bool array of shape {image.shape[:2]}, got {getattr(hole, 'shape', '?')}")
 
 
+def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_place: bool = False) -> int:
+    """Upper bound, in bytes, of the memory :func:`inpaint` allocates beyond its inputs for these context windows:
+    the output copy of the photo (3 bytes per pixel, none when ``in_place``), the per-window maps, the blending chunk
+    of the widest window, and the model's working memory for one batch (``spec.working_bytes_per_pixel`` per input
+    pixel)."""
+    height, width = image_hw
+    window_pixels = sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in windows)
+    widest = max((x1 - x0 for _, x0, _, x1 in windows), default=0)
+    side = round_up(max(spec.native_size, MIN_NETWORK_SIDE), spec.size_multiple)
+    batch = min(len(windows), MAX_BATCH)
+    output = 0 if in_place else 3 * height * width
+    return (output + WINDOW_BYTES_PER_PIXEL * window_pixels + CHUNK_BYTES_PER_PIXEL * COMPOSITE_ROWS * widest
+            + spec.working_bytes_per_pixel * batch * side * side)
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give this process now without swapping, in bytes (psutil's "available")."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def check_memory(needed: int) -> None:
+    """Raise JobTooLarge when a removal's estimate (``needed`` bytes) exceeds ``MEMORY_SHARE`` of the free memory."""
+    free = available_memory_bytes()
+    if needed > MEMORY_SHARE * free:
+        raise JobTooLarge(
+            f"This removal needs about {needed / 2**30:.1f} GB of memory and only {free / 2**30:.1f} GB is free: "
+            "close other programs, or remove the object in smaller parts"
+        )
+
+
 def feather_weights(hole: np.ndarray, band_px: int) -> np.ndarray:
     """float32 (h, w): 1 on hole pixels, 1 - d / (band_px + 1) at Euclidean distance d <= band_px, 0 beyond."""
     if band_px <= 0:
@@ -158,10 +201,14 @@ def inpaint(
     band_px: int = 8,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    in_place: bool = False,
 ) -> InpaintResult:
     """Fill ``hole`` in ``image`` with ``model``; see the module docstring for the composition rule.
 
-    progress(fraction in [0, 1], message) is called from the calling thread. Raises JobCancelled when ``cancel`` is set.
+    progress(fraction in [0, 1], message) is called from the calling thread. Raises JobCancelled when ``cancel`` is set,
+    and JobTooLarge up front when the job would not fit in the free memory (:func:`check_memory`).
+    ``in_place``: write the result into ``image`` itself instead of a copy (3 bytes per pixel less), for callers
+    that no longer need the original, like the command line; by default the inputs are never modified.
     """
     validate_inputs(image, hole)
     spec = model.spec
@@ -172,11 +219,14 @@ def inpaint(
     report(0.0, "finding holes")
     windows = plan_windows(hole, spec.native_size)
     timings["plan"] = time.perf_counter() - start
-    output = image.copy()
     if not windows:
         timings["total"] = time.perf_counter() - start
         report(1.0, "nothing to remove")
-        return InpaintResult(output, (), spec.alpha_learned, spec.name, model.device_name, timings)
+        return InpaintResult(image if in_place else image.copy(), (), spec.alpha_learned, spec.name,
+                             model.device_name, timings)
+    check_memory(estimate_peak_bytes(image.shape[:2], windows, spec, in_place))
+    # windows never overlap, so a window's crop never holds pixels already written for another: in place is exact
+    output = image if in_place else image.copy()
 
     results: list[WindowResult] = []
     for first in range(0, len(windows), MAX_BATCH):
@@ -207,6 +257,15 @@ def inpaint(
     return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, timings)
 
 
+def _upscaled(small: np.ndarray, small_hw: tuple[int, int], size_hw: tuple[int, int], interpolation: int) -> np.ndarray:
+    """uint8 (h, w, 3): the unpadded part of a network-resolution float map in [0, 1], resized to ``size_hw``."""
+    small_h, small_w = small_hw
+    values = _to_uint8(small[:small_h, :small_w])
+    if (small_h, small_w) != tuple(size_hw):
+        values = cv2.resize(values, (size_hw[1], size_hw[0]), interpolation=interpolation)
+    return values
+
+
 def _composite(
     output: np.ndarray,
     image: np.ndarray,
@@ -223,53 +282,59 @@ def _composite(
     ``base_padded`` (the classical pre-fill, or None = zeros) is what the alpha blends over inside the hole.
 
     Only the hole's bounding box grown by the seam band is blended (beyond it A == 0), in chunks of
-    ``COMPOSITE_ROWS`` rows so a huge hole never needs full-size float arrays.
+    ``COMPOSITE_ROWS`` rows, so a huge hole needs no full-size float array: besides the result's own ``raw`` and
+    ``alpha`` maps (3 bytes per window pixel each), at most one more full-size uint8 map lives at a time
+    (see :func:`estimate_peak_bytes`).
     """
     y0, x0, y1, x1 = box
     height, width = y1 - y0, x1 - x0
-    small_h, small_w = small_hw
-    resized = (small_h, small_w) != (height, width)
-    raw8 = _to_uint8(raw_padded[:small_h, :small_w])
-    if resized:
-        raw8 = cv2.resize(raw8, (width, height), interpolation=cv2.INTER_CUBIC)
-    base8 = None
-    if base_padded is not None:
-        base8 = _to_uint8(base_padded[:small_h, :small_w])
-        if resized:
-            base8 = cv2.resize(base8, (width, height), interpolation=cv2.INTER_CUBIC)
-    learned8 = None
-    if alpha_padded is not None:
-        learned8 = _to_uint8(alpha_padded[:small_h, :small_w])
-        if resized:
-            learned8 = cv2.resize(learned8, (width, height), interpolation=cv2.INTER_LINEAR)
-    composition8 = np.zeros((height, width, 3), np.uint8)
     crop_hole = hole[y0:y1, x0:x1]
+    target = output[y0:y1, x0:x1]
+    # ``target`` becomes the "known" image: the photo outside the hole, the pre-fill (or zeros) inside it
+    if base_padded is None:
+        np.copyto(target, 0, where=crop_hole[..., None])
+    else:
+        np.copyto(target, _upscaled(base_padded, small_hw, (height, width), cv2.INTER_CUBIC),
+                  where=crop_hole[..., None])
+    raw8 = _upscaled(raw_padded, small_hw, (height, width), cv2.INTER_CUBIC)
+    # the composition map is built in place of the upscaled learned alpha (one full-size map, not two)
+    if alpha_padded is None:
+        composition8 = np.zeros((height, width, 3), np.uint8)
+    else:
+        composition8 = _upscaled(alpha_padded, small_hw, (height, width), cv2.INTER_LINEAR)
     rows = np.flatnonzero(crop_hole.any(axis=1))
     if rows.size == 0:  # a window always holds a hole; guard against an empty one anyway
+        composition8[:] = 0
         return WindowResult(box=box, alpha=composition8, raw=raw8, changed=None)
     cols = np.flatnonzero(crop_hole.any(axis=0))
     grow = max(band_px, 0) + 1
     sy0, sy1 = max(int(rows[0]) - grow, 0), min(int(rows[-1]) + 1 + grow, height)
     sx0, sx1 = max(int(cols[0]) - grow, 0), min(int(cols[-1]) + 1 + grow, width)
-    weights = feather_weights(crop_hole[sy0:sy1, sx0:sx1], band_px)
-    target = output[y0:y1, x0:x1]
-    source = image[y0:y1, x0:x1]
+    if alpha_padded is not None:  # A == 0 outside the blended box
+        composition8[:sy0] = 0
+        composition8[sy1:] = 0
+        composition8[:, :sx0] = 0
+        composition8[:, sx1:] = 0
+    touched_rows: list[int] = []
+    touched_cols = [width, -1]
     for r0 in range(sy0, sy1, COMPOSITE_ROWS):
         r1 = min(r0 + COMPOSITE_ROWS, sy1)
+        # a pixel's feather weight depends on hole pixels at most ``grow`` rows away: a margin makes chunks exact
+        m0, m1 = max(r0 - grow, sy0), min(r1 + grow, sy1)
+        w = feather_weights(crop_hole[m0:m1, sx0:sx1], band_px)[r0 - m0:r1 - m0, :, None]
         part = (slice(r0, r1), slice(sx0, sx1))
-        w = weights[r0 - sy0:r1 - sy0, :, None]
-        a = w if learned8 is None else w * (learned8[part].astype(np.float32) * (1.0 / 255.0))
-        known = source[part].astype(np.float32)
-        hole_part = crop_hole[part]
-        known[hole_part] = 0.0 if base8 is None else base8[part][hole_part]
+        a = w if alpha_padded is None else w * (composition8[part].astype(np.float32) * (1.0 / 255.0))
+        known = target[part].astype(np.float32)
         blended = a * (raw8[part].astype(np.float32) - known) + known
         touched = w[..., 0] > 0
         target[part][touched] = _to_uint8(blended[touched], scale=1.0)
         composition8[part] = _to_uint8(np.broadcast_to(a, known.shape))
-    touched_rows = np.flatnonzero((weights > 0).any(axis=1))
-    touched_cols = np.flatnonzero((weights > 0).any(axis=0))
-    changed = (y0 + sy0 + int(touched_rows[0]), x0 + sx0 + int(touched_cols[0]),
-               y0 + sy0 + int(touched_rows[-1]) + 1, x0 + sx0 + int(touched_cols[-1]) + 1)
+        hit_rows = np.flatnonzero(touched.any(axis=1))
+        if hit_rows.size:
+            hit_cols = np.flatnonzero(touched.any(axis=0))
+            touched_rows += [r0 + int(hit_rows[0]), r0 + int(hit_rows[-1])]
+            touched_cols = [min(touched_cols[0], sx0 + int(hit_cols[0])), max(touched_cols[1], sx0 + int(hit_cols[-1]))]
+    changed = (y0 + min(touched_rows), x0 + touched_cols[0], y0 + max(touched_rows) + 1, x0 + touched_cols[1] + 1)
     return WindowResult(box=box, alpha=composition8, raw=raw8, changed=changed)
 
 

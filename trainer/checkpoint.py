@@ -8,12 +8,15 @@ samplers' state dicts). numpy arrays inside sampler states are stored as ``{"__n
 back into arrays on loading.
 
 Writing goes to a temporary file in the same folder, then ``os.replace`` - a crash never leaves a half-written
-checkpoint behind the name.
+checkpoint behind the name. A ``checksum`` (sha256 over every value, tensors byte by byte) is written with it and
+checked on loading, so a damaged file (a flipped bit in a tensor the zip reader does not notice) is refused, as is a
+checkpoint holding NaN or infinite values.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import random
 import shutil
@@ -101,6 +104,47 @@ def set_rng_state(state: dict) -> None:
     random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
 
 
+def checksum(payload: dict) -> str:
+    """sha256 (hex) of a plain checkpoint payload (:func:`to_plain` output), its ``checksum`` entry left out: keys,
+    plain values by ``repr`` and tensors by dtype, shape and bytes, in order."""
+    digest = hashlib.sha256()
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, torch.Tensor):
+            flat = obj.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"tensor {flat.dtype} {tuple(obj.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy())
+        elif isinstance(obj, dict):
+            digest.update(b"{")
+            for key, value in obj.items():
+                if key != "checksum":
+                    digest.update(repr(key).encode())
+                    walk(value)
+            digest.update(b"}")
+        elif isinstance(obj, (list, tuple)):
+            digest.update(b"[" if isinstance(obj, list) else b"(")
+            for value in obj:
+                walk(value)
+            digest.update(b"]")
+        else:
+            digest.update(repr(obj).encode())
+
+    walk(payload)
+    return digest.hexdigest()
+
+
+def _first_non_finite(obj: Any, where: str = "") -> str | None:
+    """Dotted path of the first floating-point tensor holding NaN or infinity, or None."""
+    if isinstance(obj, torch.Tensor):
+        return where if obj.is_floating_point() and not bool(torch.isfinite(obj).all()) else None
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    for key, value in items:
+        found = _first_non_finite(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 _LOW_DISK_BYTES = 64 * 2**20
 """Free space below which a failed checkpoint write is reported as a full disk."""
 
@@ -117,6 +161,7 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink(missing_ok=True)
     payload = to_plain({**state, "version": CHECKPOINT_VERSION})
+    payload["checksum"] = checksum(payload)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -148,7 +193,8 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint safely (``weights_only=True``, CPU tensors) and check its version."""
+    """Read a checkpoint safely (``weights_only=True``, CPU tensors) and check its version, its checksum (when it
+    has one: checkpoints written before checksums are accepted) and that no tensor holds NaN or infinity."""
     path = resolve_checkpoint(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -164,5 +210,11 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(
             f"checkpoint {path} has version {state['version']}; this FusionPaint reads version {CHECKPOINT_VERSION}"
         )
+    if "checksum" in state and state["checksum"] != checksum(state):
+        raise CheckpointError(f"checkpoint {path} is damaged (its checksum does not match); resume from another")
+    bad = _first_non_finite(state)
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {path} holds NaN or infinite values (in {bad}): the run diverged or the "
+                              "file is damaged; resume from another")
     state["samplers"] = from_plain(state.get("samplers") or {})
     return state

@@ -274,3 +274,16 @@ def test_keep_gps_flag(tmp_path):
     assert main([*base, "-o", str(tmp_path / "kept.jpg"), "--keep-gps"]) == 0
     assert 0x8825 not in Image.open(tmp_path / "plain.jpg").getexif()
     assert Image.open(tmp_path / "kept.jpg").getexif().get_ifd(0x8825).get(1) == "N"
+
+
+def test_a_removal_too_large_for_the_free_memory_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    import engine.pipeline as pipeline
+
+    _write_photo(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    monkeypatch.setattr(pipeline, "available_memory_bytes", lambda: 1000)
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--alpha-out", str(tmp_path / "alpha.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: This removal needs about") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]

@@ -145,22 +145,69 @@ def test_tiny_and_thin_photos_through_every_model(name, shape, random_networks):
     assert result.windows[0].alpha.shape == (y1 - y0, x1 - x0, 3)
 
 
-def test_a_huge_hole_is_composited_in_chunks_with_the_same_result():
+@pytest.mark.parametrize("name", ["opencv-telea", "dfnet-telea"])
+def test_a_huge_hole_is_composited_in_chunks_with_the_same_result(name, random_networks):
+    """Chunks of 7 rows (less than the seam band) give the result of one chunk: the feather weights of each chunk
+    see every hole pixel within the band, and the learned alpha and the pre-fill are cut at the same rows."""
+    from dataclasses import replace
+
     import engine.pipeline as pipeline
 
+    if name == "dfnet-telea":
+        network = random_networks["dfnet"]
+        model = NetworkInpainter(replace(network.spec, input_fill="telea"), network.network, network.device)
+    else:
+        model = load_model(name)
     image = _photo(700, 900)
     hole = np.zeros((700, 900), bool)
     hole[50:650, 60:840] = True
-    model = load_model("opencv-telea")
-    whole = inpaint(image, hole, model)
+    hole[300:320, 845:860] = True  # a second part a few pixels away: the band of one reaches into the other
+    cv2.circle(hole.view(np.uint8), (450, 690), 6, 1, -1)
     original_rows = pipeline.COMPOSITE_ROWS
     try:
+        pipeline.COMPOSITE_ROWS = 10_000
+        whole = inpaint(image, hole, model, band_px=BAND)
         pipeline.COMPOSITE_ROWS = 7
-        chunked = inpaint(image, hole, model)
+        chunked = inpaint(image, hole, model, band_px=BAND)
     finally:
         pipeline.COMPOSITE_ROWS = original_rows
     np.testing.assert_array_equal(chunked.image, whole.image)
     np.testing.assert_array_equal(chunked.alpha_map(), whole.alpha_map())
+    assert chunked.changed_box() == whole.changed_box()
+
+
+def test_a_removal_that_does_not_fit_in_free_memory_is_refused_before_any_work(monkeypatch):
+    import engine.pipeline as pipeline
+    from engine.errors import JobTooLarge
+    from engine.regions import plan_windows
+
+    image = _photo(400, 600)
+    hole = np.zeros((400, 600), bool)
+    hole[20:380, 30:570] = True
+    model = load_model("opencv-telea")
+    needed = pipeline.estimate_peak_bytes((400, 600), plan_windows(hole, model.spec.native_size), model.spec)
+    # the estimate covers the output copy, the per-window maps and the blending chunk
+    assert needed >= 3 * 400 * 600 + pipeline.WINDOW_BYTES_PER_PIXEL * 400 * 600
+    calls = []
+    monkeypatch.setattr(model, "predict", lambda *args: calls.append(args))
+    monkeypatch.setattr(pipeline, "available_memory_bytes", lambda: needed)  # 90 % of it is usable: too little
+    with pytest.raises(JobTooLarge, match=r"needs about .* GB of memory and only .* GB is free"):
+        inpaint(image, hole, model)
+    assert calls == []  # refused before the model ran
+    monkeypatch.undo()
+    monkeypatch.setattr(pipeline, "available_memory_bytes", lambda: 2 * needed)
+    assert inpaint(image, hole, model).windows
+
+
+def test_a_network_batch_counts_in_the_memory_estimate(random_networks):
+    import engine.pipeline as pipeline
+
+    windows = [(0, 0, 64, 64)] * 3
+    dfnet, telea = random_networks["dfnet"].spec, get_spec("opencv-telea")
+    extra = pipeline.estimate_peak_bytes((64, 64), windows, dfnet) - pipeline.estimate_peak_bytes((64, 64), windows,
+                                                                                                  telea)
+    side = 512  # DFNet's native size, a multiple of its 256-pixel size rule
+    assert extra == dfnet.working_bytes_per_pixel * 3 * side * side
 
 
 def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks):
@@ -184,3 +231,19 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks
     a, raw, base = prediction.alpha[0], prediction.raw[0], prediction.base[0]
     expected = np.clip((a * raw + (1 - a) * base) * 255 + 0.5, 0, 255).astype(np.uint8)
     assert np.abs(result.image[hole].astype(int) - expected[hole].astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["opencv-telea", "dfnet"])
+def test_in_place_gives_the_same_result_in_the_input_array(name, random_networks):
+    image = _photo(520, 6000)
+    hole = np.zeros((520, 6000), bool)
+    for x in range(100, 6000, 600):  # ten windows (two batches): each crop is read after others were written
+        hole[200:230, x:x + 30] = True
+    model = _model(name, random_networks)
+    copied = inpaint(image, hole, model, band_px=BAND)
+    work = image.copy()
+    in_place = inpaint(work, hole, model, band_px=BAND, in_place=True)
+    assert len(copied.windows) > 8
+    assert in_place.image is work
+    np.testing.assert_array_equal(work, copied.image)
+    np.testing.assert_array_equal(in_place.alpha_map(), copied.alpha_map())

@@ -104,3 +104,29 @@ def test_a_full_disk_is_named_and_stale_temporary_files_go(tmp_path, monkeypatch
         save_checkpoint(path, {"step": 2})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]
     assert load_checkpoint(path)["step"] == 1
+
+
+def test_a_flipped_bit_in_a_tensor_is_refused(tmp_path):
+    weights = torch.arange(4096, dtype=torch.float32) + 0.25
+    path = save_checkpoint(tmp_path / "checkpoint.pt", {"step": 3, "generator": {"w": weights}})
+    assert load_checkpoint(path)["step"] == 3
+    data = bytearray(path.read_bytes())
+    offset = bytes(data).index(weights[1000:1004].numpy().tobytes())  # the tensor's bytes inside the zip
+    data[offset + 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    assert torch.load(path, weights_only=True)["step"] == 3  # torch itself does not notice
+    with pytest.raises(CheckpointError, match="is damaged"):
+        load_checkpoint(path)
+
+
+def test_non_finite_values_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "checkpoint.pt",
+                           {"step": 3, "generator": {"w": torch.tensor([1.0, float("nan")])}})
+    with pytest.raises(CheckpointError, match=r"NaN or infinite values \(in generator.w\)"):
+        load_checkpoint(path)
+
+
+def test_a_checkpoint_written_before_checksums_is_still_read(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"version": CHECKPOINT_VERSION, "step": 5, "generator": {"w": torch.ones(3)}}, path)
+    assert load_checkpoint(path)["step"] == 5
