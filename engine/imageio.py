@@ -551,7 +551,7 @@ def save_image(
 
     def write(temp: Path) -> None:
         try:
-            image.save(temp, format=fmt, **options)
+            _save_to(temp, image, format=fmt, **options)
         except OSError:
             raise
         except Exception as e:  # an encoder refusing the data or an option
@@ -571,4 +571,11 @@ def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:
     if not isinstance(hole, np.ndarray) or hole.dtype != np.bool_ or hole.ndim != 2:
         raise ValueError(f"hole must be a bool array of shape (H, W), got {getattr(hole, 'shape', hole)!r}")
     image = Image.fromarray(hole.astype(np.uint8) * 255)
-    atomic_write(p, lambda temp: image.save(temp, format="PNG", compress_level=6))
+    atomic_write(p, lambda temp: _save_to(temp, image, format="PNG", compress_level=6))
+
+
+def _save_to(temp: Path, image: Image.Image, **options) -> None:
+    """``image.save`` into a file this function opens and always closes, even when Ctrl+C or SIGTERM interrupts
+    the encoder (Pillow closes the files it opens itself only on ordinary errors)."""
+    with open(temp, "wb") as fh:
+        image.save(fh, **options)

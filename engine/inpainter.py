@@ -3,13 +3,19 @@
 The pipeline only talks to :class:`Inpainter`; value ranges, channel order and precision are handled here, once.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
 import numpy as np
-import torch
 
 from engine.classical import classical_fill
 from engine.device import describe_device, inference_dtype
+
+if TYPE_CHECKING:  # a classical fill runs without PyTorch: the editor's default removal never waits for its import
+    import torch
 
 
 @dataclass
@@ -28,15 +34,19 @@ class Prediction:
 
 
 class Inpainter:
-    """A loaded model ready to fill holes. Subclasses implement :meth:`predict`."""
+    """A loaded model ready to fill holes. Subclasses implement :meth:`predict` and :attr:`device_name`.
 
-    def __init__(self, spec, device: torch.device):
+    device: where it runs (a ``torch.device`` for networks; "cpu" for classical fills, which never import PyTorch).
+    """
+
+    def __init__(self, spec, device: torch.device | str):
         self.spec = spec
         self.device = device
 
     @property
     def device_name(self) -> str:
-        return describe_device(self.device)
+        """Human-readable device, e.g. 'CPU: AMD EPYC (2 threads, avx512_bf16)'."""
+        raise NotImplementedError
 
     def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
         """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
@@ -51,8 +61,12 @@ class ClassicalInpainter(Inpainter):
     the device."""
 
     def __init__(self, spec, method: str):
-        super().__init__(spec, torch.device("cpu"))
+        super().__init__(spec, "cpu")
         self.method = method
+
+    @property
+    def device_name(self) -> str:
+        return f"CPU (OpenCV, {cv2.getNumThreads()} threads)"
 
     def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
         return Prediction(raw=classical_fill(images, holes, self.method), alpha=None)
@@ -62,6 +76,8 @@ class NetworkInpainter(Inpainter):
     """A DFNet or DMFN generator in eval mode on ``device`` (half precision and channels_last on GPUs)."""
 
     def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
+        import torch
+
         super().__init__(spec, device)
         self.dtype = dtype or inference_dtype(device)
         channels_last = device.type == "cuda" or getattr(network, "channels_last_on_cpu", False)
@@ -74,8 +90,19 @@ class NetworkInpainter(Inpainter):
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
 
-    @torch.inference_mode()
+    @property
+    def device_name(self) -> str:
+        return describe_device(self.device)
+
     def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+        import torch
+
+        with torch.inference_mode():
+            return self._predict(images, holes)
+
+    def _predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+        import torch
+
         lo, hi = self.spec.value_range
         image_t = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
         hole_t = torch.from_numpy(np.ascontiguousarray(holes)).unsqueeze(1)

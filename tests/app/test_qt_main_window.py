@@ -544,18 +544,24 @@ def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, mai
 
 
 def test_the_editor_starts_without_pytorch(tmp_path):
-    """The classical default needs no PyTorch: the window opens and shows a photo without importing it (it costs
-    over a second of start-up); it is imported when a network is first used."""
+    """The classical default needs no PyTorch: the window opens, shows a photo and removes an object with it without
+    importing it (it costs over a second, at start-up or at the first removal); it is imported when a network is
+    first used."""
     import subprocess
 
     code = (
-        "import sys\n"
+        "import sys, time\n"
         "from PySide6.QtWidgets import QApplication\n"
         "app = QApplication([])\n"
         "from app.qt_main_window import QtMainWindow\n"
         "w = QtMainWindow(); w.show(); app.processEvents()\n"
         "assert w.open_path(sys.argv[1]); app.processEvents()\n"
+        "w.document.fill_rect(40, 40, 90, 80); w.remove()\n"
+        "end = time.monotonic() + 60\n"
+        "while w.busy and time.monotonic() < end: app.processEvents()\n"
+        "assert w.last_result is not None and w.last_result.model == 'opencv-telea'\n"
         "print('torch' in sys.modules)\n"
+        "w.document.mark_saved(); w.close()\n"
     )
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FUSIONPAINT_HOME": str(tmp_path)}

@@ -552,7 +552,7 @@ def test_save_image_disk_full_during_encoding(tmp_path, monkeypatch):
     out.write_bytes(b"old contents")
 
     def failing_save(self, fp, format=None, **params):
-        Path(fp).write_bytes(b"\xff\xd8 half a jpeg")
+        fp.write(b"\xff\xd8 half a jpeg")
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
@@ -640,6 +640,25 @@ def test_decoder_warnings_become_notes_and_never_reach_stderr(tmp_path, monkeypa
     photo = imageio.load_image(tmp_path / "p.png")
     assert photo.notes == ("p.png: Corrupt EXIF data. Expecting 2 bytes",)
     assert capsys.readouterr().err == ""
+
+
+def test_an_interrupted_save_closes_its_file_and_removes_it(tmp_path, monkeypatch):
+    import warnings
+
+    opened = []
+
+    def interrupted_save(self, fp, format=None, **params):
+        opened.append(fp)
+        fp.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        with pytest.raises(KeyboardInterrupt):
+            save_image(tmp_path / "out.png", _smooth(8, 8))
+    assert opened and opened[0].closed
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_truncated_tiff_is_one_error_line(tmp_path, capsys):
