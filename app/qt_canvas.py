@@ -20,7 +20,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QTransform
@@ -55,6 +57,11 @@ def _bgra_view(image: QImage) -> np.ndarray:
     return flat.reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
 
 
+def _result_or_none(future: Future):
+    """A finished future's result, or None when it raised (a failed heat map is simply not shown)."""
+    return None if future.cancelled() or future.exception() is not None else future.result()
+
+
 def heat_colors(values: np.ndarray) -> np.ndarray:
     """Map values in [0, 1] (any shape) to RGB uint8 (..., 3) on a black-purple-orange-yellow heat scale."""
     stops = np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
@@ -66,6 +73,46 @@ def heat_colors(values: np.ndarray) -> np.ndarray:
     for c in range(3):
         out[..., c] = np.interp(v, stops, table[:, c]).astype(np.uint8)
     return out
+
+
+def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray) -> None:
+    """Write RGB uint8 (h, w, 3) into ``out``, a (h, w, 4) uint8 B, G, R, A view, with A = 255 (OpenCV, in place)."""
+    converted = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA, dst=out)
+    if converted is not out and not np.shares_memory(converted, out):  # OpenCV could not write into the view
+        out[...] = converted
+
+
+def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
+    """The canvas's images for a photo's RGB uint8 (H, W, 3) pixels: (photo in RGB32, a transparent mask overlay in
+    premultiplied ARGB32). QImages, not pixmaps, so a 24 MP photo's ~200 MB of them can be made off the GUI thread
+    (see :meth:`QtCanvas.set_document`)."""
+    height, width = rgb.shape[:2]
+    photo = QImage(width, height, QImage.Format.Format_RGB32)
+    rgb_to_bgra(rgb, _bgra_view(photo))
+    overlay = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    overlay.fill(0)
+    return photo, overlay
+
+
+def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], alone: bool) -> QImage:
+    """The heat map of composition alpha ``windows`` ((box, uint8 (h, w) or (h, w, 3)), 255 = model output) as a
+    (height, width) premultiplied ARGB32 image, transparent outside the windows. A QImage, not a pixmap, so it can
+    be built off the GUI thread."""
+    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(0)
+    pixels = _bgra_view(image).view(np.uint32)[..., 0]
+    table = _heat_table(alone).view(np.uint32)[:, 0]
+    for (y0, x0, y1, x1), alpha in windows:
+        if alpha.ndim == 3:  # mean of the 3 channels, rounded, in integers
+            total = alpha[..., 0].astype(np.uint16)
+            total += alpha[..., 1]
+            total += alpha[..., 2]
+            total += 1
+            level = (total // 3).astype(np.uint8)
+        else:
+            level = alpha
+        np.take(table, level, out=pixels[y0:y1, x0:x1], mode="clip")  # clip: no buffering; levels fit
+    return image
 
 
 @functools.cache
@@ -89,10 +136,15 @@ class QtImageItem(QGraphicsItem):
     limits drawing to columns [0, clip_width) (split view).
     """
 
-    def __init__(self, height: int, width: int, fmt: QImage.Format, parent: QGraphicsItem | None = None):
+    def __init__(self, height: int, width: int, fmt: QImage.Format, parent: QGraphicsItem | None = None,
+                 image: QImage | None = None):
+        """A new image of ``height`` x ``width`` in ``fmt``, all zero; or, given ``image``, that QImage itself
+        (built elsewhere, for example off the GUI thread)."""
         super().__init__(parent)
-        self._qimage = QImage(width, height, fmt)
-        self._qimage.fill(0)
+        if image is None:
+            image = QImage(width, height, fmt)
+            image.fill(0)
+        self._qimage = image
         self.pixels = _bgra_view(self._qimage)
         self._bounds = QRectF(0, 0, width, height)
         self.clip_width: float | None = None
@@ -109,11 +161,7 @@ class QtImageItem(QGraphicsItem):
     def set_rgb(self, rgb: np.ndarray, box: Box | None = None) -> None:
         """Copy RGB uint8 (H, W, 3) pixels of ``box`` (all if None) in and repaint that box."""
         y0, x0, y1, x1 = box if box is not None else (0, 0, rgb.shape[0], rgb.shape[1])
-        dst = self.pixels[y0:y1, x0:x1]
-        dst[..., 0] = rgb[y0:y1, x0:x1, 2]
-        dst[..., 1] = rgb[y0:y1, x0:x1, 1]
-        dst[..., 2] = rgb[y0:y1, x0:x1, 0]
-        dst[..., 3] = 255
+        rgb_to_bgra(rgb[y0:y1, x0:x1], self.pixels[y0:y1, x0:x1])
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -152,6 +200,7 @@ class QtCanvas(QGraphicsView):
     mask_edited = Signal()
     gesture_finished = Signal()
     cursor_moved = Signal(float, float)
+    _heat_built = Signal(int, object)  # (generation, QImage or None), from the heat-map thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -198,14 +247,19 @@ class QtCanvas(QGraphicsView):
         self.alpha_mode = "off"  # off | overlay | alone
         self._alpha_opacity = 0.7
         self._alpha_windows: list[tuple[Box, np.ndarray]] = []
+        self._heat_generation = 0  # bumped by every new map or mode: a heat image built for an older one is dropped
+        self._heat_built_alone: bool | None = None  # the mode the current (or requested) heat image is for
+        self._heat_builder: ThreadPoolExecutor | None = None
+        self._heat_built.connect(self._on_heat_built)
         self._split_x = 0.5
         self._split_drag = False
         self._last_cursor: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ document
 
-    def set_document(self, document) -> None:
-        """Show ``document`` (an app.document.Document) or nothing (None); resets the view items."""
+    def set_document(self, document, images: tuple[QImage, QImage] | None = None) -> None:
+        """Show ``document`` (an app.document.Document) or nothing (None); resets the view items. ``images``: its
+        :func:`display_images` when already made (on a helper thread, with the decoding); made here otherwise."""
         self.cancel_gesture()
         if self._unlisten is not None:
             self._unlisten()
@@ -218,19 +272,22 @@ class QtCanvas(QGraphicsView):
         self.view_mode = "result"
         self.alpha_mode = "off"
         self._alpha_windows = []
+        self._heat_generation += 1
+        self._heat_built_alone = None
         if document is None:
             self._scene.setSceneRect(QRectF())
             return
         h, w = document.height, document.width
-        self.photo_item = QtImageItem(h, w, QImage.Format.Format_RGB32)
-        self.photo_item.set_rgb(document.image)
+        photo_image, overlay_image = images if images is not None else display_images(document.image)
+        self.photo_item = QtImageItem(h, w, photo_image.format(), image=photo_image)
         self._scene.addItem(self.photo_item)
-        self.mask_item = QtImageItem(h, w, QImage.Format.Format_ARGB32_Premultiplied)
+        self.mask_item = QtImageItem(h, w, overlay_image.format(), image=overlay_image)
         self.mask_item.smooth = False
         self.mask_item.setZValue(10)
         self.mask_item.setOpacity(self._overlay_opacity)
         self._scene.addItem(self.mask_item)
-        self._update_mask_box(None)
+        if document.mask.any():  # the new overlay is transparent already
+            self._update_mask_box(None)
         pens = ((QColor(0, 0, 0, 200), Qt.PenStyle.SolidLine), (QColor(255, 255, 255), Qt.PenStyle.DashLine))
         for color, style in pens:
             pen = QPen(color, 1.0, style)
@@ -272,9 +329,9 @@ class QtCanvas(QGraphicsView):
         if y1 <= y0 or x1 <= x0:
             return
         c = self._overlay_color
-        lut = np.array([[0, 0, 0, 0], [c.blue(), c.green(), c.red(), 255]], np.uint8)
+        lut = np.array([[0, 0, 0, 0], [c.blue(), c.green(), c.red(), 255]], np.uint8).view(np.uint32)[:, 0]
         sub = self.document.mask[y0:y1, x0:x1]
-        self.mask_item.pixels[y0:y1, x0:x1] = lut[sub.view(np.uint8)]
+        np.take(lut, sub.view(np.uint8), out=self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0], mode="clip")
         self.mask_item.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     # ------------------------------------------------------------------ styles, tools
@@ -703,42 +760,55 @@ class QtCanvas(QGraphicsView):
         only the windows are converted, never a full-size float map.
         """
         self._alpha_windows = list(windows or [])
+        self._heat_built_alone = None
         if self.alpha_mode != "off":
             self._build_heat_item()
         elif self.heat_item is not None:  # stale; while the view is off, the new map waits until it is shown
+            self._heat_generation += 1
             self._scene.removeItem(self.heat_item)
             self.heat_item = None
 
     def _build_heat_item(self) -> None:
+        """Start building the heat map of the current windows on a helper thread (a 24 MP map takes a few hundred
+        ms); :meth:`_on_heat_built` shows it. Until then the previous view stays on screen."""
+        self._heat_generation += 1
+        self._heat_built_alone = None
         if self.heat_item is not None:
             self._scene.removeItem(self.heat_item)
             self.heat_item = None
-        if not getattr(self, "_alpha_windows", None) or self.document is None:
+        if not self._alpha_windows or self.document is None:
             self._apply_visibility()
             return
-        alone = self.alpha_mode == "alone"
-        table = _heat_table(alone)
-        item = QtImageItem(self.document.height, self.document.width, QImage.Format.Format_ARGB32_Premultiplied)
-        for (y0, x0, y1, x1), alpha in self._alpha_windows:
-            if alpha.ndim == 3:  # mean of the 3 channels, rounded, in integers
-                level = ((alpha.astype(np.uint16).sum(axis=2) + 1) // 3).astype(np.uint8)
-            else:
-                level = alpha
-            item.pixels[y0:y1, x0:x1] = table[level]
+        self._heat_built_alone = self.alpha_mode == "alone"  # requested; shown when it arrives
+        if self._heat_builder is None:
+            self._heat_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heat-map")
+        generation = self._heat_generation
+        future = self._heat_builder.submit(heat_image, self.document.height, self.document.width,
+                                           list(self._alpha_windows), self.alpha_mode == "alone")
+        future.add_done_callback(lambda done: self._heat_built.emit(generation, _result_or_none(done)))
+
+    def _on_heat_built(self, generation: int, image: QImage | None) -> None:
+        if generation != self._heat_generation or image is None or self.document is None:
+            return  # a newer map or mode was asked for meanwhile, or the build failed (nothing to show)
+        item = QtImageItem(image.height(), image.width(), image.format(), image=image)
         item.setZValue(20)
-        item.setOpacity(1.0 if alone else self._alpha_opacity)
+        item.setOpacity(1.0 if self.alpha_mode == "alone" else self._alpha_opacity)
         self.heat_item = item
         self._scene.addItem(item)
         self._apply_visibility()
+
+    @property
+    def heat_pending(self) -> bool:
+        """True while a heat map asked for is still being built."""
+        return self.alpha_mode != "off" and bool(self._alpha_windows) and self.heat_item is None
 
     def set_alpha_mode(self, mode: str, opacity: float = 0.7) -> None:
         """"off", "overlay" (heat map over the photo at ``opacity``) or "alone" (heat map on black)."""
         if mode not in ("off", "overlay", "alone"):
             raise ValueError(f"unknown alpha mode {mode!r}")
-        rebuild = (mode == "alone") != (self.alpha_mode == "alone") or (mode != "off" and self.heat_item is None)
         self.alpha_mode = mode
         self._alpha_opacity = float(opacity)
-        if rebuild:
+        if mode != "off" and self._heat_built_alone != (mode == "alone"):  # none yet, or made for the other mode
             self._build_heat_item()
         elif self.heat_item is not None:
             self.heat_item.setOpacity(1.0 if mode == "alone" else self._alpha_opacity)

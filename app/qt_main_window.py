@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document
-from app.qt_canvas import QtCanvas
+from app.qt_canvas import QtCanvas, display_images
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.errors import FusionPaintError, ImageError
@@ -47,6 +47,12 @@ APP_TITLE = "FusionPaint"
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
 MAX_TOOL_SIZE = 500
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+
+
+def _decode_for_display(path: Path):
+    """Decode a photo and make its canvas images (helper thread): (Photo, (photo QImage, overlay QImage))."""
+    photo = load_image(path)
+    return photo, display_images(photo.rgb)
 
 
 def _image_filter() -> str:
@@ -438,7 +444,7 @@ class QtMainWindow(QMainWindow):
             return False
         path = Path(path)
         try:
-            photo = self._in_background(f"Opening {path.name}...", load_image, path)
+            photo, images = self._in_background(f"Opening {path.name}...", _decode_for_display, path)
             document = Document(photo)
         except (ImageError, ValueError) as exc:
             QMessageBox.critical(self, "Cannot open photo", str(exc))
@@ -446,7 +452,7 @@ class QtMainWindow(QMainWindow):
         except MemoryError:
             QMessageBox.critical(self, "Cannot open photo", f"{path.name}: not enough memory to open this photo")
             return False
-        self._set_document(document)
+        self._set_document(document, images)
         self.settings.last_folder = str(path.parent)
         add_recent_file(self.settings, str(path))
         self._rebuild_recent_menu()
@@ -454,14 +460,16 @@ class QtMainWindow(QMainWindow):
         self.message(f"Opened {path.name}: {document.width} x {document.height} px, {photo.format}")
         return True
 
-    def _set_document(self, document: Document | None) -> None:
+    def _set_document(self, document: Document | None, images=None) -> None:
+        """Make ``document`` current; ``images``: its canvas images when made with the decoding (see
+        :func:`app.qt_canvas.display_images`)."""
         if self.document is not None:
             self.document.remove_listener(self._on_document_changed)
         self.document = document
         self.save_path = None
         self.last_result = None
         self._last_hole = None
-        self.canvas.set_document(document)
+        self.canvas.set_document(document, images)
         if document is not None:
             document.add_listener(self._on_document_changed)
             self.size_info_label.setText(f"{document.width} x {document.height}")

@@ -210,3 +210,32 @@ def test_split_divider_drags_without_painting(canvas):
     away = canvas.map_from_image(doc.width * 0.75, doc.height / 2)
     drag(canvas, [away, away + QPointF(8, 0)])
     assert doc.mask.any()  # away from the divider the brush paints as usual
+
+
+def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(qtbot, canvas, monkeypatch):
+    import threading
+
+    import app.qt_canvas as qt_canvas
+
+    h, w = canvas.document.height, canvas.document.width
+    threads = []
+    real = qt_canvas.heat_image
+
+    def recording(*args):
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(qt_canvas, "heat_image", recording)
+    old = [((0, 0, h, w), np.full((h, w, 3), 255, np.uint8))]
+    new = [((0, 0, h // 2, w // 2), np.full((h // 2, w // 2, 3), 128, np.uint8))]
+    canvas.set_alpha_map(old)
+    canvas.set_alpha_mode("alone")
+    canvas.set_alpha_map(new)  # a newer removal before the first map arrived
+    assert canvas.heat_pending and canvas.photo_item.isVisible()  # the photo stays until the map is ready
+    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=5000)
+    qtbot.wait(50)  # a late signal for the old map would land now
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    levels = canvas.heat_item.pixels[..., 3]
+    assert levels[: h // 2, : w // 2].min() == 255 and levels[h // 2:, w // 2:].max() == 0  # alone: opaque map
+    assert not canvas.photo_item.isVisible()
+    np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], qt_canvas._heat_table(True)[128])

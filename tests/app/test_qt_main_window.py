@@ -171,7 +171,9 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     canvas = opened.canvas
     assert canvas.heat_item is None  # not built while the view is off
     opened.act_alpha.trigger()
-    assert canvas.alpha_mode == "overlay" and canvas.heat_item.isVisible()
+    assert canvas.alpha_mode == "overlay"
+    qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=WAIT_MS)
+    assert canvas.heat_item.isVisible()
     assert NOT_LEARNED_LABEL in opened.alpha_label.text()
     alpha = opened.last_result.alpha_map().mean(axis=2)
     heat_alpha = canvas.heat_item.pixels[..., 3]
@@ -179,7 +181,9 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     opened.alpha_slider.setValue(30)
     assert canvas.heat_item.opacity() == pytest.approx(0.3)
     opened.act_alpha_alone.trigger()
-    assert canvas.alpha_mode == "alone" and not canvas.photo_item.isVisible()
+    assert canvas.alpha_mode == "alone"
+    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=WAIT_MS)
+    assert not canvas.photo_item.isVisible()
     opened.act_alpha.trigger()  # off again
     assert canvas.alpha_mode == "off" and canvas.photo_item.isVisible() and not canvas.heat_item.isVisible()
     opened.act_raw.trigger()
