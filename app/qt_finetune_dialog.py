@@ -98,6 +98,7 @@ class FineTuneDialog(QDialog):
         self._buffer = b""
         self._budget_s = 60.0 * minutes
         self._started_at: float | None = None
+        self._scoring_s = 0.0
         self.process: QProcess | None = None
 
         self.folder_edit = QLineEdit(folder)
@@ -118,6 +119,7 @@ class FineTuneDialog(QDialog):
         self.minutes_spin.setRange(1, 24 * 60)
         self.minutes_spin.setValue(minutes)
         self.minutes_spin.setSuffix(" min")
+        self.minutes_spin.setToolTip("The whole run: reading the photos, training, and scoring before/after")
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("automatic (model-folder-date)")
         form = QFormLayout()
@@ -195,7 +197,8 @@ class FineTuneDialog(QDialog):
         self.model_name = self.checkpoint = self.last_step = None
         self._buffer = b""
         self._budget_s = 60.0 * self.minutes_spin.value()
-        self._started_at = None
+        self._started_at = time.monotonic()  # the budget covers the whole run: reading photos and scoring too
+        self._scoring_s = 0.0
         self.result_label.clear()
         self.loss_label.clear()
         self.preview_label.clear()
@@ -311,7 +314,7 @@ class FineTuneDialog(QDialog):
         self.events.append(event)
         kind = event.get("event")
         if kind == "start":
-            self._started_at = time.monotonic()
+            self._scoring_s = float(event.get("scoring_s") or 0.0)
             self.run_dir = event.get("run_dir")
             self.status_label.setText(
                 f"Training {event.get('model')} on {event.get('photos')} photos "
@@ -328,9 +331,11 @@ class FineTuneDialog(QDialog):
             if self._started_at is not None and self._budget_s > 0:
                 fraction = max(fraction, (time.monotonic() - self._started_at) / self._budget_s)
             self.progress_bar.setValue(int(1000 * min(1.0, max(0.0, fraction))))
+            left = None if eta is None else eta + self._scoring_s  # the budget includes the scoring at the end
             self.status_label.setText(
                 f"Step {event['step']}{'/' + str(steps) if steps else ''}, "
-                f"{event.get('images_per_s') or 0:.2f} images/s, {_format_eta(eta)} left"
+                f"{event.get('images_per_s') or 0:.2f} images/s, {_format_eta(left)} left"
+                + (" (scoring included)" if self._scoring_s else "")
             )
             losses = event.get("losses") or {}
             self.loss_label.setText("Losses (lower is better): " + ", ".join(

@@ -61,7 +61,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch", type=_positive_int, help="images per step and process (default: 1 on the CPU, "
                        "8 DFNet / 16 DMFN on a GPU)")
     train.add_argument("--steps", type=_positive_int, help="stop after this many steps")
-    train.add_argument("--minutes", type=_positive_float, help="stop after this many minutes of training")
+    train.add_argument("--minutes", type=_positive_float,
+                       help="the whole run's time budget in minutes: reading the photos, training and the "
+                       "before/after scoring at the end (training stops early enough to score)")
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     train.add_argument("--precision", default=None, choices=PRECISIONS,

@@ -9,7 +9,10 @@ scaler), TF32 matmuls, channels_last tensors and fused Adam; on the CPU bf16 aut
 instructions, else float32. Losses are read back from the GPU only every ``report_every`` steps so the GPU queue
 never drains for a progress line.
 
-Stopping: after ``steps`` steps or ``minutes`` minutes, whichever comes first; SIGTERM or Ctrl+C (SIGINT) stop
+Stopping: after ``steps`` steps or ``minutes`` minutes, whichever comes first. ``minutes`` is the whole run's
+wall-clock budget, from the Trainer's creation (reading the photos included) to the end of scoring: training stops
+early enough for the held-out scoring, whose time is estimated by scoring one held-out photo before training
+(:meth:`Trainer.scoring_estimate_s`); at least one step is always trained. SIGTERM or Ctrl+C (SIGINT) stop
 at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at once). Every
 ``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically.
 
@@ -244,6 +247,8 @@ class Trainer:
         report_every: int | None = None,
         dist_info: DistInfo | None = None,
     ) -> None:
+        self._budget_t0 = time.perf_counter()  # ``minutes`` counts from here: reading photos and scoring included
+        self._scoring_reserve_s = 0.0
         self.dist = dist_info or dist_info_from_env()
         self.progress = progress or Progress(enabled=False)
         if not self.dist.is_main:
@@ -598,13 +603,13 @@ class Trainer:
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0
 
-    def _should_stop(self, signals: _StopSignals, steps: int | None, session_t0: float) -> str | None:
+    def _should_stop(self, signals: _StopSignals, steps: int | None) -> str | None:
         """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks."""
         cfg = self.config
         reason = None
         if steps is not None and self.step >= steps:
             reason = "steps"
-        elif cfg.minutes is not None and time.perf_counter() - session_t0 >= cfg.minutes * 60:
+        elif cfg.minutes is not None and self.step > self._session_start_step and self._budget_left_s() <= 0:
             reason = "minutes"
         if signals.reason is not None:
             reason = signals.reason
@@ -632,12 +637,15 @@ class Trainer:
         steps = cfg.resolved_steps()
         if self.base_note:
             self.progress.log(self.base_note)
+        if cfg.minutes is not None:
+            self._scoring_reserve_s = self.scoring_estimate_s()
         self.progress.emit(
             "start", model=self.arch, name=self.run_name, device=str(self.device), steps=steps,
-            minutes=cfg.minutes, batch=self.batch, world_size=self.dist.world_size, photos=len(self.cache),
-            held_out=len(self.split.held_out), skipped=len(self.cache.skipped), run_dir=str(self.run_dir),
-            resumed_from=self.step,
+            minutes=cfg.minutes, scoring_s=self._scoring_reserve_s, batch=self.batch,
+            world_size=self.dist.world_size, photos=len(self.cache), held_out=len(self.split.held_out),
+            skipped=len(self.cache.skipped), run_dir=str(self.run_dir), resumed_from=self.step,
         )
+        self._session_start_step = self.step
         self._t0 = session_t0 = time.perf_counter()
         self._cpu_t0 = time.process_time()
         result = TrainResult(status="done", step=self.step)
@@ -647,7 +655,7 @@ class Trainer:
         rate = 0.0
         self._last_preview = None
         checkpoint_step = -1
-        reason = self._should_stop(signals, steps, session_t0)
+        reason = self._should_stop(signals, steps)
         while reason is None:
             images, holes = self.next_batch()
             losses = self.train_step(images, holes)
@@ -665,7 +673,7 @@ class Trainer:
                 result.loss_history.append({"step": self.step, **means})
                 self.progress.emit(
                     "step", step=self.step, steps=steps, losses=means, lr=cfg.lr_at(self.step - 1),
-                    images_per_s=rate, eta_s=self._eta(steps, rate, session_t0),
+                    images_per_s=rate, eta_s=self._eta(steps, rate),
                 )
             if cfg.preview_every and self.step % cfg.preview_every == 0:
                 self._write_preview()
@@ -674,7 +682,7 @@ class Trainer:
                 checkpoint_step = self.step
             # all ranks reach the same report steps, so the collective stop check never deadlocks
             if at_report or not self.dist.enabled:
-                reason = self._should_stop(signals, steps, session_t0)
+                reason = self._should_stop(signals, steps)
         result.step = self.step
         if checkpoint_step != self.step:
             result.checkpoint = self.save_checkpoint()
@@ -697,14 +705,34 @@ class Trainer:
         if self.dist.enabled:
             dist.barrier()
 
-    def _eta(self, steps: int | None, images_per_s: float, session_t0: float) -> float | None:
+    def _eta(self, steps: int | None, images_per_s: float) -> float | None:
         candidates = []
         if steps is not None and images_per_s > 0:
             steps_per_s = images_per_s / (self.batch * self.dist.world_size)
             candidates.append(max(0, steps - self.step) / steps_per_s)
         if self.config.minutes is not None:
-            candidates.append(max(0.0, self.config.minutes * 60 - (time.perf_counter() - session_t0)))
+            candidates.append(max(0.0, self._budget_left_s()))
         return min(candidates) if candidates else None
+
+    def _budget_left_s(self) -> float:
+        """Seconds of ``minutes`` left for training: the budget less the time spent and the scoring reserve."""
+        spent = time.perf_counter() - self._budget_t0
+        return self.config.minutes * 60 - spent - self._scoring_reserve_s
+
+    def scoring_estimate_s(self) -> float:
+        """Seconds the held-out scoring at the end will take, measured by scoring the first held-out photo with
+        the generator as it is now (0 without scoring): that time x the photos x the networks compared."""
+        cfg = self.config
+        if not (cfg.evaluate and self.split.held_out and self.dist.is_main):
+            return 0.0
+        generator = _unwrap(self.generator)
+        t0 = time.perf_counter()
+        evaluate_generators({"after": generator}, self.arch, self.split.held_out[:1], size=cfg.size,
+                            device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill)
+        generator.train()
+        one = time.perf_counter() - t0
+        networks = 1 if self._classical_before() is not None else 2
+        return one * len(self.split.held_out) * networks
 
     # ------------------------------------------------------------------ preview, evaluation, export
 
@@ -782,13 +810,19 @@ class Trainer:
         """(model, description) of what "before" measures: what the user has now. The weights the run started
         from; for a run from random initialisation, the default model when that is a classical fill (its
         `CLASSICAL_METHODS` name)."""
-        default = get_spec(default_model_name())
-        from_scratch = self.config.init == INIT_RANDOM or (
-            self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
-        if from_scratch and default.kind == "classical":
+        default = self._classical_before()
+        if default is not None:
             label = f"{default.name} (the default model; training started from random initialisation)"
             return default.arch.removeprefix("opencv-"), label
         return self.build_base_generator(), self._base_description()
+
+    def _classical_before(self):
+        """The default model's spec when "before" is that classical fill (a run from random initialisation while
+        the default is classical), else None."""
+        default = get_spec(default_model_name())
+        from_scratch = self.config.init == INIT_RANDOM or (
+            self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
+        return default if from_scratch and default.kind == "classical" else None
 
     def _base_description(self) -> str:
         init = self.config.init

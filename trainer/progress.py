@@ -2,7 +2,8 @@
 
 JSON mode writes one object per line to stdout and nothing else there; each has ``"event"`` plus fields:
 
-- ``start``: model, device, steps (int or null), minutes (float or null), batch, photos, held_out, run_dir
+- ``start``: model, device, steps (int or null), minutes (float or null; the whole run's budget), scoring_s (the
+  seconds of it kept for the before/after scoring at the end), batch, photos, held_out, run_dir
 - ``step``: step, steps (null when only a time budget is set), losses {name: float}, lr, images_per_s, eta_s
 - ``preview``: step, path (PNG: rows of input | result | alpha | ground truth)
 - ``checkpoint``: step, path

@@ -98,3 +98,13 @@ def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
     assert args[args.index("--init") + 1] == str(weights)
     dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))
     assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["random"]
+
+
+def test_the_time_left_includes_the_scoring_at_the_end(qtbot, tmp_path):
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.handle_event({"event": "start", "model": "dfnet", "photos": 20, "held_out": 5, "device": "cpu",
+                         "scoring_s": 90.0})
+    dialog.handle_event({"event": "step", "step": 1, "steps": None, "losses": {"total": 0.3}, "images_per_s": 2.0,
+                         "eta_s": 30.0})
+    assert "2:00 left (scoring included)" in dialog.status_label.text()

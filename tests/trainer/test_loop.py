@@ -156,3 +156,25 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
                                       run_dir=str(tmp_path / f"run{flag}")), export=False)
         trainer.setup()
         assert compiled == expected
+
+
+@pytest.mark.slow
+def test_a_time_budget_leaves_room_for_scoring(tmp_path, monkeypatch):
+    """``minutes`` covers the whole run: training stops when the time left equals the scoring estimate (after at
+    least one step), and the estimate comes from scoring one held-out photo."""
+    photos = str(write_photo_folder(tmp_path / "photos", n=8))
+    def config(run):
+        return TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
+                           minutes=1.0, steps=3, eval_masks_per_photo=1, run_dir=str(tmp_path / run))
+
+    measured = Trainer(config("measured"), export=False)
+    measured.setup()
+    assert len(measured.split.held_out) == 2
+    assert measured.scoring_estimate_s() > 0
+
+    monkeypatch.setattr(Trainer, "scoring_estimate_s", lambda self: 60.0)  # scoring would fill the budget
+    squeezed = Trainer(config("squeezed"), export=False).run()
+    assert squeezed.step == 1 and squeezed.after is not None  # one step, then scored
+    monkeypatch.setattr(Trainer, "scoring_estimate_s", lambda self: 0.0)
+    roomy = Trainer(config("roomy"), export=False).run()
+    assert roomy.step == 3  # the step limit came first
