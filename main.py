@@ -6,6 +6,7 @@
     fusionpaint models [--json]
     fusionpaint train --model dfnet|dmfn --data DIR ...
     fusionpaint evaluate --model NAME|PATH --images DIR --masks DIR [--json report.json]
+    fusionpaint runs [list [--json] | rename OLD NEW | delete NAME]
 """
 
 import argparse
@@ -13,7 +14,7 @@ import signal
 import sys
 import threading
 
-SUBCOMMANDS = ("remove", "models", "train", "evaluate")
+SUBCOMMANDS = ("remove", "models", "train", "evaluate", "runs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fusionpaint",
         description="Remove unwanted objects from photos. Without a subcommand the editor opens.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="{remove,models,train,evaluate}")
+    subparsers = parser.add_subparsers(dest="command", metavar="{remove,models,train,evaluate,runs}")
     add_engine_subcommands(subparsers)
     add_trainer_subcommands(subparsers)
     return parser

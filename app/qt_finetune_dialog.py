@@ -7,6 +7,9 @@ alpha | ground truth). Cancel sends SIGTERM (``QProcess.terminate``): the traine
 exits, so the run can be resumed with ``fusionpaint train --resume RUN_FOLDER``. When the run ends the
 dialog shows the before/after figures on the held-out photos and emits ``model_ready(name)``.
 
+Earlier runs (kept in the user's runs folder so they can be resumed) are listed with the disk each uses, and can be
+resumed, renamed or deleted; the list and those actions also go through the command line (``fusionpaint runs``).
+
 On Windows ``terminate`` cannot reach a console process, so a run that has not stopped after
 ``STOP_GRACE_MS`` is killed (its last periodic checkpoint is kept).
 """
@@ -21,12 +24,15 @@ from pathlib import Path
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -34,6 +40,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -150,6 +158,35 @@ class FineTuneDialog(QDialog):
         self.log_view.setMaximumBlockCount(2000)
         self.log_view.setMaximumHeight(110)
 
+        self.runs_table = QTableWidget(0, 5)
+        self.runs_table.setHorizontalHeaderLabels(["Run", "Network", "Step", "Last saved", "Disk"])
+        self.runs_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.runs_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.runs_table.verticalHeader().setVisible(False)
+        self.runs_table.horizontalHeader().setStretchLastSection(True)
+        self.runs_table.setMaximumHeight(130)
+        self.runs_table.itemSelectionChanged.connect(self._update_run_buttons)
+        self.runs_label = QLabel("Looking for earlier runs...")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the selected run for the time budget above, from its checkpoint")
+        self.rename_button = QPushButton("Rename...")
+        self.delete_button = QPushButton("Delete...")
+        self.delete_button.setToolTip("Delete the run's checkpoint and previews (models exported from it stay)")
+        self.resume_button.clicked.connect(self.resume_selected)
+        self.rename_button.clicked.connect(self.rename_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        run_buttons = QHBoxLayout()
+        run_buttons.addWidget(self.runs_label, 1)
+        for button in (self.resume_button, self.rename_button, self.delete_button):
+            run_buttons.addWidget(button)
+        runs_box = QGroupBox("Earlier runs")
+        runs_layout = QVBoxLayout(runs_box)
+        runs_layout.addWidget(self.runs_table)
+        runs_layout.addLayout(run_buttons)
+        self.runs: list[dict] = []
+        self._runs_process: QProcess | None = None
+
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
         self.cancel_button = self.buttons.addButton("Stop", QDialogButtonBox.ButtonRole.ActionRole)
@@ -160,6 +197,7 @@ class FineTuneDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(runs_box)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
         layout.addWidget(self.loss_label)
@@ -168,12 +206,18 @@ class FineTuneDialog(QDialog):
         layout.addWidget(self.result_label)
         layout.addWidget(self.log_view)
         layout.addWidget(self.buttons)
+        self._resume_dir: str | None = None
         self._set_state("idle")
+        self.refresh_runs()
 
     # ------------------------------------------------------------------ commands
 
     def command(self) -> list[str]:
-        """Arguments after the Python executable: ``-m main train ... --json-progress``."""
+        """Arguments after the Python executable: ``-m main train ... --json-progress`` (``--resume FOLDER`` for
+        :meth:`resume_selected`)."""
+        if self._resume_dir is not None:
+            return ["-m", self.module, "train", "--resume", self._resume_dir, "--minutes",
+                    str(self.minutes_spin.value()), "--json-progress", *self.extra_args]
         args = ["-m", self.module, "train", "--model", str(self.model_combo.currentData()),
                 "--data", self.folder_edit.text().strip(), "--minutes", str(self.minutes_spin.value()),
                 "--json-progress"]
@@ -184,7 +228,7 @@ class FineTuneDialog(QDialog):
         return args + self.extra_args
 
     def start(self) -> None:
-        """Start the trainer process (ignored while one runs)."""
+        """Start a new run with the settings above (ignored while one runs)."""
         if self.state in ("running", "stopping"):
             return
         folder = self.folder_edit.text().strip()
@@ -193,6 +237,18 @@ class FineTuneDialog(QDialog):
             return
         if not self._confirm_start_from_random():
             return
+        self._resume_dir = None
+        self._launch()
+
+    def resume_selected(self) -> None:
+        """Continue the selected earlier run from its checkpoint, for the time budget above."""
+        run = self._selected_run()
+        if self.state in ("running", "stopping") or run is None or not run.get("resumable"):
+            return
+        self._resume_dir = str(run["path"])
+        self._launch()
+
+    def _launch(self) -> None:
         self.events.clear()
         self.model_name = self.checkpoint = self.last_step = None
         self._buffer = b""
@@ -403,6 +459,92 @@ class FineTuneDialog(QDialog):
             self.status_label.setText(f"Could not start the trainer ({sys.executable}).")
             self._set_state("failed")
 
+    # ------------------------------------------------------------------ earlier runs
+
+    def refresh_runs(self) -> None:
+        """List the runs again (``fusionpaint runs --json`` in a process; the table fills when it answers)."""
+        self._runs_cli(["list", "--json"], self._show_runs)
+
+    def _runs_cli(self, args: list[str], done) -> None:
+        """Run ``fusionpaint runs ARGS`` in a process; ``done(exit_code, stdout, stderr)`` when it ends."""
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", self.module, "runs", *args])
+        process.setWorkingDirectory(str(PROJECT_ROOT))
+
+        def finished(code: int, _status: QProcess.ExitStatus) -> None:
+            try:
+                out = bytes(process.readAllStandardOutput().data()).decode(errors="replace")
+                err = bytes(process.readAllStandardError().data()).decode(errors="replace")
+            except RuntimeError:  # the dialog, and the process with it, is being destroyed: nothing to show
+                return
+            done(code, out, err)
+            process.deleteLater()
+
+        process.finished.connect(finished)
+        self._runs_process = process
+        process.start()
+
+    def _show_runs(self, code: int, out: str, err: str) -> None:
+        try:
+            runs = json.loads(out) if code == 0 else None
+        except ValueError:
+            runs = None
+        if not isinstance(runs, list):
+            self.runs_label.setText("Could not list the runs: " + (err.strip().splitlines() or ["?"])[-1])
+            return
+        self.runs = runs
+        self.runs_table.setRowCount(len(runs))
+        for row, run in enumerate(runs):
+            saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.get("saved") or 0))
+            cells = (run.get("name", "?"), run.get("arch") or "?", "-" if run.get("step") is None else str(run["step"]),
+                     saved, _megabytes(run.get("bytes", 0)))
+            for column, text in enumerate(cells):
+                self.runs_table.setItem(row, column, QTableWidgetItem(str(text)))
+        total = sum(run.get("bytes", 0) for run in runs)
+        self.runs_label.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''}, {_megabytes(total)} on disk"
+                                if runs else "No earlier runs.")
+        self._update_run_buttons()
+
+    def _selected_run(self) -> dict | None:
+        rows = self.runs_table.selectionModel().selectedRows()
+        return self.runs[rows[0].row()] if rows and rows[0].row() < len(self.runs) else None
+
+    def _update_run_buttons(self) -> None:
+        run = self._selected_run()
+        idle = self.state not in ("running", "stopping")
+        self.resume_button.setEnabled(idle and run is not None and bool(run.get("resumable")))
+        self.rename_button.setEnabled(idle and run is not None)
+        self.delete_button.setEnabled(idle and run is not None)
+
+    def rename_selected(self) -> None:
+        run = self._selected_run()
+        if run is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename run", "New name (letters, digits, '.', '_', '-'):",
+                                        text=run["name"])
+        if ok and name.strip() and name.strip() != run["name"]:
+            self._runs_cli(["rename", run["name"], name.strip()], self._after_run_change)
+
+    def delete_selected(self) -> None:
+        run = self._selected_run()
+        if run is None:
+            return
+        answer = QMessageBox.question(
+            self, "Delete run?",
+            f"Delete the run '{run['name']}' ({_megabytes(run.get('bytes', 0))}: its checkpoint and previews)? "
+            "It cannot be resumed afterwards; models exported from it stay in the model list.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._runs_cli(["delete", run["name"]], self._after_run_change)
+
+    def _after_run_change(self, code: int, out: str, err: str) -> None:
+        lines = (err if code else out).strip().splitlines()
+        text = (lines or [""])[-1].removeprefix("error: ")
+        self.status_label.setText(text[:1].upper() + text[1:] + ("." if text and not text.endswith(".") else ""))
+        self.refresh_runs()
+
     # ------------------------------------------------------------------ helpers
 
     def _browse(self) -> None:
@@ -421,7 +563,14 @@ class FineTuneDialog(QDialog):
         self.start_button.setEnabled(not busy)
         self.cancel_button.setEnabled(state == "running")
         self.close_button.setEnabled(state != "stopping")
+        self._update_run_buttons()
+        if state in ("done", "stopped", "failed"):
+            self.refresh_runs()  # the run just ended is in the list now, with its disk use
         self.state_changed.emit(state)
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 2**20:,.0f} MB" if count >= 2**20 else f"{count / 2**20:.1f} MB"
 
 
 def _num(value: object) -> str:

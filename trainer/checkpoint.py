@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from trainer.runs import CHECKPOINT_NAME
+
 CHECKPOINT_VERSION = 1
-CHECKPOINT_NAME = "checkpoint.pt"
-"""File name of the latest checkpoint inside a run folder."""
 
 
 class CheckpointError(ValueError):

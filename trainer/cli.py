@@ -1,4 +1,4 @@
-"""Command line of the trainer: ``fusionpaint train`` and ``fusionpaint evaluate``.
+"""Command line of the trainer: ``fusionpaint train``, ``fusionpaint evaluate`` and ``fusionpaint runs``.
 
 `add_subcommands` registers both on the main program's subparsers; each sets ``func(args) -> exit code``.
 Errors are one line "error: ..." on stderr (and an ``error`` event with ``--json-progress``) with exit code 2 for
@@ -115,6 +115,17 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     ev.set_defaults(func=run_evaluate)
 
+    runs = subparsers.add_parser(
+        "runs",
+        help="list, rename or delete training runs (with the disk each uses)",
+        description="Training runs are kept in the user's runs folder so they can be resumed "
+        "('fusionpaint train --resume FOLDER'). Without an action: list them.",
+    )
+    runs.add_argument("action", nargs="?", default="list", choices=("list", "rename", "delete"))
+    runs.add_argument("names", nargs="*", metavar="NAME", help="rename: OLD NEW; delete: NAME")
+    runs.add_argument("--json", action="store_true", help="list as JSON")
+    runs.set_defaults(func=run_runs)
+
 
 def _error(message: str, json_lines: bool = False, code: int = 2) -> int:
     message = " ".join(str(message).split())
@@ -210,6 +221,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
         text = json.dumps(report, indent=2, default=str) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         print(f"report written to {args.json}", file=sys.stderr)
+    return 0
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    """``fusionpaint runs``: list (table or --json), rename OLD NEW, delete NAME; 2 for a bad name."""
+    from engine.paths import user_runs_dir
+    from trainer.runs import delete_run, list_runs, rename_run
+
+    root = user_runs_dir()
+    expected = {"list": 0, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != expected:
+        return _error(f"'runs {args.action}' takes {expected} name{'s' if expected != 1 else ''}")
+    try:
+        if args.action == "rename":
+            print(f"renamed {args.names[0]} to {rename_run(root, *args.names).name}")
+        elif args.action == "delete":
+            print(f"deleted {args.names[0]}: {delete_run(root, args.names[0]) / 2**20:.1f} MB freed")
+        else:
+            runs = list_runs(root)
+            if args.json:
+                print(json.dumps([{**vars(run), "path": str(run.path)} for run in runs]))
+            else:
+                for run in runs:
+                    step = "-" if run.step is None else str(run.step)
+                    print(f"{run.name:<40} {run.arch or '?':<6} step {step:>8} {run.bytes / 2**20:9.1f} MB")
+                print(f"{len(runs)} run(s), {sum(r.bytes for r in runs) / 2**20:.1f} MB in {root}")
+    except (ConfigError, OSError) as exc:
+        return _error(str(exc))
     return 0
 
 

@@ -51,7 +51,6 @@ from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
 from engine.weights import load_into, load_weights
 from trainer.checkpoint import (
-    CHECKPOINT_NAME,
     load_checkpoint,
     resolve_checkpoint,
     rng_state,
@@ -63,6 +62,7 @@ from trainer.data import BatchSampler, PhotoCache, split_folder
 from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
 from trainer.progress import Progress
+from trainer.runs import CHECKPOINT_NAME, write_summary
 
 EVAL_SEED = 20240601
 """Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
@@ -348,6 +348,8 @@ class Trainer:
         return dev
 
     def _run_name(self) -> str:
+        if self.resume_state is not None and self.config.run_dir and NAME_RE.match(Path(self.config.run_dir).name):
+            return Path(self.config.run_dir).name  # the folder's name: a run renamed by the user keeps its new name
         if self.resume_state is not None and self.resume_state.get("run_name"):
             name = self.resume_state["run_name"]
             if not isinstance(name, str) or not NAME_RE.match(name):
@@ -473,6 +475,7 @@ class Trainer:
         if not self.dist.is_main:
             return None
         path = save_checkpoint(self.run_dir / CHECKPOINT_NAME, self.state_dict())
+        write_summary(self.run_dir, arch=self.arch, step=self.step, data=str(self.config.data), saved=time.time())
         self.progress.emit("checkpoint", step=self.step, path=str(path))
         return path
 

@@ -108,3 +108,47 @@ def test_the_time_left_includes_the_scoring_at_the_end(qtbot, tmp_path):
     dialog.handle_event({"event": "step", "step": 1, "steps": None, "losses": {"total": 0.3}, "images_per_s": 2.0,
                          "eta_s": 30.0})
     assert "2:00 left (scoring included)" in dialog.status_label.text()
+
+
+def _fake_run(name, size, step):
+    from engine.paths import user_runs_dir
+    from trainer.runs import write_summary
+
+    folder = user_runs_dir() / name
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.pt").write_bytes(b"c" * size)
+    write_summary(folder, arch="dfnet", step=step, data="/photos", saved=1_700_000_000.0 + step)
+    return folder
+
+
+def test_earlier_runs_are_listed_and_can_be_resumed_renamed_and_deleted(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    _fake_run("holiday", 3 * 2**20, 40)
+    _fake_run("garden", 1000, 7)
+    dialog = FineTuneDialog(folder=str(tmp_path), minutes=7)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.runs_table.rowCount() == 2, timeout=20_000)
+    assert dialog.runs_table.item(0, 0).text() == "holiday" and dialog.runs_table.item(0, 2).text() == "40"
+    assert dialog.runs_table.item(0, 4).text() == "3 MB" and "2 runs, 3 MB on disk" in dialog.runs_label.text()
+    assert not dialog.resume_button.isEnabled()  # nothing selected
+
+    dialog.runs_table.selectRow(0)
+    assert dialog.resume_button.isEnabled()
+    dialog._resume_dir = str(dialog.runs[0]["path"])
+    args = dialog.command()
+    assert args[args.index("--resume") + 1].endswith("holiday") and args[args.index("--minutes") + 1] == "7"
+    dialog._resume_dir = None
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("holiday-2026", True))
+    dialog.rename_selected()
+    qtbot.waitUntil(lambda: dialog.runs_table.item(0, 0) is not None
+                    and dialog.runs_table.item(0, 0).text() == "holiday-2026", timeout=20_000)
+    assert dialog.status_label.text() == "Renamed holiday to holiday-2026."
+
+    dialog.runs_table.selectRow(1)  # garden
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog.delete_selected()
+    qtbot.waitUntil(lambda: dialog.runs_table.rowCount() == 1, timeout=20_000)
+    assert dialog.status_label.text().startswith("Deleted garden")
+    assert "1 run, 3 MB on disk" in dialog.runs_label.text()

@@ -68,3 +68,23 @@ def test_argparse_rejects(argv, capsys):
 def test_evaluate_missing_folder(tmp_path, capsys):
     assert _run(["evaluate", "--model", "dmfn", "--images", str(tmp_path), "--masks", str(tmp_path / "x")]) == 2
     assert "--masks" in _one_error_line(capsys)
+
+
+def test_runs_subcommand_lists_renames_and_deletes(capsys):
+    import json as json_module
+
+    from engine.paths import user_runs_dir
+    from main import main
+
+    folder = user_runs_dir() / "first"
+    folder.mkdir(parents=True)
+    (folder / "checkpoint.pt").write_bytes(b"x" * 2048)
+    assert main(["runs", "--json"]) == 0
+    listed = json_module.loads(capsys.readouterr().out)
+    assert [(r["name"], r["bytes"], r["resumable"]) for r in listed] == [("first", 2048, True)]
+    assert main(["runs", "rename", "first", "second"]) == 0
+    assert main(["runs", "rename", "second", "../out"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["runs"]) == 0 and "second" in capsys.readouterr().out
+    assert main(["runs", "delete", "second"]) == 0 and not (user_runs_dir() / "second").exists()
+    assert main(["runs", "delete"]) == 2

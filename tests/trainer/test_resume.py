@@ -71,6 +71,8 @@ def test_sigterm_writes_checkpoint(tmp_path):
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert 1 <= checkpoint["step"] < 1000
     assert checkpoint["config"]["model"] == "dfnet"
+    summary = json.loads((run_dir / "run.json").read_text())  # what the runs list shows without the checkpoint
+    assert summary["step"] == checkpoint["step"] and summary["arch"] == "dfnet"
 
 
 def test_a_checkpoint_cannot_choose_where_a_resumed_run_writes(tmp_path):
@@ -79,11 +81,14 @@ def test_a_checkpoint_cannot_choose_where_a_resumed_run_writes(tmp_path):
 
     data = write_photo_folder(tmp_path / "photos")
     config = _config(data, tmp_path / "elsewhere", 4).to_dict()
-    save_checkpoint(tmp_path / "run" / "checkpoint.pt", {"config": config, "run_name": "../../escaped", "step": 0})
+    for folder in ("run", "run folder"):
+        save_checkpoint(tmp_path / folder / "checkpoint.pt", {"config": config, "run_name": "../../escaped", "step": 0})
     trainer = Trainer(None, resume=tmp_path / "run", export=False)
     assert trainer.config.run_dir == str(tmp_path / "run")  # not the folder the checkpoint names
+    assert trainer._run_name() == "run"  # the folder's name (a renamed run keeps its new name), not the checkpoint's
+    unnamed = Trainer(None, resume=tmp_path / "run folder", export=False)  # no valid name: the checkpoint's is checked
     with pytest.raises(ConfigError, match="run name '../../escaped' is not a valid model name"):
-        trainer.setup()
+        unnamed.setup()
 
 
 def test_an_export_never_replaces_an_existing_model(tmp_path):
