@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -164,8 +165,12 @@ class FineTuneDialog(QDialog):
         self.runs_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.runs_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.runs_table.verticalHeader().setVisible(False)
-        self.runs_table.horizontalHeader().setStretchLastSection(True)
-        self.runs_table.setMaximumHeight(130)
+        self.runs_table.setWordWrap(False)
+        header = self.runs_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.runs_table.setMinimumHeight(110)
+        self.runs_table.setMaximumHeight(150)
         self.runs_table.itemSelectionChanged.connect(self._update_run_buttons)
         self.runs_label = QLabel("Looking for earlier runs...")
         self.resume_button = QPushButton("Resume")

@@ -967,7 +967,11 @@ class QtMainWindow(QMainWindow):
         model_time = result.timings.get("total")
         detail = f" (engine {model_time:.2f} s)" if model_time is not None else ""
         self.time_label.setText(f"Last removal: {elapsed:.2f} s")
-        self.message(f"Removed with {result.model} on {result.device} in {elapsed:.2f} s{detail}.")
+        try:
+            title = get_spec(result.model).title
+        except FusionPaintError:  # removed from the models folder meanwhile
+            title = result.model
+        self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.")
         self._update_actions()
 
     def _on_failed(self, request_id: int, text: str) -> None:

@@ -590,3 +590,5 @@ def test_the_reported_time_runs_until_the_result_is_on_screen(qtbot, opened, mon
     reported = float(opened.time_label.text().removeprefix("Last removal: ").removesuffix(" s"))
     assert reported >= 0.3
     assert opened.last_result.timings["total"] < reported
+    # the model's display name, not its internal id
+    assert opened.statusBar().currentMessage().startswith("Removed with OpenCV Telea (classical) on CPU")
