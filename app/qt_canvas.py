@@ -425,8 +425,17 @@ class QtCanvas(QGraphicsView):
             self.set_tool_size(max(1.0, (self.eraser_size if self.tool == "eraser" else self.brush_size)
                                    * (1.1 if delta > 0 else 1 / 1.1)))
             return
-        self.set_zoom(self._scale * WHEEL_STEP ** (delta / 120.0))
+        self.zoom_at(self._scale * WHEEL_STEP ** (delta / 120.0), event.position())
         event.accept()
+
+    def zoom_at(self, scale: float, pos: QPointF) -> None:
+        """Zoom to ``scale`` keeping the image point under viewport position ``pos`` where it is (the wheel's
+        zoom: explicit, since the view's own anchor follows a mouse position it only learns from its own events)."""
+        x, y = self.map_to_image(pos)
+        self.set_zoom(scale)
+        moved = self.map_from_image(x, y) - QPointF(pos)
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(moved.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(moved.y()))
 
     # ------------------------------------------------------------------ coordinates
 

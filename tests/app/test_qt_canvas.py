@@ -239,3 +239,20 @@ def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(q
     assert levels[: h // 2, : w // 2].min() == 255 and levels[h // 2:, w // 2:].max() == 0  # alone: opaque map
     assert not canvas.photo_item.isVisible()
     np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], qt_canvas._heat_table(True)[128])
+
+
+def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, canvas):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    canvas.set_zoom(12.0)  # the 64 x 48 photo is larger than the view: it can scroll both ways
+    canvas.centerOn(canvas.document.width / 2, canvas.document.height / 2)
+    pos = QPointF(150.0, 120.0)
+    send_mouse(canvas, QEvent.Type.MouseMove, QPointF(10, 10), button=Qt.MouseButton.NoButton)  # elsewhere first
+    before = canvas.map_to_image(pos)
+    for delta in (120, 120, -120, 240):
+        event = QWheelEvent(pos, canvas.viewport().mapToGlobal(pos), QPoint(), QPoint(0, delta),
+                            Qt.MouseButton.NoButton, NO_MOD, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), event)
+        after = canvas.map_to_image(pos)
+        assert abs(after[0] - before[0]) * canvas._scale <= 1.0 and abs(after[1] - before[1]) * canvas._scale <= 1.0
