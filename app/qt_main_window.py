@@ -37,6 +37,7 @@ from app.document import Document
 from app.qt_canvas import QtCanvas, display_images
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
+from engine.device import cuda_absence
 from engine.errors import FusionPaintError, ImageError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.registry import ModelSpec, default_model_name, get_spec, list_models
@@ -53,6 +54,21 @@ def _decode_for_display(path: Path):
     """Decode a photo and make its canvas images (helper thread): (Photo, (photo QImage, overlay QImage))."""
     photo = load_image(path)
     return photo, display_images(photo.rgb)
+
+
+FIRST_WINDOW_SIZE = (1280, 860)
+"""Size of the first window, in device-independent pixels, on a screen that has room for it."""
+
+
+def first_window_size(screen) -> tuple[int, int]:
+    """The first window's size: ``FIRST_WINDOW_SIZE``, shrunk to 90 % of the screen's available area (task bars
+    excluded) on a small or highly scaled screen, so the status bar is never off screen. Later runs restore the
+    user's own geometry."""
+    width, height = FIRST_WINDOW_SIZE
+    if screen is None:
+        return width, height
+    area = screen.availableGeometry()
+    return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
 
 
 def _image_filter() -> str:
@@ -90,7 +106,7 @@ class QtMainWindow(QMainWindow):
 
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self.resize(1280, 860)
+        self.resize(*first_window_size(QApplication.primaryScreen()))
         self.canvas = QtCanvas(self)
         self.setCentralWidget(self.canvas)
         self.canvas.brush_size = float(self.settings.brush_size)
@@ -271,8 +287,15 @@ class QtMainWindow(QMainWindow):
         self.device_combo = QComboBox()
         for value, text in DEVICES:
             self.device_combo.addItem(text, value)
+        absent = cuda_absence()
+        if absent is not None:  # offered, but greyed out with the reason
+            index = self.device_combo.findData("cuda")
+            self.device_combo.model().item(index).setEnabled(False)
+            self.device_combo.setItemData(index, f"Not available: {absent}", Qt.ItemDataRole.ToolTipRole)
         index = self.device_combo.findData(self.settings.device)
-        self.device_combo.setCurrentIndex(max(0, index))
+        if index < 0 or not self.device_combo.model().item(index).isEnabled():
+            index = 0  # Auto
+        self.device_combo.setCurrentIndex(index)
         self.device_combo.activated.connect(self._on_device_chosen)
         self.device_combo.activated.connect(self._focus_canvas)
         run.addWidget(self.device_combo)

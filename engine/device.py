@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,25 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     raise FusionPaintError(f"unknown device '{name}' (choose from {', '.join(DEVICE_CHOICES)})")
+
+
+def cuda_absence() -> str | None:
+    """Why no CUDA GPU can be used here, known without importing PyTorch (over a second), or None when one may be:
+    a CPU-only PyTorch build, or (Linux) no NVIDIA driver. When PyTorch is already imported, it is asked."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return None if torch.cuda.is_available() else "no CUDA GPU is available"
+    from importlib import metadata
+
+    try:
+        version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "PyTorch is not installed"
+    if "+cpu" in version:
+        return "this PyTorch build has no GPU support (CPU only)"
+    if sys.platform.startswith("linux") and not Path("/proc/driver/nvidia/version").exists():
+        return "no NVIDIA GPU driver is installed"
+    return None
 
 
 def inference_dtype(device: torch.device) -> torch.dtype:

@@ -592,3 +592,52 @@ def test_the_reported_time_runs_until_the_result_is_on_screen(qtbot, opened, mon
     assert opened.last_result.timings["total"] < reported
     # the model's display name, not its internal id
     assert opened.statusBar().currentMessage().startswith("Removed with OpenCV Telea (classical) on CPU")
+
+
+def test_the_first_window_fits_a_small_screen():
+    from PySide6.QtCore import QRect
+
+    from app.qt_main_window import FIRST_WINDOW_SIZE, first_window_size
+
+    class Screen:
+        def __init__(self, width, height):
+            self.area = QRect(0, 0, width, height)
+
+        def availableGeometry(self):  # noqa: N802 (Qt's name)
+            return self.area
+
+    assert first_window_size(Screen(1920, 1040)) == FIRST_WINDOW_SIZE
+    assert first_window_size(Screen(1366, 728)) == (1229, 655)  # a 1366 x 768 laptop with a task bar
+    assert first_window_size(Screen(1280, 680)) == (1152, 612)  # 1920 x 1080 at 150 % scaling
+    assert first_window_size(None) == FIRST_WINDOW_SIZE
+
+
+def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypatch):
+    import app.qt_main_window as main_window
+    from app.settings import Settings
+
+    monkeypatch.setattr(main_window, "cuda_absence", lambda: "this PyTorch build has no GPU support (CPU only)")
+    settings = Settings()
+    settings.device = "cuda"  # chosen on another machine
+    window = main_window.QtMainWindow(settings=settings)
+    qtbot.addWidget(window)
+    combo = window.device_combo
+    index = combo.findData("cuda")
+    assert not combo.model().item(index).isEnabled()
+    assert "no GPU support" in combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    assert window.device == "auto"
+    monkeypatch.setattr(main_window, "cuda_absence", lambda: None)
+    other = main_window.QtMainWindow(settings=settings)
+    qtbot.addWidget(other)
+    assert other.device_combo.model().item(index).isEnabled() and other.device == "cuda"
+
+
+def test_cuda_absence_is_known_without_importing_pytorch(monkeypatch):
+    import sys
+
+    from engine import device
+
+    monkeypatch.delitem(sys.modules, "torch")  # as in an editor that has not loaded it
+    monkeypatch.setattr("importlib.metadata.version", lambda name: "2.13.0+cpu")
+    assert device.cuda_absence() == "this PyTorch build has no GPU support (CPU only)"
+    assert "torch" not in sys.modules
