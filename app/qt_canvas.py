@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -57,9 +57,37 @@ def _bgra_view(image: QImage) -> np.ndarray:
     return flat.reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
 
 
-def _result_or_none(future: Future):
-    """A finished future's result, or None when it raised (a failed heat map is simply not shown)."""
-    return None if future.cancelled() or future.exception() is not None else future.result()
+class BackgroundImages(QObject):
+    """Builds images (QImage, which may be made off the GUI thread) on one helper thread and hands each to its
+    callback on the GUI thread. The GUI thread polls every 10 ms while anything is pending, so the helper thread
+    never touches a Qt object that may be gone (a closed canvas). A build that failed hands over None."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Future, Callable[[object], None]]] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._deliver)
+
+    def submit(self, then: Callable[[object], None], function: Callable, *args) -> None:
+        """Run ``function(*args)`` on the helper thread, then ``then(result or None)`` on the GUI thread."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="canvas-images")
+        self._pending.append((self._executor.submit(function, *args), then))
+        self._timer.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def _deliver(self) -> None:
+        finished = [item for item in self._pending if item[0].done()]
+        self._pending = [item for item in self._pending if not item[0].done()]
+        if not self._pending:
+            self._timer.stop()
+        for future, then in finished:
+            then(None if future.cancelled() or future.exception() is not None else future.result())
 
 
 def heat_colors(values: np.ndarray) -> np.ndarray:
@@ -78,8 +106,15 @@ def heat_colors(values: np.ndarray) -> np.ndarray:
 def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray) -> None:
     """Write RGB uint8 (h, w, 3) into ``out``, a (h, w, 4) uint8 B, G, R, A view, with A = 255 (OpenCV, in place)."""
     converted = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA, dst=out)
-    if converted is not out and not np.shares_memory(converted, out):  # OpenCV could not write into the view
+    if converted is not out and not np.may_share_memory(converted, out):  # OpenCV could not write into the view
         out[...] = converted
+
+
+def _raw_image(make_rgb: Callable[[], np.ndarray]) -> QImage:
+    rgb = make_rgb()
+    image = QImage(rgb.shape[1], rgb.shape[0], QImage.Format.Format_RGB32)
+    rgb_to_bgra(rgb, _bgra_view(image))
+    return image
 
 
 def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
@@ -200,7 +235,6 @@ class QtCanvas(QGraphicsView):
     mask_edited = Signal()
     gesture_finished = Signal()
     cursor_moved = Signal(float, float)
-    _heat_built = Signal(int, object)  # (generation, QImage or None), from the heat-map thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -249,8 +283,8 @@ class QtCanvas(QGraphicsView):
         self._alpha_windows: list[tuple[Box, np.ndarray]] = []
         self._heat_generation = 0  # bumped by every new map or mode: a heat image built for an older one is dropped
         self._heat_built_alone: bool | None = None  # the mode the current (or requested) heat image is for
-        self._heat_builder: ThreadPoolExecutor | None = None
-        self._heat_built.connect(self._on_heat_built)
+        self._raw_generation = 0  # the same for the raw view's image
+        self._images = BackgroundImages(self)
         self._split_x = 0.5
         self._split_drag = False
         self._last_cursor: tuple[float, float] | None = None
@@ -273,6 +307,7 @@ class QtCanvas(QGraphicsView):
         self.alpha_mode = "off"
         self._alpha_windows = []
         self._heat_generation += 1
+        self._raw_generation += 1
         self._heat_built_alone = None
         if document is None:
             self._scene.setSceneRect(QRectF())
@@ -749,18 +784,32 @@ class QtCanvas(QGraphicsView):
         if self.view_mode == "split":
             self.set_view_mode("split")
 
-    def set_raw_image(self, rgb: np.ndarray | None) -> None:
-        """RGB uint8 (H, W, 3) raw network prediction to show in the "raw" view (None drops it)."""
+    def set_raw_image(self, make_rgb: Callable[[], np.ndarray] | None) -> None:
+        """The raw network prediction for the "raw" view: ``make_rgb()`` returns it as RGB uint8 (H, W, 3) and is
+        called on a helper thread with the image conversion (a 24 MP one takes a few hundred ms); the view shows
+        it when ready. None drops it."""
+        self._raw_generation += 1
         if self.raw_item is not None:
             self._scene.removeItem(self.raw_item)
             self.raw_item = None
-        if rgb is None or self.document is None:
+        if make_rgb is None or self.document is None:
             return
-        self.raw_item = QtImageItem(rgb.shape[0], rgb.shape[1], QImage.Format.Format_RGB32)
-        self.raw_item.set_rgb(rgb)
+        generation = self._raw_generation
+        self._images.submit(lambda image: self._on_raw_built(generation, image), _raw_image, make_rgb)
+
+    def _on_raw_built(self, generation: int, image: QImage | None) -> None:
+        if generation != self._raw_generation or image is None or self.document is None:
+            return
+        self.raw_item = QtImageItem(image.height(), image.width(), image.format(), image=image)
         self.raw_item.setZValue(2)
         self.raw_item.setVisible(self.view_mode == "raw")
         self._scene.addItem(self.raw_item)
+        self._apply_visibility()
+
+    @property
+    def images_pending(self) -> bool:
+        """True while a heat map or raw view asked for is still being built."""
+        return self._images.busy
 
     def set_alpha_map(self, windows: list[tuple[Box, np.ndarray]] | None) -> None:
         """Composition alpha to show as a heat map: ``windows`` of (box, uint8 (h, w, 3), 255 = model output).
@@ -789,12 +838,10 @@ class QtCanvas(QGraphicsView):
             self._apply_visibility()
             return
         self._heat_built_alone = self.alpha_mode == "alone"  # requested; shown when it arrives
-        if self._heat_builder is None:
-            self._heat_builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heat-map")
         generation = self._heat_generation
-        future = self._heat_builder.submit(heat_image, self.document.height, self.document.width,
-                                           list(self._alpha_windows), self.alpha_mode == "alone")
-        future.add_done_callback(lambda done: self._heat_built.emit(generation, _result_or_none(done)))
+        self._images.submit(lambda image: self._on_heat_built(generation, image), heat_image,
+                            self.document.height, self.document.width, list(self._alpha_windows),
+                            self.alpha_mode == "alone")
 
     def _on_heat_built(self, generation: int, image: QImage | None) -> None:
         if generation != self._heat_generation or image is None or self.document is None:

@@ -983,7 +983,7 @@ class QtMainWindow(QMainWindow):
         self.canvas.set_raw_image(None)
         self.canvas.set_alpha_map([(w.box, w.alpha) for w in result.windows])
         if self.act_raw.isChecked():
-            self.canvas.set_raw_image(result.raw_map())
+            self.canvas.set_raw_image(result.raw_map)
         self._update_alpha_view()
         self.device_label.setText(f"Device: {result.device}")
         elapsed = time.perf_counter() - started
@@ -1040,7 +1040,7 @@ class QtMainWindow(QMainWindow):
         if self.act_raw.isChecked():
             self.act_split.setChecked(False)
             if self.canvas.raw_item is None:
-                self.canvas.set_raw_image(self.last_result.raw_map())
+                self.canvas.set_raw_image(self.last_result.raw_map)
         self.show_original(False)
 
     def toggle_alpha(self) -> None:

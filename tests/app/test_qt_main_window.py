@@ -187,7 +187,10 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     opened.act_alpha.trigger()  # off again
     assert canvas.alpha_mode == "off" and canvas.photo_item.isVisible() and not canvas.heat_item.isVisible()
     opened.act_raw.trigger()
-    assert canvas.view_mode == "raw" and canvas.raw_item.isVisible()
+    assert canvas.view_mode == "raw"
+    qtbot.waitUntil(lambda: canvas.raw_item is not None, timeout=WAIT_MS)  # built off the GUI thread
+    assert canvas.raw_item.isVisible()
+    np.testing.assert_array_equal(canvas.raw_item.pixels[..., 2::-1], opened.last_result.raw_map())
     opened.act_raw.trigger()
     assert canvas.view_mode == "result"
 
