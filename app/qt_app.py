@@ -21,9 +21,7 @@ def _application() -> QApplication:
         app = QApplication(sys.argv[:1])
     app.setApplicationName("FusionPaint")
     app.setOrganizationName("FusionPaint")
-    icon = ICONS_DIR / "fusionpaint.svg"
-    if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
+    app.setWindowIcon(QIcon(str(ICONS_DIR / "fusionpaint.svg")))
     return app
 
 

@@ -81,8 +81,12 @@ MAX_PASTE_PIXELS = PIL.Image.MAX_IMAGE_PIXELS
 
 
 def _icon(name: str) -> QIcon:
+    """The icon ``resources/icons/NAME.svg``; a missing file is a packaging error, raised (the tests build every
+    window, so each icon the code names is checked)."""
     path = ICONS_DIR / f"{name}.svg"
-    return QIcon(str(path)) if path.is_file() else QIcon()
+    if not path.is_file():
+        raise FileNotFoundError(f"icon {path} is missing")
+    return QIcon(str(path))
 
 
 class QtMainWindow(QMainWindow):
@@ -502,6 +506,7 @@ class QtMainWindow(QMainWindow):
         for action in (self.act_alpha, self.act_alpha_alone, self.act_raw, self.act_split):
             action.setChecked(False)
         self.alpha_label.setText("")
+        self.time_label.setText("")  # the last removal's time belongs to the photo it was made on
         self._update_actions()
 
     def _on_files_dropped(self, paths: list) -> None:

@@ -644,3 +644,16 @@ def test_cuda_absence_is_known_without_importing_pytorch(monkeypatch):
     monkeypatch.setattr("importlib.metadata.version", lambda name: "2.13.0+cpu")
     assert device.cuda_absence() == "this PyTorch build has no GPU support (CPU only)"
     assert "torch" not in sys.modules
+
+
+def test_icons_and_a_fresh_status_for_each_photo(qtbot, opened, png_file):
+    from app.qt_app import _application
+
+    assert not _application().windowIcon().isNull()
+    assert not opened.original_button.icon().isNull()
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    assert opened.time_label.text().startswith("Last removal:")
+    opened.document.mark_saved()
+    assert opened.open_path(png_file)
+    assert opened.time_label.text() == ""
