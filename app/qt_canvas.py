@@ -280,6 +280,7 @@ class QtCanvas(QGraphicsView):
         self.view_mode = "result"  # result | original | split | raw
         self.alpha_mode = "off"  # off | overlay | alone
         self._alpha_opacity = 0.7
+        self.mask_shown = True  # the mask overlay (hidden to judge the photo under it; it keeps being edited)
         self._alpha_windows: list[tuple[Box, np.ndarray]] = []
         self._heat_generation = 0  # bumped by every new map or mode: a heat image built for an older one is dropped
         self._heat_built_alone: bool | None = None  # the mode the current (or requested) heat image is for
@@ -870,6 +871,11 @@ class QtCanvas(QGraphicsView):
             self.heat_item.setOpacity(1.0 if mode == "alone" else self._alpha_opacity)
         self._apply_visibility()
 
+    def set_mask_shown(self, shown: bool) -> None:
+        """Show or hide the mask overlay; painting still edits the mask while it is hidden."""
+        self.mask_shown = bool(shown)
+        self._apply_visibility()
+
     def _apply_visibility(self) -> None:
         if self.document is None:
             return
@@ -879,7 +885,7 @@ class QtCanvas(QGraphicsView):
             self.original_item.setVisible(not alone and self.view_mode in ("original", "split"))
         if self.raw_item is not None:
             self.raw_item.setVisible(not alone and self.view_mode == "raw")
-        self.mask_item.setVisible(not alone and self.view_mode != "original")
+        self.mask_item.setVisible(self.mask_shown and not alone and self.view_mode != "original")
         if self.heat_item is not None:
             self.heat_item.setVisible(self.alpha_mode != "off")
         self.setBackgroundBrush(QColor(0, 0, 0) if alone else QColor(48, 48, 52))

@@ -9,6 +9,7 @@ only zooms and pans, so the result always applies to the state it was computed f
 from __future__ import annotations
 
 import functools
+import html
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as future_wait
@@ -219,6 +220,11 @@ class QtMainWindow(QMainWindow):
         self.act_raw = self._action("Ra&w prediction", self.toggle_raw, "W", checkable=True,
                                     tip="The model's output before composition (W)")
         self.act_overlay_color = self._action("Mask &colour...", self.choose_overlay_color)
+        self.act_show_mask = self._action("Show &mask", self.canvas.set_mask_shown, "M", checkable=True,
+                                          tip="Show or hide the painted mask (M); painting still works while hidden")
+        self.act_show_mask.setChecked(True)
+        self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_about = self._action("&About FusionPaint", self.show_about)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -250,8 +256,13 @@ class QtMainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, None, self.act_split,
-                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_overlay_color):
+                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_show_mask,
+                       self.act_overlay_color):
             view.addSeparator() if action is None else view.addAction(action)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addAction(self.act_about)
 
     def _build_toolbars(self) -> None:
         tools = QToolBar("Tools", self)
@@ -1083,6 +1094,55 @@ class QtMainWindow(QMainWindow):
 
     def _on_zoom_changed(self, _scale: float) -> None:
         self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")
+
+    # ================================================================== help
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) of every action with a shortcut, read from the actions themselves, plus the mouse
+        and held-key gestures."""
+        rows = [("Enter", "Remove the painted area")]
+        for action in self.actions():
+            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            if keys:
+                rows.append((keys, action.text().replace("&", "").removesuffix("...")))
+        rows += [
+            ("Tab or \\ (hold)", "Show the original photo"),
+            ("Wheel", "Zoom about the cursor"),
+            ("Space + drag, middle drag", "Pan"),
+            ("Right drag (brush)", "Erase"),
+            ("Alt + lasso or rectangle", "Subtract from the mask"),
+            ("Alt + wheel (brush, eraser)", "Change the size"),
+        ]
+        return rows
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(text)}</td></tr>"
+                       for keys, text in self.shortcut_rows())
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table cellspacing='4'>{rows}</table>",
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.exec()
+
+    def about_text(self) -> str:
+        """Version and the licenses of the code, the sample photo and any installed weights (HTML)."""
+        from importlib import metadata
+
+        try:
+            version = metadata.version("fusionpaint")
+        except metadata.PackageNotFoundError:
+            version = "(not installed)"
+        weights = [f"<li>{html.escape(spec.title)}: {html.escape(spec.license)}</li>"
+                   for spec in list_models() if spec.kind == "network" and spec.has_weights]
+        return (
+            f"<h3>FusionPaint {html.escape(version)}</h3>"
+            "<p>Removes unwanted objects from photos with DFNet and DMFN deep inpainting, or a classical fill.</p>"
+            "<p>Code: MIT license. Sample photo (coffee.png): CC0, from the scikit-image sample data.</p>"
+            + (f"<p>Installed weights:</p><ul>{''.join(weights)}</ul>" if weights
+               else "<p>No network weights are installed: removals use the classical fill.</p>")
+        )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About FusionPaint", self.about_text())
 
     # ================================================================== settings, closing
 

@@ -657,3 +657,21 @@ def test_icons_and_a_fresh_status_for_each_photo(qtbot, opened, png_file):
     opened.document.mark_saved()
     assert opened.open_path(png_file)
     assert opened.time_label.text() == ""
+
+
+def test_help_lists_the_shortcuts_and_about_names_the_licenses(qtbot, opened):
+    rows = dict((text, keys) for keys, text in opened.shortcut_rows())
+    assert rows["Remove"] == "Ctrl+R" and rows["Show mask"] == "M" and rows["Keyboard shortcuts"] == "F1"
+    assert "Pan" in rows and "Show the original photo" in rows
+    about = opened.about_text()
+    assert "MIT" in about and "CC0" in about and "No network weights are installed" in about
+
+
+def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
+    canvas = opened.canvas
+    opened.act_show_mask.trigger()
+    assert not canvas.mask_item.isVisible()
+    opened.document.fill_rect(5, 5, 15, 15)  # painting still edits the mask
+    assert opened.document.mask[10, 10]
+    opened.act_show_mask.trigger()
+    assert canvas.mask_item.isVisible()
