@@ -49,6 +49,13 @@ APP_TITLE = "FusionPaint"
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
 MAX_TOOL_SIZE = 500
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+CLASSICAL_ONLY_NOTE = (
+    "No network has trained weights yet, so removals use a classical fill (OpenCV): good for small blemishes, "
+    "specks and wires; larger objects leave smears. DFNet and DMFN fill large holes once their weights are "
+    "installed, or after File > Fine-tune on a folder..."
+)
+"""Said once at the first start (status bar) and always in the model selector's tooltip while no network has
+weights."""
 
 
 def _decode_for_display(path: Path):
@@ -70,6 +77,13 @@ def first_window_size(screen) -> tuple[int, int]:
         return width, height
     area = screen.availableGeometry()
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+
+
+def _no_weights_text(spec: ModelSpec) -> str:
+    """Why a network without weights cannot be used, and what to do (no file paths: they mean nothing here)."""
+    return (f"{spec.title} has no trained weights yet, so it cannot remove objects. FusionPaint ships weights once "
+            "they fill better than the classical fill. Meanwhile use OpenCV Telea (good for small blemishes), or "
+            f"train {spec.title.split(' (')[0]} on your own photos with File > Fine-tune on a folder...")
 
 
 def _image_filter() -> str:
@@ -136,6 +150,9 @@ class QtMainWindow(QMainWindow):
         self.canvas.original_held.connect(self._on_original_held)
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
         self.refresh_models(select=self._model_name)
+        if not self.settings.intro_shown and self.model_combo.toolTip() == CLASSICAL_ONLY_NOTE:
+            self.statusBar().showMessage(CLASSICAL_ONLY_NOTE, 30_000)  # once, at the first start
+            self.settings.intro_shown = True
         self._restore_geometry()
         self._update_actions()
 
@@ -810,6 +827,8 @@ class QtMainWindow(QMainWindow):
                 label += " - no better than before fine-tuning"
             self.model_combo.addItem(label, spec.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)
+        classical_only = not any(spec.kind == "network" and spec.has_weights for spec in self._specs)
+        self.model_combo.setToolTip(CLASSICAL_ONLY_NOTE if classical_only else "The model that fills the holes")
         index = self.model_combo.findData(select)
         if index < 0 or not self._specs[index].has_weights:
             index = self.model_combo.findData(default_model_name())
@@ -843,12 +862,7 @@ class QtMainWindow(QMainWindow):
             self._revert_model_combo()
             return False
         if not spec.has_weights:
-            where = f"\n\nExpected weights file: {spec.weights_file}" if spec.weights_file else ""
-            QMessageBox.information(
-                self, "No weights",
-                f"{spec.title} has no weights installed, so it cannot remove objects yet. "
-                f"Train or fine-tune it, or pick another model.{where}",
-            )
+            QMessageBox.information(self, "No weights", _no_weights_text(spec))
             self._revert_model_combo()
             return False
         self._model_name = name
@@ -927,8 +941,7 @@ class QtMainWindow(QMainWindow):
             QMessageBox.warning(self, "Model unavailable", str(exc))
             return
         if not spec.has_weights:
-            QMessageBox.information(self, "No weights",
-                                    f"{spec.title} has no weights installed. Pick another model.")
+            QMessageBox.information(self, "No weights", _no_weights_text(spec))
             return
         self._request_id += 1
         job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id)

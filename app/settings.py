@@ -36,7 +36,8 @@ class Settings:
     ``"cuda"``, ``"cuda:N"`` or ``"mps"``. ``window_geometry``: the main window's saved geometry, base64 text.
     ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
     ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed). ``finetune_folder``: the
-    folder of photos the last fine-tuning run used.
+    folder of photos the last fine-tuning run used. ``intro_shown``: the first-start note on what the fills can do was
+    shown.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -53,6 +54,7 @@ class Settings:
     jpeg_quality: int = 95
     keep_gps: bool = False
     finetune_folder: str = ""
+    intro_shown: bool = False
 
 
 def settings_path() -> Path:
@@ -105,6 +107,7 @@ def _validated(data: dict[str, Any]) -> Settings:
         "jpeg_quality": lambda v: _valid_int(v, 1, 100),
         "keep_gps": lambda v: isinstance(v, bool),
         "finetune_folder": lambda v: isinstance(v, str),
+        "intro_shown": lambda v: isinstance(v, bool),
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):

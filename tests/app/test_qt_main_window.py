@@ -675,3 +675,21 @@ def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
     assert opened.document.mask[10, 10]
     opened.act_show_mask.trigger()
     assert canvas.mask_item.isVisible()
+
+
+def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monkeypatch):
+    import app.qt_main_window as main_window
+    from app.settings import Settings
+
+    settings = Settings()
+    first = main_window.QtMainWindow(settings=settings)
+    qtbot.addWidget(first)
+    assert first.statusBar().currentMessage() == main_window.CLASSICAL_ONLY_NOTE
+    assert first.model_combo.toolTip() == main_window.CLASSICAL_ONLY_NOTE and settings.intro_shown
+    second = main_window.QtMainWindow(settings=settings)  # said once
+    qtbot.addWidget(second)
+    assert second.statusBar().currentMessage() == "Open a photo (Ctrl+O) or drop one here."
+    shown = []
+    monkeypatch.setattr(main_window.QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    assert not second.select_model("dfnet")
+    assert "no trained weights yet" in shown[0] and "/" not in shown[0].replace("File > Fine-tune", "")
