@@ -41,6 +41,8 @@ Box = tuple[int, int, int, int]
 """(y0, x0, y1, x1) half-open image box, rows then columns."""
 
 TOOLS = ("brush", "eraser", "lasso", "rect")
+MAX_TOOL_SIZE = 2000
+"""Largest brush or eraser diameter, image pixels."""
 MIN_ZOOM = 0.01
 MAX_ZOOM = 64.0
 WHEEL_STEP = 1.2
@@ -235,6 +237,7 @@ class QtCanvas(QGraphicsView):
     mask_edited = Signal()
     gesture_finished = Signal()
     cursor_moved = Signal(float, float)
+    tool_size_changed = Signal(float)  # the brush's or eraser's new diameter, image pixels
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -288,6 +291,7 @@ class QtCanvas(QGraphicsView):
         self._images = BackgroundImages(self)
         self._split_x = 0.5
         self._split_drag = False
+        self._size_drag: tuple[float, float] | None = None  # (viewport x, size) where an Alt + right drag began
         self._last_cursor: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ document
@@ -400,11 +404,13 @@ class QtCanvas(QGraphicsView):
 
     def set_tool_size(self, size: float) -> None:
         """Diameter in image pixels of the current tool (brush or eraser)."""
+        size = float(min(MAX_TOOL_SIZE, max(1.0, size)))
         if self.tool == "eraser":
-            self.eraser_size = float(size)
+            self.eraser_size = size
         else:
-            self.brush_size = float(size)
+            self.brush_size = size
         self._update_cursor_circle(self._last_cursor)
+        self.tool_size_changed.emit(size)
 
     # ------------------------------------------------------------------ zoom
 
@@ -436,17 +442,23 @@ class QtCanvas(QGraphicsView):
         """One image pixel per physical screen pixel."""
         self.set_zoom(1.0 / self._dpr(), anchor_center=True)
 
-    def zoom_fit(self, upscale: bool = True) -> None:
-        """Fit the whole photo in the view; with ``upscale`` False never beyond 100 %."""
-        if self.document is None:
-            return
+    def fit_scale(self, upscale: bool = False) -> float:
+        """The zoom (view pixels per image pixel) that fits the whole photo in the view; with ``upscale`` False
+        never beyond 100 %. 1.0 without a photo or before the view has a size."""
         vp = self.viewport().size()
-        if vp.width() < 2 or vp.height() < 2:
-            return
+        if self.document is None or vp.width() < 2 or vp.height() < 2:
+            return 1.0
         scale = min((vp.width() - 8) / self.document.width, (vp.height() - 8) / self.document.height)
         if not upscale:
             scale = min(scale, 1.0 / self._dpr())
-        self.set_zoom(scale if scale > 0 else 1.0, anchor_center=True)
+        return scale if scale > 0 else 1.0
+
+    def zoom_fit(self, upscale: bool = True) -> None:
+        """Fit the whole photo in the view; with ``upscale`` False never beyond 100 %."""
+        vp = self.viewport().size()
+        if self.document is None or vp.width() < 2 or vp.height() < 2:
+            return
+        self.set_zoom(self.fit_scale(upscale), anchor_center=True)
         self.centerOn(self.document.width / 2, self.document.height / 2)
 
     def zoom_percent(self) -> float:
@@ -531,6 +543,11 @@ class QtCanvas(QGraphicsView):
         if not self.editable:
             return
         alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if self.tool in ("brush", "eraser") and button == Qt.MouseButton.RightButton and alt:
+            # Alt + right drag: drag right to enlarge, left to shrink (as in other editors)
+            self._size_drag = (event.position().x(), self.eraser_size if self.tool == "eraser" else self.brush_size)
+            event.accept()
+            return
         if self.tool in ("brush", "eraser") and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             erase = self.tool == "eraser" or button == Qt.MouseButton.RightButton
             self.document.begin_stroke(erase=erase)
@@ -556,6 +573,11 @@ class QtCanvas(QGraphicsView):
             event.accept()
             return
         if self.document is None:
+            return
+        if self._size_drag is not None:
+            start_x, start_size = self._size_drag
+            self.set_tool_size(start_size + (pos.x() - start_x) / max(self._scale, 1e-6))
+            event.accept()
             return
         x, y = self.map_to_image(pos)
         self._last_cursor = (x, y)
@@ -589,6 +611,10 @@ class QtCanvas(QGraphicsView):
             event.accept()
             return
         if self.document is None:
+            return
+        if self._size_drag is not None:
+            self._size_drag = None
+            event.accept()
             return
         if self._split_drag:
             self._split_drag = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as future_wait
@@ -30,12 +31,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSlider,
+    QSpinBox,
     QToolBar,
     QToolButton,
 )
 
 from app.document import Document
-from app.qt_canvas import QtCanvas, display_images
+from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.device import cuda_absence
@@ -47,7 +49,10 @@ from resources import ICONS_DIR
 
 APP_TITLE = "FusionPaint"
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
-MAX_TOOL_SIZE = 500
+SIZE_SLIDER_STEPS = 1000
+"""The size slider's positions, spread logarithmically over 1..MAX_TOOL_SIZE pixels."""
+BRUSH_VIEW_PX = 30
+"""Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
 CLASSICAL_ONLY_NOTE = (
     "No network has trained weights yet, so removals use a classical fill (OpenCV): good for small blemishes, "
@@ -77,6 +82,15 @@ def first_window_size(screen) -> tuple[int, int]:
         return width, height
     area = screen.availableGeometry()
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+
+
+def _slider_to_size(position: int) -> int:
+    """Size slider position (0..SIZE_SLIDER_STEPS) -> diameter in pixels, logarithmic over 1..MAX_TOOL_SIZE."""
+    return max(1, round(MAX_TOOL_SIZE ** (position / SIZE_SLIDER_STEPS)))
+
+
+def _size_to_slider(size: float) -> int:
+    return round(SIZE_SLIDER_STEPS * math.log(max(1.0, size)) / math.log(MAX_TOOL_SIZE))
 
 
 def _no_weights_text(spec: ModelSpec) -> str:
@@ -146,6 +160,7 @@ class QtMainWindow(QMainWindow):
         self._build_toolbars()
         self._build_status_bar()
         self.canvas.zoom_changed.connect(self._on_zoom_changed)
+        self.canvas.tool_size_changed.connect(self._show_tool_size)
         self.canvas.files_dropped.connect(self._on_files_dropped)
         self.canvas.original_held.connect(self._on_original_held)
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
@@ -296,17 +311,22 @@ class QtMainWindow(QMainWindow):
         run.setObjectName("remove_toolbar")
         run.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         run.addWidget(QLabel(" Size "))
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        size_tip = ("Brush / eraser diameter in image pixels: type it, drag the slider, press [ and ], "
+                    "Alt + wheel or Alt + right-drag on the photo")
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)  # logarithmic: fine steps for small sizes
         self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas ([ ], Tab, space)
-        self.size_slider.setRange(1, MAX_TOOL_SIZE)
+        self.size_slider.setRange(0, SIZE_SLIDER_STEPS)
         self.size_slider.setFixedWidth(130)
-        self.size_slider.setToolTip("Brush / eraser diameter in image pixels ([ and ])")
-        self.size_slider.setValue(int(round(self.canvas.brush_size)))
-        self.size_slider.valueChanged.connect(self._on_size_slider)
+        self.size_slider.setToolTip(size_tip)
+        self.size_slider.valueChanged.connect(lambda value: self.set_tool_size(_slider_to_size(value)))
         run.addWidget(self.size_slider)
-        self.size_label = QLabel()
-        self.size_label.setMinimumWidth(52)
-        run.addWidget(self.size_label)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(1, MAX_TOOL_SIZE)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip(size_tip)
+        self.size_spin.setKeyboardTracking(False)  # applied on Enter or when focus leaves, not per digit
+        self.size_spin.valueChanged.connect(self.set_tool_size)
+        run.addWidget(self.size_spin)
         run.addSeparator()
         run.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
@@ -367,7 +387,7 @@ class QtMainWindow(QMainWindow):
         views.addWidget(self.alpha_label)
         self.addToolBarBreak()
         self.addToolBar(views)
-        self._update_size_label()
+        self._show_tool_size(self.canvas.brush_size)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -528,6 +548,7 @@ class QtMainWindow(QMainWindow):
         if document is not None:
             document.add_listener(self._on_document_changed)
             self.size_info_label.setText(f"{document.width} x {document.height}")
+            self._fit_tool_sizes()
             self.canvas.setFocus()
         else:
             self.size_info_label.setText("")
@@ -732,26 +753,31 @@ class QtMainWindow(QMainWindow):
     def set_tool(self, tool: str) -> None:
         self.canvas.set_tool(tool)
         self.tool_actions[tool].setChecked(True)
-        self.size_slider.blockSignals(True)
-        self.size_slider.setValue(int(round(self.canvas.eraser_size if tool == "eraser" else self.canvas.brush_size)))
-        self.size_slider.blockSignals(False)
-        self._update_size_label()
+        self._show_tool_size(self._current_tool_size())
 
-    def _on_size_slider(self, value: int) -> None:
-        if self.canvas.tool not in ("brush", "eraser"):
-            self.canvas.brush_size = float(value)
-        else:
-            self.canvas.set_tool_size(value)
-        self._update_size_label()
+    def set_tool_size(self, size: float) -> None:
+        """Diameter in image pixels (1..MAX_TOOL_SIZE) of the current tool (the brush for lasso and rectangle)."""
+        self.canvas.set_tool_size(size)  # the canvas reports it back through tool_size_changed
+
+    def _show_tool_size(self, size: float) -> None:
+        for widget, value in ((self.size_spin, round(size)), (self.size_slider, _size_to_slider(size))):
+            widget.blockSignals(True)
+            widget.setValue(value)
+            widget.blockSignals(False)
+
+    def _current_tool_size(self) -> float:
+        return self.canvas.eraser_size if self.canvas.tool == "eraser" else self.canvas.brush_size
 
     def step_tool_size(self, direction: int) -> None:
         """``[`` / ``]``: about 10 % smaller / bigger (at least 1 px)."""
-        size = self.size_slider.value()
-        step = max(1, round(size * 0.1))
-        self.size_slider.setValue(max(1, min(MAX_TOOL_SIZE, size + direction * step)))
+        size = round(self._current_tool_size())
+        self.set_tool_size(size + direction * max(1, round(size * 0.1)))
 
-    def _update_size_label(self) -> None:
-        self.size_label.setText(f"{self.size_slider.value()} px")
+    def _fit_tool_sizes(self) -> None:
+        """A new photo: brush and eraser ``BRUSH_VIEW_PX`` screen pixels wide at "fit", whatever its size."""
+        size = min(MAX_TOOL_SIZE, max(1, round(BRUSH_VIEW_PX / max(self.canvas.fit_scale(), 1e-6))))
+        self.canvas.brush_size = self.canvas.eraser_size = float(size)
+        self._show_tool_size(size)
 
     def undo(self) -> None:
         if self.document is not None and not self.busy:

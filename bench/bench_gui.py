@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         open_s = statistics.median(open_times)
         after_open = rss()
         window.select_model(args.model)
-        window.size_slider.setValue(60)
+        window.set_tool_size(60)
         lat = {zoom: brush_latency(app, window, args.events, zoom) for zoom in ("fit", "100%")}
         window.document.clear_mask()
         lasso = lasso_removal(app, window)

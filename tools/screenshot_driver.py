@@ -62,7 +62,7 @@ def paint_mask(window, mask_file: Path | None) -> None:
         hole = np.zeros((doc.height, doc.width), bool)
         hole[100:520, 430:470] = True
     ys, xs = np.nonzero(hole)
-    window.size_slider.setValue(max(6, int(0.12 * min(np.ptp(ys) + 1, np.ptp(xs) + 1))))
+    window.set_tool_size(max(6, int(0.12 * min(np.ptp(ys) + 1, np.ptp(xs) + 1))))
     radius = canvas.current_radius()
     step = max(2, int(radius))
     # Raster strokes across the mask's rows, clipped to the mask, like a person painting over the object.

@@ -11,7 +11,8 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.qt_main_window import NOT_LEARNED_LABEL
@@ -361,9 +362,9 @@ def test_model_without_weights_is_marked_and_refused(main_window, dialogs):
 
 def test_settings_round_trip_through_the_window(make_main_window):
     first = make_main_window()
-    first.size_slider.setValue(33)
+    first.set_tool_size(33)
     first.set_tool("eraser")
-    first.size_slider.setValue(12)
+    first.set_tool_size(12)
     first.select_model("opencv-ns")
     first.set_overlay_style("#00ff00", 0.25)
     first.alpha_slider.setValue(40)
@@ -693,3 +694,36 @@ def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monk
     monkeypatch.setattr(main_window.QMessageBox, "information", lambda parent, title, text: shown.append(text))
     assert not second.select_model("dfnet")
     assert "no trained weights yet" in shown[0] and "/" not in shown[0].replace("File > Fine-tune", "")
+
+
+def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_window, png_file, tmp_path):
+    from app.qt_main_window import BRUSH_VIEW_PX, _size_to_slider, _slider_to_size
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (2400, 1600), (90, 120, 150)).save(big)
+    assert main_window.open_path(big)
+    canvas = main_window.canvas
+    assert abs(canvas.brush_size * canvas.fit_scale() - BRUSH_VIEW_PX) <= canvas.fit_scale()  # 30 px on screen
+    assert main_window.size_spin.value() == round(canvas.brush_size) and canvas.eraser_size == canvas.brush_size
+    main_window.document.mark_saved()
+    assert main_window.open_path(png_file)  # a small photo shown at 100 %: 30 image pixels
+    assert canvas.brush_size == BRUSH_VIEW_PX
+
+    main_window.size_spin.setValue(1500)  # typed
+    assert canvas.brush_size == 1500
+    main_window.step_tool_size(+1)
+    assert canvas.brush_size == 1650 and main_window.size_spin.value() == 1650
+    assert abs(_slider_to_size(main_window.size_slider.value()) - 1650) <= 1650 * 0.01
+    assert _slider_to_size(_size_to_slider(7)) == 7 and _slider_to_size(0) == 1 and _slider_to_size(1000) == 2000
+
+    main_window.set_tool_size(40)
+    viewport = canvas.viewport()
+    start = QPoint(100, 100)
+    qtbot.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier, start)
+    moved = QMouseEvent(QEvent.Type.MouseMove, QPointF(160, 100), viewport.mapToGlobal(QPointF(160, 100)),
+                        Qt.MouseButton.NoButton, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier)
+    QApplication.sendEvent(viewport, moved)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier, QPoint(160, 100))
+    assert canvas.brush_size == pytest.approx(40 + 60 / canvas.zoom)  # dragged right: bigger
+    assert main_window.size_spin.value() == round(canvas.brush_size)
+    assert not main_window.document.mask.any()  # resizing never paints
