@@ -33,9 +33,14 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QLabel,
+    QPushButton,
     QStyleOptionGraphicsItem,
+    QVBoxLayout,
     QWidget,
 )
+
+from engine.imageio import SUPPORTED_EXTENSIONS
 
 Box = tuple[int, int, int, int]
 """(y0, x0, y1, x1) half-open image box, rows then columns."""
@@ -103,6 +108,12 @@ def heat_colors(values: np.ndarray) -> np.ndarray:
     for c in range(3):
         out[..., c] = np.interp(v, stops, table[:, c]).astype(np.uint8)
     return out
+
+
+def dropped_photos(mime) -> list[str]:
+    """Local files of a drag (QMimeData) whose extension is a photo format FusionPaint opens."""
+    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+    return [path for path in paths if path.lower().endswith(tuple(SUPPORTED_EXTENSIONS))]
 
 
 def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray) -> None:
@@ -238,6 +249,7 @@ class QtCanvas(QGraphicsView):
     gesture_finished = Signal()
     cursor_moved = Signal(float, float)
     tool_size_changed = Signal(float)  # the brush's or eraser's new diameter, image pixels
+    open_requested = Signal()  # the empty canvas's Open button
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -292,7 +304,36 @@ class QtCanvas(QGraphicsView):
         self._split_x = 0.5
         self._split_drag = False
         self._size_drag: tuple[float, float] | None = None  # (viewport x, size) where an Alt + right drag began
+        self._empty_hint = self._build_empty_hint()
         self._last_cursor: tuple[float, float] | None = None
+
+    # ------------------------------------------------------------------ empty canvas
+
+    def _build_empty_hint(self) -> QWidget:
+        """What an empty canvas shows: an Open button and where photos can be dropped."""
+        hint = QWidget(self.viewport())
+        layout = QVBoxLayout(hint)
+        button = QPushButton("Open a photo...")
+        button.setMinimumHeight(36)
+        button.clicked.connect(self.open_requested)
+        label = QLabel(f"or drop one here ({', '.join(e.lstrip('.').upper() for e in SUPPORTED_EXTENSIONS)})")
+        label.setStyleSheet("color: #c8c8cc")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(button)
+        layout.addWidget(label)
+        hint.adjustSize()
+        return hint
+
+    def _place_empty_hint(self) -> None:
+        self._empty_hint.setVisible(self.document is None)
+        size = self._empty_hint.sizeHint()
+        self._empty_hint.resize(size)
+        self._empty_hint.move((self.viewport().width() - size.width()) // 2,
+                              (self.viewport().height() - size.height()) // 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place_empty_hint()
 
     # ------------------------------------------------------------------ document
 
@@ -314,6 +355,7 @@ class QtCanvas(QGraphicsView):
         self._heat_generation += 1
         self._raw_generation += 1
         self._heat_built_alone = None
+        self._place_empty_hint()
         if document is None:
             self._scene.setSceneRect(QRectF())
             return
@@ -755,19 +797,17 @@ class QtCanvas(QGraphicsView):
     # ------------------------------------------------------------------ drag and drop
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
+        """Photos are accepted; anything else is refused at the cursor (the "not allowed" pointer)."""
+        if dropped_photos(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-        else:
-            event.ignore()
+        self.dragEnterEvent(event)
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        paths = dropped_photos(event.mimeData())
         if paths:
             event.acceptProposedAction()
             self.files_dropped.emit(paths)

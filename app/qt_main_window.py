@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document
-from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images
+from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photos
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.device import cuda_absence
@@ -82,6 +82,14 @@ def first_window_size(screen) -> tuple[int, int]:
         return width, height
     area = screen.availableGeometry()
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+
+
+def _sentence(text: str) -> str:
+    """An engine message as a sentence for a dialog: capital first letter, final full stop (the command line prints
+    the same messages after "error: ")."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if not text or text.endswith((".", "!", "?", ")")) else text + "."
 
 
 def _slider_to_size(position: int) -> int:
@@ -161,6 +169,7 @@ class QtMainWindow(QMainWindow):
         self._build_status_bar()
         self.canvas.zoom_changed.connect(self._on_zoom_changed)
         self.canvas.tool_size_changed.connect(self._show_tool_size)
+        self.canvas.open_requested.connect(self.open_dialog)
         self.canvas.files_dropped.connect(self._on_files_dropped)
         self.canvas.original_held.connect(self._on_original_held)
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
@@ -522,7 +531,7 @@ class QtMainWindow(QMainWindow):
             photo, images = self._in_background(f"Opening {path.name}...", _decode_for_display, path)
             document = Document(photo)
         except (ImageError, ValueError) as exc:
-            QMessageBox.critical(self, "Cannot open photo", str(exc))
+            QMessageBox.critical(self, "Cannot open photo", _sentence(str(exc)))
             return False
         except MemoryError:
             QMessageBox.critical(self, "Cannot open photo", f"{path.name}: not enough memory to open this photo")
@@ -563,11 +572,14 @@ class QtMainWindow(QMainWindow):
             self.open_path(paths[0])
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
+        """As on the canvas: photos accepted, other files refused at the cursor."""
+        if dropped_photos(event.mimeData()):
             event.acceptProposedAction()
+        else:
+            event.ignore()
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        paths = dropped_photos(event.mimeData())
         if paths:
             event.acceptProposedAction()
             self.open_path(paths[0])
@@ -671,7 +683,7 @@ class QtMainWindow(QMainWindow):
                 save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
                 quality=int(self.settings.jpeg_quality), keep_gps=bool(self.settings.keep_gps)))
         except (ImageError, ValueError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot save", str(exc))
+            QMessageBox.critical(self, "Cannot save", _sentence(str(exc)))
             return False
         doc.mark_saved(target)
         self.settings.last_folder = str(target.parent)
@@ -710,7 +722,7 @@ class QtMainWindow(QMainWindow):
         try:
             save_mask(target, np.asarray(self.document.mask))
         except (ImageError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot export mask", str(exc))
+            QMessageBox.critical(self, "Cannot export mask", _sentence(str(exc)))
             return
         self.message(f"Mask saved to {target} (white = hole)")
 
@@ -723,7 +735,7 @@ class QtMainWindow(QMainWindow):
         try:
             hole, warnings = load_mask(path, (self.document.height, self.document.width))
         except ImageError as exc:
-            QMessageBox.critical(self, "Cannot load mask", str(exc))
+            QMessageBox.critical(self, "Cannot load mask", _sentence(str(exc)))
             return
         self.document.set_mask(hole)
         self.message("; ".join(warnings) if warnings else f"Mask loaded from {Path(path).name}")
@@ -744,7 +756,7 @@ class QtMainWindow(QMainWindow):
         try:
             save_image(target, rgb)
         except (ImageError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot export alpha map", str(exc))
+            QMessageBox.critical(self, "Cannot export alpha map", _sentence(str(exc)))
             return
         self.message(f"Alpha map saved to {target} (RGB, 255 = network output)")
 
@@ -884,7 +896,7 @@ class QtMainWindow(QMainWindow):
         try:
             spec = get_spec(name)
         except FusionPaintError as exc:
-            QMessageBox.warning(self, "Model unavailable", str(exc))
+            QMessageBox.warning(self, "Model unavailable", _sentence(str(exc)))
             self._revert_model_combo()
             return False
         if not spec.has_weights:
@@ -964,7 +976,7 @@ class QtMainWindow(QMainWindow):
         try:
             spec = get_spec(self._model_name)
         except FusionPaintError as exc:
-            QMessageBox.warning(self, "Model unavailable", str(exc))
+            QMessageBox.warning(self, "Model unavailable", _sentence(str(exc)))
             return
         if not spec.has_weights:
             QMessageBox.information(self, "No weights", _no_weights_text(spec))
@@ -983,7 +995,7 @@ class QtMainWindow(QMainWindow):
             self.bridge.submit(job)
         except RuntimeError as exc:
             self._end_run()
-            QMessageBox.critical(self, "Cannot remove", str(exc))
+            QMessageBox.critical(self, "Cannot remove", _sentence(str(exc)))
 
     def cancel(self) -> None:
         """Esc: stop the running removal, else abort an unfinished lasso or rectangle."""
@@ -1032,7 +1044,7 @@ class QtMainWindow(QMainWindow):
         try:
             self.document.apply_result(result, hole=hole)
         except ValueError as exc:
-            QMessageBox.critical(self, "Cannot apply the result", str(exc))
+            QMessageBox.critical(self, "Cannot apply the result", _sentence(str(exc)))
             return
         self.last_result = result
         self.canvas.set_raw_image(None)
@@ -1057,7 +1069,7 @@ class QtMainWindow(QMainWindow):
             return
         self._end_run()
         self.message("Removal failed.")
-        QMessageBox.warning(self, "Removal failed", text)
+        QMessageBox.warning(self, "Removal failed", _sentence(text))
 
     def _on_cancelled(self, request_id: int) -> None:
         if request_id != self._running_id:

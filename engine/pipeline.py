@@ -216,12 +216,12 @@ def inpaint(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     _check(cancel)
-    report(0.0, "finding holes")
+    report(0.0, "Finding the areas to fill")
     windows = plan_windows(hole, spec.native_size)
     timings["plan"] = time.perf_counter() - start
     if not windows:
         timings["total"] = time.perf_counter() - start
-        report(1.0, "nothing to remove")
+        report(1.0, "Nothing to remove")
         return InpaintResult(image if in_place else image.copy(), (), spec.alpha_learned, spec.name,
                              model.device_name, timings)
     check_memory(estimate_peak_bytes(image.shape[:2], windows, spec, in_place))
@@ -239,7 +239,8 @@ def inpaint(
         min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
         batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
-        report(0.1 + 0.8 * first / len(windows), f"running {spec.title} on {len(batch_boxes)} region(s)")
+        report(0.1 + 0.8 * first / len(windows),
+               f"Filling {len(windows)} area{'s' if len(windows) != 1 else ''} with {spec.title}")
         tick = time.perf_counter()
         prediction = model.predict(batch, batch_holes)
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
@@ -253,7 +254,7 @@ def inpaint(
         timings["composite"] = timings.get("composite", 0.0) + time.perf_counter() - tick
 
     timings["total"] = time.perf_counter() - start
-    report(1.0, "done")
+    report(1.0, "Done")
     return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, timings)
 
 

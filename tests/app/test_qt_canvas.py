@@ -256,3 +256,27 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, canvas):
         QApplication.sendEvent(canvas.viewport(), event)
         after = canvas.map_to_image(pos)
         assert abs(after[0] - before[0]) * canvas._scale <= 1.0 and abs(after[1] - before[1]) * canvas._scale <= 1.0
+
+
+def test_an_empty_canvas_offers_open_and_drops_take_photos_only(qtbot, tmp_path, png_file):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    from app.qt_canvas import dropped_photos
+
+    view = QtCanvas()
+    qtbot.addWidget(view)
+    view.resize(400, 320)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view._empty_hint.isVisible()
+    with qtbot.waitSignal(view.open_requested, timeout=1000):
+        view._empty_hint.layout().itemAt(0).widget().click()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt")), QUrl.fromLocalFile(str(tmp_path / "a.JPG"))])
+    assert dropped_photos(mime) == [str(tmp_path / "a.JPG")]
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "notes.txt"))])
+    assert dropped_photos(mime) == []
+    view.set_document(Document(load_image(png_file)))
+    assert not view._empty_hint.isVisible()
+    view.set_document(None)
+    assert view._empty_hint.isVisible()

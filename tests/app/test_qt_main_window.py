@@ -727,3 +727,12 @@ def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_wind
     assert canvas.brush_size == pytest.approx(40 + 60 / canvas.zoom)  # dragged right: bigger
     assert main_window.size_spin.value() == round(canvas.brush_size)
     assert not main_window.document.mask.any()  # resizing never paints
+
+
+def test_engine_messages_become_sentences_in_dialogs():
+    from app.qt_main_window import _sentence
+
+    assert _sentence("cannot open a.png: not an image file or an unsupported format") == (
+        "Cannot open a.png: not an image file or an unsupported format.")
+    assert _sentence("Already a sentence.") == "Already a sentence."
+    assert _sentence("") == ""

@@ -247,3 +247,12 @@ def test_in_place_gives_the_same_result_in_the_input_array(name, random_networks
     assert in_place.image is work
     np.testing.assert_array_equal(work, copied.image)
     np.testing.assert_array_equal(in_place.alpha_map(), copied.alpha_map())
+
+
+def test_progress_messages_are_plain_sentences():
+    messages = []
+    image = _photo(64, 64)
+    hole = np.zeros((64, 64), bool)
+    hole[20:30, 20:30] = True
+    inpaint(image, hole, load_model("opencv-telea"), progress=lambda fraction, text: messages.append(text))
+    assert messages == ["Finding the areas to fill", "Filling 1 area with OpenCV Telea (classical)", "Done"]
