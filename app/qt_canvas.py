@@ -177,6 +177,35 @@ def _heat_table(alone: bool) -> np.ndarray:
     return table
 
 
+def _draw_tag(painter: QPainter, at: QPointF, text: str, right_aligned: bool = False) -> None:
+    """A small label on a dark rounded box, its top-left (or top-right) corner at ``at`` (screen pixels)."""
+    metrics = painter.fontMetrics()
+    width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
+    box = QRectF(at.x() - width if right_aligned else at.x(), at.y(), width, height)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 160))
+    painter.drawRoundedRect(box, 4, 4)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def _draw_heat_legend(painter: QPainter, at: QPointF) -> None:
+    """The heat map's colour scale, 0 (photo kept) to 1 (model output), at ``at`` (screen pixels)."""
+    width, height = 160, 10
+    colours = heat_colors(np.linspace(0.0, 1.0, width))
+    strip = QImage(np.ascontiguousarray(colours[None, :, :]).tobytes(), width, 1, 3 * width,
+                   QImage.Format.Format_RGB888)
+    panel = QRectF(at.x() - 6, at.y() - 6, width + 12, height + 30)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 160))
+    painter.drawRoundedRect(panel, 4, 4)
+    painter.drawImage(QRectF(at.x(), at.y(), width, height), strip)
+    painter.setPen(QColor(255, 255, 255))
+    text_box = QRectF(at.x(), at.y() + height + 2, width, 18)
+    painter.drawText(text_box, Qt.AlignmentFlag.AlignLeft, "0 photo")
+    painter.drawText(text_box, Qt.AlignmentFlag.AlignRight, "1 model")
+
+
 class QtImageItem(QGraphicsItem):
     """A (H, W) image item at scene (0, 0) whose pixels live in a QImage with a numpy view.
 
@@ -957,9 +986,24 @@ class QtCanvas(QGraphicsView):
         self.setBackgroundBrush(QColor(0, 0, 0) if alone else QColor(48, 48, 52))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        if self.document is not None and self.view_mode == "split" and self.alpha_mode != "alone":
+        if self.document is None:
+            return
+        split = self.view_mode == "split" and self.alpha_mode != "alone"
+        if split:
             x = self._split_x * self.document.width
             pen = QPen(QColor(255, 255, 255), 2.0)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.drawLine(QPointF(x, 0), QPointF(x, self.document.height))
+        if not split and self.heat_item is None:
+            return
+        # labels in screen pixels, whatever the zoom: the split view's sides and the heat map's legend
+        divider = self.map_from_image(self._split_x * self.document.width, 0).x()
+        painter.save()
+        painter.resetTransform()
+        if split:
+            _draw_tag(painter, QPointF(divider - 8, 8), "Original", right_aligned=True)
+            _draw_tag(painter, QPointF(divider + 8, 8), "Result")
+        if self.heat_item is not None and self.alpha_mode != "off":
+            _draw_heat_legend(painter, QPointF(12, self.viewport().height() - 46))
+        painter.restore()

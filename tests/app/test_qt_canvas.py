@@ -280,3 +280,27 @@ def test_an_empty_canvas_offers_open_and_drops_take_photos_only(qtbot, tmp_path,
     assert not view._empty_hint.isVisible()
     view.set_document(None)
     assert view._empty_hint.isVisible()
+
+
+def test_split_view_sides_and_the_heat_map_legend_are_labelled(qtbot, canvas):
+    h, w = canvas.document.height, canvas.document.width
+    canvas.set_zoom(6.0)
+    canvas.centerOn(w / 2, h / 2)
+
+    def region(x0, y0, x1, y1):
+        qtbot.wait(20)
+        image = canvas.viewport().grab().toImage()
+        return [image.pixel(x, y) for x in range(x0, x1, 2) for y in range(y0, y1, 2)]
+
+    divider = int(canvas.map_from_image(canvas._split_x * w, 0).x())
+    canvas.set_view_mode("result")
+    plain = region(divider - 60, 8, divider - 12, 24)
+    canvas.set_view_mode("split")
+    assert region(divider - 60, 8, divider - 12, 24) != plain  # "Original" left of the divider
+    canvas.set_view_mode("result")
+    vp_h = canvas.viewport().height()
+    plain = region(12, vp_h - 46, 172, vp_h - 20)
+    canvas.set_alpha_map([((0, 0, 2, 2), np.full((2, 2, 3), 200, np.uint8))])  # far from the legend's corner
+    canvas.set_alpha_mode("overlay")
+    qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=5000)
+    assert region(12, vp_h - 46, 172, vp_h - 20) != plain  # the colour scale
