@@ -120,6 +120,18 @@ class History:
             self._nbytes -= self._redo.pop().nbytes
         self._undo.append(step)
         self._nbytes += step.nbytes
+        self._trim()
+
+    def set_max_bytes(self, max_bytes: int) -> None:
+        """A new memory limit (bytes, >= 0); the oldest steps go at once if the history holds more (redo first)."""
+        if max_bytes < 0:
+            raise ValueError("history limits must be >= 0")
+        self.max_bytes = int(max_bytes)
+        while self._redo and self._nbytes > self.max_bytes:
+            self._nbytes -= self._redo.popleft().nbytes
+        self._trim()
+
+    def _trim(self) -> None:
         while self._undo and (len(self._undo) > self.max_steps or self._nbytes > self.max_bytes):
             self._nbytes -= self._undo.popleft().nbytes
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QIcon, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QColorDialog,
     QComboBox,
     QFileDialog,
     QInputDialog,
@@ -260,10 +259,11 @@ class QtMainWindow(QMainWindow):
                                             checkable=True)
         self.act_raw = self._action("Ra&w prediction", self.toggle_raw, "W", checkable=True,
                                     tip="The model's output before composition (W)")
-        self.act_overlay_color = self._action("Mask &colour...", self.choose_overlay_color)
         self.act_show_mask = self._action("Show &mask", self.canvas.set_mask_shown, "M", checkable=True,
                                           tip="Show or hide the painted mask (M); painting still works while hidden")
         self.act_show_mask.setChecked(True)
+        self.act_preferences = self._action("&Preferences...", self.show_preferences, "Ctrl+,",
+                                            tip="JPEG quality, mask colour and opacity, undo memory")
         self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_about = self._action("&About FusionPaint", self.show_about)
 
@@ -285,7 +285,8 @@ class QtMainWindow(QMainWindow):
 
         edit = bar.addMenu("&Edit")
         for action in (self.act_undo, self.act_redo, None, self.act_copy, None, self.act_remove, self.act_cancel,
-                       self.act_reuse_mask, None, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
+                       self.act_reuse_mask, None, self.act_clear, self.act_invert, self.act_grow, self.act_shrink,
+                       None, self.act_preferences):
             edit.addSeparator() if action is None else edit.addAction(action)
 
         tools = bar.addMenu("&Tools")
@@ -297,8 +298,7 @@ class QtMainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, None, self.act_split,
-                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_show_mask,
-                       self.act_overlay_color):
+                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_show_mask):
             view.addSeparator() if action is None else view.addAction(action)
 
         help_menu = bar.addMenu("&Help")
@@ -529,7 +529,7 @@ class QtMainWindow(QMainWindow):
         path = Path(path)
         try:
             photo, images = self._in_background(f"Opening {path.name}...", _decode_for_display, path)
-            document = Document(photo)
+            document = Document(photo, max_history_bytes=self.settings.undo_memory_mb * 2**20)
         except (ImageError, ValueError) as exc:
             QMessageBox.critical(self, "Cannot open photo", _sentence(str(exc)))
             return False
@@ -613,7 +613,7 @@ class QtMainWindow(QMainWindow):
         alpha = pixels[..., 3].copy() if image.hasAlphaChannel() and (pixels[..., 3] < 255).any() else None
         photo = Photo(rgb=np.ascontiguousarray(pixels[..., :3]), alpha=alpha, source_mode="RGBA" if alpha is not None
                       else "RGB", format="PNG", exif=None, icc_profile=None, dpi=None, path=None)
-        document = Document(photo)
+        document = Document(photo, max_history_bytes=self.settings.undo_memory_mb * 2**20)
         self._set_document(document)
         self.message(f"Pasted a {document.width} x {document.height} px image; Save asks where to write it.")
         return True
@@ -840,11 +840,6 @@ class QtMainWindow(QMainWindow):
         if px:
             (self.document.grow_mask if grow else self.document.shrink_mask)(int(px))
             self._update_actions()
-
-    def choose_overlay_color(self) -> None:
-        color = QColorDialog.getColor(QColor(self.settings.overlay_color), self, "Mask colour")
-        if color.isValid():
-            self.set_overlay_style(color.name(), self.settings.overlay_opacity)
 
     def set_overlay_style(self, color: str, opacity: float) -> None:
         self.settings.overlay_color = color
@@ -1146,7 +1141,22 @@ class QtMainWindow(QMainWindow):
     def _on_zoom_changed(self, _scale: float) -> None:
         self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")
 
-    # ================================================================== help
+    # ================================================================== help, preferences
+
+    def show_preferences(self) -> None:
+        """Edit > Preferences: JPEG quality, mask colour and opacity, undo memory; applied and saved on OK."""
+        from app.qt_preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog)
+
+    def apply_preferences(self, dialog) -> None:
+        dialog.apply_to(self.settings)
+        self.set_overlay_style(self.settings.overlay_color, self.settings.overlay_opacity)
+        if self.document is not None:
+            self.document.history.set_max_bytes(self.settings.undo_memory_mb * 2**20)
+        self._save_settings_quietly()
 
     def shortcut_rows(self) -> list[tuple[str, str]]:
         """(keys, what they do) of every action with a shortcut, read from the actions themselves, plus the mouse

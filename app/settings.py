@@ -26,6 +26,11 @@ RECENT_FILES_LIMIT = 10
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+MIN_UNDO_MB = 16
+MAX_UNDO_MB = 16384
+"""Range of the undo history's memory limit, MB."""
+
+
 @dataclass
 class Settings:
     """Everything the editor remembers between runs.
@@ -37,7 +42,7 @@ class Settings:
     ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
     ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed). ``finetune_folder``: the
     folder of photos the last fine-tuning run used. ``intro_shown``: the first-start note on what the fills can do was
-    shown.
+    shown. ``undo_memory_mb``: memory the undo history of a photo may hold, MIN_UNDO_MB..MAX_UNDO_MB.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -55,6 +60,7 @@ class Settings:
     keep_gps: bool = False
     finetune_folder: str = ""
     intro_shown: bool = False
+    undo_memory_mb: int = 1024
 
 
 def settings_path() -> Path:
@@ -108,6 +114,7 @@ def _validated(data: dict[str, Any]) -> Settings:
         "keep_gps": lambda v: isinstance(v, bool),
         "finetune_folder": lambda v: isinstance(v, str),
         "intro_shown": lambda v: isinstance(v, bool),
+        "undo_memory_mb": lambda v: _valid_int(v, MIN_UNDO_MB, MAX_UNDO_MB),
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QColor, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.qt_main_window import NOT_LEARNED_LABEL
@@ -736,3 +736,35 @@ def test_engine_messages_become_sentences_in_dialogs():
         "Cannot open a.png: not an image file or an unsupported format.")
     assert _sentence("Already a sentence.") == "Already a sentence."
     assert _sentence("") == ""
+
+
+def test_preferences_apply_quality_mask_style_and_undo_memory(qtbot, opened):
+    from app.qt_preferences import PreferencesDialog
+
+    doc = opened.document
+    for box in ((2, 2, 20, 20), (30, 25, 60, 45)):
+        doc.fill_rect(*box)
+    assert doc.history.undo_count == 2
+    dialog = PreferencesDialog(opened.settings, opened)
+    qtbot.addWidget(dialog)
+    dialog.quality_spin.setValue(80)
+    dialog.color = QColor("#00ff00")
+    dialog.opacity_slider.setValue(30)
+    dialog.undo_spin.setValue(16)
+    opened.apply_preferences(dialog)
+    settings = load_settings()
+    assert (settings.jpeg_quality, settings.overlay_color, settings.undo_memory_mb) == (80, "#00ff00", 16)
+    assert opened.canvas.mask_item.opacity() == pytest.approx(0.3)
+    assert doc.history.max_bytes == 16 * 2**20
+
+
+def test_a_lower_history_limit_drops_the_oldest_steps_at_once():
+    from app.history import History, ImagePatch, Step
+
+    history = History(max_bytes=10_000)
+    for _ in range(3):
+        patch = ImagePatch((0, 0, 10, 10), np.zeros((10, 10, 3), np.uint8), np.ones((10, 10, 3), np.uint8))
+        history.push(Step("remove", mask=None, image=patch, image_version_before=0, image_version_after=1))
+    assert history.undo_count == 3 and history.nbytes == 1800
+    history.set_max_bytes(1300)
+    assert history.undo_count == 2 and history.nbytes == 1200
