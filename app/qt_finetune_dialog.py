@@ -567,7 +567,7 @@ class FineTuneDialog(QDialog):
             widget.setEnabled(not busy)
         self.start_button.setEnabled(not busy)
         self.cancel_button.setEnabled(state == "running")
-        self.close_button.setEnabled(state != "stopping")
+        self.close_button.setEnabled(True)  # while stopping too: the checkpoint is written in the background
         self._update_run_buttons()
         if state in ("done", "stopped", "failed"):
             self.refresh_runs()  # the run just ended is in the list now, with its disk use

@@ -58,7 +58,8 @@ def test_run_shows_progress_and_cancels(qtbot, tmp_path):
     qtbot.waitUntil(lambda: dialog.preview_label.pixmap() is not None and not dialog.preview_label.pixmap().isNull(),
                     timeout=60_000)
     dialog.cancel()
-    assert dialog.state == "stopping"
+    assert dialog.state == "stopping" and dialog.status_label.text() == "Stopping: saving a checkpoint..."
+    assert dialog.close_button.isEnabled()  # Stop is acknowledged at once and the window can be closed meanwhile
     qtbot.waitUntil(lambda: dialog.state in ("stopped", "failed"), timeout=180_000)
     assert dialog.state == "stopped", dialog.log_view.toPlainText()
     assert "Checkpoint kept" in dialog.status_label.text()
