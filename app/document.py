@@ -50,7 +50,7 @@ def _tight_box(hit: np.ndarray, y0: int, x0: int) -> Box | None:
     rows = np.flatnonzero(hit.any(axis=1))
     if rows.size == 0:
         return None
-    cols = np.flatnonzero(hit.any(axis=0))
+    cols = np.flatnonzero(hit[rows[0]:rows[-1] + 1].any(axis=0))  # only the rows that hold a hit
     return (y0 + int(rows[0]), x0 + int(cols[0]), y0 + int(rows[-1]) + 1, x0 + int(cols[-1]) + 1)
 
 

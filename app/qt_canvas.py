@@ -440,9 +440,10 @@ class QtCanvas(QGraphicsView):
         if y1 <= y0 or x1 <= x0:
             return
         c = self._overlay_color
-        lut = np.array([[0, 0, 0, 0], [c.blue(), c.green(), c.red(), 255]], np.uint8).view(np.uint32)[:, 0]
+        colour = np.array([c.blue(), c.green(), c.red(), 255], np.uint8).view(np.uint32)[0]  # one B, G, R, A pixel
         sub = self.document.mask[y0:y1, x0:x1]
-        np.take(lut, sub.view(np.uint8), out=self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0], mode="clip")
+        # hole pixels get the colour, the others 0 (transparent): 0/1 times the colour, one pass
+        np.multiply(sub.view(np.uint8), colour, out=self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0])
         self.mask_item.update(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     # ------------------------------------------------------------------ styles, tools
