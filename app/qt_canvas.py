@@ -145,21 +145,18 @@ def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
 def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], alone: bool) -> QImage:
     """The heat map of composition alpha ``windows`` ((box, uint8 (h, w) or (h, w, 3)), 255 = model output) as a
     (height, width) premultiplied ARGB32 image, transparent outside the windows. A QImage, not a pixmap, so it can
-    be built off the GUI thread."""
+    be built off the GUI thread; OpenCV does the per-pixel work, which lets the GUI thread run meanwhile (numpy's
+    indexing would hold Python's lock for tens of ms)."""
     image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(0)
-    pixels = _bgra_view(image).view(np.uint32)[..., 0]
-    table = _heat_table(alone).view(np.uint32)[:, 0]
+    pixels = _bgra_view(image)
+    table = _heat_table(alone)[None, :, :]  # (1, 256, 4): B, G, R, A per level
     for (y0, x0, y1, x1), alpha in windows:
-        if alpha.ndim == 3:  # mean of the 3 channels, rounded, in integers
-            total = alpha[..., 0].astype(np.uint16)
-            total += alpha[..., 1]
-            total += alpha[..., 2]
-            total += 1
-            level = (total // 3).astype(np.uint8)
+        if alpha.ndim == 3:  # mean of the 3 channels, rounded
+            level = cv2.transform(alpha, np.full((1, 3), 1.0 / 3.0, np.float32))
         else:
             level = alpha
-        np.take(table, level, out=pixels[y0:y1, x0:x1], mode="clip")  # clip: no buffering; levels fit
+        pixels[y0:y1, x0:x1] = cv2.LUT(cv2.merge([level] * 4), table)
     return image
 
 
@@ -206,6 +203,22 @@ def _draw_heat_legend(painter: QPainter, at: QPointF) -> None:
     painter.drawText(text_box, Qt.AlignmentFlag.AlignRight, "1 model")
 
 
+REDUCTIONS = (2, 4, 8)
+"""Factors of the reduced copies a zoomed-out image is drawn from (the largest not beyond the zoom-out)."""
+
+
+def _reduce_into(pixels: np.ndarray, level: QImage, factor: int, box: Box) -> None:
+    """Write into ``level`` the ``factor`` x ``factor`` block means of ``pixels`` (H, W, 4) covering ``box``. Blocks
+    are aligned to multiples of ``factor``; a last partial row or column of blocks is left out of the level."""
+    y0, x0, y1, x1 = box
+    ly0, lx0 = y0 // factor, x0 // factor
+    ly1, lx1 = min(level.height(), -(-y1 // factor)), min(level.width(), -(-x1 // factor))
+    if ly1 <= ly0 or lx1 <= lx0:
+        return
+    source = pixels[ly0 * factor:ly1 * factor, lx0 * factor:lx1 * factor]
+    _bgra_view(level)[ly0:ly1, lx0:lx1] = cv2.resize(source, (lx1 - lx0, ly1 - ly0), interpolation=cv2.INTER_AREA)
+
+
 class QtImageItem(QGraphicsItem):
     """A (H, W) image item at scene (0, 0) whose pixels live in a QImage with a numpy view.
 
@@ -223,6 +236,7 @@ class QtImageItem(QGraphicsItem):
             image.fill(0)
         self._qimage = image
         self.pixels = _bgra_view(self._qimage)
+        self._levels: dict[int, QImage] = {}  # factor -> the image reduced by it (block means), made when first drawn
         self._bounds = QRectF(0, 0, width, height)
         self.clip_width: float | None = None
         self.smooth = True
@@ -239,7 +253,23 @@ class QtImageItem(QGraphicsItem):
         """Copy RGB uint8 (H, W, 3) pixels of ``box`` (all if None) in and repaint that box."""
         y0, x0, y1, x1 = box if box is not None else (0, 0, rgb.shape[0], rgb.shape[1])
         rgb_to_bgra(rgb[y0:y1, x0:x1], self.pixels[y0:y1, x0:x1])
+        self.changed((y0, x0, y1, x1))
+
+    def changed(self, box: Box) -> None:
+        """``pixels`` changed inside ``box``: refresh the reduced copies there and repaint it."""
+        y0, x0, y1, x1 = box
+        for factor, level in self._levels.items():
+            _reduce_into(self.pixels, level, factor, box)
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+    def _level(self, factor: int) -> QImage:
+        level = self._levels.get(factor)
+        if level is None:
+            height, width = self.pixels.shape[:2]
+            level = QImage(max(1, width // factor), max(1, height // factor), self._qimage.format())
+            _reduce_into(self.pixels, level, factor, (0, 0, height, width))
+            self._levels[factor] = level
+        return level
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         rect = option.exposedRect.intersected(self._bounds)
@@ -258,7 +288,13 @@ class QtImageItem(QGraphicsItem):
         scale = painter.worldTransform().m11()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and scale < 3.0)
         target = QRectF(x0, y0, x1 - x0, y1 - y0)
-        painter.drawImage(target, self._qimage, target)
+        # zoomed out, draw from a copy reduced by 2, 4 or 8: scaling a 24 MP image to the screen costs ~60 ms
+        factor = max((f for f in REDUCTIONS if scale * f <= 1.0), default=1)
+        if factor == 1:
+            painter.drawImage(target, self._qimage, target)
+        else:
+            source = QRectF(x0 / factor, y0 / factor, (x1 - x0) / factor, (y1 - y0) / factor)
+            painter.drawImage(target, self._level(factor), source)
 
 
 class QtCanvas(QGraphicsView):
@@ -444,7 +480,7 @@ class QtCanvas(QGraphicsView):
         sub = self.document.mask[y0:y1, x0:x1]
         # hole pixels get the colour, the others 0 (transparent): 0/1 times the colour, one pass
         np.multiply(sub.view(np.uint8), colour, out=self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0])
-        self.mask_item.update(QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.mask_item.changed((y0, x0, y1, x1))
 
     # ------------------------------------------------------------------ styles, tools
 
