@@ -40,7 +40,7 @@ from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photo
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.device import cuda_absence
-from engine.errors import FusionPaintError, ImageError
+from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.registry import ModelSpec, default_model_name, get_spec, list_models
 from engine.worker import EngineWorker, InpaintJob
@@ -682,7 +682,7 @@ class QtMainWindow(QMainWindow):
             self._in_background(f"Saving {target.name}...", functools.partial(
                 save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
                 quality=int(self.settings.jpeg_quality), keep_gps=bool(self.settings.keep_gps)))
-        except (ImageError, ValueError, OSError) as exc:
+        except (ImageError, WriteError, ValueError, OSError) as exc:
             QMessageBox.critical(self, "Cannot save", _sentence(str(exc)))
             return False
         doc.mark_saved(target)
@@ -721,7 +721,7 @@ class QtMainWindow(QMainWindow):
             return
         try:
             save_mask(target, np.asarray(self.document.mask))
-        except (ImageError, OSError) as exc:
+        except (ImageError, WriteError, OSError) as exc:
             QMessageBox.critical(self, "Cannot export mask", _sentence(str(exc)))
             return
         self.message(f"Mask saved to {target} (white = hole)")
@@ -755,7 +755,7 @@ class QtMainWindow(QMainWindow):
         rgb = self.last_result.alpha_map()
         try:
             save_image(target, rgb)
-        except (ImageError, OSError) as exc:
+        except (ImageError, WriteError, OSError) as exc:
             QMessageBox.critical(self, "Cannot export alpha map", _sentence(str(exc)))
             return
         self.message(f"Alpha map saved to {target} (RGB, 255 = network output)")
@@ -1228,7 +1228,7 @@ class QtMainWindow(QMainWindow):
     def _save_settings_quietly(self) -> None:
         try:
             save_settings(self.settings)
-        except OSError as exc:
+        except WriteError as exc:
             self.message(f"Settings not saved: {exc}")
 
     def _stop_finetune_before_quitting(self) -> bool:

@@ -2,7 +2,7 @@
 
 Loading never fails: a missing or corrupt file gives the defaults, unknown keys are ignored and a value of the wrong
 type or out of range falls back to that field's default. Files written by older versions go through ``_migrate``.
-Saving is atomic (temporary file in the same folder, then ``os.replace``).
+Saving is atomic (`engine.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from engine.errors import WriteError
+from engine.files import atomic_write, write_failure_reason
 from engine.paths import user_config_dir
 
 SCHEMA_VERSION = 1
@@ -148,30 +149,17 @@ def load_settings(path: str | PathLike[str] | None = None) -> Settings:
 def save_settings(settings: Settings, path: str | PathLike[str] | None = None) -> None:
     """Write ``settings`` as JSON to ``path`` (default :func:`settings_path`) atomically; creates the folder.
 
-    Raises OSError naming the file when it cannot be written; the previous file is then left untouched.
+    Raises WriteError naming the file when it cannot be written; the previous file is then left untouched.
     """
     file = Path(path) if path is not None else settings_path()
     data = asdict(settings)
     data["schema_version"] = SCHEMA_VERSION
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    tmp_name: str | None = None
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, file)
-        tmp_name = None
     except OSError as exc:
-        raise OSError(f"cannot write settings file {file}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
+        raise WriteError(f"could not save {file}: {write_failure_reason(exc)}") from exc
+    atomic_write(file, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
 def add_recent_file(settings: Settings, path: str | PathLike[str], limit: int = RECENT_FILES_LIMIT) -> Settings:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from engine.device import DEVICE_CHOICES, resolve_device
-from engine.errors import FusionPaintError, ImageError
+from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_format, save_image
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
@@ -185,7 +185,7 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
             save_image(out_dir / image_path.name, cleaned, alpha=photo.alpha, like=photo, quality=args.quality,
                        keep_gps=args.keep_gps)
             done += 1
-        except ImageError as exc:
+        except (ImageError, WriteError) as exc:
             _warn(str(exc))
             failures += 1
     print(f"{done} photo(s) written to {out_dir}, {failures} skipped")

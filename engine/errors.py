@@ -9,6 +9,10 @@ class ImageError(FusionPaintError):
     """An image or mask file is missing, corrupt, unsupported or too large."""
 
 
+class WriteError(FusionPaintError):
+    """A file could not be written (disk full, permission denied, missing folder, ...); nothing was replaced."""
+
+
 class ModelUnavailable(FusionPaintError):
     """A model cannot be used: unknown name, or a network with no weights installed."""
 

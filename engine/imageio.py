@@ -15,10 +15,8 @@ file is never left half-written.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import io
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from engine.errors import ImageError
+from engine.files import atomic_write
 
 MAX_SIDE_PX = 65535
 """Longest image side accepted, in pixels (JPEG's own limit; Pillow's pixel-count limit applies as well)."""
@@ -371,81 +370,6 @@ def load_mask(path: str | os.PathLike[str], size_hw: tuple[int, int]) -> tuple[n
 # ----------------------------------------------------------------------------------------------- writing
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def _save_failure(p: Path, error: OSError) -> ImageError:
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        reason = "disk full"
-    elif error.errno in (errno.EACCES, errno.EPERM) or isinstance(error, PermissionError):
-        reason = "permission denied"
-    elif error.errno == errno.ENOENT:
-        reason = "the folder does not exist"
-    elif error.errno == errno.EROFS:
-        reason = "read-only file system"
-    else:
-        reason = " ".join((error.strerror or _one_line(error)).split())
-    return ImageError(f"could not save {p}: {reason}")
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Create or replace `path` atomically: `write(temp_path)` fills a temporary file in the same folder,
-    which is flushed to disk and then moved onto `path` (os.replace).
-
-    On any error the temporary file is removed and an existing `path` is left untouched; OSError (disk full,
-    permission denied, missing folder, ...) is raised as ImageError("could not save PATH: reason"). A
-    symbolic link at `path` is followed, so its target is replaced. The new file gets the permissions of
-    the file it replaces, or the usual ones for a new file.
-    """
-    p = Path(path)
-    target = Path(os.path.realpath(p)) if p.is_symlink() else p
-    if target.is_dir():
-        raise ImageError(f"could not save {p}: it is a folder")
-    temp: Path | None = None
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        temp = Path(temp_name)
-        write(temp)
-        fd = os.open(temp, os.O_RDWR)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            mode = target.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~_umask()
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-        temp = None
-    except OSError as e:
-        raise _save_failure(p, e) from None
-    finally:
-        if temp is not None:
-            try:
-                temp.unlink()
-            except OSError:
-                pass
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX); best effort
-        try:
-            dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError:
-            pass
-
-
 def save_format(p: Path) -> str:
     """Pillow format name for saving to ``p`` by its extension; ImageError naming the known types otherwise."""
     fmt = _FORMAT_BY_EXTENSION.get(p.suffix.lower())
@@ -505,8 +429,9 @@ def save_image(
     and where it was taken should not travel with it by accident. A TIFF whose EXIF has sub-blocks (camera
     settings, location) is written uncompressed, since the LZW writer cannot store them. quality: 1..100 for
     JPEG (4:2:0 chroma subsampling) and WEBP; PNG uses compress_level 6, TIFF LZW. The arrays are not modified.
-    Raises ImageError for an unknown extension or when the file cannot be written (the destination is then
-    unchanged and no temporary file remains).
+    Raises ImageError for an unknown extension or data the encoder refuses, WriteError when the file cannot be
+    written (disk full, ...; see `engine.files.atomic_write`): the destination is then unchanged and no temporary
+    file remains.
     """
     p = Path(path)
     fmt = save_format(p)
@@ -563,7 +488,7 @@ def save_image(
 def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:
     """Write a hole mask (bool (H, W), True = hole) atomically as an 8-bit grayscale PNG, white = hole.
 
-    Raises ImageError when `path` does not end in .png or the file cannot be written.
+    Raises ImageError when `path` does not end in .png, WriteError when the file cannot be written.
     """
     p = Path(path)
     if p.suffix.lower() != ".png":

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING
 from safetensors import SafetensorError
 
 from engine.errors import WeightsError
+from engine.files import atomic_write
 
 if TYPE_CHECKING:  # PyTorch is imported when weights are first read or written, not when the editor starts
     import torch
@@ -122,15 +121,7 @@ def save_weights(
             value = value.to(dtype)
         tensors[key] = value.contiguous()
     meta = {"arch": arch, "format": f"fusionpaint-{FORMAT_VERSION}", **dict(metadata or {})}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={k: str(v) for k, v in meta.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda temp: save_file(tensors, str(temp), metadata={k: str(v) for k, v in meta.items()}))
 
 
 def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, arch: str) -> None:

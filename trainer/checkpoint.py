@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 import random
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from engine.errors import WriteError
+from engine.files import atomic_write
 from trainer.runs import CHECKPOINT_NAME
 
 CHECKPOINT_VERSION = 1
@@ -162,23 +162,16 @@ def save_checkpoint(path: str | Path, state: dict) -> Path:
         stale.unlink(missing_ok=True)
     payload = to_plain({**state, "version": CHECKPOINT_VERSION})
     payload["checksum"] = checksum(payload)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, (OSError, RuntimeError)):  # torch reports a short write as RuntimeError
-            free = shutil.disk_usage(path.parent).free
-            if getattr(exc, "errno", None) == errno.ENOSPC or free < _LOW_DISK_BYTES:
-                reason = f"the disk is full ({free // 2**20} MB free)"
-            else:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise CheckpointError(f"could not write checkpoint {path}: {reason}") from exc
-        raise
+        atomic_write(path, lambda temp: torch.save(payload, temp))
+    except (WriteError, RuntimeError) as exc:  # torch reports a short write as RuntimeError
+        free = shutil.disk_usage(path.parent).free
+        cause = exc.__cause__ if isinstance(exc, WriteError) else exc
+        if getattr(cause, "errno", None) == errno.ENOSPC or free < _LOW_DISK_BYTES:
+            reason = f"the disk is full ({free // 2**20} MB free)"
+        else:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"could not write checkpoint {path}: {reason}") from exc
     return path
 
 

@@ -216,7 +216,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             return _error(str(exc))
     print(format_table(report))
     if args.json:
-        from engine.imageio import atomic_write
+        from engine.files import atomic_write
 
         text = json.dumps(report, indent=2, default=str) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from engine.imageio import atomic_write
+from engine.files import atomic_write
 from engine.paths import user_models_dir
 from engine.weights import save_weights
 

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.files import atomic_write
 from trainer.config import NAME_RE, ConfigError
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -37,10 +38,9 @@ class RunInfo:
 
 
 def write_summary(run_dir: Path, *, arch: str, step: int, data: str, saved: float) -> None:
-    """Write ``run.json`` (atomically: a temporary file, then a rename)."""
-    temp = run_dir / f".{SUMMARY_NAME}.tmp"
-    temp.write_text(json.dumps({"arch": arch, "step": step, "data": data, "saved": saved}), encoding="utf-8")
-    os.replace(temp, run_dir / SUMMARY_NAME)
+    """Write ``run.json`` atomically."""
+    text = json.dumps({"arch": arch, "step": step, "data": data, "saved": saved})
+    atomic_write(run_dir / SUMMARY_NAME, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
 def _folder_bytes(folder: Path) -> int:

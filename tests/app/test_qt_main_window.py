@@ -149,9 +149,8 @@ def test_painting_during_a_removal_is_kept_for_the_next_pass(qtbot, make_main_wi
     viewport = window.canvas.viewport()
     start = window.canvas.mapFromScene(5.5, 40.5)
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
-    release.set()
-    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):
-        pass
+    with qtbot.waitSignal(window.bridge.finished, timeout=WAIT_MS):  # listening before the worker can finish
+        release.set()
     qtbot.wait(50)
     assert window.busy  # applying waits for the gesture to end
     np.testing.assert_array_equal(doc.image, before)

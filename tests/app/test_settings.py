@@ -84,7 +84,9 @@ def test_save_is_atomic_and_reports_the_file(tmp_path):
     assert load_settings(path).brush_size == 5
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(OSError, match="settings"):
+    from engine.errors import WriteError
+
+    with pytest.raises(WriteError, match="could not save .*settings.json"):
         save_settings(Settings(), blocker / "settings.json")  # parent is a file
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from engine.errors import ImageError
+from engine.errors import ImageError, WriteError
+from engine.files import atomic_write
 from engine.imageio import (
     SUPPORTED_EXTENSIONS,
     Photo,
-    atomic_write,
     load_image,
     load_mask,
     save_image,
@@ -368,7 +368,7 @@ def test_directory(tmp_path):
         load_image(folder)
     with pytest.raises(ImageError, match="folder"):
         load_mask(folder, (4, 4))
-    with pytest.raises(ImageError, match="folder"):
+    with pytest.raises(WriteError, match="folder"):
         save_image(folder, _smooth(4, 4))
 
 
@@ -541,7 +541,7 @@ def test_atomic_write_disk_full_keeps_old_file(tmp_path):
         temp.write_bytes(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(ImageError, match=r"could not save .*result\.png: disk full"):
+    with pytest.raises(WriteError, match=r"could not save .*result\.png: disk full"):
         atomic_write(out, write)
     assert out.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["result.png"]
@@ -556,18 +556,18 @@ def test_save_image_disk_full_during_encoding(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
-    with pytest.raises(ImageError, match="disk full") as info:
+    with pytest.raises(WriteError, match="disk full") as info:
         save_image(out, _smooth(8, 8))
     assert "photo.jpg" in str(info.value)
     assert out.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]
-    with pytest.raises(ImageError, match="disk full"):
+    with pytest.raises(WriteError, match="disk full"):
         save_mask(tmp_path / "mask.png", np.ones((2, 2), bool))
     assert [p.name for p in tmp_path.iterdir()] == ["photo.jpg"]
 
 
 def test_atomic_write_other_errors(tmp_path):
-    with pytest.raises(ImageError, match="could not save .*folder does not exist"):
+    with pytest.raises(WriteError, match="could not save .*folder does not exist"):
         save_image(tmp_path / "missing" / "x.png", _smooth(4, 4))
 
     def boom(temp: Path) -> None:
