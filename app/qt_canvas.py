@@ -203,22 +203,6 @@ def _draw_heat_legend(painter: QPainter, at: QPointF) -> None:
     painter.drawText(text_box, Qt.AlignmentFlag.AlignRight, "1 model")
 
 
-REDUCTIONS = (2, 4, 8)
-"""Factors of the reduced copies a zoomed-out image is drawn from (the largest not beyond the zoom-out)."""
-
-
-def _reduce_into(pixels: np.ndarray, level: QImage, factor: int, box: Box) -> None:
-    """Write into ``level`` the ``factor`` x ``factor`` block means of ``pixels`` (H, W, 4) covering ``box``. Blocks
-    are aligned to multiples of ``factor``; a last partial row or column of blocks is left out of the level."""
-    y0, x0, y1, x1 = box
-    ly0, lx0 = y0 // factor, x0 // factor
-    ly1, lx1 = min(level.height(), -(-y1 // factor)), min(level.width(), -(-x1 // factor))
-    if ly1 <= ly0 or lx1 <= lx0:
-        return
-    source = pixels[ly0 * factor:ly1 * factor, lx0 * factor:lx1 * factor]
-    _bgra_view(level)[ly0:ly1, lx0:lx1] = cv2.resize(source, (lx1 - lx0, ly1 - ly0), interpolation=cv2.INTER_AREA)
-
-
 class QtImageItem(QGraphicsItem):
     """A (H, W) image item at scene (0, 0) whose pixels live in a QImage with a numpy view.
 
@@ -236,7 +220,6 @@ class QtImageItem(QGraphicsItem):
             image.fill(0)
         self._qimage = image
         self.pixels = _bgra_view(self._qimage)
-        self._levels: dict[int, QImage] = {}  # factor -> the image reduced by it (block means), made when first drawn
         self._bounds = QRectF(0, 0, width, height)
         self.clip_width: float | None = None
         self.smooth = True
@@ -256,20 +239,9 @@ class QtImageItem(QGraphicsItem):
         self.changed((y0, x0, y1, x1))
 
     def changed(self, box: Box) -> None:
-        """``pixels`` changed inside ``box``: refresh the reduced copies there and repaint it."""
+        """``pixels`` changed inside ``box``: repaint it."""
         y0, x0, y1, x1 = box
-        for factor, level in self._levels.items():
-            _reduce_into(self.pixels, level, factor, box)
         self.update(QRectF(x0, y0, x1 - x0, y1 - y0))
-
-    def _level(self, factor: int) -> QImage:
-        level = self._levels.get(factor)
-        if level is None:
-            height, width = self.pixels.shape[:2]
-            level = QImage(max(1, width // factor), max(1, height // factor), self._qimage.format())
-            _reduce_into(self.pixels, level, factor, (0, 0, height, width))
-            self._levels[factor] = level
-        return level
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         rect = option.exposedRect.intersected(self._bounds)
@@ -288,13 +260,7 @@ class QtImageItem(QGraphicsItem):
         scale = painter.worldTransform().m11()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth and scale < 3.0)
         target = QRectF(x0, y0, x1 - x0, y1 - y0)
-        # zoomed out, draw from a copy reduced by 2, 4 or 8: scaling a 24 MP image to the screen costs ~60 ms
-        factor = max((f for f in REDUCTIONS if scale * f <= 1.0), default=1)
-        if factor == 1:
-            painter.drawImage(target, self._qimage, target)
-        else:
-            source = QRectF(x0 / factor, y0 / factor, (x1 - x0) / factor, (y1 - y0) / factor)
-            painter.drawImage(target, self._level(factor), source)
+        painter.drawImage(target, self._qimage, target)
 
 
 class QtCanvas(QGraphicsView):

@@ -304,27 +304,3 @@ def test_split_view_sides_and_the_heat_map_legend_are_labelled(qtbot, canvas):
     canvas.set_alpha_mode("overlay")
     qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=5000)
     assert region(12, vp_h - 46, 172, vp_h - 20) != plain  # the colour scale
-
-
-def test_zoomed_out_drawing_uses_reduced_copies_kept_up_to_date(qtbot):
-    import cv2
-    from PySide6.QtGui import QImage
-
-    from app.qt_canvas import QtImageItem, _bgra_view
-
-    rng = np.random.default_rng(3)
-    rgb = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)  # not a multiple of 4 or 8 either way
-    item = QtImageItem(50, 70, QImage.Format.Format_RGB32)
-    item.set_rgb(rgb)
-    level = _bgra_view(item._level(4))
-    assert level.shape[:2] == (12, 17)
-
-    def expected(factor):
-        h, w = 50 // factor, 70 // factor
-        return cv2.resize(item.pixels[:h * factor, :w * factor], (w, h), interpolation=cv2.INTER_AREA)
-
-    np.testing.assert_array_equal(level, expected(4))
-    changed = rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)
-    item.set_rgb(changed, (13, 21, 30, 47))  # a box not aligned to the blocks
-    np.testing.assert_array_equal(_bgra_view(item._level(4)), expected(4))  # the copy followed the change
-    np.testing.assert_array_equal(_bgra_view(item._level(8)), expected(8))
