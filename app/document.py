@@ -199,10 +199,6 @@ class Document:
             self._path = Path(path)
         self._saved_version = self._image_version
 
-    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
-        """Independent copies ``(image uint8 (H, W, 3), mask bool (H, W))`` to hand to the engine."""
-        return self._image.copy(), self._mask.copy()
-
     @property
     def history(self) -> History:
         """The undo history (read its ``nbytes``, ``undo_count``; edit through the document only)."""

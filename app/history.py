@@ -150,8 +150,3 @@ class History:
         step = self._redo.pop()
         self._undo.append(step)
         return step
-
-    def clear(self) -> None:
-        self._undo.clear()
-        self._redo.clear()
-        self._nbytes = 0

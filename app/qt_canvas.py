@@ -20,11 +20,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt_background import BackgroundTasks
 from engine.imageio import SUPPORTED_EXTENSIONS
 
 Box = tuple[int, int, int, int]
@@ -62,39 +62,6 @@ def _bgra_view(image: QImage) -> np.ndarray:
     h, w, bpl = image.height(), image.width(), image.bytesPerLine()
     flat = np.frombuffer(image.bits(), np.uint8)
     return flat.reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
-
-
-class BackgroundImages(QObject):
-    """Builds images (QImage, which may be made off the GUI thread) on one helper thread and hands each to its
-    callback on the GUI thread. The GUI thread polls every 10 ms while anything is pending, so the helper thread
-    never touches a Qt object that may be gone (a closed canvas). A build that failed hands over None."""
-
-    def __init__(self, parent: QObject) -> None:
-        super().__init__(parent)
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: list[tuple[Future, Callable[[object], None]]] = []
-        self._timer = QTimer(self)
-        self._timer.setInterval(10)
-        self._timer.timeout.connect(self._deliver)
-
-    def submit(self, then: Callable[[object], None], function: Callable, *args) -> None:
-        """Run ``function(*args)`` on the helper thread, then ``then(result or None)`` on the GUI thread."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="canvas-images")
-        self._pending.append((self._executor.submit(function, *args), then))
-        self._timer.start()
-
-    @property
-    def busy(self) -> bool:
-        return bool(self._pending)
-
-    def _deliver(self) -> None:
-        finished = [item for item in self._pending if item[0].done()]
-        self._pending = [item for item in self._pending if not item[0].done()]
-        if not self._pending:
-            self._timer.stop()
-        for future, then in finished:
-            then(None if future.cancelled() or future.exception() is not None else future.result())
 
 
 def heat_colors(values: np.ndarray) -> np.ndarray:
@@ -276,9 +243,7 @@ class QtCanvas(QGraphicsView):
     zoom_changed = Signal(float)
     files_dropped = Signal(list)
     original_held = Signal(bool)
-    mask_edited = Signal()
     gesture_finished = Signal()
-    cursor_moved = Signal(float, float)
     tool_size_changed = Signal(float)  # the brush's or eraser's new diameter, image pixels
     open_requested = Signal()  # the empty canvas's Open button
 
@@ -331,7 +296,7 @@ class QtCanvas(QGraphicsView):
         self._heat_generation = 0  # bumped by every new map or mode: a heat image built for an older one is dropped
         self._heat_built_alone: bool | None = None  # the mode the current (or requested) heat image is for
         self._raw_generation = 0  # the same for the raw view's image
-        self._images = BackgroundImages(self)
+        self._images = BackgroundTasks(self)
         self._split_x = 0.5
         self._split_drag = False
         self._size_drag: tuple[float, float] | None = None  # (viewport x, size) where an Alt + right drag began
@@ -656,7 +621,6 @@ class QtCanvas(QGraphicsView):
         x, y = self.map_to_image(pos)
         self._last_cursor = (x, y)
         self._update_cursor_circle((x, y))
-        self.cursor_moved.emit(x, y)
         if self._split_drag:
             self.set_split_position(x / self.document.width)
             event.accept()
@@ -700,7 +664,6 @@ class QtCanvas(QGraphicsView):
         if self._stroking:
             self._stroking = False
             self.document.end_stroke()
-            self.mask_edited.emit()
         elif self._lasso:
             x, y = self.map_to_image(event.position())
             points = self._lasso + [(x, y)]
@@ -709,7 +672,6 @@ class QtCanvas(QGraphicsView):
             self._remove_gesture_item()
             if len(points) >= 3:
                 self.document.fill_polygon(points, subtract=subtract)
-                self.mask_edited.emit()
         elif self._rect_start is not None:
             x0, y0 = self._rect_start
             x, y = self.map_to_image(event.position())
@@ -718,7 +680,6 @@ class QtCanvas(QGraphicsView):
             self._remove_gesture_item()
             if abs(x - x0) > 0 and abs(y - y0) > 0:
                 self.document.fill_rect(min(x0, x), min(y0, y), max(x0, x), max(y0, y), subtract=subtract)
-                self.mask_edited.emit()
         event.accept()
         if was_active:
             self.gesture_finished.emit()

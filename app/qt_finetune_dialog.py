@@ -17,6 +17,7 @@ On Windows ``terminate`` cannot reach a console process, so a run that has not s
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from app.qt_background import BackgroundTasks
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Folder holding main.py; the trainer process starts there."""
@@ -190,7 +193,7 @@ class FineTuneDialog(QDialog):
         runs_layout.addWidget(self.runs_table)
         runs_layout.addLayout(run_buttons)
         self.runs: list[dict] = []
-        self._runs_process: QProcess | None = None
+        self._runs_tasks = BackgroundTasks(self)  # 'fusionpaint runs' commands, off the GUI thread
 
         self.buttons = QDialogButtonBox()
         self.start_button = self.buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -471,24 +474,11 @@ class FineTuneDialog(QDialog):
         self._runs_cli(["list", "--json"], self._show_runs)
 
     def _runs_cli(self, args: list[str], done) -> None:
-        """Run ``fusionpaint runs ARGS`` in a process; ``done(exit_code, stdout, stderr)`` when it ends."""
-        process = QProcess(self)
-        process.setProgram(sys.executable)
-        process.setArguments(["-m", self.module, "runs", *args])
-        process.setWorkingDirectory(str(PROJECT_ROOT))
-
-        def finished(code: int, _status: QProcess.ExitStatus) -> None:
-            try:
-                out = bytes(process.readAllStandardOutput().data()).decode(errors="replace")
-                err = bytes(process.readAllStandardError().data()).decode(errors="replace")
-            except RuntimeError:  # the dialog, and the process with it, is being destroyed: nothing to show
-                return
-            done(code, out, err)
-            process.deleteLater()
-
-        process.finished.connect(finished)
-        self._runs_process = process
-        process.start()
+        """Run ``fusionpaint runs ARGS`` in a process on a helper thread; ``done(exit_code, stdout, stderr)`` on the
+        GUI thread when it ends (not at all if the dialog is gone by then)."""
+        command = [sys.executable, "-m", self.module, "runs", *args]
+        self._runs_tasks.submit(lambda result: done(*(result or (1, "", "error: the command did not run"))),
+                                _run_command, command)
 
     def _show_runs(self, code: int, out: str, err: str) -> None:
         try:
@@ -572,6 +562,12 @@ class FineTuneDialog(QDialog):
         if state in ("done", "stopped", "failed"):
             self.refresh_runs()  # the run just ended is in the list now, with its disk use
         self.state_changed.emit(state)
+
+
+def _run_command(command: list[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``command`` run in the project folder (helper thread)."""
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, errors="replace")
+    return done.returncode, done.stdout, done.stderr
 
 
 def _megabytes(count: int) -> str:

@@ -46,11 +46,6 @@ class QtWorkerBridge(QObject):
         """The engine worker behind this bridge."""
         return self._worker
 
-    @property
-    def busy(self) -> bool:
-        """True while the last submitted inpaint job has not finished."""
-        return self._future is not None and not self._future.done()
-
     def submit(self, job: InpaintJob) -> Future:
         """Queue an inpaint job (superseding pending ones) and return its future."""
         request_id = job.request_id

@@ -1,0 +1,42 @@
+"""Work off the GUI thread, collected by the GUI thread: see :class:`BackgroundTasks`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class BackgroundTasks(QObject):
+    """Runs work (image building, a command line) on one helper thread and hands each result to its callback on
+    the GUI thread. The GUI thread polls every 10 ms while anything is pending, so the helper thread never touches a
+    Qt object that may be gone: when the owner is closed and deleted, the timer goes with it and no callback runs.
+    Work that failed hands over None. The work itself must not use QObjects (a QImage is fine)."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[Future, Callable[[object], None]]] = []
+        self._timer = QTimer(self)
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._deliver)
+
+    def submit(self, then: Callable[[object], None], function: Callable, *args) -> None:
+        """Run ``function(*args)`` on the helper thread, then ``then(result or None)`` on the GUI thread."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gui-helper")
+        self._pending.append((self._executor.submit(function, *args), then))
+        self._timer.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._pending)
+
+    def _deliver(self) -> None:
+        finished = [item for item in self._pending if item[0].done()]
+        self._pending = [item for item in self._pending if not item[0].done()]
+        if not self._pending:
+            self._timer.stop()
+        for future, then in finished:
+            then(None if future.cancelled() or future.exception() is not None else future.result())
