@@ -120,9 +120,11 @@ class FineTuneDialog(QDialog):
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(browse)
+        from engine.registry import trainable_specs
+
         self.model_combo = QComboBox()
-        self.model_combo.addItem("DFNet (learned blending, 512 px native)", "dfnet")
-        self.model_combo.addItem("DMFN (fine detail, 256 px)", "dmfn")
+        for spec in trainable_specs():  # what the registry says can be trained
+            self.model_combo.addItem(spec.title, spec.arch)
         self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(arch)))
         self.start_combo = QComboBox()
         self.model_combo.currentIndexChanged.connect(self._fill_start_combo)

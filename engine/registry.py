@@ -271,6 +271,11 @@ def list_models() -> list[ModelSpec]:
     return list(_REGISTRY.values()) + _user_model_specs()
 
 
+def trainable_specs() -> list[ModelSpec]:
+    """The built-in networks, the architectures the trainer can train or fine-tune, in registry order."""
+    return [spec for spec in _REGISTRY.values() if spec.kind == "network"]
+
+
 def default_model_name() -> str:
     """The first network with weights, else the classical Telea baseline."""
     for spec in _REGISTRY.values():

@@ -11,7 +11,10 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-ARCHES = ("dfnet", "dmfn")
+from engine.registry import trainable_specs
+
+ARCHES = tuple(spec.arch for spec in trainable_specs())
+"""Architectures the trainer knows: the registry's networks."""
 PRECISIONS = ("auto", "fp32", "bf16")
 INPUT_FILLS = ("zeros", "telea")
 """What the hole holds in DFNet's input: zeros (the paper) or OpenCV Telea's fill (see engine.models.dfnet)."""

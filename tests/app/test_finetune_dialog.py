@@ -11,8 +11,13 @@ from tests.helpers import write_photo_folder
 
 
 def test_command_goes_through_main(qtbot, tmp_path):
+    from engine.registry import trainable_specs
+
     dialog = FineTuneDialog(folder=str(tmp_path), arch="dmfn", minutes=5)
     qtbot.addWidget(dialog)
+    combo = dialog.model_combo
+    offered = [(combo.itemText(i), combo.itemData(i)) for i in range(combo.count())]
+    assert offered == [(spec.title, spec.arch) for spec in trainable_specs()]  # the registry's networks
     dialog.name_edit.setText("mine")
     args = dialog.command()
     assert args[:3] == ["-m", "main", "train"]
