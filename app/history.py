@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Box = tuple[int, int, int, int]
-"""(y0, x0, y1, x1): half-open pixel rectangle, rows then columns."""
+from engine.regions import Box
 
 
 @dataclass(frozen=True)

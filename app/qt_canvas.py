@@ -41,9 +41,7 @@ from PySide6.QtWidgets import (
 
 from app.qt_background import BackgroundTasks
 from engine.imageio import SUPPORTED_EXTENSIONS
-
-Box = tuple[int, int, int, int]
-"""(y0, x0, y1, x1) half-open image box, rows then columns."""
+from engine.regions import Box
 
 TOOLS = ("brush", "eraser", "lasso", "rect")
 MAX_TOOL_SIZE = 2000

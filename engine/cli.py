@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_format, save_image
-from engine.pipeline import InpaintResult, inpaint
+from engine.pipeline import SEAM_BAND_PX, InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 
 EXIT_ERROR = 1
@@ -39,7 +39,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default: auto)")
     remove.add_argument("--alpha-out", help="also save the composition alpha map as a PNG (single-photo mode)")
     remove.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
-    remove.add_argument("--band", type=int, default=8, help="seam band blended outside the hole, in pixels")
+    remove.add_argument("--band", type=int, default=SEAM_BAND_PX,
+                        help=f"seam band blended outside the hole, in pixels (default {SEAM_BAND_PX})")
     remove.add_argument("--overwrite", action="store_true", help="allow the output to replace an input file")
     remove.add_argument("--keep-gps", action="store_true",
                         help="keep the photo's GPS location in the output's EXIF (removed by default)")

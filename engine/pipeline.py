@@ -26,6 +26,9 @@ from engine.regions import Box, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
 
+#: Default width of the seam band, pixels: how far outside the hole the fill is blended into the photo.
+SEAM_BAND_PX = 8
+
 #: Windows per forward pass; bounds memory when a photo has many separate holes.
 MAX_BATCH = 8
 
@@ -198,7 +201,7 @@ def inpaint(
     hole: np.ndarray,
     model: Inpainter,
     *,
-    band_px: int = 8,
+    band_px: int = SEAM_BAND_PX,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     in_place: bool = False,

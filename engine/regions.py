@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]
+"""(y0, x0, y1, x1): half-open pixel rectangle, rows then columns."""
 
 #: A window is this many times the hole's bounding box per side, so the hole covers at most about a quarter of it.
 CONTEXT_SCALE = 2.0

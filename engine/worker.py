@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.errors import JobCancelled
+from engine.pipeline import SEAM_BAND_PX
 
 if TYPE_CHECKING:
     from engine.inpainter import Inpainter
@@ -65,7 +66,7 @@ class InpaintJob:
     model: str
     device: str = "auto"
     request_id: int = 0
-    band_px: int = 8
+    band_px: int = SEAM_BAND_PX
 
     def __post_init__(self) -> None:
         image, hole = self.image, self.hole
@@ -100,7 +101,7 @@ class InpaintJob:
         model: str,
         device: str = "auto",
         request_id: int = 0,
-        band_px: int = 8,
+        band_px: int = SEAM_BAND_PX,
     ) -> InpaintJob:
         """Capture the caller's current image and hole as a job (validated read-only copies)."""
         return cls(image=image, hole=hole, model=model, device=device, request_id=request_id, band_px=band_px)
