@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError, WriteError
-from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_format, save_image
+from engine.imageio import SUPPORTED_EXTENSIONS, Photo, image_files, load_image, load_mask, save_format, save_image
 from engine.pipeline import SEAM_BAND_PX, InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 
@@ -142,10 +142,6 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     return 0
 
 
-def _photos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
-
-
 def _remove_folder(args: argparse.Namespace, model) -> int:
     from tqdm import tqdm
 
@@ -160,10 +156,10 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
         if folder.is_dir() and _same_file(out_dir, folder) and not args.overwrite:
             return _fail(f"output folder {out_dir} is the {label} folder; choose another or pass --overwrite",
                          EXIT_USAGE)
-    photos = _photos_in(images_dir)
+    photos = image_files(images_dir, recursive=False)
     if not photos:
         return _fail(f"no photos ({', '.join(SUPPORTED_EXTENSIONS)}) in {images_dir}")
-    masks_by_stem = {p.stem: p for p in _photos_in(masks_arg)} if masks_arg.is_dir() else None
+    masks_by_stem = {p.stem: p for p in image_files(masks_arg, recursive=False)} if masks_arg.is_dir() else None
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
     done = 0

@@ -36,6 +36,13 @@ MAX_ASPECT = 100
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """Lower-case file extensions that `load_image` reads and `save_image` writes."""
 
+def image_files(folder: str | os.PathLike[str], *, recursive: bool) -> list[Path]:
+    """The files in ``folder`` (and in its subfolders when ``recursive``) with a supported extension (any case),
+    sorted by path. ``folder`` must be an existing folder: callers check it and name it in their message."""
+    found = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+
+
 _FORMAT_BY_EXTENSION = {
     ".jpg": "JPEG",
     ".jpeg": "JPEG",

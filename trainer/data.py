@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from engine.errors import ImageError
-from engine.imageio import SUPPORTED_EXTENSIONS, load_image
+from engine.imageio import image_files, load_image
 
 SCALE_RANGE = (0.75, 1.25)
 """Random rescale factors, relative to the scale at which the photo's short side just covers the crop."""
@@ -49,7 +49,7 @@ def list_photos(root: str | Path) -> list[Path]:
     folder = Path(root)
     if not folder.is_dir():
         raise ValueError(f"photo folder not found: {folder}")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    return image_files(folder, recursive=True)
 
 
 def split_folder(

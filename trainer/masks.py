@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.imageio import SUPPORTED_EXTENSIONS, load_mask
+from engine.imageio import image_files, load_mask
 
 STYLES = ("strokes", "boxes", "blobs", "mixed")
 _STYLE_WEIGHTS = (0.5, 0.15, 0.15, 0.2)
@@ -186,7 +186,7 @@ def list_mask_files(folder: str | Path) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"mask folder not found: {root}")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    return image_files(root, recursive=True)
 
 
 class FolderMaskSampler:
