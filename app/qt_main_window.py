@@ -53,13 +53,14 @@ SIZE_SLIDER_STEPS = 1000
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+CLASSICAL_ONLY_SHORT = ("No network has trained weights yet: removals use a classical fill, good for small "
+                        "blemishes, specks and wires.")
 CLASSICAL_ONLY_NOTE = (
-    "No network has trained weights yet, so removals use a classical fill (OpenCV): good for small blemishes, "
-    "specks and wires; larger objects leave smears. DFNet and DMFN fill large holes once their weights are "
+    CLASSICAL_ONLY_SHORT + " Larger objects leave smears. DFNet and DMFN fill large holes once their weights are "
     "installed, or after File > Fine-tune on a folder..."
 )
-"""Said once at the first start (status bar) and always in the model selector's tooltip while no network has
-weights."""
+"""Said once at the first start (the short form, in the status bar) and always in the model selector's tooltip while
+no network has weights."""
 
 
 def _decode_for_display(path: Path):
@@ -174,7 +175,7 @@ class QtMainWindow(QMainWindow):
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
         self.refresh_models(select=self._model_name)
         if not self.settings.intro_shown and self.model_combo.toolTip() == CLASSICAL_ONLY_NOTE:
-            self.statusBar().showMessage(CLASSICAL_ONLY_NOTE, 30_000)  # once, at the first start
+            self.statusBar().showMessage(CLASSICAL_ONLY_SHORT, 30_000)  # once, at the first start
             self.settings.intro_shown = True
         self._restore_geometry()
         self._update_actions()
@@ -447,6 +448,7 @@ class QtMainWindow(QMainWindow):
         self.act_alpha_alone.setEnabled(has_result)
         self.act_raw.setEnabled(has_result)
         self.act_split.setEnabled(has_doc)
+        self.original_button.setEnabled(has_doc)
         self.act_cancel.setEnabled(True)  # Esc also aborts an unfinished lasso
         self.canvas.set_editable(has_doc)
         self.model_combo.setEnabled(idle)

@@ -650,7 +650,7 @@ def test_icons_and_a_fresh_status_for_each_photo(qtbot, opened, png_file):
     from app.qt_app import _application
 
     assert not _application().windowIcon().isNull()
-    assert not opened.original_button.icon().isNull()
+    assert not opened.original_button.icon().isNull() and opened.original_button.isEnabled()
     opened.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, opened)
     assert opened.time_label.text().startswith("Last removal:")
@@ -684,7 +684,7 @@ def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monk
     settings = Settings()
     first = main_window.QtMainWindow(settings=settings)
     qtbot.addWidget(first)
-    assert first.statusBar().currentMessage() == main_window.CLASSICAL_ONLY_NOTE
+    assert first.statusBar().currentMessage() == main_window.CLASSICAL_ONLY_SHORT
     assert first.model_combo.toolTip() == main_window.CLASSICAL_ONLY_NOTE and settings.intro_shown
     second = main_window.QtMainWindow(settings=settings)  # said once
     qtbot.addWidget(second)
