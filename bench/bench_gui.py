@@ -38,9 +38,10 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from memory import peak_rss_bytes  # noqa: E402  (bench/memory.py, beside this script)
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QPointF, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tests.helpers import send_mouse  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -95,15 +96,6 @@ def rss() -> int:
     return psutil.Process().memory_info().rss
 
 
-def send(canvas, kind, pos: QPointF) -> None:
-    vp = canvas.viewport()
-    left = Qt.MouseButton.LeftButton
-    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else left
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else left
-    QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, held,
-                                           Qt.KeyboardModifier.NoModifier))
-
-
 def brush_latency(app, window, events: int, zoom: str) -> list[float]:
     """Latencies in ms of ``events`` mouse moves of one brush stroke across the visible photo."""
     canvas = window.canvas
@@ -118,19 +110,19 @@ def brush_latency(app, window, events: int, zoom: str) -> list[float]:
     vp = canvas.viewport().rect()
     a = QPointF(vp.width() * 0.15, vp.height() * 0.3)
     b = QPointF(vp.width() * 0.85, vp.height() * 0.7)
-    send(canvas, QEvent.Type.MouseButtonPress, a)
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, a)
     app.processEvents()
     out = []
     for i in range(1, events + 1):
         p = a + (b - a) * (i / events)
         before = counter.count
         t0 = time.perf_counter()
-        send(canvas, QEvent.Type.MouseMove, p)
+        send_mouse(canvas, QEvent.Type.MouseMove, p)
         deadline = t0 + 2.0
         while counter.count == before and time.perf_counter() < deadline:
             app.processEvents()
         out.append((time.perf_counter() - t0) * 1000.0)
-    send(canvas, QEvent.Type.MouseButtonRelease, b)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, b)
     app.processEvents()
     canvas.viewport().removeEventFilter(counter)
     return out

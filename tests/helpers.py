@@ -14,3 +14,20 @@ def write_photo_folder(folder: Path, n: int = 4, size: int = 64) -> Path:
         rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
         Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
     return folder
+
+
+def send_mouse(canvas, kind, pos, button=None, modifiers=None) -> None:
+    """Deliver one mouse event of ``kind`` (QEvent.Type) at viewport position ``pos`` (QPointF) to a QGraphicsView
+    ``canvas``, with the buttons held made explicit (unlike QTest.mouseMove): ``button`` (default left) is pressed
+    for press and move, released for release. Used by the GUI tests, the GUI benchmark and the screenshot driver."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    button = Qt.MouseButton.LeftButton if button is None else button
+    modifiers = Qt.KeyboardModifier.NoModifier if modifiers is None else modifiers
+    viewport = canvas.viewport()
+    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    changed = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
+    event = QMouseEvent(kind, QPointF(pos), viewport.mapToGlobal(QPointF(pos)), changed, held, modifiers)
+    QApplication.sendEvent(viewport, event)

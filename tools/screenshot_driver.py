@@ -20,11 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QBuffer, QEvent, QIODevice, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtCore import QBuffer, QEvent, QIODevice  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from resources import SAMPLES_DIR  # noqa: E402
+from tests.helpers import send_mouse  # noqa: E402
 
 
 def save_screenshot(qimage, path: Path) -> None:
@@ -40,14 +40,6 @@ def pump(app: QApplication, seconds: float = 0.2) -> None:
     while time.perf_counter() < end:
         app.processEvents()
         time.sleep(0.01)
-
-
-def mouse(canvas, kind, pos: QPointF, button=Qt.MouseButton.LeftButton) -> None:
-    vp = canvas.viewport()
-    held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
-    pressed = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
-    QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), pressed, held,
-                                           Qt.KeyboardModifier.NoModifier))
 
 
 def paint_mask(window, mask_file: Path | None) -> None:
@@ -71,14 +63,14 @@ def paint_mask(window, mask_file: Path | None) -> None:
             continue
         a = canvas.map_from_image(float(cols.min()) + 0.5, y + 0.5)
         b = canvas.map_from_image(float(cols.max()) + 0.5, y + 0.5)
-        mouse(canvas, QEvent.Type.MouseButtonPress, a)
-        mouse(canvas, QEvent.Type.MouseMove, b)
-        mouse(canvas, QEvent.Type.MouseButtonRelease, b)
+        send_mouse(canvas, QEvent.Type.MouseButtonPress, a)
+        send_mouse(canvas, QEvent.Type.MouseMove, b)
+        send_mouse(canvas, QEvent.Type.MouseButtonRelease, b)
     doc.set_mask(np.asarray(doc.mask) | hole)  # close any gaps the strokes left
     window.grow_mask(4)
     # Leave the brush circle visible on the canvas.
     mid = canvas.map_from_image(float(xs.mean()), float(ys.max()) + radius + 15)
-    mouse(canvas, QEvent.Type.MouseMove, mid)
+    send_mouse(canvas, QEvent.Type.MouseMove, mid)
 
 
 def main(argv: list[str] | None = None) -> int:

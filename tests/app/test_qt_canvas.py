@@ -5,25 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from app.document import Document
 from app.qt_canvas import QtCanvas, heat_colors
 from engine.imageio import load_image
+from tests.helpers import send_mouse
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
 ALT = Qt.KeyboardModifier.AltModifier
-
-
-def send_mouse(canvas: QtCanvas, kind: QEvent.Type, pos: QPointF, button=LEFT, modifiers=NO_MOD) -> None:
-    """Deliver one mouse event at viewport position ``pos`` (buttons held are explicit, unlike QTest.mouseMove)."""
-    vp = canvas.viewport()
-    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
-    event = QMouseEvent(kind, QPointF(pos), vp.mapToGlobal(QPointF(pos)), button if kind != QEvent.Type.MouseMove
-                        else Qt.MouseButton.NoButton, buttons, modifiers)
-    QApplication.sendEvent(vp, event)
 
 
 def drag(canvas: QtCanvas, points: list[QPointF], button=LEFT, modifiers=NO_MOD) -> None:

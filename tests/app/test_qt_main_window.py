@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
-from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.qt_main_window import NOT_LEARNED_LABEL
@@ -21,6 +21,7 @@ from engine.errors import JobCancelled
 from engine.registry import get_spec
 from engine.worker import EngineWorker
 from tests.app.conftest import EXIF_MAKE, synthetic_rgb
+from tests.helpers import send_mouse
 
 WAIT_MS = 20000
 
@@ -719,9 +720,8 @@ def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_wind
     viewport = canvas.viewport()
     start = QPoint(100, 100)
     qtbot.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier, start)
-    moved = QMouseEvent(QEvent.Type.MouseMove, QPointF(160, 100), viewport.mapToGlobal(QPointF(160, 100)),
-                        Qt.MouseButton.NoButton, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier)
-    QApplication.sendEvent(viewport, moved)
+    send_mouse(canvas, QEvent.Type.MouseMove, QPointF(160, 100), Qt.MouseButton.RightButton,
+               Qt.KeyboardModifier.AltModifier)
     qtbot.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.AltModifier, QPoint(160, 100))
     assert canvas.brush_size == pytest.approx(40 + 60 / canvas.zoom)  # dragged right: bigger
     assert main_window.size_spin.value() == round(canvas.brush_size)
