@@ -979,7 +979,10 @@ class QtMainWindow(QMainWindow):
             QMessageBox.information(self, "No weights", _no_weights_text(spec))
             return
         self._request_id += 1
-        job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id)
+        # the photo's pixels change only when a removal is applied, undone or redone, or another photo opens, and
+        # none of these can happen while this job runs (see busy): the job reads them without a copy
+        job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id,
+                                  share_image=True)
         self._running_id = self._request_id
         self._running_hole = job.hole
         self._run_started = time.perf_counter()

@@ -57,8 +57,10 @@ class InpaintJob:
 
     image: uint8 (H, W, 3) RGB; hole: bool (H, W), True = pixel to fill. Construction (directly or via
     :meth:`snapshot`) validates both and stores private read-only C-contiguous copies, so later edits
-    of the caller's arrays never reach the job. ``request_id`` is the caller's tag for dropping stale
-    results; ``band_px`` is passed to the pipeline. Jobs compare by identity.
+    of the caller's arrays never reach the job. With ``share_image`` the image is not copied (a 24 MP copy costs
+    tens of ms, hundreds when its memory is touched for the first time): it must then be a read-only C-contiguous
+    array that the caller promises not to change until the job's future is done. ``request_id`` is the caller's tag
+    for dropping stale results; ``band_px`` is passed to the pipeline. Jobs compare by identity.
     """
 
     image: np.ndarray
@@ -67,6 +69,7 @@ class InpaintJob:
     device: str = "auto"
     request_id: int = 0
     band_px: int = SEAM_BAND_PX
+    share_image: bool = False
 
     def __post_init__(self) -> None:
         image, hole = self.image, self.hole
@@ -90,7 +93,11 @@ class InpaintJob:
             raise ValueError(f"InpaintJob: device must be a non-empty string, got {self.device!r}")
         if isinstance(self.band_px, bool) or not isinstance(self.band_px, int) or self.band_px < 0:
             raise ValueError(f"InpaintJob: band_px must be an integer >= 0, got {self.band_px!r}")
-        object.__setattr__(self, "image", _readonly_copy(image))
+        if self.share_image:
+            if image.flags.writeable or not image.flags.c_contiguous:
+                raise ValueError("InpaintJob: a shared image must be read-only and C-contiguous")
+        else:
+            object.__setattr__(self, "image", _readonly_copy(image))
         object.__setattr__(self, "hole", _readonly_copy(hole))
 
     @classmethod
@@ -102,9 +109,11 @@ class InpaintJob:
         device: str = "auto",
         request_id: int = 0,
         band_px: int = SEAM_BAND_PX,
+        share_image: bool = False,
     ) -> InpaintJob:
-        """Capture the caller's current image and hole as a job (validated read-only copies)."""
-        return cls(image=image, hole=hole, model=model, device=device, request_id=request_id, band_px=band_px)
+        """Capture the caller's current image and hole as a job (validated read-only copies; see ``share_image``)."""
+        return cls(image=image, hole=hole, model=model, device=device, request_id=request_id, band_px=band_px,
+                   share_image=share_image)
 
 
 @dataclass(frozen=True)

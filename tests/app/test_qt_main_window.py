@@ -767,3 +767,13 @@ def test_a_lower_history_limit_drops_the_oldest_steps_at_once():
     assert history.undo_count == 3 and history.nbytes == 1800
     history.set_max_bytes(1300)
     assert history.undo_count == 2 and history.nbytes == 1200
+
+
+def test_a_removal_reads_the_photo_without_copying_it(qtbot, opened, monkeypatch):
+    submitted = []
+    real = opened.bridge.submit
+    monkeypatch.setattr(opened.bridge, "submit", lambda job: submitted.append(job) or real(job))
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    assert np.shares_memory(submitted[0].image, opened.document.image)
+    assert not np.shares_memory(submitted[0].hole, opened.document.mask)

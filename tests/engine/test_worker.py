@@ -331,3 +331,14 @@ def test_context_manager_shuts_down(fakes):
 def test_default_dependencies_are_imported_lazily():
     worker = EngineWorker()  # must not need engine.registry / engine.pipeline until a job runs
     worker.shutdown()
+
+
+def test_a_shared_image_is_not_copied_and_must_be_read_only():
+    image = np.zeros((8, 8, 3), np.uint8)
+    hole = np.zeros((8, 8), bool)
+    with pytest.raises(ValueError, match="read-only"):
+        InpaintJob.snapshot(image, hole, "opencv-telea", share_image=True)
+    image.flags.writeable = False
+    job = InpaintJob.snapshot(image, hole, "opencv-telea", share_image=True)
+    assert job.image is image and not np.shares_memory(job.hole, hole)  # the mask is still copied
+    assert not np.shares_memory(InpaintJob.snapshot(image, hole, "opencv-telea").image, image)
