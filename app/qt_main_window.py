@@ -8,6 +8,7 @@ only zooms and pans, so the result always applies to the state it was computed f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import math
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document
+from app.qt_background import BackgroundTasks
 from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photos
 from app.qt_worker_bridge import QtWorkerBridge
 from app.settings import Settings, add_recent_file, load_settings, save_settings
@@ -82,6 +84,15 @@ def first_window_size(screen) -> tuple[int, int]:
         return width, height
     area = screen.availableGeometry()
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+
+
+def _save_settings_or_error(settings: Settings) -> str:
+    """Save ``settings``; "" or why it failed (helper thread)."""
+    try:
+        save_settings(settings)
+    except WriteError as exc:
+        return str(exc)
+    return ""
 
 
 def _sentence(text: str) -> str:
@@ -143,6 +154,7 @@ class QtMainWindow(QMainWindow):
         self._run_started = 0.0
         self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
         self._finetune_dialog = None  # created on first use, kept so a running fine-tune can be shown again
+        self._settings_writer = BackgroundTasks(self)
         self._model_name = self.settings.model or default_model_name()
 
         self.setWindowTitle(APP_TITLE)
@@ -1228,13 +1240,16 @@ class QtMainWindow(QMainWindow):
         s.device = self.device
         s.alpha_opacity = self.alpha_slider.value() / 100.0
         s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
-        self._save_settings_quietly()
-
-    def _save_settings_quietly(self) -> None:
         try:
-            save_settings(self.settings)
+            save_settings(self.settings)  # now: the window is closing
         except WriteError as exc:
             self.message(f"Settings not saved: {exc}")
+
+    def _save_settings_quietly(self) -> None:
+        """Write the settings on a helper thread (a write that waits for the disk must not freeze the window); a
+        failure is said in the status bar."""
+        self._settings_writer.submit(lambda error: error and self.message(f"Settings not saved: {error}"),
+                                     _save_settings_or_error, dataclasses.replace(self.settings))
 
     def _stop_finetune_before_quitting(self) -> bool:
         """True when no fine-tuning runs. Otherwise ask; on Yes stop it (SIGTERM: it saves a checkpoint) and close

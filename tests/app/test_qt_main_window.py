@@ -219,9 +219,10 @@ def test_corrupt_file_shows_an_error(main_window, dialogs, tmp_path):
     assert main_window.document is None and main_window.isVisible()
 
 
-def test_open_via_drop_signal(main_window, png_file):
+def test_open_via_drop_signal(qtbot, main_window, png_file):
     main_window.canvas.files_dropped.emit([str(png_file)])
     assert main_window.document is not None
+    qtbot.waitUntil(lambda: not main_window._settings_writer.busy, timeout=WAIT_MS)  # written off the GUI thread
     assert str(png_file) in load_settings().recent_files
 
 
@@ -751,6 +752,7 @@ def test_preferences_apply_quality_mask_style_and_undo_memory(qtbot, opened):
     dialog.opacity_slider.setValue(30)
     dialog.undo_spin.setValue(16)
     opened.apply_preferences(dialog)
+    qtbot.waitUntil(lambda: not opened._settings_writer.busy, timeout=WAIT_MS)
     settings = load_settings()
     assert (settings.jpeg_quality, settings.overlay_color, settings.undo_memory_mb) == (80, "#00ff00", 16)
     assert opened.canvas.mask_item.opacity() == pytest.approx(0.3)
@@ -777,3 +779,20 @@ def test_a_removal_reads_the_photo_without_copying_it(qtbot, opened, monkeypatch
     run_removal(qtbot, opened)
     assert np.shares_memory(submitted[0].image, opened.document.image)
     assert not np.shares_memory(submitted[0].hole, opened.document.mask)
+
+
+def test_settings_are_written_off_the_gui_thread_and_a_failure_is_said(qtbot, main_window, monkeypatch):
+    import app.qt_main_window as window_module
+    from engine.errors import WriteError
+
+    threads = []
+
+    def failing(settings):
+        threads.append(threading.current_thread())
+        raise WriteError("could not save settings.json: disk full")
+
+    monkeypatch.setattr(window_module, "save_settings", failing)
+    main_window._save_settings_quietly()
+    qtbot.waitUntil(lambda: not main_window._settings_writer.busy, timeout=WAIT_MS)
+    assert threads and threads[0] is not threading.main_thread()
+    assert main_window.statusBar().currentMessage() == "Settings not saved: could not save settings.json: disk full"
