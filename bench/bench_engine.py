@@ -26,7 +26,7 @@ from memory import peak_rss_bytes  # noqa: E402  (bench/memory.py, beside this s
 
 from engine.inpainter import NetworkInpainter  # noqa: E402
 from engine.pipeline import inpaint  # noqa: E402
-from engine.registry import build_network, get_spec, load_model  # noqa: E402
+from engine.registry import build_network, get_spec, load_model, trainable_specs  # noqa: E402
 
 SIZES = (256, 512, 1024)
 TARGETS_CPU = {("dfnet", 512): 0.25, ("dmfn", 256): 0.15}
@@ -86,7 +86,7 @@ def bench_latency(device: torch.device, repeats: int) -> list[dict]:
         variants.append(("bf16-autocast", None, True))
     else:
         variants = [("fp16", torch.float16, False)]
-    for name in ("dfnet", "dmfn", "opencv-telea"):
+    for name in [spec.name for spec in trainable_specs()] + ["opencv-telea"]:  # every network, and the default fill
         for size in SIZES:
             images, holes = _inputs(size)
             for label, dtype, autocast in variants:

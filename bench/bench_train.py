@@ -32,7 +32,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.device import describe_device  # noqa: E402
-from trainer.config import INPUT_FILLS, TrainConfig  # noqa: E402
+from trainer.config import ARCHES, INPUT_FILLS, TrainConfig  # noqa: E402
 from trainer.loop import Trainer  # noqa: E402
 
 RECIPES = {"paper": 3, "finest": 1, "l1-tv": 0}
@@ -107,7 +107,7 @@ def format_table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["dfnet", "dmfn"], choices=["dfnet", "dmfn"])
+    parser.add_argument("--models", nargs="+", default=list(ARCHES), choices=ARCHES)
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, plus cuda when present")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["auto", "fp32", "bf16"])
     parser.add_argument("--recipes", nargs="+", default=["paper"], choices=list(RECIPES),
