@@ -491,31 +491,36 @@ class Document:
         return self._replace_mask_box(box, disk_erode(self._mask[y0:y1, x0:x1], px), f"shrink {px} px")
 
     # --------------------------------------------------------------- result
-    def apply_result(self, result: Any, hole: np.ndarray | None = None) -> Box | None:
-        """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step.
-
-        ``result.image`` is uint8 (H, W, 3); only ``result.changed_box()`` (y0, x0, y1, x1, or None when nothing
-        changed) is copied and stored for undo. ``hole`` (bool (H, W)) is the mask the result was computed from:
-        only those pixels are cleared, so strokes painted while the removal ran stay for the next pass; None
-        clears the whole mask. Returns the union of the image and mask boxes that changed (or None).
-        """
-        self._finish_stroke()
+    def image_patch(self, result: Any) -> ImagePatch | None:
+        """The undo record of ``result``'s pixels: the old and new values of its changed box (copies), or None when
+        nothing changed. Reads the document without changing it, so it may run on a helper thread while the pixels
+        cannot change (a removal running); pass it to :meth:`apply_result`."""
         image = np.asarray(result.image)
         if image.shape != self._image.shape or image.dtype != np.uint8:
             raise ValueError(
                 f"result image {image.dtype} {image.shape} does not match the document {self._image.shape}"
             )
         raw_box = result.changed_box()
-        image_patch = None
-        box: Box | None = None
-        if raw_box is not None:
-            y0, x0, y1, x1 = (int(v) for v in raw_box)
-            y0, x0, y1, x1 = max(0, y0), max(0, x0), min(self.height, y1), min(self.width, x1)
-            if y1 > y0 and x1 > x0:
-                box = (y0, x0, y1, x1)
-                old = self._image[y0:y1, x0:x1].copy()
-                new = np.array(image[y0:y1, x0:x1], dtype=np.uint8, copy=True)
-                image_patch = ImagePatch(box, old, new)
+        if raw_box is None:
+            return None
+        y0, x0, y1, x1 = (int(v) for v in raw_box)
+        y0, x0, y1, x1 = max(0, y0), max(0, x0), min(self.height, y1), min(self.width, x1)
+        if y1 <= y0 or x1 <= x0:
+            return None
+        box = (y0, x0, y1, x1)
+        return ImagePatch(box, self._image[y0:y1, x0:x1].copy(), np.array(image[y0:y1, x0:x1], np.uint8, copy=True))
+
+    def apply_result(self, result: Any, hole: np.ndarray | None = None, patch: ImagePatch | None = None) -> Box | None:
+        """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step.
+
+        ``result.image`` is uint8 (H, W, 3); only ``result.changed_box()`` (y0, x0, y1, x1, or None when nothing
+        changed) is copied and stored for undo. ``hole`` (bool (H, W)) is the mask the result was computed from:
+        only those pixels are cleared, so strokes painted while the removal ran stay for the next pass; None
+        clears the whole mask. ``patch``: :meth:`image_patch` of this result made beforehand (on a helper
+        thread), or None to make it here. Returns the union of the image and mask boxes that changed (or None).
+        """
+        self._finish_stroke()
+        image_patch = patch if patch is not None else self.image_patch(result)
         if hole is not None and hole.shape != self._mask.shape:
             raise ValueError(f"hole {hole.shape} does not match the document {self._mask.shape}")
         cleared = self._mask if hole is None else self._mask & hole

@@ -155,6 +155,7 @@ class QtMainWindow(QMainWindow):
         self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
         self._finetune_dialog = None  # created on first use, kept so a running fine-tune can be shown again
         self._settings_writer = BackgroundTasks(self)
+        self._result_prep = BackgroundTasks(self)
         self._model_name = self.settings.model or default_model_name()
 
         self.setWindowTitle(APP_TITLE)
@@ -1033,18 +1034,26 @@ class QtMainWindow(QMainWindow):
             self.statusBar().showMessage(text)
 
     def _on_finished(self, request_id: int, result) -> None:
-        if request_id != self._running_id:
+        if request_id != self._running_id or self.document is None:
             return  # stale result of a superseded or cancelled job
-        if self.canvas.gesture_active:
-            self._deferred_result = result  # applied when the stroke or lasso ends
+        # the undo record's copies (tens of MB on a large photo) are made on a helper thread: the pixels cannot
+        # change until this removal is applied
+        self._result_prep.submit(lambda patch: self._on_result_prepared(request_id, result, patch),
+                                 self.document.image_patch, result)
+
+    def _on_result_prepared(self, request_id: int, result, patch) -> None:
+        if request_id != self._running_id:
             return
-        self._apply_finished(result)
+        if self.canvas.gesture_active:
+            self._deferred_result = (result, patch)  # applied when the stroke or lasso ends
+            return
+        self._apply_finished(result, patch)
 
     def _apply_deferred_result(self) -> None:
         if self._deferred_result is not None:
-            self._apply_finished(self._deferred_result)
+            self._apply_finished(*self._deferred_result)
 
-    def _apply_finished(self, result) -> None:
+    def _apply_finished(self, result, patch=None) -> None:
         """Apply a finished removal as one undo step; only the mask it was computed from is cleared. The time
         reported is the true one, from the request (Enter) to the result on screen."""
         started = self._run_started
@@ -1054,7 +1063,7 @@ class QtMainWindow(QMainWindow):
         if self.document is None:
             return
         try:
-            self.document.apply_result(result, hole=hole)
+            self.document.apply_result(result, hole=hole, patch=patch)
         except ValueError as exc:
             QMessageBox.critical(self, "Cannot apply the result", _sentence(str(exc)))
             return

@@ -796,3 +796,23 @@ def test_settings_are_written_off_the_gui_thread_and_a_failure_is_said(qtbot, ma
     qtbot.waitUntil(lambda: not main_window._settings_writer.busy, timeout=WAIT_MS)
     assert threads and threads[0] is not threading.main_thread()
     assert main_window.statusBar().currentMessage() == "Settings not saved: could not save settings.json: disk full"
+
+
+def test_the_undo_record_of_a_removal_is_made_off_the_gui_thread(qtbot, opened, monkeypatch):
+    from app.document import Document
+
+    threads = []
+    real = Document.image_patch
+
+    def recording(self, result):
+        threads.append(threading.current_thread())
+        return real(self, result)
+
+    monkeypatch.setattr(Document, "image_patch", recording)
+    before = opened.document.image.copy()
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert (opened.document.image != before).any()
+    opened.document.undo()
+    np.testing.assert_array_equal(opened.document.image, before)
