@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt_background import BackgroundTasks
+from engine.units import format_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Folder holding main.py; the trainer process starts there."""
@@ -65,15 +66,6 @@ LOSS_NAMES = {
     "d": "judge",
 }
 """Plain words for the trainer's loss names in the progress line."""
-
-
-def _format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class FineTuneDialog(QDialog):
@@ -400,7 +392,7 @@ class FineTuneDialog(QDialog):
             left = None if eta is None else eta + self._scoring_s  # the budget includes the scoring at the end
             self.status_label.setText(
                 f"Step {event['step']}{'/' + str(steps) if steps else ''}, "
-                f"{event.get('images_per_s') or 0:.2f} images/s, {_format_eta(left)} left"
+                f"{event.get('images_per_s') or 0:.2f} images/s, {format_duration(left)} left"
                 + (" (scoring included)" if self._scoring_s else "")
             )
             losses = event.get("losses") or {}

@@ -23,6 +23,8 @@ import math
 import sys
 from typing import Any, TextIO
 
+from engine.units import format_duration
+
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float):
@@ -34,16 +36,6 @@ def _clean(value: Any) -> Any:
     if hasattr(value, "__fspath__"):
         return str(value)
     return value
-
-
-def format_eta(seconds: float | None) -> str:
-    """'1:02:03', '4:05' or '?'."""
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class Progress:
@@ -115,7 +107,7 @@ class Progress:
         losses = fields.get("losses") or {}
         postfix = {k: f"{v:.4g}" for k, v in losses.items() if isinstance(v, float)}
         postfix["img/s"] = f"{fields.get('images_per_s', 0.0):.2f}"
-        postfix["eta"] = format_eta(fields.get("eta_s"))
+        postfix["eta"] = format_duration(fields.get("eta_s"))
         bar.set_postfix(postfix, refresh=False)
         bar.refresh()
 
