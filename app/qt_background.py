@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -32,6 +33,10 @@ class BackgroundTasks(QObject):
     @property
     def busy(self) -> bool:
         return bool(self._pending)
+
+    def wait(self) -> None:
+        """Block until the work submitted so far has run (its callbacks still come from the event loop)."""
+        wait_for([future for future, _ in self._pending])
 
     def _deliver(self) -> None:
         finished = [item for item in self._pending if item[0].done()]

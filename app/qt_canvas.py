@@ -88,8 +88,8 @@ def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray) -> None:
         out[...] = converted
 
 
-def _raw_image(make_rgb: Callable[[], np.ndarray]) -> QImage:
-    rgb = make_rgb()
+def _rgb_image(rgb: np.ndarray) -> QImage:
+    """RGB uint8 (H, W, 3) as a new RGB32 QImage."""
     image = QImage(rgb.shape[1], rgb.shape[0], QImage.Format.Format_RGB32)
     rgb_to_bgra(rgb, _bgra_view(image))
     return image
@@ -100,11 +100,9 @@ def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
     premultiplied ARGB32). QImages, not pixmaps, so a 24 MP photo's ~200 MB of them can be made off the GUI thread
     (see :meth:`QtCanvas.set_document`)."""
     height, width = rgb.shape[:2]
-    photo = QImage(width, height, QImage.Format.Format_RGB32)
-    rgb_to_bgra(rgb, _bgra_view(photo))
     overlay = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     overlay.fill(0)
-    return photo, overlay
+    return _rgb_image(rgb), overlay
 
 
 def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], alone: bool) -> QImage:
@@ -853,7 +851,7 @@ class QtCanvas(QGraphicsView):
         if make_rgb is None or self.document is None:
             return
         generation = self._raw_generation
-        self._images.submit(lambda image: self._on_raw_built(generation, image), _raw_image, make_rgb)
+        self._images.submit(lambda image: self._on_raw_built(generation, image), lambda: _rgb_image(make_rgb()))
 
     def _on_raw_built(self, generation: int, image: QImage | None) -> None:
         if generation != self._raw_generation or image is None or self.document is None:
@@ -910,11 +908,6 @@ class QtCanvas(QGraphicsView):
         self.heat_item = item
         self._scene.addItem(item)
         self._apply_visibility()
-
-    @property
-    def heat_pending(self) -> bool:
-        """True while a heat map asked for is still being built."""
-        return self.alpha_mode != "off" and bool(self._alpha_windows) and self.heat_item is None
 
     def set_alpha_mode(self, mode: str, opacity: float = 0.7) -> None:
         """"off", "overlay" (heat map over the photo at ``opacity``) or "alone" (heat map on black)."""

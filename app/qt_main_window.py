@@ -8,7 +8,7 @@ only zooms and pans, so the result always applies to the state it was computed f
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import html
 import math
@@ -187,7 +187,7 @@ class QtMainWindow(QMainWindow):
         self.canvas.original_held.connect(self._on_original_held)
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
         self.refresh_models(select=self._model_name)
-        if not self.settings.intro_shown and self.model_combo.toolTip() == CLASSICAL_ONLY_NOTE:
+        if not self.settings.intro_shown and self._classical_only():
             self.statusBar().showMessage(CLASSICAL_ONLY_SHORT, 30_000)  # once, at the first start
             self.settings.intro_shown = True
         self._restore_geometry()
@@ -875,8 +875,7 @@ class QtMainWindow(QMainWindow):
                 label += " - no better than before fine-tuning"
             self.model_combo.addItem(label, spec.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)
-        classical_only = not any(spec.kind == "network" and spec.has_weights for spec in self._specs)
-        self.model_combo.setToolTip(CLASSICAL_ONLY_NOTE if classical_only else "The model that fills the holes")
+        self.model_combo.setToolTip(CLASSICAL_ONLY_NOTE if self._classical_only() else "The model that fills the holes")
         index = self.model_combo.findData(select)
         if index < 0 or not self._specs[index].has_weights:
             index = self.model_combo.findData(default_model_name())
@@ -884,6 +883,10 @@ class QtMainWindow(QMainWindow):
         self.model_combo.blockSignals(False)
         if self.model_combo.count():
             self._model_name = self.model_combo.currentData()
+
+    def _classical_only(self) -> bool:
+        """True while no network in the selector has weights: every removal uses a classical fill."""
+        return not any(spec.kind == "network" and spec.has_weights for spec in self._specs)
 
     @property
     def model_name(self) -> str:
@@ -1249,6 +1252,7 @@ class QtMainWindow(QMainWindow):
         s.device = self.device
         s.alpha_opacity = self.alpha_slider.value() / 100.0
         s.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        self._settings_writer.wait()  # an earlier write finishing after this one would put back older settings
         try:
             save_settings(self.settings)  # now: the window is closing
         except WriteError as exc:
@@ -1258,7 +1262,7 @@ class QtMainWindow(QMainWindow):
         """Write the settings on a helper thread (a write that waits for the disk must not freeze the window); a
         failure is said in the status bar."""
         self._settings_writer.submit(lambda error: error and self.message(f"Settings not saved: {error}"),
-                                     _save_settings_or_error, dataclasses.replace(self.settings))
+                                     _save_settings_or_error, copy.deepcopy(self.settings))
 
     def _stop_finetune_before_quitting(self) -> bool:
         """True when no fine-tuning runs. Otherwise ask; on Yes stop it (SIGTERM: it saves a checkpoint) and close

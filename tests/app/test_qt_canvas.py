@@ -222,8 +222,8 @@ def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(q
     canvas.set_alpha_map(old)
     canvas.set_alpha_mode("alone")
     canvas.set_alpha_map(new)  # a newer removal before the first map arrived
-    assert canvas.heat_pending and canvas.photo_item.isVisible()  # the photo stays until the map is ready
-    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=5000)
+    assert canvas.images_pending and canvas.photo_item.isVisible()  # the photo stays until the map is ready
+    qtbot.waitUntil(lambda: not canvas.images_pending, timeout=5000)
     qtbot.wait(50)  # a late signal for the old map would land now
     assert threads and all(t is not threading.main_thread() for t in threads)
     levels = canvas.heat_item.pixels[..., 3]

@@ -183,7 +183,7 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     assert canvas.heat_item.opacity() == pytest.approx(0.3)
     opened.act_alpha_alone.trigger()
     assert canvas.alpha_mode == "alone"
-    qtbot.waitUntil(lambda: not canvas.heat_pending, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not canvas.images_pending, timeout=WAIT_MS)
     assert not canvas.photo_item.isVisible()
     opened.act_alpha.trigger()  # off again
     assert canvas.alpha_mode == "off" and canvas.photo_item.isVisible() and not canvas.heat_item.isVisible()
