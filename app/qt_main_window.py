@@ -44,7 +44,8 @@ from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.device import cuda_absence
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
-from engine.registry import ModelSpec, default_model_name, get_spec, list_models
+from engine.model_spec import ModelSpec
+from engine.registry import default_model_name, get_spec, list_models
 from engine.worker import EngineWorker, InpaintJob
 from resources import ICONS_DIR
 

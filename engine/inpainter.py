@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from engine.classical import classical_fill
 from engine.device import describe_device, inference_dtype
+from engine.models.opencv import classical_fill
 
 if TYPE_CHECKING:  # a classical fill runs without PyTorch: the editor's default removal never waits for its import
     import torch
@@ -57,23 +57,22 @@ class Inpainter:
 
 
 class ClassicalInpainter(Inpainter):
-    """OpenCV's ``cv2.inpaint`` (``method`` a key of `engine.classical.CLASSICAL_METHODS`); runs on the CPU whatever
-    the device."""
+    """A classical fill (the spec's ``fill``); runs on the CPU whatever the device."""
 
-    def __init__(self, spec, method: str):
+    def __init__(self, spec):
         super().__init__(spec, "cpu")
-        self.method = method
 
     @property
     def device_name(self) -> str:
-        return f"CPU (OpenCV, {cv2.getNumThreads()} threads)"
+        return f"CPU ({self.spec.software}, {cv2.getNumThreads()} threads)"
 
     def predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
-        return Prediction(raw=classical_fill(images, holes, self.method), alpha=None)
+        return Prediction(raw=self.spec.fill(images, holes), alpha=None)
 
 
 class NetworkInpainter(Inpainter):
-    """A DFNet or DMFN generator in eval mode on ``device`` (half precision and channels_last on GPUs)."""
+    """A generator (the spec's ``build``, run by its ``forward``) in eval mode on ``device`` (half precision and
+    channels_last on GPUs)."""
 
     def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
         import torch
@@ -116,7 +115,7 @@ class NetworkInpainter(Inpainter):
             base = classical_fill(images, holes, self.spec.input_fill)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
-        raw_t, alpha_t = self._forward(image_t, hole_t, fill_t)
+        raw_t, alpha_t = self.spec.forward(self.network, image_t, hole_t, fill_t)
         raw_t = ((raw_t.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
         raw = raw_t.permute(0, 2, 3, 1).cpu().numpy()
         alpha = None
@@ -124,14 +123,3 @@ class NetworkInpainter(Inpainter):
             alpha = alpha_t.float().clamp_(0.0, 1.0).permute(0, 2, 3, 1).cpu().numpy()
         return Prediction(raw=np.ascontiguousarray(raw), alpha=None if alpha is None else np.ascontiguousarray(alpha),
                           base=base)
-
-    def _forward(
-        self, image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if self.spec.arch == "dfnet":
-            out = self.network(image, hole, fill=fill, finest_only=True)
-            return out.raws[0], out.alphas[0]
-        if fill is not None:
-            raise ValueError(f"{self.spec.title} does not take a pre-filled hole")
-        out = self.network(image, hole)
-        return out.prediction, None

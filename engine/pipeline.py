@@ -29,9 +29,6 @@ ProgressCallback = Callable[[float, str], None]
 #: Default width of the seam band, pixels: how far outside the hole the fill is blended into the photo.
 SEAM_BAND_PX = 8
 
-#: Windows per forward pass; bounds memory when a photo has many separate holes.
-MAX_BATCH = 8
-
 #: Smallest side a network is run at: a crop of a tiny photo is reflect-padded up to it, so the deepest feature
 #: maps keep more than one pixel (DMFN's InstanceNorm needs that).
 MIN_NETWORK_SIDE = 32
@@ -124,7 +121,7 @@ def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_
     window_pixels = sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in windows)
     widest = max((x1 - x0 for _, x0, _, x1 in windows), default=0)
     side = round_up(max(spec.native_size, MIN_NETWORK_SIDE), spec.size_multiple)
-    batch = min(len(windows), MAX_BATCH)
+    batch = min(len(windows), spec.max_batch)
     output = 0 if in_place else 3 * height * width
     return (output + WINDOW_BYTES_PER_PIXEL * window_pixels + CHUNK_BYTES_PER_PIXEL * COMPOSITE_ROWS * widest
             + spec.working_bytes_per_pixel * batch * side * side)
@@ -232,8 +229,8 @@ def inpaint(
     output = image if in_place else image.copy()
 
     results: list[WindowResult] = []
-    for first in range(0, len(windows), MAX_BATCH):
-        batch_boxes = windows[first:first + MAX_BATCH]
+    for first in range(0, len(windows), spec.max_batch):
+        batch_boxes = windows[first:first + spec.max_batch]
         _check(cancel)
         tick = time.perf_counter()
         prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]

@@ -1,151 +1,57 @@
-"""The models FusionPaint can run: built-in specs, fine-tuned models in the user's folder, and loading.
+"""Finding and loading models: the built-in ones (every file in ``engine/models/``), fine-tuned ones in the user's
+folder, and weights files given by path.
 
-A third model is one new file in ``engine/models/`` plus one :func:`register_model` call here. A network without
+A third model is one new file in ``engine/models/`` that describes it (`engine.model_spec.ModelSpec`) and calls
+`engine.model_spec.register_model`; a network also needs its layers in ``engine/networks/``. A network without
 weights is listed with status "no weights"; selecting it raises :class:`ModelUnavailable`, never random output.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.classical import CLASSICAL_METHODS
+import engine.models
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
+from engine.model_spec import ModelSpec, registered_specs
+from engine.models.opencv import CLASSICAL_METHODS
 from engine.paths import user_models_dir
 from engine.weights import load_into, load_weights, read_arch
-from resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:  # PyTorch is imported when a network is first built, not when the editor starts
     import torch
 
     from engine.inpainter import Inpainter
 
+for _module in pkgutil.iter_modules(engine.models.__path__):
+    importlib.import_module(f"{engine.models.__name__}.{_module.name}")
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything the engine and the UI need to know about one model.
-
-    value_range: the pixel range the network expects, e.g. (0, 1) or (-1, 1); inputs are RGB.
-    size_multiple: each input side must be a multiple of this many pixels (inputs are reflect-padded).
-    native_size: the training resolution in pixels; larger context windows are downscaled to it.
-    input_fill: None (the paper: the hole is zeroed) or a classical fill ("telea", see
-    `engine.inpainter.CLASSICAL_METHODS`) that pre-fills the hole before the network, for weights trained so.
-    working_bytes_per_pixel: memory one inference takes per input pixel (activations; measured on the CPU in
-    float32 at the native size, batch 1 and 8, rounded up), for the memory check before a removal.
-    """
-
-    name: str
-    title: str
-    arch: str
-    kind: str  # "network" or "classical"
-    value_range: tuple[float, float]
-    size_multiple: int
-    native_size: int
-    alpha_learned: bool
-    alpha_meaning: str
-    license: str
-    training_data: str
-    weights_file: Path | None = None
-    sha256: str | None = None
-    paper: str = ""
-    input_fill: str | None = None
-    working_bytes_per_pixel: int = 0
-    card: dict | None = field(default=None, compare=False)
-
-    @property
-    def has_weights(self) -> bool:
-        return self.kind == "classical" or (self.weights_file is not None and self.weights_file.is_file())
-
-    @property
-    def status(self) -> str:
-        """"built-in" (classical), "trained", "fine-tuned" or "no weights"."""
-        if self.kind == "classical":
-            return "built-in"
-        if not self.has_weights:
-            return "no weights"
-        return "fine-tuned" if self.card is not None else "trained"
+_BUILTIN: dict[str, ModelSpec] = {spec.name: spec for spec in registered_specs()}
 
 
-_FEATHER = "feathered hole mask (not learned): 1 inside the hole, fading to 0 across a narrow band outside"
-
-_REGISTRY: dict[str, ModelSpec] = {}
-
-
-def register_model(spec: ModelSpec) -> ModelSpec:
-    """Add a built-in model; names are unique."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"model '{spec.name}' is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
+def trainable_specs() -> list[ModelSpec]:
+    """The built-in networks: the architectures the trainer can train or fine-tune, best rank first."""
+    return [spec for spec in _BUILTIN.values() if spec.kind == "network"]
 
 
-register_model(ModelSpec(
-    name="dfnet",
-    title="DFNet (Deep Fusion Network)",
-    arch="dfnet",
-    kind="network",
-    value_range=(0.0, 1.0),
-    size_multiple=256,
-    native_size=512,
-    alpha_learned=True,
-    alpha_meaning="learned 3-channel alpha composition map of the finest fusion block (1 = network output)",
-    license="FusionPaint weights: trained by the FusionPaint project (none shipped yet)",
-    training_data="none shipped yet",
-    weights_file=WEIGHTS_DIR / "dfnet.safetensors",
-    sha256=None,
-    paper="Hong et al., Deep Fusion Network for Image Completion, ACM MM 2019",
-    working_bytes_per_pixel=400,
-))
-register_model(ModelSpec(
-    name="dmfn",
-    title="DMFN (Dense Multi-scale Fusion Network)",
-    arch="dmfn",
-    kind="network",
-    value_range=(-1.0, 1.0),
-    size_multiple=4,
-    native_size=256,
-    alpha_learned=False,
-    alpha_meaning=_FEATHER,
-    license="FusionPaint weights: trained by the FusionPaint project (none shipped yet)",
-    training_data="none shipped yet",
-    weights_file=WEIGHTS_DIR / "dmfn.safetensors",
-    sha256=None,
-    paper="Hui et al., Image Fine-grained Inpainting, 2020",
-    working_bytes_per_pixel=1000,
-))
-for _name, _title in (("opencv-telea", "OpenCV Telea (classical)"), ("opencv-ns", "OpenCV Navier-Stokes (classical)")):
-    register_model(ModelSpec(
-        name=_name,
-        title=_title,
-        arch=_name,
-        kind="classical",
-        value_range=(0.0, 1.0),
-        size_multiple=1,
-        native_size=512,
-        alpha_learned=False,
-        alpha_meaning=_FEATHER,
-        license="Apache-2.0 (OpenCV); no weights",
-        training_data="none (no learning)",
-        paper="Telea 2004" if _name == "opencv-telea" else "Bertalmio, Bertozzi and Sapiro 2001",
-    ))
+def network_spec(arch: str) -> ModelSpec:
+    """The built-in network spec of architecture ``arch``; ModelUnavailable for an unknown one."""
+    for spec in trainable_specs():
+        if spec.arch == arch:
+            return spec
+    known = ", ".join(spec.arch for spec in trainable_specs())
+    raise ModelUnavailable(f"unknown network architecture '{arch}' (known: {known})")
+
 
 def build_network(arch: str) -> torch.nn.Module:
-    """A randomly initialised generator for ``arch`` ("dfnet" or "dmfn")."""
-    import torch  # noqa: F401  (the models need it; imported here so the editor starts without it)
-
-    if arch == "dfnet":
-        from engine.models.dfnet import DFNet
-
-        return DFNet()
-    if arch == "dmfn":
-        from engine.models.dmfn import DMFNGenerator
-
-        return DMFNGenerator()
-    raise ModelUnavailable(f"unknown network architecture '{arch}' (known: dfnet, dmfn)")
+    """A randomly initialised generator of architecture ``arch`` (see :func:`trainable_specs`)."""
+    return network_spec(arch).build()
 
 
 def parameter_count(spec: ModelSpec) -> int:
@@ -155,7 +61,7 @@ def parameter_count(spec: ModelSpec) -> int:
     import torch
 
     with torch.device("meta"):
-        network = build_network(spec.arch)
+        network = spec.build()
     return sum(p.numel() for p in network.parameters())
 
 
@@ -180,9 +86,10 @@ def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
     if card is not None:
         _check_card(card, weights)
     arch = read_arch(weights) or (card or {}).get("arch") or _guess_arch(weights)
-    if arch not in ("dfnet", "dmfn"):
-        raise WeightsError(f"weights file {weights} does not say which architecture it is (dfnet or dmfn)")
-    base = _REGISTRY[arch]
+    archs = [spec.arch for spec in trainable_specs()]
+    if arch not in archs:
+        raise WeightsError(f"weights file {weights} does not say which architecture it is ({' or '.join(archs)})")
+    base = network_spec(arch)
     card = card or {}
     return replace(
         base,
@@ -216,10 +123,10 @@ def _guess_arch(weights: Path) -> str | None:
         return None
     import torch
 
-    for arch in ("dfnet", "dmfn"):
+    for spec in trainable_specs():
         with torch.device("meta"):
-            if set(build_network(arch).state_dict()) == keys:
-                return arch
+            if set(spec.build().state_dict()) == keys:
+                return spec.arch
     return None
 
 
@@ -256,39 +163,31 @@ def _user_model_specs() -> list[ModelSpec]:
         except (OSError, ValueError, WeightsError) as exc:
             _SKIPPED_USER_MODELS[weights] = str(exc)  # a broken file must not hide the other models
             continue
-        if spec.name not in _REGISTRY:
+        if spec.name not in _BUILTIN:
             specs.append(spec)
     return specs
 
 
 def builtin_model_names() -> tuple[str, ...]:
     """Names of the built-in models (reserved: a fine-tuned model may not take one)."""
-    return tuple(_REGISTRY)
+    return tuple(_BUILTIN)
 
 
 def list_models() -> list[ModelSpec]:
-    """Built-in models, then fine-tuned models found in :func:`engine.paths.user_models_dir`."""
-    return list(_REGISTRY.values()) + _user_model_specs()
-
-
-def trainable_specs() -> list[ModelSpec]:
-    """The built-in networks, the architectures the trainer can train or fine-tune, in registry order."""
-    return [spec for spec in _REGISTRY.values() if spec.kind == "network"]
+    """Built-in models (best rank first), then fine-tuned models found in :func:`engine.paths.user_models_dir`."""
+    return list(_BUILTIN.values()) + _user_model_specs()
 
 
 def default_model_name() -> str:
-    """The first network with weights, else the classical Telea baseline."""
-    for spec in _REGISTRY.values():
-        if spec.kind == "network" and spec.has_weights:
-            return spec.name
-    return "opencv-telea"
+    """The usable built-in model with the best rank (see `engine.model_spec.ModelSpec.rank`)."""
+    return next(spec.name for spec in _BUILTIN.values() if spec.has_weights)
 
 
 def get_spec(name_or_path: str | Path) -> ModelSpec:
     """Spec for a model name (built-in or fine-tuned) or for a path to a weights file."""
     key = str(name_or_path)
-    if key in _REGISTRY:
-        return _REGISTRY[key]
+    if key in _BUILTIN:
+        return _BUILTIN[key]
     for spec in _user_model_specs():
         if spec.name == key:
             return spec
@@ -313,7 +212,7 @@ def load_model(
 
     spec = name_or_path if isinstance(name_or_path, ModelSpec) else get_spec(name_or_path)
     if spec.kind == "classical":
-        return ClassicalInpainter(spec, spec.arch.removeprefix("opencv-"))
+        return ClassicalInpainter(spec)
     if not spec.has_weights:
         raise ModelUnavailable(
             f"{spec.title} has no weights installed (expected {spec.weights_file}); "
@@ -321,6 +220,6 @@ def load_model(
         )
     torch_device = resolve_device(device)
     state = load_weights(spec.weights_file, expected_sha256=spec.sha256)
-    network = build_network(spec.arch)
+    network = spec.build()
     load_into(network, state, spec.weights_file, spec.arch)
     return NetworkInpainter(spec, network, torch_device, dtype=dtype)

@@ -32,8 +32,8 @@ from engine.pipeline import SEAM_BAND_PX
 
 if TYPE_CHECKING:
     from engine.inpainter import Inpainter
+    from engine.model_spec import ModelSpec
     from engine.pipeline import InpaintResult
-    from engine.registry import ModelSpec
 
 ProgressCallback = Callable[[float, str], None]
 """``progress(fraction, message)``: fraction in 0..1; called on the worker thread."""

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import torch  # noqa: E402
 
-from engine.classical import CLASSICAL_RADIUS_PX  # noqa: E402
 from engine.device import describe_device  # noqa: E402
+from engine.models.opencv import CLASSICAL_RADIUS_PX  # noqa: E402
 from trainer.checkpoint import load_checkpoint  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.evaluate import BASELINES, bar_misses, evaluate, format_miss, format_table  # noqa: E402

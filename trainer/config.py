@@ -17,7 +17,7 @@ ARCHES = tuple(spec.arch for spec in trainable_specs())
 """Architectures the trainer knows: the registry's networks."""
 PRECISIONS = ("auto", "fp32", "bf16")
 INPUT_FILLS = ("zeros", "telea")
-"""What the hole holds in DFNet's input: zeros (the paper) or OpenCV Telea's fill (see engine.models.dfnet)."""
+"""What the hole holds in DFNet's input: zeros (the paper) or OpenCV Telea's fill (see engine.networks.dfnet)."""
 TEXTURE_SCALES = 3
 """DFNet's texture losses (perceptual, style) act on this many of the finest scales in the paper."""
 INIT_DEFAULT = "default"

@@ -43,10 +43,10 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from engine import metrics
-from engine.classical import classical_fill
 from engine.device import cpu_bf16_feature, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
+from engine.models.opencv import classical_fill
 from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
 from engine.weights import load_into, load_weights
@@ -950,7 +950,7 @@ def evaluate_generators(
     fill: str | None = None,
 ) -> dict:
     """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill). A
-    generator given as a string is OpenCV's classical fill of that name (`engine.inpainter.CLASSICAL_METHODS`).
+    generator given as a string is OpenCV's classical fill of that name (`engine.models.opencv.CLASSICAL_METHODS`).
 
     Each photo is centre-cropped to a square and resized to size x size (as in `trainer.evaluate`);
     ``masks_per_photo`` masks from

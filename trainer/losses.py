@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from engine.models.dfnet import DFNetOutput, image_pyramid
+from engine.networks.dfnet import DFNetOutput, image_pyramid
 from trainer.vgg import VGG19Features
 
 DFNET_VGG_LAYERS = ("pool1", "pool2", "pool3")
@@ -123,7 +123,7 @@ def dilate(hole: Tensor, px: int = 1) -> Tensor:
 
 def hole_pyramid(hole: Tensor, levels: int) -> list[Tensor]:
     """(N, 1, H, W) {0,1} hole at ``levels`` scales, finest first; a coarse pixel is hole if any of its
-    2**k x 2**k source pixels is (max pooling), matching `engine.models.dfnet.image_pyramid` sizes."""
+    2**k x 2**k source pixels is (max pooling), matching `engine.networks.dfnet.image_pyramid` sizes."""
     pyramid = [hole]
     for _ in range(levels - 1):
         pyramid.append(F.max_pool2d(pyramid[-1], 2))

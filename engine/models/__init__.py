@@ -1,6 +1,3 @@
-"""Generator networks: DFNet (images in [0,1]) and DMFN (images in [-1,1]); hole masks are 1 = hole."""
-
-from engine.models.dfnet import DFNet, DFNetOutput
-from engine.models.dmfn import DMFB, DMFNGenerator, DMFNOutput
-
-__all__ = ["DFNet", "DFNetOutput", "DMFB", "DMFNGenerator", "DMFNOutput"]
+"""The models FusionPaint offers, one file each: every module here calls `engine.model_spec.register_model` when
+imported, and `engine.registry` imports them all. A network's layers live in `engine.networks` (imported only when
+the network is built, so the editor starts without PyTorch); its file here holds its spec and how to run it."""

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.models.dfnet import DFNet, DFNetOutput
-from engine.models.dmfn import DMFB, DMFNGenerator, DMFNOutput
+from engine.networks.dfnet import DFNet, DFNetOutput
+from engine.networks.dmfn import DMFB, DMFNGenerator, DMFNOutput
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -196,7 +196,7 @@ def test_dmfn_backward_gives_finite_gradients_everywhere() -> None:
 
 
 def test_dfnet_decoder_layer_equals_upsample_concat_conv() -> None:
-    from engine.models.dfnet import _DecoderLayer
+    from engine.networks.dfnet import _DecoderLayer
 
     torch.manual_seed(3)
     layer = _DecoderLayer(8, 5, 6).eval()

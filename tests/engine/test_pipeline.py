@@ -8,7 +8,7 @@ import torch
 from engine.errors import JobCancelled
 from engine.inpainter import NetworkInpainter
 from engine.pipeline import feather_weights, inpaint
-from engine.registry import build_network, get_spec, load_model
+from engine.registry import build_network, builtin_model_names, get_spec, load_model, trainable_specs
 
 BAND = 8
 
@@ -29,17 +29,18 @@ def _hole(height, width):
 
 @pytest.fixture(scope="module")
 def random_networks():
-    """DFNet and DMFN with random weights (seeded), wrapped like loaded models."""
+    """Every built-in network with random weights (seeded), wrapped like a loaded model."""
     torch.manual_seed(0)
     cpu = torch.device("cpu")
-    return {arch: NetworkInpainter(get_spec(arch), build_network(arch), cpu) for arch in ("dfnet", "dmfn")}
+    return {spec.name: NetworkInpainter(spec, spec.build(), cpu) for spec in trainable_specs()}
 
 
 def _model(name, random_networks):
     return random_networks[name] if name in random_networks else load_model(name)
 
 
-MODELS = ["opencv-telea", "opencv-ns", "dmfn", "dfnet"]
+MODELS = builtin_model_names()
+"""Every registered model: a new model file is tested by these tests by being registered."""
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -62,7 +63,7 @@ def test_odd_size_photo_through_every_model(name, random_networks):
     alpha = result.alpha_map()
     assert alpha.shape == (667, 1001, 3) and alpha.dtype == np.uint8
     assert (alpha[far] == 0).all()
-    assert result.alpha_learned == (name == "dfnet")
+    assert result.alpha_learned == get_spec(name).alpha_learned
     assert result.raw_map().shape == image.shape
     y0, x0, y1, x1 = result.changed_box()
     changed = np.argwhere((result.image != image).any(axis=2))
@@ -215,7 +216,7 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks
     the hole, the fill being the one the network saw (not zeros)."""
     from dataclasses import replace
 
-    from engine.classical import classical_fill
+    from engine.models.opencv import classical_fill
 
     image = _photo(256, 256)
     hole = np.zeros((256, 256), bool)

@@ -8,6 +8,7 @@ from engine.errors import ModelUnavailable, WeightsError
 from engine.paths import user_models_dir
 from engine.registry import (
     build_network,
+    builtin_model_names,
     default_model_name,
     get_spec,
     list_models,
@@ -19,7 +20,7 @@ from engine.weights import load_weights, read_arch, save_weights, sha256_of
 
 def test_builtin_models_and_their_specs():
     names = [spec.name for spec in list_models()]
-    assert names[:4] == ["dfnet", "dmfn", "opencv-telea", "opencv-ns"]
+    assert names[:2] == ["dfnet", "dmfn"] and {"opencv-telea", "opencv-ns"} <= set(names)
     dfnet, dmfn = get_spec("dfnet"), get_spec("dmfn")
     assert (dfnet.size_multiple, dfnet.native_size, dfnet.value_range) == (256, 512, (0.0, 1.0))
     assert dfnet.alpha_learned
@@ -31,7 +32,13 @@ def test_builtin_models_and_their_specs():
 def test_classical_models_are_always_available_and_default_without_weights():
     assert get_spec("opencv-telea").has_weights and get_spec("opencv-ns").status == "built-in"
     if not get_spec("dfnet").has_weights and not get_spec("dmfn").has_weights:
-        assert default_model_name() == "opencv-telea"
+        assert get_spec(default_model_name()).kind == "classical"
+
+
+def test_the_default_is_the_usable_model_with_the_best_rank():
+    builtin = [get_spec(name) for name in builtin_model_names()]
+    assert [spec.rank for spec in builtin] == sorted(spec.rank for spec in builtin)  # listed best first
+    assert get_spec(default_model_name()) == next(spec for spec in builtin if spec.has_weights)
 
 
 def test_parameter_counts():

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.models.dfnet import DFNetOutput, image_pyramid
+from engine.networks.dfnet import DFNetOutput, image_pyramid
 from trainer import losses as L
 from trainer.vgg import VGG19Features
 

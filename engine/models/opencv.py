@@ -1,7 +1,11 @@
-"""OpenCV's classical fills (no learning, no PyTorch): the built-in models and DFNet's optional hole pre-fill."""
+"""OpenCV's classical fills (no learning, no PyTorch): two built-in models and DFNet's optional hole pre-fill."""
+
+from functools import partial
 
 import cv2
 import numpy as np
+
+from engine.model_spec import ModelSpec, register_model
 
 CLASSICAL_RADIUS_PX = 5
 """Neighbourhood radius of OpenCV's classical fills, in pixels."""
@@ -20,3 +24,20 @@ def classical_fill(images: np.ndarray, holes: np.ndarray, method: str = "telea")
         rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
         filled[i] = cv2.inpaint(rgb8, hole.astype(np.uint8), CLASSICAL_RADIUS_PX, flag).astype(np.float32) / 255.0
     return filled
+
+
+for _method, _title, _paper, _rank in (
+    ("telea", "OpenCV Telea (classical)", "Telea 2004", 40),
+    ("ns", "OpenCV Navier-Stokes (classical)", "Bertalmio, Bertozzi and Sapiro 2001", 50),
+):
+    register_model(ModelSpec(
+        name=f"opencv-{_method}",
+        title=_title,
+        arch=f"opencv-{_method}",
+        license="Apache-2.0 (OpenCV); no weights",
+        training_data="none (no learning)",
+        paper=_paper,
+        rank=_rank,
+        software="OpenCV",
+        fill=partial(classical_fill, method=_method),
+    ))

@@ -1,0 +1,115 @@
+"""What the engine and the editor know about one model (:class:`ModelSpec`), and the table of built-in models.
+
+Each file in ``engine/models/`` describes its models and calls :func:`register_model` when imported;
+`engine.registry` imports them all, adds the user's fine-tuned models and loads them. This module imports neither
+PyTorch nor any model, so listing the models costs the editor's start-up nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+FEATHERED_ALPHA = "feathered hole mask (not learned): 1 inside the hole, fading to 0 across a narrow band outside"
+"""What the composition map means for a model without a learned alpha."""
+
+#: Windows a model is given per call by default (bounds memory when a photo has many separate holes).
+DEFAULT_MAX_BATCH = 8
+
+NetworkForward = Callable[
+    ["torch.nn.Module", "torch.Tensor", "torch.Tensor", "torch.Tensor | None"],
+    tuple["torch.Tensor", "torch.Tensor | None"],
+]
+"""forward(network, image, hole, fill) -> (raw, alpha): NCHW tensors; image, fill and raw in the spec's value range
+(RGB), hole (N, 1, H, W) with 1 = hole, fill the classical pre-fill or None, alpha (N, 3, H, W) in [0, 1] or None."""
+
+ClassicalFill = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
+"""fill(images, holes) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True = hole) in, float32
+(N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the engine, the trainer and the editor need to know about one model.
+
+    A network has ``build`` and ``forward`` (and weights); a classical fill has ``fill``.
+    value_range: the pixel range a network expects, e.g. (0, 1) or (-1, 1); inputs are RGB.
+    size_multiple: each input side must be a multiple of this many pixels (inputs are reflect-padded).
+    native_size: longer side, in pixels, a context window is downscaled to before the model sees it.
+    input_fill: None (the paper: the hole is zeroed) or a classical fill ("telea", see
+    `engine.models.opencv.CLASSICAL_METHODS`) that pre-fills the hole before the network, for weights trained so.
+    working_bytes_per_pixel: memory one inference takes per input pixel (activations; measured on the CPU in
+    float32 at the native size, batch 1 and 8, rounded up), for the memory check before a removal.
+    rank: order in the model list; the usable built-in model with the lowest rank is the default. Set from the
+    measured validation table (README, Models), so that the default is the best fill a user has.
+    max_batch: most context windows per call (1: progress and cancelling between windows for slow fills).
+    software: what a classical fill runs on, shown as its device, e.g. "OpenCV".
+    """
+
+    name: str
+    title: str
+    arch: str
+    license: str
+    training_data: str
+    paper: str = ""
+    value_range: tuple[float, float] = (0.0, 1.0)
+    size_multiple: int = 1
+    native_size: int = 512
+    alpha_learned: bool = False
+    alpha_meaning: str = FEATHERED_ALPHA
+    weights_file: Path | None = None
+    sha256: str | None = None
+    input_fill: str | None = None
+    working_bytes_per_pixel: int = 0
+    rank: int = 100
+    max_batch: int = DEFAULT_MAX_BATCH
+    software: str = ""
+    build: Callable[[], torch.nn.Module] | None = field(default=None, compare=False, repr=False)
+    forward: NetworkForward | None = field(default=None, compare=False, repr=False)
+    fill: ClassicalFill | None = field(default=None, compare=False, repr=False)
+    card: dict | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if (self.build is None) != (self.forward is None) or (self.build is None) == (self.fill is None):
+            raise ValueError(f"model '{self.name}': give either build and forward (a network) or fill (classical)")
+
+    @property
+    def kind(self) -> str:
+        """"network" (trainable, needs weights) or "classical" (no learning)."""
+        return "network" if self.build is not None else "classical"
+
+    @property
+    def has_weights(self) -> bool:
+        """True when the model can run: classical fills always, networks when their weights file exists."""
+        return self.kind == "classical" or (self.weights_file is not None and self.weights_file.is_file())
+
+    @property
+    def status(self) -> str:
+        """"built-in" (classical), "trained", "fine-tuned" or "no weights"."""
+        if self.kind == "classical":
+            return "built-in"
+        if not self.has_weights:
+            return "no weights"
+        return "fine-tuned" if self.card is not None else "trained"
+
+
+_BUILTIN: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    """Add a built-in model (called by the files in ``engine/models/``); names are unique."""
+    if spec.name in _BUILTIN:
+        raise ValueError(f"model '{spec.name}' is already registered")
+    _BUILTIN[spec.name] = spec
+    return spec
+
+
+def registered_specs() -> list[ModelSpec]:
+    """The registered built-in models, best rank first (ties by name)."""
+    return sorted(_BUILTIN.values(), key=lambda spec: (spec.rank, spec.name))
