@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
     import torch
 
@@ -29,9 +31,10 @@ NetworkForward = Callable[
 """forward(network, image, hole, fill) -> (raw, alpha): NCHW tensors; image, fill and raw in the spec's value range
 (RGB), hole (N, 1, H, W) with 1 = hole, fill the classical pre-fill or None, alpha (N, 3, H, W) in [0, 1] or None."""
 
-ClassicalFill = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
-"""fill(images, holes) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True = hole) in, float32
-(N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged."""
+ClassicalFill = Callable[["np.ndarray", "np.ndarray", "threading.Event | None"], "np.ndarray"]
+"""fill(images, holes, cancel) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True = hole) in,
+float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. A fill that takes more than a fraction of
+a second raises `engine.errors.JobCancelled` soon after ``cancel`` (None: never) is set."""
 
 
 @dataclass(frozen=True)

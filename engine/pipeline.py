@@ -242,7 +242,7 @@ def inpaint(
         report(0.1 + 0.8 * first / len(windows),
                f"Filling {len(windows)} area{'s' if len(windows) != 1 else ''} with {spec.title}")
         tick = time.perf_counter()
-        prediction = model.predict(batch, batch_holes)
+        prediction = model.predict(batch, batch_holes, cancel)
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
         _check(cancel)
         tick = time.perf_counter()
