@@ -40,13 +40,14 @@ from app.document import Document
 from app.qt_background import BackgroundTasks
 from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photos
 from app.qt_worker_bridge import QtWorkerBridge
+from app.removal_session import FinishedRemoval, RemovalSession
 from app.settings import Settings, add_recent_file, load_settings, save_settings
 from engine.device import cuda_absence
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.model_spec import ModelSpec
 from engine.registry import default_model_name, get_spec, list_models
-from engine.worker import EngineWorker, InpaintJob
+from engine.worker import EngineWorker
 from resources import ICONS_DIR
 
 APP_TITLE = "FusionPaint"
@@ -56,11 +57,11 @@ SIZE_SLIDER_STEPS = 1000
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
-CLASSICAL_ONLY_SHORT = ("No network has trained weights yet: removals use a classical fill, good for small "
-                        "blemishes, specks and wires.")
+CLASSICAL_ONLY_SHORT = ("No network has trained weights yet: removals use a classical fill. PatchMatch copies "
+                        "texture from the rest of the photo; OpenCV's fills suit small blemishes, specks and wires.")
 CLASSICAL_ONLY_NOTE = (
-    CLASSICAL_ONLY_SHORT + " Larger objects leave smears. DFNet and DMFN fill large holes once their weights are "
-    "installed, or after File > Fine-tune on a folder..."
+    CLASSICAL_ONLY_SHORT + " Large objects in front of detailed scenes can leave repeated patches or smears. DFNet "
+    "and DMFN learn to fill large holes once their weights are installed, or after File > Fine-tune on a folder..."
 )
 """Said once at the first start (the short form, in the status bar) and always in the model selector's tooltip while
 no network has weights."""
@@ -116,8 +117,8 @@ def _size_to_slider(size: float) -> int:
 def _no_weights_text(spec: ModelSpec) -> str:
     """Why a network without weights cannot be used, and what to do (no file paths: they mean nothing here)."""
     return (f"{spec.title} has no trained weights yet, so it cannot remove objects. FusionPaint ships weights once "
-            "they fill better than the classical fill. Meanwhile use OpenCV Telea (good for small blemishes), or "
-            f"train {spec.title.split(' (')[0]} on your own photos with File > Fine-tune on a folder...")
+            f"they fill better than the classical fills. Meanwhile use {get_spec(default_model_name()).title}, or "
+            "train it on your own photos with File > Fine-tune on a folder...")
 
 
 def _image_filter() -> str:
@@ -147,12 +148,7 @@ class QtMainWindow(QMainWindow):
         self.document: Document | None = None
         self.save_path: Path | None = None
         self.last_result = None
-        self._request_id = 0
-        self._running_id: int | None = None
-        self._running_hole: np.ndarray | None = None  # the mask the running removal was computed from
-        self._deferred_result = None  # a finished result waiting for the current brush/lasso gesture to end
-        self._last_hole: np.ndarray | None = None  # the mask of the last applied removal (Reuse last mask)
-        self._run_started = 0.0
+        self.removals = RemovalSession()
         self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
         self._finetune_dialog = None  # created on first use, kept so a running fine-tune can be shown again
         self._settings_writer = BackgroundTasks(self)
@@ -438,7 +434,7 @@ class QtMainWindow(QMainWindow):
     @property
     def busy(self) -> bool:
         """True while a removal runs."""
-        return self._running_id is not None
+        return self.removals.busy
 
     def _update_actions(self) -> None:
         doc = self.document
@@ -449,7 +445,7 @@ class QtMainWindow(QMainWindow):
         # the mask stays editable while a removal runs: the next pass can be painted meanwhile
         for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
             action.setEnabled(has_doc)
-        self.act_reuse_mask.setEnabled(has_doc and self._last_hole is not None)
+        self.act_reuse_mask.setEnabled(has_doc and self.removals.last_hole is not None)
         self.act_open.setEnabled(idle)
         self.act_paste.setEnabled(idle)
         self.act_copy.setEnabled(has_doc)
@@ -568,7 +564,7 @@ class QtMainWindow(QMainWindow):
         self.document = document
         self.save_path = None
         self.last_result = None
-        self._last_hole = None
+        self.removals.forget_last_hole()
         self.canvas.set_document(document, images)
         if document is not None:
             document.add_listener(self._on_document_changed)
@@ -828,8 +824,9 @@ class QtMainWindow(QMainWindow):
 
     def reuse_last_mask(self) -> None:
         """Add the last removal's mask to the current one (one undo step), ready for another pass."""
-        if self.document is not None and self._last_hole is not None:
-            self.document.set_mask(np.asarray(self.document.mask) | self._last_hole)
+        last_hole = self.removals.last_hole
+        if self.document is not None and last_hole is not None:
+            self.document.set_mask(np.asarray(self.document.mask) | last_hole)
             self._update_actions()
 
     def invert_mask(self) -> None:
@@ -995,14 +992,7 @@ class QtMainWindow(QMainWindow):
         if not spec.has_weights:
             QMessageBox.information(self, "No weights", _no_weights_text(spec))
             return
-        self._request_id += 1
-        # the photo's pixels change only when a removal is applied, undone or redone, or another photo opens, and
-        # none of these can happen while this job runs (see busy): the job reads them without a copy
-        job = InpaintJob.snapshot(doc.image, doc.mask, self._model_name, self.device, request_id=self._request_id,
-                                  share_image=True)
-        self._running_id = self._request_id
-        self._running_hole = job.hole
-        self._run_started = time.perf_counter()
+        job = self.removals.start(doc, self._model_name, self.device)
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
@@ -1023,22 +1013,20 @@ class QtMainWindow(QMainWindow):
             self.canvas.cancel_gesture()
 
     def _end_run(self) -> None:
-        self._running_id = None
-        self._running_hole = None
-        self._deferred_result = None
+        self.removals.end()
         self.progress_bar.setVisible(False)
         self.cancel_button.setVisible(False)
         self._update_actions()
 
     def _on_progress(self, request_id: int, fraction: float, text: str) -> None:
-        if request_id != self._running_id:
+        if not self.removals.is_current(request_id):
             return
         self.progress_bar.setValue(int(round(1000 * max(0.0, min(1.0, fraction)))))
         if text:
             self.statusBar().showMessage(text)
 
     def _on_finished(self, request_id: int, result) -> None:
-        if request_id != self._running_id or self.document is None:
+        if not self.removals.is_current(request_id) or self.document is None:
             return  # stale result of a superseded or cancelled job
         # the undo record's copies (tens of MB on a large photo) are made on a helper thread: the pixels cannot
         # change until this removal is applied
@@ -1046,28 +1034,27 @@ class QtMainWindow(QMainWindow):
                                  self.document.image_patch, result)
 
     def _on_result_prepared(self, request_id: int, result, patch) -> None:
-        if request_id != self._running_id:
+        if not self.removals.is_current(request_id):
             return
         if self.canvas.gesture_active:
-            self._deferred_result = (result, patch)  # applied when the stroke or lasso ends
+            self.removals.defer(result, patch)  # applied when the stroke or lasso ends
             return
-        self._apply_finished(result, patch)
+        self._apply_finished(self.removals.finish(result, patch))
 
     def _apply_deferred_result(self) -> None:
-        if self._deferred_result is not None:
-            self._apply_finished(*self._deferred_result)
+        finished = self.removals.finish_deferred()
+        if finished is not None:
+            self._apply_finished(finished)
 
-    def _apply_finished(self, result, patch=None) -> None:
+    def _apply_finished(self, finished: FinishedRemoval) -> None:
         """Apply a finished removal as one undo step; only the mask it was computed from is cleared. The time
         reported is the true one, from the request (Enter) to the result on screen."""
-        started = self._run_started
-        hole = self._running_hole
-        self._last_hole = hole
+        result = finished.result
         self._end_run()
         if self.document is None:
             return
         try:
-            self.document.apply_result(result, hole=hole, patch=patch)
+            self.document.apply_result(result, hole=finished.hole, patch=finished.patch)
         except ValueError as exc:
             QMessageBox.critical(self, "Cannot apply the result", _sentence(str(exc)))
             return
@@ -1078,7 +1065,7 @@ class QtMainWindow(QMainWindow):
             self.canvas.set_raw_image(result.raw_map)
         self._update_alpha_view()
         self.device_label.setText(f"Device: {result.device}")
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - finished.started
         model_time = result.timings.get("total")
         detail = f" (engine {model_time:.2f} s)" if model_time is not None else ""
         self.time_label.setText(f"Last removal: {elapsed:.2f} s")
@@ -1090,14 +1077,14 @@ class QtMainWindow(QMainWindow):
         self._update_actions()
 
     def _on_failed(self, request_id: int, text: str) -> None:
-        if request_id != self._running_id:
+        if not self.removals.is_current(request_id):
             return
         self._end_run()
         self.message("Removal failed.")
         QMessageBox.warning(self, "Removal failed", _sentence(text))
 
     def _on_cancelled(self, request_id: int) -> None:
-        if request_id != self._running_id:
+        if not self.removals.is_current(request_id):
             return
         self._end_run()
         self.message("Removal cancelled; nothing changed.")
@@ -1291,7 +1278,7 @@ class QtMainWindow(QMainWindow):
             self.bridge.cancel()
         self.bridge.shutdown(wait=not self.busy)
         self._file_io.shutdown(wait=True)
-        self._running_id = None
+        self.removals.end()
         if self.document is not None:
             self.document.remove_listener(self._on_document_changed)
         event.accept()

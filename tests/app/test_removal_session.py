@@ -1,0 +1,46 @@
+"""The editor's removal bookkeeping, tested without Qt."""
+
+import numpy as np
+
+from app.document import Document
+from app.removal_session import RemovalSession
+from engine.imageio import Photo
+
+
+def _document():
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    document = Document(Photo(rgb=rgb, alpha=None, source_mode="RGB", format="PNG", exif=None, icc_profile=None,
+                              dpi=None, path=None, notes=()))
+    document.fill_rect(5, 5, 20, 15)
+    return document
+
+
+def test_only_the_running_request_is_current_and_its_mask_becomes_the_last_hole():
+    session, document = RemovalSession(), _document()
+    first = session.start(document, "opencv-telea", "cpu")
+    assert session.busy and session.is_current(first.request_id)
+    session.end()  # cancelled
+    assert not session.busy and not session.is_current(first.request_id) and session.last_hole is None
+    second = session.start(document, "opencv-telea", "cpu")
+    assert second.request_id != first.request_id and not session.is_current(first.request_id)
+    document.clear_mask()  # painting goes on while the removal runs: the job keeps the mask it was started with
+    finished = session.finish("result", "patch")
+    assert (finished.result, finished.patch) == ("result", "patch") and finished.hole[10, 10]
+    assert not session.busy and not session.is_current(second.request_id)
+    np.testing.assert_array_equal(session.last_hole, finished.hole)
+    session.forget_last_hole()
+    assert session.last_hole is None
+
+
+def test_a_result_waits_for_the_gesture_and_a_cancel_drops_it():
+    session, document = RemovalSession(), _document()
+    assert session.finish_deferred() is None
+    session.start(document, "opencv-telea", "cpu")
+    session.defer("result", None)
+    assert session.busy  # still running until applied
+    finished = session.finish_deferred()
+    assert finished.result == "result" and not session.busy and session.finish_deferred() is None
+    session.start(document, "opencv-telea", "cpu")
+    session.defer("late", None)
+    session.end()
+    assert session.finish_deferred() is None
