@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from engine.device import describe_device, inference_dtype
@@ -66,7 +65,7 @@ class ClassicalInpainter(Inpainter):
 
     @property
     def device_name(self) -> str:
-        return f"CPU ({self.spec.software}, {cv2.getNumThreads()} threads)"
+        return f"CPU ({self.spec.software})"
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None) -> Prediction:
         return Prediction(raw=self.spec.fill(images, holes, cancel), alpha=None)

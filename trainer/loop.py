@@ -46,6 +46,7 @@ from engine import metrics
 from engine.device import cpu_bf16_feature, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
+from engine.model_spec import ModelSpec
 from engine.models.opencv import classical_fill
 from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
@@ -809,14 +810,13 @@ class Trainer:
             helped=result.helped, summary=result.summary, steps=self.step, time_s=time_s,
         )
 
-    def _before_model(self) -> tuple[nn.Module | str, str]:
+    def _before_model(self) -> tuple[nn.Module | ModelSpec, str]:
         """(model, description) of what "before" measures: what the user has now. The weights the run started
-        from; for a run from random initialisation, the default model when that is a classical fill (its
-        `CLASSICAL_METHODS` name)."""
+        from; for a run from random initialisation, the default model when that is a classical fill (its spec)."""
         default = self._classical_before()
         if default is not None:
             label = f"{default.name} (the default model; training started from random initialisation)"
-            return default.arch.removeprefix("opencv-"), label
+            return default, label
         return self.build_base_generator(), self._base_description()
 
     def _classical_before(self):
@@ -939,7 +939,7 @@ def _predict(net: nn.Module, arch: str, image01: Tensor, hole: Tensor, fill: str
 
 
 def evaluate_generators(
-    generators: dict[str, nn.Module | str],
+    generators: dict[str, nn.Module | ModelSpec],
     arch: str,
     photos: tuple[Path, ...] | list[Path],
     *,
@@ -950,7 +950,7 @@ def evaluate_generators(
     fill: str | None = None,
 ) -> dict:
     """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill). A
-    generator given as a string is OpenCV's classical fill of that name (`engine.models.opencv.CLASSICAL_METHODS`).
+    generator given as a `ModelSpec` is that classical fill.
 
     Each photo is centre-cropped to a square and resized to size x size (as in `trainer.evaluate`);
     ``masks_per_photo`` masks from
@@ -977,7 +977,7 @@ def evaluate_generators(
             samples.append((rgb, hole))
     per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
     for name, net in generators.items():
-        classical = isinstance(net, str)
+        classical = isinstance(net, ModelSpec)
         if not classical:
             was_training = net.training
             net.eval()
@@ -987,7 +987,7 @@ def evaluate_generators(
             if not hole_np.any():
                 continue
             if classical:
-                pred = classical_fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], net)[0]
+                pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None)[0]
             else:
                 image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
                 pred = _predict(net, arch, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()

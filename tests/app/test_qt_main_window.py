@@ -568,7 +568,8 @@ def test_the_editor_starts_without_pytorch(tmp_path):
         "w.document.fill_rect(40, 40, 90, 80); w.remove()\n"
         "end = time.monotonic() + 60\n"
         "while w.busy and time.monotonic() < end: app.processEvents()\n"
-        "assert w.last_result is not None and w.last_result.model == 'opencv-telea'\n"
+        "from engine.registry import default_model_name\n"
+        "assert w.last_result is not None and w.last_result.model == default_model_name()\n"
         "print('torch' in sys.modules)\n"
         "w.document.mark_saved(); w.close()\n"
     )

@@ -1,0 +1,94 @@
+"""PatchMatch (Barnes, Shechtman, Finkelstein and Goldman 2009): a classical fill that copies real texture from
+the rest of the context window instead of smearing the hole's border inwards.
+
+It runs PyPatchMatch (MIT; a compiled library with OpenCV core linked in, wheels for Linux, macOS and Windows, no
+compiler needed): patches of radius ``PATCH_RADIUS_PX`` (7 x 7 pixels) and the library's coarse-to-fine schedule
+(an image pyramid down to a few pixels, from 15 EM iterations on the coarsest level to 1 on the finest; below
+radius 5 the coarse levels are also tried with radius 5 and the better layout is kept). Like the networks it sees
+one context window per hole, twice the hole's size and at most ``NATIVE_SIZE_PX`` on its longer side (larger windows
+are filled downscaled and the fill is upscaled): on a whole 12-megapixel photo PatchMatch searches too far and
+fills flat, and the cost grows with the hole's pixels.
+"""
+
+import threading
+
+import numpy as np
+
+from engine.errors import JobCancelled, ModelUnavailable
+from engine.model_spec import ModelSpec, register_model
+
+PATCH_RADIUS_PX = 3
+"""Radius of the compared patches, pixels: 3 compares 7 x 7 patches (5 was slower and worse on our photos)."""
+NATIVE_SIZE_PX = 512
+"""Longer side of the window PatchMatch works on, pixels (a 400 x 300 hole is filled at 256 x 192)."""
+SEED = 0
+"""Seed of the randomised search: the same photo and hole always give the same fill."""
+CANCEL_POLL_S = 0.05
+"""How often a running fill looks at the cancel event, seconds."""
+
+_NATIVE_LOCK = threading.Lock()  # the library's seed is global state: one fill at a time
+
+
+def _library():
+    """The loaded PyPatchMatch module; ModelUnavailable with the reason when its compiled library is missing."""
+    try:
+        import patchmatch
+    except ImportError as exc:
+        raise ModelUnavailable(f"PatchMatch needs the PyPatchMatch package ({exc}); reinstall FusionPaint") from exc
+    if not patchmatch.patchmatch_available:
+        raise ModelUnavailable("PatchMatch's compiled library could not be loaded on this computer; reinstall "
+                               "PyPatchMatch or choose another model")
+    return patchmatch
+
+
+def patchmatch_fill(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None) -> np.ndarray:
+    """PatchMatch fill of ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
+
+    Returns float32 (N, H, W, 3) in [0, 1] (quantised to 8 bits); pixels outside the holes are the input's.
+    Raises JobCancelled within ``CANCEL_POLL_S`` of ``cancel`` being set; the native call then finishes unseen on its
+    own thread (it cannot be interrupted) and the next fill waits for it.
+    """
+    library = _library()
+    filled = np.empty(images.shape, dtype=np.float32)
+    for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
+        rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        filled[i] = _run_cancellable(library, rgb8, hole.astype(np.uint8), cancel).astype(np.float32) / 255.0
+    return filled
+
+
+def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, cancel: threading.Event | None) -> np.ndarray:
+    """One native fill on a helper thread, waited for while watching ``cancel``."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        with _NATIVE_LOCK:
+            try:
+                library.set_random_seed(SEED)
+                outcome["result"] = library.inpaint(rgb8, hole8, patch_size=PATCH_RADIUS_PX)
+            except Exception as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="patchmatch", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled("removal cancelled")
+        thread.join(CANCEL_POLL_S)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+register_model(ModelSpec(
+    name="patchmatch",
+    title="PatchMatch (classical, copies texture)",
+    arch="patchmatch",
+    license="MIT (PyPatchMatch; OpenCV core inside it: Apache-2.0); no weights",
+    training_data="none (no learning)",
+    paper="Barnes, Shechtman, Finkelstein and Goldman, PatchMatch, SIGGRAPH 2009",
+    native_size=NATIVE_SIZE_PX,
+    rank=30,
+    max_batch=1,
+    software="PyPatchMatch",
+    fill=patchmatch_fill,
+))
