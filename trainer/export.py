@@ -55,7 +55,7 @@ def export_model(
         "card_version": CARD_VERSION,
         "name": name,
         "arch": arch,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **dict(card),
     }
     metadata = {"name": name, "base_model": str(full_card.get("base_model", ""))}
