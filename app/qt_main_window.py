@@ -1209,14 +1209,18 @@ class QtMainWindow(QMainWindow):
             version = metadata.version("fusionpaint")
         except metadata.PackageNotFoundError:
             version = "(not installed)"
+        specs = list_models()
         weights = [f"<li>{html.escape(spec.title)}: {html.escape(spec.license)}</li>"
-                   for spec in list_models() if spec.kind == "network" and spec.has_weights]
+                   for spec in specs if spec.kind == "network" and spec.has_weights]
+        fills = [f"<li>{html.escape(spec.title)}: {html.escape(spec.license)}</li>"
+                 for spec in specs if spec.kind == "classical"]
         return (
             f"<h3>FusionPaint {html.escape(version)}</h3>"
             "<p>Removes unwanted objects from photos with DFNet and DMFN deep inpainting, or a classical fill.</p>"
             "<p>Code: MIT license. Sample photo (coffee.png): CC0, from the scikit-image sample data.</p>"
             + (f"<p>Installed weights:</p><ul>{''.join(weights)}</ul>" if weights
-               else "<p>No network weights are installed: removals use the classical fill.</p>")
+               else "<p>No network weights are installed: removals use a classical fill.</p>")
+            + f"<p>Classical fills:</p><ul>{''.join(fills)}</ul>"
         )
 
     def show_about(self) -> None:

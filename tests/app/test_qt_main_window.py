@@ -668,6 +668,7 @@ def test_help_lists_the_shortcuts_and_about_names_the_licenses(qtbot, opened):
     assert "Pan" in rows and "Show the original photo" in rows
     about = opened.about_text()
     assert "MIT" in about and "CC0" in about and "No network weights are installed" in about
+    assert "PyPatchMatch" in about and "Apache-2.0 (OpenCV)" in about
 
 
 def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
