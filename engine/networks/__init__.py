@@ -1,6 +1,2 @@
-"""Generator networks: DFNet (images in [0,1]) and DMFN (images in [-1,1]); hole masks are 1 = hole."""
-
-from engine.networks.dfnet import DFNet, DFNetOutput
-from engine.networks.dmfn import DMFB, DMFNGenerator, DMFNOutput
-
-__all__ = ["DFNet", "DFNetOutput", "DMFB", "DMFNGenerator", "DMFNOutput"]
+"""The generators' layers (PyTorch), one module each: DFNet (images in [0, 1]) and DMFN (images in [-1, 1]); hole
+masks are 1 = hole. What FusionPaint knows about running them lives beside their specs in `engine.models`."""
