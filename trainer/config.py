@@ -12,12 +12,14 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from engine.registry import trainable_specs
+from trainer.arches import recipe_for
 
 ARCHES = tuple(spec.arch for spec in trainable_specs())
 """Architectures the trainer knows: the registry's networks."""
 PRECISIONS = ("auto", "fp32", "bf16")
 INPUT_FILLS = ("zeros", "telea")
-"""What the hole holds in DFNet's input: zeros (the paper) or OpenCV Telea's fill (see engine.networks.dfnet)."""
+"""What the hole can hold in a network's input: zeros (the papers) or OpenCV Telea's fill (see
+engine.networks.dfnet); each recipe (`trainer.arches`) says which its network takes."""
 TEXTURE_SCALES = 3
 """DFNet's texture losses (perceptual, style) act on this many of the finest scales in the paper."""
 INIT_DEFAULT = "default"
@@ -30,11 +32,6 @@ MIN_PHOTO_SIDE = 64
 DEFAULT_STEPS = 1000
 """Steps of a run that gives neither ``--steps`` nor ``--minutes``."""
 
-ADAM_BETAS = {"dfnet": (0.9, 0.999), "dmfn": (0.5, 0.9)}
-"""Adam betas from the papers: DFNet uses Adam's defaults, DMFN (0.5, 0.9) for generator and discriminator."""
-BASE_LR = {"dfnet": 2e-4, "dmfn": 2e-4}
-"""Learning rates of the official configurations."""
-
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
@@ -46,7 +43,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     """One training run. Sizes in pixels, times in seconds unless named ``minutes``.
 
-    lr: Adam learning rate of the generator (and of the DMFN discriminator); None = :data:`BASE_LR`.
+    lr: Adam learning rate of the generator (and of a discriminator); None = the recipe's ``base_lr``.
     Schedule (depends only on the step, so a resumed run follows it exactly): linear warm-up over
     ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
     clip_grad: maximum global gradient norm (None = no clipping).
@@ -103,14 +100,12 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def resolved_lr(self) -> float:
-        return float(self.lr if self.lr is not None else BASE_LR[self.model])
+        return float(self.lr if self.lr is not None else recipe_for(self.model).base_lr)
 
     def resolved_batch(self, device_type: str) -> int:
         if self.batch is not None:
             return int(self.batch)
-        if device_type == "cuda":
-            return 8 if self.model == "dfnet" else 16
-        return 2 if self.model == "dfnet" and self.size == 256 else 1
+        return recipe_for(self.model).default_batch(device_type, self.size)
 
     def resolved_workers(self, device_type: str) -> int:
         """Batches prepared ahead by a background thread: ``workers``, or 2 on a GPU and 0 (inline) on the CPU."""
@@ -146,17 +141,15 @@ class TrainConfig:
             raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.model}'")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
-        if self.model == "dfnet" and (self.size < 256 or self.size % 256):
-            raise ConfigError(f"--size must be a multiple of 256 for dfnet, got {self.size}")
-        if self.model == "dmfn" and self.size != 256:
-            raise ConfigError(f"--size must be 256 for dmfn (its discriminator is built for 256x256), got {self.size}")
+        recipe = recipe_for(self.model)
+        problem = recipe.config_problem(self)
+        if problem:
+            raise ConfigError(problem)
         if self.input_fill is not None and self.input_fill not in INPUT_FILLS:
             raise ConfigError(f"--input-fill must be one of {', '.join(INPUT_FILLS)}, got '{self.input_fill}'")
-        if self.input_fill not in (None, "zeros") and self.model != "dfnet":
-            raise ConfigError(f"--input-fill {self.input_fill} is available for dfnet only")
-        if self.model == "dfnet" and self.size == 256 and self.batch == 1:
-            raise ConfigError("--batch must be at least 2 for dfnet at --size 256 (its deepest BatchNorm layer "
-                              "sees a 1x1 map), or use --size 512")
+        if self.input_fill is not None and self.input_fill not in recipe.input_fills:
+            raise ConfigError(f"--input-fill {self.input_fill} is not available for {self.model} "
+                              f"(it takes: {', '.join(recipe.input_fills)})")
         checks = [
             (self.batch is None or self.batch >= 1, f"--batch must be at least 1, got {self.batch}"),
             (self.steps is None or self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),

@@ -47,10 +47,10 @@ from engine.device import cpu_bf16_feature, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import load_image, save_image
 from engine.model_spec import ModelSpec
-from engine.models.opencv import classical_fill
 from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
 from engine.weights import load_into, load_weights
+from trainer.arches import recipe_for
 from trainer.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
@@ -58,7 +58,7 @@ from trainer.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from trainer.config import ADAM_BETAS, INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
+from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
 from trainer.data import BatchSampler, PhotoCache, split_folder
 from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
 from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
@@ -292,6 +292,7 @@ class Trainer:
         self.report_every = self._report_every or (10 if self.cuda else 1)
         self.batch = cfg.resolved_batch(dev.type)
         self.arch = cfg.model
+        self.recipe = recipe_for(self.arch)
         self.run_name = self._run_name()
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name
 
@@ -308,14 +309,10 @@ class Trainer:
         self.generator.train()
         if cfg.compile:
             self.generator.compile()  # in place: parameter names and checkpoints stay as without it
-        self.discriminator: nn.Module | None = None
-        if self.arch == "dmfn":
-            from trainer.discriminator import DMFNDiscriminator
-
-            torch.manual_seed(cfg.seed + 1)
-            self.discriminator = DMFNDiscriminator().to(dev, memory_format=self.memory_format).train()
+        torch.manual_seed(cfg.seed + 1)
+        self.discriminator: nn.Module | None = self.recipe.build_discriminator(dev, self.memory_format)
         lr = cfg.lr_at(0)
-        betas = ADAM_BETAS[self.arch]
+        betas = self.recipe.adam_betas
         fused = {"fused": True} if self.cuda else {}
         self.optim_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **fused)
         self.optim_d = (
@@ -423,12 +420,9 @@ class Trainer:
         return net
 
     def _build_losses(self) -> None:
-        from trainer import losses
         from trainer.vgg import VGG19Features
 
-        layers = losses.DFNET_VGG_LAYERS if self.arch == "dfnet" else losses.DMFN_VGG_LAYERS
-        self.vgg = VGG19Features(layers).to(self.device, memory_format=self.memory_format).eval()
-        self.losses = losses
+        self.vgg = VGG19Features(self.recipe.vgg_layers).to(self.device, memory_format=self.memory_format).eval()
 
     # ------------------------------------------------------------------ state
 
@@ -482,14 +476,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def next_batch(self) -> tuple[Tensor, Tensor]:
         """(images (B,3,S,S) RGB [0,1], holes (B,1,S,S) 1 = hole) on the device."""
-        with self._part("data"):
+        with self.part("data"):
             images, holes = self.batches.next()
             return (images.contiguous(memory_format=self.memory_format),
                     holes.contiguous(memory_format=self.memory_format))
@@ -502,7 +496,7 @@ class Trainer:
                     group["lr"] = lr
 
     @contextlib.contextmanager
-    def _part(self, name: str):
+    def part(self, name: str):
         """Add the wall time of the block to ``part_times[name]`` (seconds) when ``part_times`` is a dict
         (benchmarks); GPU work is synchronised around it then. A no-op otherwise."""
         if self.part_times is None:
@@ -518,14 +512,14 @@ class Trainer:
                 torch.cuda.synchronize(self.device)
             self.part_times[name] = self.part_times.get(name, 0.0) + time.perf_counter() - t0
 
-    def _backward_step(
+    def backward_step(
         self, loss: Tensor, optimizer: torch.optim.Optimizer, module: nn.Module, average: bool = False
     ) -> None:
         """Backward, optional gradient averaging across processes (modules not wrapped in DDP), clip, step."""
         optimizer.zero_grad(set_to_none=True)
-        with self._part("backward"):
+        with self.part("backward"):
             self.scaler.scale(loss).backward()
-        with self._part("optimiser"):
+        with self.part("optimiser"):
             if average and self.dist.enabled:
                 _average_gradients(module, self.dist.world_size)
             if self.config.clip_grad is not None:
@@ -534,69 +528,13 @@ class Trainer:
             self.scaler.step(optimizer)
 
     def train_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
-        """One optimisation step on a batch; returns detached loss tensors (not yet read back)."""
+        """One optimisation step on a batch (the architecture's recipe); returns detached loss tensors (not yet
+        read back)."""
         self._set_lr()
-        if self.arch == "dfnet":
-            out = self._dfnet_step(images, holes)
-        else:
-            out = self._dmfn_step(images, holes)
+        out = self.recipe.step(self, images, holes)
         self.scaler.update()
         self.step += 1
         return out
-
-    def texture_scales(self) -> int:
-        """Scales carrying DFNet's VGG losses at the current step (0 before ``texture_from_step``)."""
-        cfg = self.config
-        return cfg.texture_scales if self.step >= cfg.texture_from_step else 0
-
-    def _dfnet_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
-        with self._part("input fill"):
-            fill = input_fill(self.config.input_fill, images, holes)
-        with self._autocast():
-            with self._part("generator forward"):
-                output = self.generator(images, holes, fill=fill)
-            with self._part("loss forward"):
-                losses = self.losses.dfnet_losses(output, images, holes, self.vgg,
-                                                  texture_scales=self.texture_scales())
-        self._backward_step(losses["total"], self.optim_g, self.generator)
-        self._last_preview = (images, holes, output.results[0].detach(), output.alphas[0].detach())
-        return {k: v.detach() for k, v in losses.items()}
-
-    def _dmfn_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
-        """Discriminator step (RaGAN), then generator step; real and completed images go through the
-        discriminator in separate calls so its BatchNorm never mixes them."""
-        from trainer.discriminator import local_patches
-
-        disc = self.discriminator
-        assert disc is not None and self.optim_d is not None
-        real = images * 2.0 - 1.0
-        with self._autocast():
-            out = self.generator(real, holes)
-            fake = out.output
-            real_local = local_patches(real, holes)
-            fake_local = local_patches(fake, holes)
-            real_logits, _ = disc(real, real_local)
-            fake_logits, _ = disc(fake.detach(), fake_local.detach())
-            d_loss = self.losses.dmfn_discriminator_loss(real_logits.float(), fake_logits.float())
-        self._backward_step(d_loss, self.optim_d, disc, average=True)
-
-        disc.requires_grad_(False)
-        try:
-            with self._autocast():
-                with torch.no_grad():
-                    real_logits, real_feats = disc(real, real_local)
-                fake_logits, fake_feats = disc(fake, fake_local)
-                losses = self.losses.dmfn_generator_losses(
-                    out.output, out.prediction, real, holes, self.vgg,
-                    real_logits.float(), fake_logits.float(), real_feats, fake_feats,
-                )
-        finally:
-            disc.requires_grad_(True)
-        self._backward_step(losses["total"], self.optim_g, self.generator)
-        self._last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
-        result = {k: v.detach() for k, v in losses.items()}
-        result["d"] = d_loss.detach()
-        return result
 
     # ------------------------------------------------------------------ the run
 
@@ -657,7 +595,7 @@ class Trainer:
         count = 0
         window_t0, window_step = session_t0, self.step
         rate = 0.0
-        self._last_preview = None
+        self.last_preview = None
         checkpoint_step = -1
         reason = self._should_stop(signals, steps)
         while reason is None:
@@ -741,9 +679,9 @@ class Trainer:
     # ------------------------------------------------------------------ preview, evaluation, export
 
     def _write_preview(self) -> None:
-        if not self.dist.is_main or self._last_preview is None:
+        if not self.dist.is_main or self.last_preview is None:
             return
-        images, holes, result, alpha = (t.detach().float().cpu() for t in self._last_preview)
+        images, holes, result, alpha = (t.detach().float().cpu() for t in self.last_preview)
         grid = preview_grid(images, holes, result, alpha)
         path = self.run_dir / "previews" / f"step_{self.step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -919,25 +857,6 @@ def resolve_amp_dtype(precision: str, device: torch.device) -> torch.dtype | Non
     return None
 
 
-def input_fill(kind: str | None, images: Tensor, holes: Tensor) -> Tensor | None:
-    """The hole pre-fill DFNet sees: None for "zeros" (or None), else OpenCV's fill of that name
-    (N,3,S,S) RGB [0,1] on the images' device. images (N,3,S,S) RGB [0,1], holes (N,1,S,S) 1 = hole."""
-    if kind in (None, "zeros"):
-        return None
-    rgb = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()
-    hole = holes.detach()[:, 0].cpu().numpy() > 0.5
-    filled = torch.from_numpy(classical_fill(rgb, hole, kind)).permute(0, 3, 1, 2)
-    return filled.to(images.device, images.dtype)
-
-
-@torch.no_grad()
-def _predict(net: nn.Module, arch: str, image01: Tensor, hole: Tensor, fill: str | None = None) -> Tensor:
-    """Network output (N,3,S,S) in [0,1] for images in [0,1]; ``fill``: the run's input fill (DFNet)."""
-    if arch == "dfnet":
-        return net(image01, hole, fill=input_fill(fill, image01, hole)).results[0].clamp(0, 1)
-    return ((net(image01 * 2 - 1, hole).output + 1) / 2).clamp(0, 1)
-
-
 def evaluate_generators(
     generators: dict[str, nn.Module | ModelSpec],
     arch: str,
@@ -975,6 +894,7 @@ def evaluate_generators(
     for rgb in images:
         for hole in sampler.next(masks_per_photo):
             samples.append((rgb, hole))
+    recipe = recipe_for(arch)
     per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
     for name, net in generators.items():
         classical = isinstance(net, ModelSpec)
@@ -990,7 +910,7 @@ def evaluate_generators(
                 pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None)[0]
             else:
                 image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
-                pred = _predict(net, arch, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
+                pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
             composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
             per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
         if not classical:

@@ -55,7 +55,7 @@ def test_schedule_depends_only_on_the_step():
     ({"model": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
     ({"model": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
     ({"model": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
-    ({"model": "dmfn", "input_fill": "telea"}, "dfnet only"),
+    ({"model": "dmfn", "input_fill": "telea"}, "not available for dmfn"),
 ])
 def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
@@ -106,7 +106,7 @@ def test_precision_auto_uses_bf16_only_on_a_cpu_with_native_bf16(monkeypatch):
 
 
 def test_telea_input_fill_fills_the_hole_only():
-    from trainer.loop import input_fill
+    from trainer.arches.dfnet import input_fill
 
     images = torch.zeros(2, 3, 32, 32)
     images[:, 0] = 0.8  # a red photo
@@ -124,7 +124,7 @@ def test_telea_input_fill_fills_the_hole_only():
 def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     """L1 + TV only before ``texture_from_step``, then VGG on the finest scale; the generator sees the Telea fill;
     a run from random initialisation resolves its input fill to zeros unless told otherwise."""
-    import trainer.loop as loop
+    import trainer.arches.dfnet as recipe_module
 
     photos = str(write_photo_folder(tmp_path / "photos"))
     config = TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
@@ -133,8 +133,8 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     trainer = Trainer(config, export=False)
     trainer.setup()
     seen = []
-    real_fill = loop.input_fill
-    monkeypatch.setattr(loop, "input_fill", lambda kind, *a: seen.append(kind) or real_fill(kind, *a))
+    real_fill = recipe_module.input_fill
+    monkeypatch.setattr(recipe_module, "input_fill", lambda kind, *a: seen.append(kind) or real_fill(kind, *a))
     first = trainer.train_step(*trainer.next_batch())
     second = trainer.train_step(*trainer.next_batch())
     assert first["perceptual"] == 0 and first["style"] == 0

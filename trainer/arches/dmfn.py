@@ -1,0 +1,73 @@
+"""Training DMFN (Hui et al. 2020): a relativistic average GAN with a global + local discriminator, self-guided
+regression, geometric alignment and feature matching losses; Adam betas (0.5, 0.9) for both networks; 256 px only."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from trainer import losses
+from trainer.arches import Recipe
+from trainer.config import TrainConfig
+
+
+class DMFNRecipe(Recipe):
+    arch = "dmfn"
+    adam_betas = (0.5, 0.9)
+    base_lr = 2e-4
+    vgg_layers = losses.DMFN_VGG_LAYERS
+
+    def default_batch(self, device_type: str, size: int) -> int:
+        return 16 if device_type == "cuda" else 1
+
+    def config_problem(self, config: TrainConfig) -> str | None:
+        if config.size != 256:
+            return f"--size must be 256 for dmfn (its discriminator is built for 256x256), got {config.size}"
+        return None
+
+    def build_discriminator(self, device, memory_format) -> nn.Module:
+        from trainer.discriminator import DMFNDiscriminator
+
+        return DMFNDiscriminator().to(device, memory_format=memory_format).train()
+
+    def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+        """Discriminator step (RaGAN), then generator step; real and completed images go through the
+        discriminator in separate calls so its BatchNorm never mixes them."""
+        from trainer.discriminator import local_patches
+
+        disc = trainer.discriminator
+        real = images * 2.0 - 1.0
+        with trainer.autocast():
+            out = trainer.generator(real, holes)
+            fake = out.output
+            real_local = local_patches(real, holes)
+            fake_local = local_patches(fake, holes)
+            real_logits, _ = disc(real, real_local)
+            fake_logits, _ = disc(fake.detach(), fake_local.detach())
+            d_loss = losses.dmfn_discriminator_loss(real_logits.float(), fake_logits.float())
+        trainer.backward_step(d_loss, trainer.optim_d, disc, average=True)
+
+        disc.requires_grad_(False)
+        try:
+            with trainer.autocast():
+                with torch.no_grad():
+                    real_logits, real_feats = disc(real, real_local)
+                fake_logits, fake_feats = disc(fake, fake_local)
+                terms = losses.dmfn_generator_losses(
+                    out.output, out.prediction, real, holes, trainer.vgg,
+                    real_logits.float(), fake_logits.float(), real_feats, fake_feats,
+                )
+        finally:
+            disc.requires_grad_(True)
+        trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
+        trainer.last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
+        result = {k: v.detach() for k, v in terms.items()}
+        result["d"] = d_loss.detach()
+        return result
+
+    @torch.no_grad()
+    def predict(self, network: nn.Module, image01: Tensor, hole: Tensor, fill: str | None) -> Tensor:
+        return ((network(image01 * 2 - 1, hole).output + 1) / 2).clamp(0, 1)
+
+
+RECIPE = DMFNRecipe()
