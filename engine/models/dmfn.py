@@ -36,7 +36,7 @@ register_model(ModelSpec(
     native_size=256,
     weights_file=WEIGHTS_DIR / "dmfn.safetensors",
     working_bytes_per_pixel=1000,
-    rank=20,
+    rank=30,
     build=_build,
     forward=_forward,
 ))

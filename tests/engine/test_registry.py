@@ -20,7 +20,7 @@ from engine.weights import load_weights, read_arch, save_weights, sha256_of
 
 def test_builtin_models_and_their_specs():
     names = [spec.name for spec in list_models()]
-    assert names[:2] == ["dfnet", "dmfn"] and {"opencv-telea", "opencv-ns"} <= set(names)
+    assert {"dfnet", "dmfn", "patchmatch", "opencv-telea", "opencv-ns"} <= set(names)
     dfnet, dmfn = get_spec("dfnet"), get_spec("dmfn")
     assert (dfnet.size_multiple, dfnet.native_size, dfnet.value_range) == (256, 512, (0.0, 1.0))
     assert dfnet.alpha_learned
