@@ -6,6 +6,18 @@ import numpy as np
 from PIL import Image
 
 
+def synthetic_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
+    """The tests' photo: uint8 (H, W, 3) RGB, smooth gradients with a little noise (seeded) and a dark square
+    "object" in the middle third."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    rgb = np.stack([xx * 255 // max(1, width - 1), yy * 255 // max(1, height - 1),
+                    np.full_like(xx, 128)], axis=2).astype(np.int32)
+    rgb += rng.integers(-4, 5, size=rgb.shape)
+    rgb[height // 3: 2 * height // 3, width // 3: 2 * width // 3] = (20, 20, 20)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
 def write_photo_folder(folder: Path, n: int = 4, size: int = 64) -> Path:
     """Write ``n`` distinct synthetic RGB photos (size x size PNG, smooth gradients) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

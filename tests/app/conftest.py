@@ -9,18 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import synthetic_rgb
+
 EXIF_MAKE = "FusionPaintTestCamera"
-
-
-def synthetic_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
-    """uint8 (H, W, 3) RGB: smooth gradients plus a dark square "object" in the middle."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    rgb = np.stack([xx * 255 // max(1, width - 1), yy * 255 // max(1, height - 1),
-                    np.full_like(xx, 128)], axis=2).astype(np.int32)
-    rgb += rng.integers(-4, 5, size=rgb.shape)
-    rgb[height // 3: 2 * height // 3, width // 3: 2 * width // 3] = (20, 20, 20)
-    return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
 def write_photo(path: Path, rgb: np.ndarray, *, exif_make: str | None = EXIF_MAKE) -> Path:

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from app.document import Document, disk_dilate, disk_erode
+from tests.helpers import synthetic_rgb
 
 
 def _photo(h: int = 48, w: int = 64, seed: int = 0):
-    rgb = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    rgb = synthetic_rgb(h, w, seed)
     try:
         from engine.imageio import Photo
     except ImportError:

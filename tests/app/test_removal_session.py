@@ -5,12 +5,12 @@ import numpy as np
 from app.document import Document
 from app.removal_session import RemovalSession
 from engine.imageio import Photo
+from tests.helpers import synthetic_rgb
 
 
 def _document():
-    rgb = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
-    document = Document(Photo(rgb=rgb, alpha=None, source_mode="RGB", format="PNG", exif=None, icc_profile=None,
-                              dpi=None, path=None, notes=()))
+    document = Document(Photo(rgb=synthetic_rgb(40, 60), alpha=None, source_mode="RGB", format="PNG", exif=None,
+                              icc_profile=None, dpi=None, path=None, notes=()))
     document.fill_rect(5, 5, 20, 15)
     return document
 

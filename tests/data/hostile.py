@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from tests.helpers import synthetic_rgb
+
 FORMATS = (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("TIFF", "tif"), ("BMP", "bmp"))
 SIZE = (32, 24)
 """(width, height) of every generated photo and mask, in pixels."""
@@ -41,11 +43,9 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
 
 
 def photo_image(size: tuple[int, int] = SIZE) -> Image.Image:
-    """A smooth RGB test photo of ``size`` (width, height)."""
+    """The tests' photo (`tests.helpers.synthetic_rgb`) of ``size`` (width, height) as a Pillow image."""
     width, height = size
-    yy, xx = np.mgrid[0:height, 0:width]
-    rgb = np.stack([xx * 255 // max(width - 1, 1), yy * 255 // max(height - 1, 1), (xx + yy) % 256], axis=-1)
-    return Image.fromarray(rgb.astype(np.uint8))
+    return Image.fromarray(synthetic_rgb(height, width))
 
 
 def camera_exif() -> Image.Exif:

@@ -9,15 +9,9 @@ from engine.errors import JobCancelled
 from engine.inpainter import NetworkInpainter
 from engine.pipeline import feather_weights, inpaint
 from engine.registry import build_network, builtin_model_names, get_spec, load_model, trainable_specs
+from tests.helpers import synthetic_rgb
 
 BAND = 8
-
-
-def _photo(height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    base = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 255 // (width + height)], axis=2)
-    return np.clip(base + rng.integers(-20, 20, (height, width, 3)), 0, 255).astype(np.uint8)
 
 
 def _hole(height, width):
@@ -45,7 +39,7 @@ MODELS = builtin_model_names()
 
 @pytest.mark.parametrize("name", MODELS)
 def test_odd_size_photo_through_every_model(name, random_networks):
-    image = _photo(667, 1001)
+    image = synthetic_rgb(667, 1001)
     hole = _hole(667, 1001)
     image_before, hole_before = image.copy(), hole.copy()
     result = inpaint(image, hole, _model(name, random_networks), band_px=BAND)
@@ -72,7 +66,7 @@ def test_odd_size_photo_through_every_model(name, random_networks):
 
 
 def test_classical_fill_is_composited_with_a_feathered_mask():
-    image = _photo(300, 400)
+    image = synthetic_rgb(300, 400)
     hole = np.zeros((300, 400), bool)
     hole[100:150, 100:200] = True
     result = inpaint(image, hole, load_model("opencv-telea"), band_px=BAND)
@@ -84,7 +78,7 @@ def test_classical_fill_is_composited_with_a_feathered_mask():
 
 
 def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
-    image = _photo(256, 256)
+    image = synthetic_rgb(256, 256)
     hole = np.zeros((256, 256), bool)
     hole[80:140, 90:170] = True
     model = random_networks["dfnet"]
@@ -98,7 +92,7 @@ def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
 
 
 def test_large_window_is_downscaled_and_upscaled():
-    image = _photo(1500, 2000)
+    image = synthetic_rgb(1500, 2000)
     hole = np.zeros((1500, 2000), bool)
     hole[300:1000, 400:1500] = True  # window 1400 x 2000 > native 512
     result = inpaint(image, hole, load_model("opencv-telea"), band_px=BAND)
@@ -109,7 +103,7 @@ def test_large_window_is_downscaled_and_upscaled():
 
 
 def test_empty_mask_returns_a_copy():
-    image = _photo(64, 80)
+    image = synthetic_rgb(64, 80)
     result = inpaint(image, np.zeros((64, 80), bool), load_model("opencv-telea"))
     np.testing.assert_array_equal(result.image, image)
     assert not np.shares_memory(result.image, image)
@@ -124,7 +118,7 @@ def test_rejects_wrong_types():
 
 
 def test_cancel_raises_and_progress_is_reported():
-    image, hole = _photo(200, 200), _hole(200, 300)[:, :200]
+    image, hole = synthetic_rgb(200, 200), _hole(200, 300)[:, :200]
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(JobCancelled):
@@ -137,7 +131,7 @@ def test_cancel_raises_and_progress_is_reported():
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (5, 700), (300, 2)])
 @pytest.mark.parametrize("name", MODELS)
 def test_tiny_and_thin_photos_through_every_model(name, shape, random_networks):
-    image = _photo(*shape)
+    image = synthetic_rgb(*shape)
     hole = np.zeros(shape, bool)
     hole[shape[0] // 2, shape[1] // 2] = True
     result = inpaint(image, hole, _model(name, random_networks))
@@ -159,7 +153,7 @@ def test_a_huge_hole_is_composited_in_chunks_with_the_same_result(name, random_n
         model = NetworkInpainter(replace(network.spec, input_fill="telea"), network.network, network.device)
     else:
         model = load_model(name)
-    image = _photo(700, 900)
+    image = synthetic_rgb(700, 900)
     hole = np.zeros((700, 900), bool)
     hole[50:650, 60:840] = True
     hole[300:320, 845:860] = True  # a second part a few pixels away: the band of one reaches into the other
@@ -182,7 +176,7 @@ def test_a_removal_that_does_not_fit_in_free_memory_is_refused_before_any_work(m
     from engine.errors import JobTooLarge
     from engine.regions import plan_windows
 
-    image = _photo(400, 600)
+    image = synthetic_rgb(400, 600)
     hole = np.zeros((400, 600), bool)
     hole[20:380, 30:570] = True
     model = load_model("opencv-telea")
@@ -218,7 +212,7 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks
 
     from engine.models.opencv import classical_fill
 
-    image = _photo(256, 256)
+    image = synthetic_rgb(256, 256)
     hole = np.zeros((256, 256), bool)
     hole[80:140, 90:170] = True
     plain = random_networks["dfnet"]
@@ -236,7 +230,7 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks
 
 @pytest.mark.parametrize("name", ["opencv-telea", "dfnet"])
 def test_in_place_gives_the_same_result_in_the_input_array(name, random_networks):
-    image = _photo(520, 6000)
+    image = synthetic_rgb(520, 6000)
     hole = np.zeros((520, 6000), bool)
     for x in range(100, 6000, 600):  # ten windows (two batches): each crop is read after others were written
         hole[200:230, x:x + 30] = True
@@ -252,7 +246,7 @@ def test_in_place_gives_the_same_result_in_the_input_array(name, random_networks
 
 def test_progress_messages_are_plain_sentences():
     messages = []
-    image = _photo(64, 64)
+    image = synthetic_rgb(64, 64)
     hole = np.zeros((64, 64), bool)
     hole[20:30, 20:30] = True
     inpaint(image, hole, load_model("opencv-telea"), progress=lambda fraction, text: messages.append(text))

@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import write_photo_folder
 from trainer.evaluate import BASELINES, evaluate, format_table, prepare_photo, ratio_bin
-
-
-def _photos(folder, n=3):
-    folder.mkdir()
-    yy, xx = np.mgrid[0:60, 0:80]
-    for i in range(n):
-        img = np.stack([(xx * (3 + i)) % 256, (yy * 4) % 256, ((xx + yy) * (2 + i)) % 256], axis=2)
-        Image.fromarray(img.astype(np.uint8)).save(folder / f"photo{i}.png")
 
 
 def _masks(folder):
@@ -41,7 +34,7 @@ def test_prepare_photo_and_bins():
 
 @pytest.mark.slow
 def test_evaluate_classical_models(tmp_path):
-    _photos(tmp_path / "photos")
+    write_photo_folder(tmp_path / "photos", n=3)
     _masks(tmp_path / "masks")
     calls = []
     report = evaluate([], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32,
@@ -64,7 +57,7 @@ def test_evaluate_classical_models(tmp_path):
 
 
 def test_unknown_model_is_reported_not_fatal(tmp_path):
-    _photos(tmp_path / "photos", n=1)
+    write_photo_folder(tmp_path / "photos", n=1)
     _masks(tmp_path / "masks")
     report = evaluate(["no-such-model"], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32, limit=1)
     assert "no-such-model" in report["skipped_models"]
@@ -75,7 +68,7 @@ def test_unknown_model_is_reported_not_fatal(tmp_path):
 def test_evaluate_random_dfnet_from_weights_file(tmp_path):
     weights = pytest.importorskip("engine.weights")
     registry = pytest.importorskip("engine.registry")
-    _photos(tmp_path / "photos", n=1)
+    write_photo_folder(tmp_path / "photos", n=1)
     _masks(tmp_path / "masks")
     path = tmp_path / "random-dfnet.safetensors"
     weights.save_weights(path, registry.build_network("dfnet").state_dict(), arch="dfnet")
