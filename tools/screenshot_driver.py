@@ -1,6 +1,6 @@
 """Drive the editor through open -> mask -> remove -> alpha view and save a PNG of each state.
 
-Usage: python tools/screenshot_driver.py OUT_DIR [--sample coffee.png] [--model opencv-telea]
+Usage: python tools/screenshot_driver.py OUT_DIR [--sample coffee.png] [--model NAME]
 Run it under a display (tools/screenshots.sh starts Xvfb); QT_QPA_PLATFORM=offscreen works too.
 """
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--sample", default="coffee.png")
-    parser.add_argument("--model", default="opencv-telea")
+    parser.add_argument("--model", default=None, help="a model name (default: the editor's default model)")
     parser.add_argument("--size", default="1200x760")
     args = parser.parse_args(argv)
     out: Path = args.out_dir
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if not window.open_path(photo):
         print(f"error: cannot open {photo}", file=sys.stderr)
         return 1
-    window.select_model(args.model)
+    if args.model is not None:
+        window.select_model(args.model)
     pump(app)
     window.act_fit.trigger()
     pump(app)
