@@ -663,18 +663,24 @@ class Trainer:
 
     def scoring_estimate_s(self) -> float:
         """Seconds the held-out scoring at the end will take, measured by scoring the first held-out photo with
-        the generator as it is now (0 without scoring): that time x the photos x the networks compared."""
+        the generator as it is now and with the "before" model (0 without scoring), times the held-out photos. A
+        "before" network costs what the generator does; a classical "before" (PatchMatch takes seconds) is timed."""
         cfg = self.config
         if not (cfg.evaluate and self.split.held_out and self.dist.is_main):
             return 0.0
+
+        def seconds(model) -> float:
+            t0 = time.perf_counter()
+            evaluate_generators({"model": model}, self.arch, self.split.held_out[:1], size=cfg.size,
+                                device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill)
+            return time.perf_counter() - t0
+
         generator = _unwrap(self.generator)
-        t0 = time.perf_counter()
-        evaluate_generators({"after": generator}, self.arch, self.split.held_out[:1], size=cfg.size,
-                            device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill)
+        after = seconds(generator)
         generator.train()
-        one = time.perf_counter() - t0
-        networks = 1 if self._classical_before() is not None else 2
-        return one * len(self.split.held_out) * networks
+        classical = self._classical_before()
+        before = after if classical is None else seconds(classical)
+        return (after + before) * len(self.split.held_out)
 
     # ------------------------------------------------------------------ preview, evaluation, export
 

@@ -1,5 +1,7 @@
 """The training step: a few steps on one fixed batch lower the loss of both networks; previews; schedule."""
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -156,6 +158,22 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
                                       run_dir=str(tmp_path / f"run{flag}")), export=False)
         trainer.setup()
         assert compiled == expected
+
+
+def test_the_scoring_estimate_times_a_slow_classical_before(tmp_path, monkeypatch):
+    """From random initialisation "before" is the default classical fill; PatchMatch takes seconds per photo, so
+    the estimate measures it instead of counting it as free."""
+    from dataclasses import replace
+
+    photos = str(write_photo_folder(tmp_path / "photos", n=8))
+    trainer = Trainer(TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu",
+                                  eval_masks_per_photo=1, run_dir=str(tmp_path / "run")), export=False)
+    trainer.setup()
+    classical = trainer._classical_before()
+    assert classical is not None and classical.kind == "classical"
+    slow = replace(classical, fill=lambda images, holes, cancel: time.sleep(0.5) or images.copy())
+    monkeypatch.setattr(trainer, "_classical_before", lambda: slow)
+    assert trainer.scoring_estimate_s() >= 0.5 * len(trainer.split.held_out)
 
 
 @pytest.mark.slow
