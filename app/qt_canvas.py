@@ -173,17 +173,12 @@ class QtImageItem(QGraphicsItem):
     limits drawing to columns [0, clip_width) (split view).
     """
 
-    def __init__(self, height: int, width: int, fmt: QImage.Format, parent: QGraphicsItem | None = None,
-                 image: QImage | None = None):
-        """A new image of ``height`` x ``width`` in ``fmt``, all zero; or, given ``image``, that QImage itself
-        (built elsewhere, for example off the GUI thread)."""
+    def __init__(self, image: QImage, parent: QGraphicsItem | None = None):
+        """An item showing ``image`` itself (a 32-bit QImage, built elsewhere, for example off the GUI thread)."""
         super().__init__(parent)
-        if image is None:
-            image = QImage(width, height, fmt)
-            image.fill(0)
         self._qimage = image
         self.pixels = _bgra_view(self._qimage)
-        self._bounds = QRectF(0, 0, width, height)
+        self._bounds = QRectF(0, 0, image.width(), image.height())
         self.clip_width: float | None = None
         self.smooth = True
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
@@ -353,9 +348,9 @@ class QtCanvas(QGraphicsView):
             return
         h, w = document.height, document.width
         photo_image, overlay_image = images if images is not None else display_images(document.image)
-        self.photo_item = QtImageItem(h, w, photo_image.format(), image=photo_image)
+        self.photo_item = QtImageItem(photo_image)
         self._scene.addItem(self.photo_item)
-        self.mask_item = QtImageItem(h, w, overlay_image.format(), image=overlay_image)
+        self.mask_item = QtImageItem(overlay_image)
         self.mask_item.smooth = False
         self.mask_item.setZValue(10)
         self.mask_item.setOpacity(self._overlay_opacity)
@@ -807,9 +802,7 @@ class QtCanvas(QGraphicsView):
 
     def _ensure_original_item(self) -> QtImageItem:
         if self.original_item is None:
-            h, w = self.document.height, self.document.width
-            self.original_item = QtImageItem(h, w, QImage.Format.Format_RGB32)
-            self.original_item.set_rgb(self.document.photo.rgb)
+            self.original_item = QtImageItem(_rgb_image(self.document.photo.rgb))
             self.original_item.setZValue(1)
             self._scene.addItem(self.original_item)
         return self.original_item
@@ -856,7 +849,7 @@ class QtCanvas(QGraphicsView):
     def _on_raw_built(self, generation: int, image: QImage | None) -> None:
         if generation != self._raw_generation or image is None or self.document is None:
             return
-        self.raw_item = QtImageItem(image.height(), image.width(), image.format(), image=image)
+        self.raw_item = QtImageItem(image)
         self.raw_item.setZValue(2)
         self.raw_item.setVisible(self.view_mode == "raw")
         self._scene.addItem(self.raw_item)
@@ -902,7 +895,7 @@ class QtCanvas(QGraphicsView):
     def _on_heat_built(self, generation: int, image: QImage | None) -> None:
         if generation != self._heat_generation or image is None or self.document is None:
             return  # a newer map or mode was asked for meanwhile, or the build failed (nothing to show)
-        item = QtImageItem(image.height(), image.width(), image.format(), image=image)
+        item = QtImageItem(image)
         item.setZValue(20)
         item.setOpacity(1.0 if self.alpha_mode == "alone" else self._alpha_opacity)
         self.heat_item = item
