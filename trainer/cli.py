@@ -160,7 +160,8 @@ def run_train(args: argparse.Namespace) -> int:
             config.validate()
             overrides = None
         progress = Progress(json_lines=json_lines)
-        from trainer.loop import Trainer, dist_info_from_env
+        from trainer.distributed import dist_info_from_env
+        from trainer.loop import Trainer
 
         trainer = Trainer(config, progress, resume=args.resume, overrides=overrides)
         if config is not None and not args.resume and dist_info_from_env().is_main:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -28,6 +31,9 @@ from torch import Tensor
 
 from engine.errors import ImageError
 from engine.imageio import image_files, load_image
+
+if TYPE_CHECKING:
+    from trainer.masks import FolderMaskSampler, MaskSampler
 
 SCALE_RANGE = (0.75, 1.25)
 """Random rescale factors, relative to the scale at which the photo's short side just covers the crop."""
@@ -243,3 +249,70 @@ class BatchSampler:
         if int(state["seed"]) != self.seed:
             raise ValueError(f"BatchSampler: state was saved with seed {state['seed']}, this sampler has {self.seed}")
         self.batches = int(state["batches"])
+
+
+class BatchSource:
+    """Pairs of (images (B,3,S,S) [0,1], holes (B,1,S,S) {0,1}) from the photo and mask samplers.
+
+    With ``prefetch`` > 0 one background thread fills a queue of that many batches; the samplers' states
+    recorded with each batch make a checkpoint resume after the last *consumed* batch.
+    """
+
+    def __init__(self, photos: BatchSampler, masks: MaskSampler | FolderMaskSampler, prefetch: int) -> None:
+        self.photos = photos
+        self.masks = masks
+        self.prefetch = prefetch
+        self._state = self._sampler_state()
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def _sampler_state(self) -> dict:
+        return {"photos": self.photos.state_dict(), "masks": self.masks.state_dict()}
+
+    def _make(self) -> tuple[Tensor, Tensor, dict]:
+        images = self.photos.next()
+        holes = self.masks.next(images.shape[0])
+        return images, holes, self._sampler_state()
+
+    def _worker(self) -> None:
+        assert self._queue is not None
+        try:
+            while not self._stop.is_set():
+                item = self._make()
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # handed to the training thread
+            self._queue.put(exc)
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        if self.prefetch <= 0:
+            images, holes, self._state = self._make()
+            return images, holes
+        if self._thread is None:
+            self._queue = queue.Queue(maxsize=self.prefetch)
+            self._thread = threading.Thread(target=self._worker, name="batch-prefetch", daemon=True)
+            self._thread.start()
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        images, holes, self._state = item
+        return images, holes
+
+    def state_dict(self) -> dict:
+        """Sampler states right after the last batch returned by :meth:`next`."""
+        return {"photos": dict(self._state["photos"]), "masks": dict(self._state["masks"])}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.photos.load_state_dict(state["photos"])
+        self.masks.load_state_dict(state["masks"])
+        self._state = self._sampler_state()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -26,14 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import queue
 import random
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,10 +39,9 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from engine import metrics
 from engine.device import cpu_bf16_feature, describe_device, resolve_device
 from engine.errors import FusionPaintError
-from engine.imageio import load_image, save_image
+from engine.imageio import save_image
 from engine.model_spec import ModelSpec
 from engine.paths import user_runs_dir
 from engine.registry import build_network, default_model_name, get_spec
@@ -59,51 +55,18 @@ from trainer.checkpoint import (
     set_rng_state,
 )
 from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
-from trainer.data import BatchSampler, PhotoCache, split_folder
-from trainer.evaluate import mean_metrics, prepare_photo, ratio_bin
-from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio
+from trainer.data import BatchSampler, BatchSource, PhotoCache, split_folder
+from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
+from trainer.evaluate import evaluate_generators, judge
+from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, write_summary
 
-EVAL_SEED = 20240601
-"""Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
                     "clip_grad", "compile")
 """Settings a resumed run may change; everything else comes from the checkpoint."""
 EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
 """Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
-
-
-# ----------------------------------------------------------------------------------------------- distributed
-
-
-@dataclass(frozen=True)
-class DistInfo:
-    """rank / world_size / local_rank of this process (0 / 1 / 0 without torchrun)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def dist_info_from_env() -> DistInfo:
-    """Read RANK, WORLD_SIZE and LOCAL_RANK as set by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo()
-    return DistInfo(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
 # ----------------------------------------------------------------------------------------------- stopping
@@ -131,76 +94,6 @@ class _StopSignals:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-# ----------------------------------------------------------------------------------------------- batches
-
-
-class _BatchSource:
-    """Pairs of (images (B,3,S,S) [0,1], holes (B,1,S,S) {0,1}) from the photo and mask samplers.
-
-    With ``prefetch`` > 0 one background thread fills a queue of that many batches; the samplers' states
-    recorded with each batch make a checkpoint resume after the last *consumed* batch.
-    """
-
-    def __init__(self, photos: BatchSampler, masks: MaskSampler | FolderMaskSampler, prefetch: int) -> None:
-        self.photos = photos
-        self.masks = masks
-        self.prefetch = prefetch
-        self._state = self._sampler_state()
-        self._queue: queue.Queue | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def _sampler_state(self) -> dict:
-        return {"photos": self.photos.state_dict(), "masks": self.masks.state_dict()}
-
-    def _make(self) -> tuple[Tensor, Tensor, dict]:
-        images = self.photos.next()
-        holes = self.masks.next(images.shape[0])
-        return images, holes, self._sampler_state()
-
-    def _worker(self) -> None:
-        assert self._queue is not None
-        try:
-            while not self._stop.is_set():
-                item = self._make()
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-        except BaseException as exc:  # handed to the training thread
-            self._queue.put(exc)
-
-    def next(self) -> tuple[Tensor, Tensor]:
-        if self.prefetch <= 0:
-            images, holes, self._state = self._make()
-            return images, holes
-        if self._thread is None:
-            self._queue = queue.Queue(maxsize=self.prefetch)
-            self._thread = threading.Thread(target=self._worker, name="batch-prefetch", daemon=True)
-            self._thread.start()
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        images, holes, self._state = item
-        return images, holes
-
-    def state_dict(self) -> dict:
-        """Sampler states right after the last batch returned by :meth:`next`."""
-        return {"photos": dict(self._state["photos"]), "masks": dict(self._state["masks"])}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.photos.load_state_dict(state["photos"])
-        self.masks.load_state_dict(state["masks"])
-        self._state = self._sampler_state()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -329,8 +222,9 @@ class Trainer:
         if self.dist.enabled:
             ids = [dev.index] if self.cuda else None
             self.generator = nn.parallel.DistributedDataParallel(self.generator, device_ids=ids)
-            # the discriminator is called several times per step, so it is not wrapped in DDP: its gradients
-            # are averaged explicitly (`_average_gradients`) and its weights start equal (same seed or checkpoint)
+            # the discriminator is called several times per step, so it is not wrapped in DDP: its gradients are
+            # averaged explicitly (`trainer.distributed.average_gradients`) and its weights start equal (same seed or
+            # checkpoint)
         self._build_losses()
         self._setup_done = True
 
@@ -379,7 +273,7 @@ class Trainer:
                 raise ConfigError(str(exc)) from exc
         else:
             masks = MaskSampler(cfg.size, seed=seed + 500, device=self.device)
-        self.batches = _BatchSource(photos, masks, prefetch=cfg.resolved_workers(self.device.type))
+        self.batches = BatchSource(photos, masks, prefetch=cfg.resolved_workers(self.device.type))
 
     def _base_input_fill(self) -> str:
         """The input fill of the weights the run starts from ("zeros" for random initialisation)."""
@@ -435,8 +329,8 @@ class Trainer:
             "elapsed_s": self.elapsed_before + self._elapsed(),
             "cpu_s": self.cpu_before + self._cpu_elapsed(),
             "config": self.config.to_dict(),
-            "generator": _cpu_state(_unwrap(self.generator)),
-            "discriminator": _cpu_state(_unwrap(self.discriminator)) if self.discriminator is not None else None,
+            "generator": _cpu_state(unwrap(self.generator)),
+            "discriminator": _cpu_state(unwrap(self.discriminator)) if self.discriminator is not None else None,
             "optim_g": self.optim_g.state_dict(),
             "optim_d": self.optim_d.state_dict() if self.optim_d is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
@@ -521,7 +415,7 @@ class Trainer:
             self.scaler.scale(loss).backward()
         with self.part("optimiser"):
             if average and self.dist.enabled:
-                _average_gradients(module, self.dist.world_size)
+                average_gradients(module, self.dist.world_size)
             if self.config.clip_grad is not None:
                 self.scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.clip_grad)
@@ -675,7 +569,7 @@ class Trainer:
                                 device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill)
             return time.perf_counter() - t0
 
-        generator = _unwrap(self.generator)
+        generator = unwrap(self.generator)
         after = seconds(generator)
         generator.train()
         classical = self._classical_before()
@@ -696,7 +590,7 @@ class Trainer:
 
     def _finish(self, result: TrainResult, time_s: float) -> None:
         cfg = self.config
-        generator = _unwrap(self.generator)
+        generator = unwrap(self.generator)
         if cfg.evaluate and self.split.held_out:
             before_model, before_label = self._before_model()
             self.progress.emit("phase", name="scoring", message=(
@@ -794,23 +688,6 @@ def _merge_resume_config(saved: TrainConfig, overrides: dict | None) -> TrainCon
     return saved
 
 
-def _average_gradients(module: nn.Module, world_size: int) -> None:
-    """All-reduce (mean) the gradients of ``module`` in one flat buffer per dtype."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    by_dtype: dict[torch.dtype, list[Tensor]] = {}
-    for g in grads:
-        by_dtype.setdefault(g.dtype, []).append(g)
-    for group in by_dtype.values():
-        flat = torch.cat([g.reshape(-1) for g in group])
-        dist.all_reduce(flat)
-        flat /= world_size
-        offset = 0
-        for g in group:
-            n = g.numel()
-            g.copy_(flat[offset:offset + n].view_as(g))
-            offset += n
-
-
 def _cpu_state(module: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
 
@@ -861,104 +738,6 @@ def resolve_amp_dtype(precision: str, device: torch.device) -> torch.dtype | Non
     if device.type == "cpu" and cpu_bf16_feature() is not None:
         return torch.bfloat16
     return None
-
-
-def evaluate_generators(
-    generators: dict[str, nn.Module | ModelSpec],
-    arch: str,
-    photos: tuple[Path, ...] | list[Path],
-    *,
-    size: int,
-    device: torch.device | str = "cpu",
-    masks_per_photo: int = 3,
-    log: Callable[[str], None] | None = None,
-    fill: str | None = None,
-) -> dict:
-    """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill). A
-    generator given as a `ModelSpec` is that classical fill.
-
-    Each photo is centre-cropped to a square and resized to size x size (as in `trainer.evaluate`);
-    ``masks_per_photo`` masks from
-    ``MaskSampler(seed=EVAL_SEED)`` (hole ratio 0-60 %). The prediction is composited hard (known pixels from the
-    photo) and scored with engine.metrics. Returns {"photos": n, "samples": k, NAME: {"overall": {...},
-    "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim (whole image),
-    l1_percent_hole, psnr_hole, ssim_hole, bpe (see engine.metrics.all_metrics). Float32, eval mode.
-    """
-    device = torch.device(device)
-    images = []
-    for path in photos:
-        try:
-            rgb = load_image(path).rgb
-        except (FusionPaintError, OSError, ValueError) as exc:
-            if log:
-                log(f"evaluation: skipped {path}: {exc}")
-            continue
-        if min(rgb.shape[:2]) >= MIN_PHOTO_SIDE:
-            images.append(prepare_photo(rgb, size))
-    sampler = MaskSampler(size, seed=EVAL_SEED, device="cpu")
-    samples = []
-    for rgb in images:
-        for hole in sampler.next(masks_per_photo):
-            samples.append((rgb, hole))
-    recipe = recipe_for(arch)
-    per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
-    for name, net in generators.items():
-        classical = isinstance(net, ModelSpec)
-        if not classical:
-            was_training = net.training
-            net.eval()
-            net.to(device)
-        for rgb, hole in samples:
-            hole_np = hole[0].numpy() > 0.5
-            if not hole_np.any():
-                continue
-            if classical:
-                pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None)[0]
-            else:
-                image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
-                pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
-            composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
-            per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
-        if not classical:
-            net.train(was_training)
-    report: dict = {"photos": len(images), "samples": len(samples)}
-    for name, rows in per_model.items():
-        bins: dict[str, list[dict[str, float]]] = {}
-        for ratio, row in rows:
-            bins.setdefault(ratio_bin(ratio), []).append(row)
-        report[name] = {"overall": mean_metrics([m for _, m in rows]),
-                        "bins": {b: mean_metrics(bins[b]) for b in sorted(bins)}}
-    return report
-
-
-MIN_GAIN = 0.01
-"""Smallest relative fall of the held-out hole L1 that counts as an improvement (1 %)."""
-
-
-def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
-    """(helped, one plain sentence) from the overall hole L1 and PSNR before and after fine-tuning.
-
-    It helped when the hole L1 fell by at least ``MIN_GAIN`` (relative) and the hole PSNR did not drop; a change
-    smaller than that either way is reported as no measurable difference (helped = False).
-    """
-    b, a = before.get("overall", {}), after.get("overall", {})
-    if not b.get("count") or not a.get("count"):
-        return None, "no held-out samples: fine-tuning was not evaluated"
-    l1_b, l1_a = b["l1_percent_hole"], a["l1_percent_hole"]
-    ps_b, ps_a = (math.inf if v is None else v for v in (b["psnr_hole"], a["psnr_hole"]))
-    gain = (l1_b - l1_a) / l1_b if l1_b > 0 else 0.0
-    helped = bool(gain >= MIN_GAIN and ps_a >= ps_b)
-    if helped:
-        verdict = "Fine-tuning helped"
-    elif abs(gain) < MIN_GAIN:
-        verdict = "Fine-tuning made no measurable difference"
-    else:
-        verdict = "Fine-tuning did not help"
-    return helped, (
-        f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, "
-        f"SSIM {b['ssim']:.3f} -> {a['ssim']:.3f}, BPE {b['bpe']:.2f}% -> {a['bpe']:.2f}% "
-        f"on {photos} held-out photo{'s' if photos != 1 else ''} ({a['count']} masks)."
-    )
 
 
 def train(

@@ -22,13 +22,14 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    from trainer.loop import Trainer, _unwrap
+    from trainer.distributed import unwrap
+    from trainer.loop import Trainer
 
     config = TrainConfig(model="dfnet", data=data, init="random", batch=2, steps=2, device="cpu", warmup_steps=0,
                          evaluate=False, preview_every=0, run_dir=f"{out}/run")
     trainer = Trainer(config, export=False)
     result = trainer.run()
-    torch.save({"generator": _unwrap(trainer.generator).state_dict(), "step": result.step,
+    torch.save({"generator": unwrap(trainer.generator).state_dict(), "step": result.step,
                 "checkpoint": str(result.checkpoint)}, f"{out}/rank{rank}.pt")
     torch.distributed.destroy_process_group()
 

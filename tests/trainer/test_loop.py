@@ -66,7 +66,7 @@ def test_bad_settings(tmp_path, changes, message):
 
 
 def test_judge_needs_a_measurable_gain():
-    from trainer.loop import judge
+    from trainer.evaluate import judge
 
     def report(l1, psnr):
         return {"overall": {"count": 3, "l1_percent_hole": l1, "psnr_hole": psnr, "ssim": 0.5, "bpe": 1.0}}
