@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import html
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as future_wait
@@ -20,40 +19,29 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QSlider,
-    QSpinBox,
-    QToolBar,
-    QToolButton,
 )
 
 from app.document import Document
 from app.qt_background import BackgroundTasks
 from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photos
+from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars, size_to_slider
 from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import FinishedRemoval, RemovalSession
 from app.settings import Settings, add_recent_file, load_settings, save_settings
-from engine.device import cuda_absence
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.model_spec import ModelSpec
 from engine.registry import default_model_name, get_spec, list_models
 from engine.worker import EngineWorker
-from resources import ICONS_DIR
 
 APP_TITLE = "FusionPaint"
-DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
-SIZE_SLIDER_STEPS = 1000
-"""The size slider's positions, spread logarithmically over 1..MAX_TOOL_SIZE pixels."""
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
@@ -105,15 +93,6 @@ def _sentence(text: str) -> str:
     return text if not text or text.endswith((".", "!", "?", ")")) else text + "."
 
 
-def _slider_to_size(position: int) -> int:
-    """Size slider position (0..SIZE_SLIDER_STEPS) -> diameter in pixels, logarithmic over 1..MAX_TOOL_SIZE."""
-    return max(1, round(MAX_TOOL_SIZE ** (position / SIZE_SLIDER_STEPS)))
-
-
-def _size_to_slider(size: float) -> int:
-    return round(SIZE_SLIDER_STEPS * math.log(max(1.0, size)) / math.log(MAX_TOOL_SIZE))
-
-
 def _no_weights_text(spec: ModelSpec) -> str:
     """Why a network without weights cannot be used, and what to do (no file paths: they mean nothing here)."""
     return (f"{spec.title} has no trained weights yet, so it cannot remove objects. FusionPaint ships weights once "
@@ -128,15 +107,6 @@ def _image_filter() -> str:
 
 MAX_PASTE_PIXELS = PIL.Image.MAX_IMAGE_PIXELS
 """A pasted image obeys the same size limit as a photo file (Pillow's decompression-bomb limit)."""
-
-
-def _icon(name: str) -> QIcon:
-    """The icon ``resources/icons/NAME.svg``; a missing file is a packaging error, raised (the tests build every
-    window, so each icon the code names is checked)."""
-    path = ICONS_DIR / f"{name}.svg"
-    if not path.is_file():
-        raise FileNotFoundError(f"icon {path} is missing")
-    return QIcon(str(path))
 
 
 class QtMainWindow(QMainWindow):
@@ -173,10 +143,10 @@ class QtMainWindow(QMainWindow):
         self.bridge.model_loaded.connect(self._on_model_loaded, queued)
         self.bridge.model_failed.connect(self._on_model_failed, queued)
 
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbars()
-        self._build_status_bar()
+        build_actions(self)
+        build_menus(self)
+        build_toolbars(self)
+        build_status_bar(self)
         self.canvas.zoom_changed.connect(self._on_zoom_changed)
         self.canvas.tool_size_changed.connect(self._show_tool_size)
         self.canvas.open_requested.connect(self.open_dialog)
@@ -191,243 +161,6 @@ class QtMainWindow(QMainWindow):
         self._update_actions()
 
     # ================================================================== construction
-
-    def _action(self, text: str, slot, shortcut=None, *, checkable: bool = False, tip: str = "",
-                icon: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            if isinstance(shortcut, (list, tuple)):
-                action.setShortcuts([QKeySequence(s) for s in shortcut])
-            else:
-                action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        if icon:
-            action.setIcon(_icon(icon))
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
-        self.act_open = self._action("&Open...", self.open_dialog, key.Open, tip="Open a photo (Ctrl+O)")
-        self.act_save = self._action("&Save", self.save, key.Save, tip="Save the cleaned photo (Ctrl+S)")
-        self.act_paste = self._action("&Paste photo", self.paste_photo, key.Paste,
-                                      tip="Open the image on the clipboard (Ctrl+V)")
-        self.act_copy = self._action("&Copy photo", self.copy_photo, key.Copy,
-                                     tip="Copy the current (cleaned) photo to the clipboard (Ctrl+C)")
-        self.act_save_as = self._action("Save &as...", self.save_as, "Ctrl+Shift+S")
-        self.act_export_mask = self._action("Export &mask...", self.export_mask, tip="PNG, white = hole")
-        self.act_import_mask = self._action("&Load mask...", self.import_mask, tip="PNG, white = hole")
-        self.act_export_alpha = self._action("Export &alpha map...", self.export_alpha)
-        self.act_keep_gps = self._action("Keep &location (GPS) when saving", self._set_keep_gps, checkable=True,
-                                         tip="Off: the photo's GPS position is removed from saved files")
-        self.act_keep_gps.setChecked(bool(self.settings.keep_gps))
-        self.act_finetune = self._action("&Fine-tune on a folder...", self.open_finetune)
-        self.act_quit = self._action("&Quit", self.close, key.Quit)
-
-        self.act_undo = self._action("&Undo", self.undo, key.Undo, icon="undo")
-        self.act_redo = self._action("&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], icon="redo")
-        self.act_remove = self._action("&Remove", self.remove, "Ctrl+R", tip="Fill the painted area (Enter, Ctrl+R)",
-                                       icon="remove")
-        self.act_cancel = self._action("&Cancel removal", self.cancel, "Esc", tip="Stop the running removal (Esc)")
-        self.act_clear = self._action("C&lear mask", self.clear_mask, "Ctrl+Shift+A")
-        self.act_invert = self._action("&Invert mask", self.invert_mask, "Ctrl+I")
-        self.act_reuse_mask = self._action("Reuse last &mask", self.reuse_last_mask, "Ctrl+Shift+R",
-                                           tip="Paint the last removal's mask again, e.g. for another pass")
-        self.act_grow = self._action("&Grow mask...", lambda: self.grow_mask(None), "Ctrl+G")
-        self.act_shrink = self._action("Shrin&k mask...", lambda: self.shrink_mask(None), "Ctrl+Shift+G")
-        for seq in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            QShortcut(QKeySequence(seq), self, self.remove)
-
-        self.tool_group = QActionGroup(self)
-        self.tool_actions: dict[str, QAction] = {}
-        for tool, text, shortcut, tip in (
-            ("brush", "&Brush", "B", "Paint what should go (B); right-drag erases"),
-            ("eraser", "&Eraser", "E", "Erase from the mask (E)"),
-            ("lasso", "&Lasso", "L", "Draw an outline, filled on release (L); Alt subtracts"),
-            ("rect", "Rec&tangle", "R", "Drag a rectangle (R); Alt subtracts"),
-        ):
-            action = self._action(text, lambda _=False, t=tool: self.set_tool(t), shortcut, checkable=True,
-                                  tip=tip, icon=tool)
-            self.tool_group.addAction(action)
-            self.tool_actions[tool] = action
-        self.tool_actions["brush"].setChecked(True)
-        self.act_smaller = self._action("Smaller brush", lambda: self.step_tool_size(-1), "[")
-        self.act_bigger = self._action("Bigger brush", lambda: self.step_tool_size(+1), "]")
-
-        self.act_zoom_in = self._action("Zoom &in", self.canvas.zoom_in, ["Ctrl++", "Ctrl+="])
-        self.act_zoom_out = self._action("Zoom &out", self.canvas.zoom_out, "Ctrl+-")
-        self.act_fit = self._action("&Fit", lambda: self.canvas.zoom_fit(), "Ctrl+0")
-        self.act_actual = self._action("&100 %", self.canvas.zoom_actual, "Ctrl+1")
-        self.act_split = self._action("&Split compare", self.toggle_split, "C", checkable=True,
-                                      tip="Original left, result right (C)")
-        self.act_alpha = self._action("&Alpha map", self.toggle_alpha, "A", checkable=True,
-                                      tip="Heat map of the last removal's composition alpha (A)", icon="alpha")
-        self.act_alpha_alone = self._action("Alpha map &alone", self.toggle_alpha_alone, "Shift+A",
-                                            checkable=True)
-        self.act_raw = self._action("Ra&w prediction", self.toggle_raw, "W", checkable=True,
-                                    tip="The model's output before composition (W)")
-        self.act_show_mask = self._action("Show &mask", self.canvas.set_mask_shown, "M", checkable=True,
-                                          tip="Show or hide the painted mask (M); painting still works while hidden")
-        self.act_show_mask.setChecked(True)
-        self.act_preferences = self._action("&Preferences...", self.show_preferences, "Ctrl+,",
-                                            tip="JPEG quality, mask colour and opacity, undo memory")
-        self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self.act_about = self._action("&About FusionPaint", self.show_about)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        file_menu.addAction(self.act_paste)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self._rebuild_recent_menu()
-        file_menu.addSeparator()
-        for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_export_alpha,
-                       self.act_import_mask, self.act_keep_gps):
-            file_menu.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_finetune)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-
-        edit = bar.addMenu("&Edit")
-        for action in (self.act_undo, self.act_redo, None, self.act_copy, None, self.act_remove, self.act_cancel,
-                       self.act_reuse_mask, None, self.act_clear, self.act_invert, self.act_grow, self.act_shrink,
-                       None, self.act_preferences):
-            edit.addSeparator() if action is None else edit.addAction(action)
-
-        tools = bar.addMenu("&Tools")
-        for action in self.tool_actions.values():
-            tools.addAction(action)
-        tools.addSeparator()
-        tools.addAction(self.act_smaller)
-        tools.addAction(self.act_bigger)
-
-        view = bar.addMenu("&View")
-        for action in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual, None, self.act_split,
-                       self.act_raw, self.act_alpha, self.act_alpha_alone, None, self.act_show_mask):
-            view.addSeparator() if action is None else view.addAction(action)
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
-        help_menu.addAction(self.act_about)
-
-    def _build_toolbars(self) -> None:
-        tools = QToolBar("Tools", self)
-        tools.setObjectName("tools_toolbar")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        for action in self.tool_actions.values():
-            tools.addAction(action)
-        tools.addSeparator()
-        tools.addAction(self.act_undo)
-        tools.addAction(self.act_redo)
-        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools)
-
-        run = QToolBar("Remove", self)
-        run.setObjectName("remove_toolbar")
-        run.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        run.addWidget(QLabel(" Size "))
-        size_tip = ("Brush / eraser diameter in image pixels: type it, drag the slider, press [ and ], "
-                    "Alt + wheel or Alt + right-drag on the photo")
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)  # logarithmic: fine steps for small sizes
-        self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas ([ ], Tab, space)
-        self.size_slider.setRange(0, SIZE_SLIDER_STEPS)
-        self.size_slider.setFixedWidth(130)
-        self.size_slider.setToolTip(size_tip)
-        self.size_slider.valueChanged.connect(lambda value: self.set_tool_size(_slider_to_size(value)))
-        run.addWidget(self.size_slider)
-        self.size_spin = QSpinBox()
-        self.size_spin.setRange(1, MAX_TOOL_SIZE)
-        self.size_spin.setSuffix(" px")
-        self.size_spin.setToolTip(size_tip)
-        self.size_spin.setKeyboardTracking(False)  # applied on Enter or when focus leaves, not per digit
-        self.size_spin.valueChanged.connect(self.set_tool_size)
-        run.addWidget(self.size_spin)
-        run.addSeparator()
-        run.addWidget(QLabel(" Model "))
-        self.model_combo = QComboBox()
-        self.model_combo.setMinimumWidth(230)
-        self.model_combo.setMaximumWidth(340)
-        self.model_combo.activated.connect(self._on_model_chosen)
-        self.model_combo.activated.connect(self._focus_canvas)
-        run.addWidget(self.model_combo)
-        run.addWidget(QLabel(" Device "))
-        self.device_combo = QComboBox()
-        for value, text in DEVICES:
-            self.device_combo.addItem(text, value)
-        absent = cuda_absence()
-        if absent is not None:  # offered, but greyed out with the reason
-            index = self.device_combo.findData("cuda")
-            self.device_combo.model().item(index).setEnabled(False)
-            self.device_combo.setItemData(index, f"Not available: {absent}", Qt.ItemDataRole.ToolTipRole)
-        index = self.device_combo.findData(self.settings.device)
-        if index < 0 or not self.device_combo.model().item(index).isEnabled():
-            index = 0  # Auto
-        self.device_combo.setCurrentIndex(index)
-        self.device_combo.activated.connect(self._on_device_chosen)
-        self.device_combo.activated.connect(self._focus_canvas)
-        run.addWidget(self.device_combo)
-        run.addSeparator()
-        run.addAction(self.act_remove)
-        remove_button = run.widgetForAction(self.act_remove)
-        if remove_button is not None:
-            remove_button.setStyleSheet("font-weight: bold; padding: 2px 10px;")
-        self.addToolBar(run)
-
-        views = QToolBar("View", self)
-        views.setObjectName("view_toolbar")
-        views.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.original_button = QToolButton()
-        self.original_button.setText("Original")
-        self.original_button.setIcon(_icon("original"))
-        self.original_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.original_button.setToolTip("Hold to see the original photo (or hold Tab / \\)")
-        self.original_button.pressed.connect(lambda: self.show_original(True))
-        self.original_button.released.connect(lambda: self.show_original(False))
-        views.addWidget(self.original_button)
-        views.addAction(self.act_split)
-        views.addAction(self.act_raw)
-        views.addSeparator()
-        views.addAction(self.act_alpha)
-        views.addAction(self.act_alpha_alone)
-        views.addWidget(QLabel(" Opacity "))
-        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
-        self.alpha_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.alpha_slider.setRange(0, 100)
-        self.alpha_slider.setFixedWidth(100)
-        self.alpha_slider.setValue(int(round(100 * self.settings.alpha_opacity)))
-        self.alpha_slider.setToolTip("Alpha heat-map opacity")
-        self.alpha_slider.valueChanged.connect(self._on_alpha_opacity)
-        views.addWidget(self.alpha_slider)
-        self.alpha_label = QLabel()
-        views.addWidget(self.alpha_label)
-        self.addToolBarBreak()
-        self.addToolBar(views)
-        self._show_tool_size(self.canvas.brush_size)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setFixedWidth(180)
-        self.progress_bar.setVisible(False)
-        self.cancel_button = QToolButton()
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.setToolTip("Stop the removal (Esc)")
-        self.cancel_button.clicked.connect(self.cancel)
-        self.cancel_button.setVisible(False)
-        self.device_label = QLabel("Device: -")
-        self.time_label = QLabel("")
-        self.zoom_label = QLabel("")
-        self.size_info_label = QLabel("")
-        for widget in (self.progress_bar, self.cancel_button, self.size_info_label, self.zoom_label,
-                       self.device_label, self.time_label):
-            bar.addPermanentWidget(widget)
-        bar.showMessage("Open a photo (Ctrl+O) or drop one here.")
 
     # ================================================================== state helpers
 
@@ -784,7 +517,7 @@ class QtMainWindow(QMainWindow):
         self.canvas.set_tool_size(size)  # the canvas reports it back through tool_size_changed
 
     def _show_tool_size(self, size: float) -> None:
-        for widget, value in ((self.size_spin, round(size)), (self.size_slider, _size_to_slider(size))):
+        for widget, value in ((self.size_spin, round(size)), (self.size_slider, size_to_slider(size))):
             widget.blockSignals(True)
             widget.setValue(value)
             widget.blockSignals(False)

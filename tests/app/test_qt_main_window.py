@@ -620,9 +620,10 @@ def test_the_first_window_fits_a_small_screen():
 
 def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypatch):
     import app.qt_main_window as main_window
+    import app.qt_window_layout as layout
     from app.settings import Settings
 
-    monkeypatch.setattr(main_window, "cuda_absence", lambda: "this PyTorch build has no GPU support (CPU only)")
+    monkeypatch.setattr(layout, "cuda_absence", lambda: "this PyTorch build has no GPU support (CPU only)")
     settings = Settings()
     settings.device = "cuda"  # chosen on another machine
     window = main_window.QtMainWindow(settings=settings)
@@ -632,7 +633,7 @@ def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypa
     assert not combo.model().item(index).isEnabled()
     assert "no GPU support" in combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
     assert window.device == "auto"
-    monkeypatch.setattr(main_window, "cuda_absence", lambda: None)
+    monkeypatch.setattr(layout, "cuda_absence", lambda: None)
     other = main_window.QtMainWindow(settings=settings)
     qtbot.addWidget(other)
     assert other.device_combo.model().item(index).isEnabled() and other.device == "cuda"
@@ -700,7 +701,8 @@ def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monk
 
 
 def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_window, png_file, tmp_path):
-    from app.qt_main_window import BRUSH_VIEW_PX, _size_to_slider, _slider_to_size
+    from app.qt_main_window import BRUSH_VIEW_PX
+    from app.qt_window_layout import size_to_slider, slider_to_size
 
     big = tmp_path / "big.png"
     Image.new("RGB", (2400, 1600), (90, 120, 150)).save(big)
@@ -716,8 +718,8 @@ def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_wind
     assert canvas.brush_size == 1500
     main_window.step_tool_size(+1)
     assert canvas.brush_size == 1650 and main_window.size_spin.value() == 1650
-    assert abs(_slider_to_size(main_window.size_slider.value()) - 1650) <= 1650 * 0.01
-    assert _slider_to_size(_size_to_slider(7)) == 7 and _slider_to_size(0) == 1 and _slider_to_size(1000) == 2000
+    assert abs(slider_to_size(main_window.size_slider.value()) - 1650) <= 1650 * 0.01
+    assert slider_to_size(size_to_slider(7)) == 7 and slider_to_size(0) == 1 and slider_to_size(1000) == 2000
 
     main_window.set_tool_size(40)
     viewport = canvas.viewport()
