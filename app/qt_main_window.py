@@ -12,13 +12,11 @@ import copy
 import functools
 import html
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import wait as future_wait
 from pathlib import Path
 
 import numpy as np
 import PIL.Image
-from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -76,6 +74,14 @@ def first_window_size(screen) -> tuple[int, int]:
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
 
 
+def _outcome(function, *args):
+    """(function(*args), None), or (None, the exception it raised): a helper thread's result for the GUI thread."""
+    try:
+        return function(*args), None
+    except Exception as exc:
+        return None, exc
+
+
 def _save_settings_or_error(settings: Settings) -> str:
     """Save ``settings``; "" or why it failed (helper thread)."""
     try:
@@ -119,7 +125,8 @@ class QtMainWindow(QMainWindow):
         self.save_path: Path | None = None
         self.last_result = None
         self.removals = RemovalSession()
-        self._file_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fusionpaint-files")
+        self._files = BackgroundTasks(self)
+        self.file_task: str | None = None  # "Opening NAME..." / "Saving NAME..." while a photo is read or written
         self._finetune_dialog = None  # created on first use, kept so a running fine-tune can be shown again
         self._settings_writer = BackgroundTasks(self)
         self._result_prep = BackgroundTasks(self)
@@ -172,12 +179,13 @@ class QtMainWindow(QMainWindow):
     def _update_actions(self) -> None:
         doc = self.document
         has_doc = doc is not None
-        idle = not self.busy
+        files_idle = self.file_task is None  # while a photo is read or written, nothing may change it
+        idle = not self.busy and files_idle
         for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_remove):
             action.setEnabled(has_doc and idle)
         # the mask stays editable while a removal runs: the next pass can be painted meanwhile
         for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
-            action.setEnabled(has_doc)
+            action.setEnabled(has_doc and files_idle)
         self.act_reuse_mask.setEnabled(has_doc and self.removals.last_hole is not None)
         self.act_open.setEnabled(idle)
         self.act_paste.setEnabled(idle)
@@ -193,7 +201,7 @@ class QtMainWindow(QMainWindow):
         self.act_split.setEnabled(has_doc)
         self.original_button.setEnabled(has_doc)
         self.act_cancel.setEnabled(True)  # Esc also aborts an unfinished lasso
-        self.canvas.set_editable(has_doc)
+        self.canvas.set_editable(has_doc and files_idle)
         self.model_combo.setEnabled(idle)
         self.device_combo.setEnabled(idle)
         self._update_title()
@@ -238,24 +246,26 @@ class QtMainWindow(QMainWindow):
         """Show ``text`` in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
 
-    def _in_background(self, text: str, function, *args):
-        """Run ``function(*args)`` (file decoding or encoding) on a helper thread and return its result.
+    def _run_file_task(self, text: str, then, function, *args) -> None:
+        """Run ``function(*args)`` (decoding or encoding a photo) on a helper thread, then ``then(result, error)``
+        on the GUI thread (``error``: the exception it raised, else None).
 
-        Meanwhile the window keeps repainting with ``text`` in the status bar and a busy cursor; user input
-        waits until it is done, so nothing can change the document half-way. Exceptions are re-raised here.
+        Meanwhile ``text`` shows in the status bar with a busy cursor, and the photo cannot change: removals, undo,
+        painting and the other file commands wait (:attr:`file_task`); the window stays live.
         """
-        future = self._file_io.submit(function, *args)
-        if not future.done():
-            self.statusBar().showMessage(text)
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                while not future.done():
-                    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 30)
-                    future_wait([future], timeout=0.01)
-            finally:
-                QApplication.restoreOverrideCursor()
-                self.statusBar().clearMessage()
-        return future.result()
+        self.file_task = text
+        self.statusBar().showMessage(text)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self._update_actions()
+
+        def finish(outcome) -> None:
+            QApplication.restoreOverrideCursor()
+            self.statusBar().clearMessage()
+            self.file_task = None
+            self._update_actions()
+            then(*outcome)
+
+        self._files.submit(finish, _outcome, function, *args)
 
     # ================================================================== files
 
@@ -265,29 +275,39 @@ class QtMainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a photo; errors become a message box. Returns True on success."""
-        if self.busy:
-            self.message("Wait for the removal to finish (or press Esc) before opening another photo.")
+        """Start opening a photo: it is decoded on a helper thread and becomes the document when ready; errors
+        become a message box. False when it could not start (a removal or file task runs, the user kept unsaved
+        changes, or they are being saved first: the photo opens after that save)."""
+        if self.busy or self.file_task:
+            self.message("Wait for the removal to finish (or press Esc) before opening another photo."
+                         if self.busy else f"Wait: {self.file_task}")
             return False
-        if not self.maybe_save():
+        if not self.maybe_save(then=lambda: self.open_path(path)):
             return False
         path = Path(path)
-        try:
-            photo, images = self._in_background(f"Opening {path.name}...", _decode_for_display, path)
-            document = Document(photo, max_history_bytes=self.settings.undo_memory_mb * 2**20)
-        except (ImageError, ValueError) as exc:
-            QMessageBox.critical(self, "Cannot open photo", _sentence(str(exc)))
-            return False
-        except MemoryError:
+        self._run_file_task(f"Opening {path.name}...", lambda decoded, error: self._on_decoded(path, decoded, error),
+                            _decode_for_display, path)
+        return True
+
+    def _on_decoded(self, path: Path, decoded, error: BaseException | None) -> None:
+        if error is None:
+            photo, images = decoded
+            try:
+                document = Document(photo, max_history_bytes=self.settings.undo_memory_mb * 2**20)
+            except (ValueError, MemoryError) as exc:
+                error = exc
+        if isinstance(error, MemoryError):
             QMessageBox.critical(self, "Cannot open photo", f"{path.name}: not enough memory to open this photo")
-            return False
+            return
+        if error is not None:
+            QMessageBox.critical(self, "Cannot open photo", _sentence(str(error)))
+            return
         self._set_document(document, images)
         self.settings.last_folder = str(path.parent)
         add_recent_file(self.settings, str(path))
         self._rebuild_recent_menu()
         self._save_settings_quietly()
         self.message(f"Opened {path.name}: {document.width} x {document.height} px, {photo.format}")
-        return True
 
     def _set_document(self, document: Document | None, images=None) -> None:
         """Make ``document`` current; ``images``: its canvas images when made with the decoding (see
@@ -343,14 +363,15 @@ class QtMainWindow(QMainWindow):
         if image.isNull():
             self.message("The clipboard holds no image.")
             return False
-        if self.busy:
-            self.message("Wait for the removal to finish (or press Esc) before pasting a photo.")
+        if self.busy or self.file_task:
+            self.message("Wait for the removal to finish (or press Esc) before pasting a photo."
+                         if self.busy else f"Wait: {self.file_task}")
             return False
         if image.width() * image.height() > MAX_PASTE_PIXELS:
             QMessageBox.critical(self, "Cannot paste", f"The clipboard image ({image.width()} x {image.height()}) "
                                  "is too large.")
             return False
-        if not self.maybe_save():
+        if not self.maybe_save(then=self.paste_photo):
             return False
         rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
         rows = np.frombuffer(rgba.constBits(), np.uint8).reshape(rgba.height(), rgba.bytesPerLine())
@@ -379,15 +400,18 @@ class QtMainWindow(QMainWindow):
         suffix = src.suffix if src.suffix.lower() in SUPPORTED_EXTENSIONS else ".png"
         return src.with_name(f"{src.stem}_clean{suffix}")
 
-    def save(self) -> bool:
-        """Save to the file chosen earlier in this session, else ask (proposing ``<name>_clean.<ext>``)."""
+    def save(self, then=None) -> bool:
+        """Start saving to the file chosen earlier in this session, else ask (proposing ``<name>_clean.<ext>``).
+        The photo is encoded and written on a helper thread; ``then()`` runs once it is saved. False when no save
+        started."""
         if self.document is None:
             return False
         if self.save_path is None:
-            return self.save_as()
-        return self._write(self.save_path)
+            return self.save_as(then)
+        return self._write(self.save_path, then)
 
-    def save_as(self) -> bool:
+    def save_as(self, then=None) -> bool:
+        """Ask where to save, then start saving there (see :meth:`save`)."""
         if self.document is None:
             return False
         start = self.save_path or self.proposed_save_path()
@@ -402,11 +426,7 @@ class QtMainWindow(QMainWindow):
             target = target.with_suffix(start.suffix)
         if not self._confirm_replace(target):
             return False
-        if not self._write(target):
-            return False
-        self.save_path = target
-        self._update_title()
-        return True
+        return self._write(target, then, remember=True)
 
     def _confirm_replace(self, target: Path) -> bool:
         if not target.exists():
@@ -421,27 +441,41 @@ class QtMainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def _write(self, target: Path) -> bool:
-        doc = self.document
-        try:
-            self._in_background(f"Saving {target.name}...", functools.partial(
-                save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
-                quality=int(self.settings.jpeg_quality), keep_gps=bool(self.settings.keep_gps)))
-        except (ImageError, WriteError, ValueError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot save", _sentence(str(exc)))
+    def _write(self, target: Path, then=None, remember: bool = False) -> bool:
+        """Start writing the photo to ``target`` (atomically, on a helper thread); when it is written: mark the
+        document saved, remember ``target`` for Save when ``remember``, and run ``then()``."""
+        if self.busy or self.file_task:
+            self.message("Wait for the removal to finish (or press Esc) before saving."
+                         if self.busy else f"Wait: {self.file_task}")
             return False
-        doc.mark_saved(target)
-        self.settings.last_folder = str(target.parent)
-        self._update_title()
-        self.message(f"Saved {target}")
+        doc = self.document
+
+        def written(_result, error: BaseException | None) -> None:
+            if error is not None:
+                QMessageBox.critical(self, "Cannot save", _sentence(str(error)))
+                return
+            doc.mark_saved(target)
+            if remember:
+                self.save_path = target
+            self.settings.last_folder = str(target.parent)
+            self._update_title()
+            self.message(f"Saved {target}")
+            if then is not None:
+                then()
+
+        self._run_file_task(f"Saving {target.name}...", written, functools.partial(
+            save_image, target, doc.image, alpha=getattr(doc.photo, "alpha", None), like=doc.photo,
+            quality=int(self.settings.jpeg_quality), keep_gps=bool(self.settings.keep_gps)))
         return True
 
     def _set_keep_gps(self, checked: bool) -> None:
         self.settings.keep_gps = bool(checked)
         self.message("Saved photos keep their GPS location" if checked else "Saved photos leave out their GPS location")
 
-    def maybe_save(self) -> bool:
-        """Ask about unsaved changes; False means the user cancelled."""
+    def maybe_save(self, then) -> bool:
+        """Ask about unsaved changes before ``then`` (what the user asked for: open, paste, quit). True: go on now
+        (nothing to save, or Discard). False: stop here - Cancel, or Save, which runs ``then()`` once the photo is
+        saved."""
         if self.document is None or not self.document.dirty:
             return True
         buttons = QMessageBox.StandardButton
@@ -450,7 +484,8 @@ class QtMainWindow(QMainWindow):
             buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save,
         )
         if answer == buttons.Save:
-            return self.save()
+            self.save(then)
+            return False
         return answer == buttons.Discard
 
     def export_mask(self) -> None:
@@ -537,13 +572,13 @@ class QtMainWindow(QMainWindow):
         self._show_tool_size(size)
 
     def undo(self) -> None:
-        if self.document is not None and not self.busy:
+        if self.document is not None and not self.busy and not self.file_task:
             self.canvas.cancel_gesture()
             self.document.undo()
             self._after_history_change()
 
     def redo(self) -> None:
-        if self.document is not None and not self.busy:
+        if self.document is not None and not self.busy and not self.file_task:
             self.document.redo()
             self._after_history_change()
 
@@ -712,6 +747,9 @@ class QtMainWindow(QMainWindow):
             return
         if self.busy:
             self.message("A removal is already running (Esc cancels it).")
+            return
+        if self.file_task:
+            self.message(f"Wait: {self.file_task}")
             return
         self.canvas.cancel_gesture()
         if not doc.mask.any():
@@ -1007,14 +1045,18 @@ class QtMainWindow(QMainWindow):
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._stop_finetune_before_quitting() or not self.maybe_save():
+        if self.file_task:  # a photo being written is never cut off
+            self.message(f"Wait: {self.file_task}")
+            event.ignore()
+            return
+        if not self._stop_finetune_before_quitting() or not self.maybe_save(then=self.close):
             event.ignore()
             return
         self.store_settings()
         if self.busy:
             self.bridge.cancel()
         self.bridge.shutdown(wait=not self.busy)
-        self._file_io.shutdown(wait=True)
+        self._files.wait()
         self.removals.end()
         if self.document is not None:
             self.document.remove_listener(self._on_document_changed)

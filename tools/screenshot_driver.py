@@ -96,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     window.move(0, 0)
     window.show()
     pump(app, 0.5)
-    if not window.open_path(photo):
+    window.open_path(photo)
+    while window.file_task:  # decoded on a helper thread
+        pump(app, 0.05)
+    if window.document is None:
         print(f"error: cannot open {photo}", file=sys.stderr)
         return 1
     if args.model is not None:

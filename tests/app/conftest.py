@@ -80,6 +80,11 @@ def dialogs(monkeypatch) -> DialogLog:
     return log
 
 
+def finish_files(qtbot, window) -> None:
+    """Wait until the window has decoded or written its photo (open and save run on a helper thread)."""
+    qtbot.waitUntil(lambda: window.file_task is None, timeout=10_000)
+
+
 @pytest.fixture
 def make_main_window(qtbot, dialogs):
     """Factory for main windows (400 x 320 canvas area); every window is closed and its worker stopped."""

@@ -20,8 +20,8 @@ from app.settings import load_settings
 from engine.errors import JobCancelled
 from engine.registry import get_spec
 from engine.worker import EngineWorker
-from tests.app.conftest import EXIF_MAKE, synthetic_rgb
-from tests.helpers import send_mouse
+from tests.app.conftest import EXIF_MAKE, finish_files
+from tests.helpers import send_mouse, synthetic_rgb
 
 WAIT_MS = 20000
 
@@ -33,8 +33,9 @@ def run_removal(qtbot, window):
 
 
 @pytest.fixture
-def opened(main_window, png_file):
+def opened(qtbot, main_window, png_file):
     assert main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
     assert main_window.select_model("opencv-telea")
     return main_window
 
@@ -103,6 +104,7 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     started = threading.Event()
     window = make_main_window(worker=_slow_worker(started))
     window.open_path(png_file)
+    finish_files(qtbot, window)
     window.select_model("opencv-telea")
     doc = window.document
     doc.fill_rect(22, 17, 42, 31)
@@ -139,6 +141,7 @@ def test_painting_during_a_removal_is_kept_for_the_next_pass(qtbot, make_main_wi
     release = threading.Event()
     window = make_main_window(worker=_gated_worker(release))
     window.open_path(png_file)
+    finish_files(qtbot, window)
     window.select_model("opencv-telea")
     doc = window.document
     doc.fill_rect(22, 17, 42, 31)
@@ -208,19 +211,23 @@ def test_hold_key_shows_original(qtbot, opened):
     assert opened.canvas.view_mode == "result"
 
 
-def test_corrupt_file_shows_an_error(main_window, dialogs, tmp_path):
+def test_corrupt_file_shows_an_error(qtbot, main_window, dialogs, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    assert not main_window.open_path(bad)
+    assert main_window.open_path(bad)  # started: decoded on a helper thread
+    finish_files(qtbot, main_window)
     assert dialogs.kinds() == ["critical"]
     assert "broken.jpg" in dialogs.shown[0][2]
     assert main_window.document is None
-    assert not main_window.open_path(tmp_path / "missing.png")
+    main_window.open_path(tmp_path / "missing.png")
+    finish_files(qtbot, main_window)
+    assert dialogs.kinds() == ["critical", "critical"]
     assert main_window.document is None and main_window.isVisible()
 
 
 def test_open_via_drop_signal(qtbot, main_window, png_file):
     main_window.canvas.files_dropped.emit([str(png_file)])
+    finish_files(qtbot, main_window)
     assert main_window.document is not None
     qtbot.waitUntil(lambda: not main_window._settings_writer.busy, timeout=WAIT_MS)  # written off the GUI thread
     assert str(png_file) in load_settings().recent_files
@@ -274,6 +281,7 @@ def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
 
     original_bytes = photo_file.read_bytes()
     assert main_window.open_path(photo_file)
+    finish_files(qtbot, main_window)
     main_window.select_model("opencv-telea")
     main_window.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, main_window)
@@ -282,6 +290,7 @@ def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
     dialogs.save_path = str(photo_file)
     dialogs.question_answer = QMessageBox.StandardButton.No
     assert not main_window.save()
+    finish_files(qtbot, main_window)
     assert photo_file.read_bytes() == original_bytes
     assert dialogs.kinds() == ["question"] and "original" in dialogs.shown[0][2]
 
@@ -290,6 +299,7 @@ def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _p, _t, start, *a, **k: (proposed.append(start)
                                                                                           or start, ""))
     assert main_window.save()
+    finish_files(qtbot, main_window)
     clean = photo_file.with_name("photo_clean.jpg")
     assert proposed == [str(clean)]
     assert photo_file.read_bytes() == original_bytes
@@ -304,11 +314,13 @@ def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
     main_window.document.fill_rect(2, 2, 8, 8)
     run_removal(qtbot, main_window)
     assert main_window.save()
+    finish_files(qtbot, main_window)
     assert dialogs.kinds() == []
 
 
 def test_save_is_atomic_when_writing_fails(qtbot, main_window, dialogs, png_file, monkeypatch):
     assert main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
     target = png_file.with_name("photo_clean.png")
     target.write_bytes(b"previous content")
     dialogs.save_path = str(target)
@@ -319,14 +331,16 @@ def test_save_is_atomic_when_writing_fails(qtbot, main_window, dialogs, png_file
         raise OSError("disk full")
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
-    assert not main_window.save_as()
-    assert "critical" in dialogs.kinds()
+    assert main_window.save_as()  # started
+    finish_files(qtbot, main_window)
+    assert "critical" in dialogs.kinds() and main_window.save_path is None
     assert target.read_bytes() == b"previous content"
     assert sorted(p.name for p in png_file.parent.iterdir()) == ["photo.png", "photo_clean.png"]
 
 
-def test_export_mask_writes_white_hole_png(main_window, dialogs, png_file):
+def test_export_mask_writes_white_hole_png(qtbot, main_window, dialogs, png_file):
     main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
     main_window.document.fill_rect(10, 10, 20, 15)
     dialogs.save_path = str(png_file.with_name("m.png"))
     main_window.export_mask()
@@ -337,6 +351,7 @@ def test_export_mask_writes_white_hole_png(main_window, dialogs, png_file):
 
 def test_close_with_unsaved_changes_asks(qtbot, main_window, dialogs, png_file):
     main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
     main_window.select_model("opencv-telea")
     main_window.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, main_window)
@@ -345,6 +360,21 @@ def test_close_with_unsaved_changes_asks(qtbot, main_window, dialogs, png_file):
     assert main_window.isVisible() and dialogs.kinds() == ["question"]
     dialogs.question_answer = QMessageBox.StandardButton.Discard
     assert main_window.close()
+
+
+def test_saving_before_closing_closes_once_the_photo_is_written(qtbot, main_window, dialogs, png_file, tmp_path):
+    main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
+    main_window.select_model("opencv-telea")
+    main_window.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, main_window)
+    dialogs.question_answer = QMessageBox.StandardButton.Save
+    dialogs.save_path = str(tmp_path / "cleaned.png")
+    assert not main_window.close()  # the photo is written first, on a helper thread
+    assert main_window.file_task == "Saving cleaned.png..." and main_window.isVisible()
+    finish_files(qtbot, main_window)
+    qtbot.waitUntil(lambda: not main_window.isVisible(), timeout=10_000)
+    assert (tmp_path / "cleaned.png").is_file() and not main_window.document.dirty
 
 
 def test_model_without_weights_is_marked_and_refused(main_window, dialogs):
@@ -432,7 +462,8 @@ def test_undoing_a_removal_drops_its_alpha_and_raw_views(qtbot, opened):
     assert opened.last_result is None and not opened.act_raw.isEnabled()
 
 
-def test_photos_are_decoded_and_encoded_off_the_gui_thread(main_window, dialogs, png_file, tmp_path, monkeypatch):
+def test_photos_are_decoded_and_encoded_off_the_gui_thread(qtbot, main_window, dialogs, png_file, tmp_path,
+                                                            monkeypatch):
     import app.qt_main_window as window_module
 
     threads = []
@@ -446,9 +477,12 @@ def test_photos_are_decoded_and_encoded_off_the_gui_thread(main_window, dialogs,
     monkeypatch.setattr(window_module, "load_image", recording(window_module.load_image))
     monkeypatch.setattr(window_module, "save_image", recording(window_module.save_image))
     assert main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
     assert main_window.document is not None
     assert main_window._write(tmp_path / "copy.png")
-    assert (tmp_path / "copy.png").is_file()
+    assert main_window.file_task and not main_window.act_remove.isEnabled()  # nothing changes the photo meanwhile
+    finish_files(qtbot, main_window)
+    assert (tmp_path / "copy.png").is_file() and not main_window.document.dirty
     assert len(threads) == 2 and threading.main_thread() not in threads
 
 
@@ -490,6 +524,7 @@ def test_saving_leaves_out_the_location_unless_the_user_keeps_it(qtbot, main_win
     path = tmp_path / "located.jpg"
     Image.fromarray(synthetic_rgb()).save(path, exif=exif.tobytes())
     assert main_window.open_path(path)
+    finish_files(qtbot, main_window)
     main_window.select_model("opencv-telea")
     assert not main_window.act_keep_gps.isChecked() and not main_window.settings.keep_gps
     for keep, name in ((False, "plain.jpg"), (True, "located_clean.jpg")):
@@ -500,6 +535,7 @@ def test_saving_leaves_out_the_location_unless_the_user_keeps_it(qtbot, main_win
         run_removal(qtbot, main_window)
         dialogs.save_path = str(tmp_path / name)
         assert main_window.save_as()
+        finish_files(qtbot, main_window)
         with Image.open(tmp_path / name) as im:
             saved = im.getexif()
         assert saved.get(0x010F) == EXIF_MAKE
@@ -564,7 +600,8 @@ def test_the_editor_starts_without_pytorch(tmp_path):
         "app = QApplication([])\n"
         "from app.qt_main_window import QtMainWindow\n"
         "w = QtMainWindow(); w.show(); app.processEvents()\n"
-        "assert w.open_path(sys.argv[1]); app.processEvents()\n"
+        "assert w.open_path(sys.argv[1])\n"
+        "while w.file_task: app.processEvents()\n"
         "w.document.fill_rect(40, 40, 90, 80); w.remove()\n"
         "end = time.monotonic() + 60\n"
         "while w.busy and time.monotonic() < end: app.processEvents()\n"
@@ -660,6 +697,7 @@ def test_icons_and_a_fresh_status_for_each_photo(qtbot, opened, png_file):
     assert opened.time_label.text().startswith("Last removal:")
     opened.document.mark_saved()
     assert opened.open_path(png_file)
+    finish_files(qtbot, opened)
     assert opened.time_label.text() == ""
 
 
@@ -707,11 +745,13 @@ def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_wind
     big = tmp_path / "big.png"
     Image.new("RGB", (2400, 1600), (90, 120, 150)).save(big)
     assert main_window.open_path(big)
+    finish_files(qtbot, main_window)
     canvas = main_window.canvas
     assert abs(canvas.brush_size * canvas.fit_scale() - BRUSH_VIEW_PX) <= canvas.fit_scale()  # 30 px on screen
     assert main_window.size_spin.value() == round(canvas.brush_size) and canvas.eraser_size == canvas.brush_size
     main_window.document.mark_saved()
     assert main_window.open_path(png_file)  # a small photo shown at 100 %: 30 image pixels
+    finish_files(qtbot, main_window)
     assert canvas.brush_size == BRUSH_VIEW_PX
 
     main_window.size_spin.setValue(1500)  # typed
