@@ -57,7 +57,7 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
                warmup: int, batch: int | None, workers: int | None, run_dir: Path) -> dict:
     """Throughput and per-part times of one case."""
     extra = {"texture_scales": RECIPES[recipe], "input_fill": fill} if arch == "dfnet" else {}
-    config = TrainConfig(model=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9,
+    config = TrainConfig(arch=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9,
                          evaluate=False, workers=workers, preview_every=0, precision=precision,
                          run_dir=str(run_dir / f"{arch}-{device}"), **extra)
     trainer = Trainer(config, export=False)

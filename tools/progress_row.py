@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_cpu_s": base["total_cpu_s"] + float(state.get("cpu_s", 0.0)),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        name = f"{state.get('run_name', config.model)}-step{step}"
+        name = f"{state.get('run_name', config.arch)}-step{step}"
         weights, _ = export_model(state["generator"], name=name, arch=state["arch"], folder=Path(tmp),
                                   card={"input_fill": config.input_fill, "steps": step})
         cached = _cached_baselines(args.baselines_cache, args.limit)
@@ -175,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     if model not in report["models"]:
         print(f"error: the checkpoint could not be evaluated: {report['skipped_models']}", file=sys.stderr)
         return 1
-    report["models"] = {config.model: report["models"].pop(model), **report["models"]}
+    report["models"] = {config.arch: report["models"].pop(model), **report["models"]}
     print(format_table(report))
-    misses = bar_misses(report, config.model)
+    misses = bar_misses(report, config.arch)
     print("bar met" if not misses else "misses the bar:\n  " + "\n  ".join(format_miss(m) for m in misses))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             f"- {b}: " + "; ".join(f"{k} {_cell(report['models'][b]['bins'][k])}" for k in bins) for b in BASELINES
         )
         pairs = f"{sum(report['bins'].values())} pairs, {report['photos']} photos"
-        args.log.write_text(LOG_HEADER.format(arch=config.model, baselines=baselines, pairs=pairs)
+        args.log.write_text(LOG_HEADER.format(arch=config.arch, baselines=baselines, pairs=pairs)
                             + _table_head(bins) + "\n", encoding="utf-8")
     speed = _train_speed(args.run_dir)
     cells = [
@@ -199,16 +199,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{totals['total_cpu_s'] / 3600:.2f}",
         "-" if speed is None else f"{speed:.2f}",
         _recipe(config, batch),
-        *(_cell(report["models"][config.model]["bins"][b]) for b in bins),
+        *(_cell(report["models"][config.arch]["bins"][b]) for b in bins),
         _misses_cell(misses) + (f" ({args.note})" if args.note else ""),
     ]
     with args.log.open("a", encoding="utf-8") as log:
         log.write("| " + " | ".join(cells) + " |\n")
     print(f"row appended to {args.log}")
     if args.keep:
-        entry = report["models"][config.model]
+        entry = report["models"][config.arch]
         card = {
-            "title": f"{config.model} default-weights run (not shipped: see the progress log)",
+            "title": f"{config.arch} default-weights run (not shipped: see the progress log)",
             "input_fill": config.input_fill,
             **totals,
             "device": describe_device(torch.device("cpu")),

@@ -18,7 +18,7 @@ from pathlib import Path
 from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, ConfigError, TrainConfig
 
 _TRAIN_FIELDS = (
-    "model", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
+    "arch", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate", "texture_scales", "texture_from_step", "input_fill", "compile",
@@ -53,7 +53,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune (or train) an inpainting network on a folder of photos and export it as a model "
         "the editor can use. A few photos are held out to show whether fine-tuning helped.",
     )
-    train.add_argument("--model", choices=ARCHES, help="network to train (not needed with --resume)")
+    train.add_argument("--model", dest="arch", choices=ARCHES, help="network to train (not needed with --resume)")
     train.add_argument("--data", metavar="DIR", help="folder of photos (searched recursively)")
     train.add_argument("--init", default=INIT_DEFAULT, metavar="default|random|PATH",
                        help="start from the shipped weights (default), random initialisation, or a weights file")
@@ -152,7 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
                 given["evaluate"] = False
             config, overrides = None, given
         else:
-            if not values["model"]:
+            if not values["arch"]:
                 raise ConfigError("--model is required (dfnet or dmfn) unless --resume is given")
             if not values["data"]:
                 raise ConfigError("--data DIR is required unless --resume is given")

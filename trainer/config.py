@@ -56,11 +56,11 @@ class TrainConfig:
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
     then 17 % faster steps; worth it for runs of an hour or more).
     workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
-    batch: images per step per process; None = 8 (DFNet) / 16 (DMFN) on a GPU, else 1 (DFNet at 256 px: 2,
-    because its deepest BatchNorm sees a 1x1 map and needs more than one value per channel).
+    batch: images per step per process; None = the architecture's recipe decides (`trainer.arches`).
+    arch: the network's architecture (a built-in network's name, ``--model`` on the command line).
     """
 
-    model: str
+    arch: str
     data: str
     init: str = INIT_DEFAULT
     size: int = 256
@@ -95,17 +95,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys (from a newer version) are ignored."""
+        """Inverse of :meth:`to_dict`; unknown keys (from a newer version) are ignored, and the architecture's old
+        key "model" (checkpoints and cards written before it was named ``arch``) is read as ``arch``."""
         known = {f.name for f in fields(cls)}
+        data = dict(data)
+        if "arch" not in data and "model" in data:
+            data["arch"] = data.pop("model")
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def resolved_lr(self) -> float:
-        return float(self.lr if self.lr is not None else recipe_for(self.model).base_lr)
+        return float(self.lr if self.lr is not None else recipe_for(self.arch).base_lr)
 
     def resolved_batch(self, device_type: str) -> int:
         if self.batch is not None:
             return int(self.batch)
-        return recipe_for(self.model).default_batch(device_type, self.size)
+        return recipe_for(self.arch).default_batch(device_type, self.size)
 
     def resolved_workers(self, device_type: str) -> int:
         """Batches prepared ahead by a background thread: ``workers``, or 2 on a GPU and 0 (inline) on the CPU."""
@@ -124,7 +128,7 @@ class TrainConfig:
         if self.name:
             return self.name
         folder = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.data).resolve().name).strip("-._") or "photos"
-        return f"{self.model}-{folder[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return f"{self.arch}-{folder[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def lr_at(self, step: int) -> float:
         """Learning rate for the update that takes the model from ``step`` to ``step + 1``."""
@@ -137,18 +141,18 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Raise ConfigError (one line) for a bad setting; return self."""
-        if self.model not in ARCHES:
-            raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.model}'")
+        if self.arch not in ARCHES:
+            raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.arch}'")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
-        recipe = recipe_for(self.model)
+        recipe = recipe_for(self.arch)
         problem = recipe.config_problem(self)
         if problem:
             raise ConfigError(problem)
         if self.input_fill is not None and self.input_fill not in INPUT_FILLS:
             raise ConfigError(f"--input-fill must be one of {', '.join(INPUT_FILLS)}, got '{self.input_fill}'")
         if self.input_fill is not None and self.input_fill not in recipe.input_fills:
-            raise ConfigError(f"--input-fill {self.input_fill} is not available for {self.model} "
+            raise ConfigError(f"--input-fill {self.input_fill} is not available for {self.arch} "
                               f"(it takes: {', '.join(recipe.input_fills)})")
         checks = [
             (self.batch is None or self.batch >= 1, f"--batch must be at least 1, got {self.batch}"),

@@ -184,7 +184,7 @@ class Trainer:
         self.amp_dtype = resolve_amp_dtype(cfg.precision, dev)
         self.report_every = self._report_every or (10 if self.cuda else 1)
         self.batch = cfg.resolved_batch(dev.type)
-        self.arch = cfg.model
+        self.arch = cfg.arch
         self.recipe = recipe_for(self.arch)
         self.run_name = self._run_name()
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name

@@ -25,7 +25,7 @@ def _worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     from trainer.distributed import unwrap
     from trainer.loop import Trainer
 
-    config = TrainConfig(model="dfnet", data=data, init="random", batch=2, steps=2, device="cpu", warmup_steps=0,
+    config = TrainConfig(arch="dfnet", data=data, init="random", batch=2, steps=2, device="cpu", warmup_steps=0,
                          evaluate=False, preview_every=0, run_dir=f"{out}/run")
     trainer = Trainer(config, export=False)
     result = trainer.run()

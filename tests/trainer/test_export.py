@@ -54,7 +54,7 @@ def test_training_run_exports_a_listed_model(tmp_path):
     for i in range(5):
         rgb = np.stack([(x * 4 + 40 * i) % 256, (y * 4) % 256, ((x + y) * 2 + 60 * i) % 256], -1)
         Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
-    config = TrainConfig(model="dmfn", data=str(folder), init="random", steps=1, device="cpu", name="from-run",
+    config = TrainConfig(arch="dmfn", data=str(folder), init="random", steps=1, device="cpu", name="from-run",
                          preview_every=0, eval_masks_per_photo=2, run_dir=str(tmp_path / "run"))
     result = train(config)
     assert result.status == "done" and result.model_name == "from-run"

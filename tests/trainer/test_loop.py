@@ -14,7 +14,7 @@ from trainer.loop import Trainer, preview_grid
 @pytest.mark.slow
 @pytest.mark.parametrize(("model", "batch", "steps"), [("dfnet", 2, 3), ("dmfn", 1, 3)])
 def test_overfit_lowers_loss(tmp_path, model, batch, steps):
-    config = TrainConfig(model=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
+    config = TrainConfig(arch=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
                          device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
                          run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
@@ -40,24 +40,31 @@ def test_preview_grid_layout():
 
 
 def test_schedule_depends_only_on_the_step():
-    config = TrainConfig(model="dmfn", data=".", lr=1e-3, warmup_steps=4, lr_decay_every=10, lr_decay=0.5)
+    config = TrainConfig(arch="dmfn", data=".", lr=1e-3, warmup_steps=4, lr_decay_every=10, lr_decay=0.5)
     assert config.lr_at(0) == pytest.approx(2.5e-4)
     assert config.lr_at(3) == pytest.approx(1e-3)
     assert config.lr_at(10) == pytest.approx(5e-4)
     assert config.lr_at(25) == pytest.approx(2.5e-4)
 
 
+def test_a_config_written_before_arch_had_its_name_still_loads():
+    old = {"model": "dmfn", "data": "photos", "lr": 1e-3, "some_newer_setting": 1}
+    config = TrainConfig.from_dict(old)
+    assert (config.arch, config.lr) == ("dmfn", 1e-3) and "model" in old
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"model": "dfnet", "size": 300}, "multiple of 256"),
-    ({"model": "dfnet", "batch": 1}, "at least 2"),
-    ({"model": "dmfn", "size": 512}, "must be 256"),
-    ({"model": "dmfn", "name": "../evil"}, "--name"),
-    ({"model": "dmfn", "data": "/no/such/folder"}, "not found"),
-    ({"model": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
-    ({"model": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
-    ({"model": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
-    ({"model": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
-    ({"model": "dmfn", "input_fill": "telea"}, "not available for dmfn"),
+    ({"arch": "dfnet", "size": 300}, "multiple of 256"),
+    ({"arch": "dfnet", "batch": 1}, "at least 2"),
+    ({"arch": "dmfn", "size": 512}, "must be 256"),
+    ({"arch": "dmfn", "name": "../evil"}, "--name"),
+    ({"arch": "dmfn", "data": "/no/such/folder"}, "not found"),
+    ({"arch": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
+    ({"arch": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
+    ({"arch": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
+    ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
+    ({"arch": "dmfn", "input_fill": "telea"}, "not available for dmfn"),
 ])
 def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
@@ -84,7 +91,7 @@ def test_judge_needs_a_measurable_gain():
 @pytest.mark.parametrize(("model", "batch"), [("dfnet", 2), ("dmfn", 1)])
 def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
     """The autocast path a GPU run takes (bf16), exercised on the CPU: finite losses, float32 weights."""
-    config = TrainConfig(model=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
+    config = TrainConfig(arch=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
                          device="cpu", precision="bf16", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "r"))
     trainer = Trainer(config, export=False)
     trainer.setup()
@@ -129,7 +136,7 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     import trainer.arches.dfnet as recipe_module
 
     photos = str(write_photo_folder(tmp_path / "photos"))
-    config = TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
+    config = TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
                          evaluate=False, texture_scales=1, texture_from_step=1, input_fill="telea",
                          run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
@@ -142,7 +149,7 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     assert first["perceptual"] == 0 and first["style"] == 0
     assert second["perceptual"] > 0 and second["style"] > 0
     assert seen == ["telea", "telea"]
-    plain = Trainer(TrainConfig(model="dfnet", data=photos, init="random", run_dir=str(tmp_path / "r2")),
+    plain = Trainer(TrainConfig(arch="dfnet", data=photos, init="random", run_dir=str(tmp_path / "r2")),
                     export=False)
     plain.setup()
     assert plain.config.input_fill == "zeros"
@@ -154,7 +161,7 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
     photos = str(write_photo_folder(tmp_path / "photos"))
     for flag, expected in ((False, []), (True, ["DFNet"])):
         compiled.clear()
-        trainer = Trainer(TrainConfig(model="dfnet", data=photos, init="random", compile=flag, evaluate=False,
+        trainer = Trainer(TrainConfig(arch="dfnet", data=photos, init="random", compile=flag, evaluate=False,
                                       run_dir=str(tmp_path / f"run{flag}")), export=False)
         trainer.setup()
         assert compiled == expected
@@ -166,7 +173,7 @@ def test_the_scoring_estimate_times_a_slow_classical_before(tmp_path, monkeypatc
     from dataclasses import replace
 
     photos = str(write_photo_folder(tmp_path / "photos", n=8))
-    trainer = Trainer(TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu",
+    trainer = Trainer(TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu",
                                   eval_masks_per_photo=1, run_dir=str(tmp_path / "run")), export=False)
     trainer.setup()
     classical = trainer._classical_before()
@@ -182,7 +189,7 @@ def test_a_time_budget_leaves_room_for_scoring(tmp_path, monkeypatch):
     least one step), and the estimate comes from scoring one held-out photo."""
     photos = str(write_photo_folder(tmp_path / "photos", n=8))
     def config(run):
-        return TrainConfig(model="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
+        return TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
                            minutes=1.0, steps=3, eval_masks_per_photo=1, run_dir=str(tmp_path / run))
 
     measured = Trainer(config("measured"), export=False)

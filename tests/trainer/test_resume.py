@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _config(data, run_dir, steps):
-    return TrainConfig(model="dfnet", data=str(data), init="random", batch=2, steps=steps, device="cpu",
+    return TrainConfig(arch="dfnet", data=str(data), init="random", batch=2, steps=steps, device="cpu",
                        warmup_steps=1, lr_decay_every=3, evaluate=False, preview_every=0, checkpoint_every=100,
                        run_dir=str(run_dir))
 
@@ -70,7 +70,7 @@ def test_sigterm_writes_checkpoint(tmp_path):
     assert kinds[0] == "start" and "stopped" in kinds and "done" not in kinds
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert 1 <= checkpoint["step"] < 1000
-    assert checkpoint["config"]["model"] == "dfnet"
+    assert checkpoint["config"]["arch"] == "dfnet"
     summary = json.loads((run_dir / "run.json").read_text())  # what the runs list shows without the checkpoint
     assert summary["step"] == checkpoint["step"] and summary["arch"] == "dfnet"
 
