@@ -83,7 +83,7 @@ class FineTuneDialog(QDialog):
         parent: QWidget | None = None,
         *,
         folder: str = "",
-        arch: str = "dfnet",
+        arch: str | None = None,
         minutes: int = 20,
         extra_args: list[str] | None = None,
         module: str = "main",
@@ -117,7 +117,7 @@ class FineTuneDialog(QDialog):
         self.model_combo = QComboBox()
         for spec in trainable_specs():  # what the registry says can be trained
             self.model_combo.addItem(spec.title, spec.arch)
-        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(arch)))
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(arch)))  # None: the first network
         self.start_combo = QComboBox()
         self.model_combo.currentIndexChanged.connect(self._fill_start_combo)
         self._fill_start_combo()
@@ -404,7 +404,9 @@ class FineTuneDialog(QDialog):
                 self.preview_label.setPixmap(pixmap.scaled(
                     max(200, self.preview_label.width()), max(160, self.preview_label.height()),
                     Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-                third = "learned alpha" if self.model_combo.currentData() == "dfnet" else "hole"
+                from engine.registry import get_spec
+
+                third = "learned alpha" if get_spec(str(self.model_combo.currentData())).alpha_learned else "hole"
                 self.preview_caption.setText(f"input (hole grey)  |  result  |  {third}  |  original")
         elif kind == "checkpoint":
             self.checkpoint = event.get("path")

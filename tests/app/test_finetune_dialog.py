@@ -25,6 +25,24 @@ def test_command_goes_through_main(qtbot, tmp_path):
     assert "--json-progress" in args and args[args.index("--name") + 1] == "mine"
 
 
+def test_the_preview_caption_names_what_the_network_shows(qtbot, tmp_path):
+    """The third preview panel is the learned alpha for a network that learns one, else the hole."""
+    from PIL import Image
+
+    from engine.registry import trainable_specs
+
+    preview = tmp_path / "preview.png"
+    Image.new("RGB", (64, 16)).save(preview)
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert dialog.model_combo.currentData() == trainable_specs()[0].arch  # no arch given: the first network
+    for spec in trainable_specs():
+        dialog.model_combo.setCurrentIndex(dialog.model_combo.findData(spec.arch))
+        dialog.handle_event({"event": "preview", "path": str(preview)})
+        third = dialog.preview_caption.text().split("|")[2].strip()
+        assert third == ("learned alpha" if spec.alpha_learned else "hole")
+
+
 def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):
     dialog = FineTuneDialog(folder=str(tmp_path))
     qtbot.addWidget(dialog)
