@@ -6,6 +6,7 @@ The pipeline only talks to :class:`Inpainter`; value ranges, channel order and p
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,11 +49,13 @@ class Inpainter:
         """Human-readable device, e.g. 'CPU: AMD EPYC (2 threads, avx512_bf16)'."""
         raise NotImplementedError
 
-    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None) -> Prediction:
+    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
+                progress: Callable[[float], None] | None = None) -> Prediction:
         """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
         H and W are multiples of ``spec.size_multiple``. A slow model raises `engine.errors.JobCancelled` soon after
-        ``cancel`` is set; a fast one may finish first (the pipeline checks it after every call).
+        ``cancel`` is set and reports ``progress(fraction of this call, 0..1)``; a fast one may do neither (the
+        pipeline checks and reports between calls).
         """
         raise NotImplementedError
 
@@ -67,8 +70,9 @@ class ClassicalInpainter(Inpainter):
     def device_name(self) -> str:
         return f"CPU ({self.spec.software})"
 
-    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None) -> Prediction:
-        return Prediction(raw=self.spec.fill(images, holes, cancel), alpha=None)
+    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
+                progress: Callable[[float], None] | None = None) -> Prediction:
+        return Prediction(raw=self.spec.fill(images, holes, cancel, progress), alpha=None)
 
 
 class NetworkInpainter(Inpainter):
@@ -94,7 +98,8 @@ class NetworkInpainter(Inpainter):
     def device_name(self) -> str:
         return describe_device(self.device)
 
-    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None) -> Prediction:
+    def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
+                progress: Callable[[float], None] | None = None) -> Prediction:
         import torch
 
         with torch.inference_mode():

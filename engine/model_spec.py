@@ -31,10 +31,13 @@ NetworkForward = Callable[
 """forward(network, image, hole, fill) -> (raw, alpha): NCHW tensors; image, fill and raw in the spec's value range
 (RGB), hole (N, 1, H, W) with 1 = hole, fill the classical pre-fill or None, alpha (N, 3, H, W) in [0, 1] or None."""
 
-ClassicalFill = Callable[["np.ndarray", "np.ndarray", "threading.Event | None"], "np.ndarray"]
-"""fill(images, holes, cancel) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True = hole) in,
-float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. A fill that takes more than a fraction of
-a second raises `engine.errors.JobCancelled` soon after ``cancel`` (None: never) is set."""
+ClassicalFill = Callable[
+    ["np.ndarray", "np.ndarray", "threading.Event | None", "Callable[[float], None] | None"], "np.ndarray"
+]
+"""fill(images, holes, cancel, progress) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True =
+hole) in, float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. A fill that takes more than a
+fraction of a second raises `engine.errors.JobCancelled` soon after ``cancel`` (None: never) is set, and calls
+``progress(fraction of this call done, 0..1)`` (None: nobody listens) as it goes."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ additionally multiplied by the network's learned alpha. Pixels where A == 0 - ev
 from the hole - are copied bit-identically from the input.
 """
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -239,10 +240,13 @@ def inpaint(
         min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
         batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
-        report(0.1 + 0.8 * first / len(windows),
-               f"Filling {len(windows)} area{'s' if len(windows) != 1 else ''} with {spec.title}")
+        done = 0.1 + 0.8 * first / len(windows)  # the model's share of the bar: 0.1 .. 0.9
+        share = 0.8 * len(batch_boxes) / len(windows)
+        message = f"Filling {len(windows)} area{'s' if len(windows) != 1 else ''} with {spec.title}"
+        report(done, message)
         tick = time.perf_counter()
-        prediction = model.predict(batch, batch_holes, cancel)
+        prediction = model.predict(batch, batch_holes, cancel, functools.partial(
+            _report_within, report, done, share, message))
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
         _check(cancel)
         tick = time.perf_counter()
@@ -256,6 +260,11 @@ def inpaint(
     timings["total"] = time.perf_counter() - start
     report(1.0, "Done")
     return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, timings)
+
+
+def _report_within(report: ProgressCallback, done: float, share: float, message: str, fraction: float) -> None:
+    """Report ``fraction`` (0..1) of one model call that covers ``share`` of the bar from ``done``."""
+    report(done + share * min(max(fraction, 0.0), 1.0), message)
 
 
 def _upscaled(small: np.ndarray, small_hw: tuple[int, int], size_hw: tuple[int, int], interpolation: int) -> np.ndarray:

@@ -370,7 +370,7 @@ def evaluate_generators(
             if not hole_np.any():
                 continue
             if classical:
-                pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None)[0]
+                pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None, None)[0]
             else:
                 image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
                 pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()

@@ -33,8 +33,9 @@ def classical_fill(
     return filled
 
 
-def _fill_hook(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None, method: str) -> np.ndarray:
-    """`classical_fill` with the argument order of `engine.model_spec.ClassicalFill`."""
+def _fill_hook(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None, progress, method: str
+               ) -> np.ndarray:
+    """`classical_fill` with the arguments of `engine.model_spec.ClassicalFill` (fast: no progress within a call)."""
     return classical_fill(images, holes, method, cancel)
 
 

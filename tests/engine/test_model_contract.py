@@ -57,7 +57,7 @@ def test_every_classical_fill_fills_the_hole_and_keeps_the_rest(spec):
     holes[0, 10:20, 12:30] = True
     holes[1, 25:38, 40:52] = True
     before = images.copy()
-    filled = spec.fill(images, holes, None)
+    filled = spec.fill(images, holes, None, None)
     np.testing.assert_array_equal(images, before)  # the input is not modified
     assert filled.shape == images.shape and filled.dtype == np.float32
     assert filled.min() >= 0.0 and filled.max() <= 1.0

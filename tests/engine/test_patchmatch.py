@@ -12,6 +12,7 @@ from engine.models.opencv import classical_fill
 from engine.models.patchmatch import patchmatch_fill
 from engine.pipeline import inpaint
 from engine.registry import load_model
+from tests.helpers import synthetic_rgb
 
 
 def _stripes(height=96, width=96, period=8):
@@ -50,6 +51,16 @@ def test_a_cancelled_fill_stops_long_before_it_would_finish():
     with pytest.raises(JobCancelled):
         patchmatch_fill(image, hole, cancel)
     assert time.perf_counter() - start < 1.5
+
+
+def test_a_removal_reports_progress_while_one_window_is_filled():
+    image = synthetic_rgb(400, 400)
+    hole = np.zeros((400, 400), bool)
+    hole[120:280, 120:280] = True  # one window, a fill of about a second
+    fractions = []
+    inpaint(image, hole, load_model("patchmatch"), progress=lambda fraction, message: fractions.append(fraction))
+    within = [f for f in fractions if 0.1 < f < 0.9]  # the model's share of the bar
+    assert len(within) >= 3 and within == sorted(within) and fractions[-1] == 1.0
 
 
 def test_a_removal_with_patchmatch_leaves_the_photo_outside_the_band_alone():

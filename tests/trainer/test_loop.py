@@ -178,7 +178,7 @@ def test_the_scoring_estimate_times_a_slow_classical_before(tmp_path, monkeypatc
     trainer.setup()
     classical = trainer._classical_before()
     assert classical is not None and classical.kind == "classical"
-    slow = replace(classical, fill=lambda images, holes, cancel: time.sleep(0.5) or images.copy())
+    slow = replace(classical, fill=lambda images, holes, cancel, progress: time.sleep(0.5) or images.copy())
     monkeypatch.setattr(trainer, "_classical_before", lambda: slow)
     assert trainer.scoring_estimate_s() >= 0.5 * len(trainer.split.held_out)
 
