@@ -349,10 +349,8 @@ def test_export_mask_writes_white_hole_png(qtbot, main_window, dialogs, png_file
     np.testing.assert_array_equal(mask, main_window.document.mask)
 
 
-def test_close_with_unsaved_changes_asks(qtbot, main_window, dialogs, png_file):
-    main_window.open_path(png_file)
-    finish_files(qtbot, main_window)
-    main_window.select_model("opencv-telea")
+def test_close_with_unsaved_changes_asks(qtbot, opened, dialogs):
+    main_window = opened
     main_window.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, main_window)
     dialogs.question_answer = QMessageBox.StandardButton.Cancel
@@ -362,10 +360,8 @@ def test_close_with_unsaved_changes_asks(qtbot, main_window, dialogs, png_file):
     assert main_window.close()
 
 
-def test_saving_before_closing_closes_once_the_photo_is_written(qtbot, main_window, dialogs, png_file, tmp_path):
-    main_window.open_path(png_file)
-    finish_files(qtbot, main_window)
-    main_window.select_model("opencv-telea")
+def test_saving_before_closing_closes_once_the_photo_is_written(qtbot, opened, dialogs, tmp_path):
+    main_window = opened
     main_window.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, main_window)
     dialogs.question_answer = QMessageBox.StandardButton.Save
