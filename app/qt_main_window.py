@@ -82,15 +82,6 @@ def _outcome(function, *args):
         return None, exc
 
 
-def _save_settings_or_error(settings: Settings) -> str:
-    """Save ``settings``; "" or why it failed (helper thread)."""
-    try:
-        save_settings(settings)
-    except WriteError as exc:
-        return str(exc)
-    return ""
-
-
 def _sentence(text: str) -> str:
     """An engine message as a sentence for a dialog: capital first letter, final full stop (the command line prints
     the same messages after "error: ")."""
@@ -246,6 +237,15 @@ class QtMainWindow(QMainWindow):
         """Show ``text`` in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
 
+    def _refuse_while_working(self, what: str) -> bool:
+        """True, with the reason in the status bar, while a removal or a file task runs: ``what`` (e.g. "saving")
+        cannot start now."""
+        if self.busy:
+            self.message(f"Wait for the removal to finish (or press Esc) before {what}.")
+        elif self.file_task:
+            self.message(f"Wait: {self.file_task}")
+        return self.busy or self.file_task is not None
+
     def _run_file_task(self, text: str, then, function, *args) -> None:
         """Run ``function(*args)`` (decoding or encoding a photo) on a helper thread, then ``then(result, error)``
         on the GUI thread (``error``: the exception it raised, else None).
@@ -278,9 +278,7 @@ class QtMainWindow(QMainWindow):
         """Start opening a photo: it is decoded on a helper thread and becomes the document when ready; errors
         become a message box. False when it could not start (a removal or file task runs, the user kept unsaved
         changes, or they are being saved first: the photo opens after that save)."""
-        if self.busy or self.file_task:
-            self.message("Wait for the removal to finish (or press Esc) before opening another photo."
-                         if self.busy else f"Wait: {self.file_task}")
+        if self._refuse_while_working("opening another photo"):
             return False
         if not self.maybe_save(then=lambda: self.open_path(path)):
             return False
@@ -363,9 +361,7 @@ class QtMainWindow(QMainWindow):
         if image.isNull():
             self.message("The clipboard holds no image.")
             return False
-        if self.busy or self.file_task:
-            self.message("Wait for the removal to finish (or press Esc) before pasting a photo."
-                         if self.busy else f"Wait: {self.file_task}")
+        if self._refuse_while_working("pasting a photo"):
             return False
         if image.width() * image.height() > MAX_PASTE_PIXELS:
             QMessageBox.critical(self, "Cannot paste", f"The clipboard image ({image.width()} x {image.height()}) "
@@ -444,9 +440,7 @@ class QtMainWindow(QMainWindow):
     def _write(self, target: Path, then=None, remember: bool = False) -> bool:
         """Start writing the photo to ``target`` (atomically, on a helper thread); when it is written: mark the
         document saved, remember ``target`` for Save when ``remember``, and run ``then()``."""
-        if self.busy or self.file_task:
-            self.message("Wait for the removal to finish (or press Esc) before saving."
-                         if self.busy else f"Wait: {self.file_task}")
+        if self._refuse_while_working("saving"):
             return False
         doc = self.document
 
@@ -1024,8 +1018,8 @@ class QtMainWindow(QMainWindow):
     def _save_settings_quietly(self) -> None:
         """Write the settings on a helper thread (a write that waits for the disk must not freeze the window); a
         failure is said in the status bar."""
-        self._settings_writer.submit(lambda error: error and self.message(f"Settings not saved: {error}"),
-                                     _save_settings_or_error, copy.deepcopy(self.settings))
+        self._settings_writer.submit(lambda outcome: outcome[1] and self.message(f"Settings not saved: {outcome[1]}"),
+                                     _outcome, save_settings, copy.deepcopy(self.settings))
 
     def _stop_finetune_before_quitting(self) -> bool:
         """True when no fine-tuning runs. Otherwise ask; on Yes stop it (SIGTERM: it saves a checkpoint) and close
