@@ -67,8 +67,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     train.add_argument("--precision", default=None, choices=PRECISIONS,
-                       help="auto (default): bf16/fp16 autocast on CUDA, bf16 on a CPU with native bf16 "
-                       "(AMX or AVX512-BF16), else float32; fp32; bf16 on any device")
+                       help="auto (default): bf16/fp16 autocast on CUDA, bf16 on a CPU where it trains faster "
+                       "(AMX, or AMD's AVX512-BF16), else float32; fp32; bf16 on any device")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint file or run folder")
     train.add_argument("--json-progress", action="store_true", help="JSON lines on stdout instead of a bar")
     train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N")

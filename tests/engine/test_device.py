@@ -12,6 +12,16 @@ def test_cpu_bf16_feature_prefers_amx(monkeypatch):
         assert device.cpu_bf16_feature() == expected
 
 
+def test_bf16_trains_faster_with_amx_or_on_amd_avx512_bf16_only(monkeypatch):
+    for name, flags, expected in (("Intel(R) Xeon(R) Platinum 8480+", {"avx512_bf16", "amx_bf16"}, True),
+                                  ("AMD EPYC 9R14 96-Core Processor", {"avx512_bf16"}, True),
+                                  ("Intel(R) Xeon(R) Processor", {"avx512_bf16"}, False),
+                                  ("AMD EPYC 7R13 Processor", {"avx2"}, False),
+                                  ("Intel(R) Xeon(R) Platinum 8259CL", {"avx512f"}, False)):
+        monkeypatch.setattr(device, "_cpu_info", lambda name=name, flags=flags: (name, frozenset(flags)))
+        assert device.cpu_bf16_trains_faster() is expected, name
+
+
 def test_describe_cpu_names_the_model_threads_and_bf16(monkeypatch):
     monkeypatch.setattr(device, "_cpu_info", lambda: ("AMD EPYC 9999", frozenset({"avx512_bf16"})))
     threads = torch.get_num_threads()

@@ -102,14 +102,14 @@ def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
     assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
 
 
-def test_precision_auto_uses_bf16_only_on_a_cpu_with_native_bf16(monkeypatch):
+def test_precision_auto_uses_bf16_only_on_a_cpu_where_it_trains_faster(monkeypatch):
     import trainer.loop as loop
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(loop, "cpu_bf16_feature", lambda: "avx512_bf16")
+    monkeypatch.setattr(loop, "cpu_bf16_trains_faster", lambda: True)
     assert loop.resolve_amp_dtype("auto", cpu) == torch.bfloat16
     assert loop.resolve_amp_dtype("fp32", cpu) is None
-    monkeypatch.setattr(loop, "cpu_bf16_feature", lambda: None)
+    monkeypatch.setattr(loop, "cpu_bf16_trains_faster", lambda: False)
     assert loop.resolve_amp_dtype("auto", cpu) is None
     assert loop.resolve_amp_dtype("bf16", cpu) == torch.bfloat16
 
