@@ -95,14 +95,20 @@ def _rgb_image(rgb: np.ndarray) -> QImage:
     return image
 
 
+def _transparent_image(height: int, width: int) -> QImage:
+    """A new fully transparent premultiplied ARGB32 image. Cleared by numpy, which releases Python's lock:
+    ``QImage.fill`` holds it (45 ms for 24 MP, the GUI thread frozen meanwhile when called on a helper thread)."""
+    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    _bgra_view(image)[...] = 0
+    return image
+
+
 def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
     """The canvas's images for a photo's RGB uint8 (H, W, 3) pixels: (photo in RGB32, a transparent mask overlay in
     premultiplied ARGB32). QImages, not pixmaps, so a 24 MP photo's ~200 MB of them can be made off the GUI thread
     (see :meth:`QtCanvas.set_document`)."""
     height, width = rgb.shape[:2]
-    overlay = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-    overlay.fill(0)
-    return _rgb_image(rgb), overlay
+    return _rgb_image(rgb), _transparent_image(height, width)
 
 
 def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], alone: bool) -> QImage:
@@ -110,8 +116,7 @@ def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], a
     (height, width) premultiplied ARGB32 image, transparent outside the windows. A QImage, not a pixmap, so it can
     be built off the GUI thread; OpenCV does the per-pixel work, which lets the GUI thread run meanwhile (numpy's
     indexing would hold Python's lock for tens of ms)."""
-    image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(0)
+    image = _transparent_image(height, width)
     pixels = _bgra_view(image)
     table = _heat_table(alone)[None, :, :]  # (1, 256, 4): B, G, R, A per level
     for (y0, x0, y1, x1), alpha in windows:

@@ -295,3 +295,20 @@ def test_split_view_sides_and_the_heat_map_legend_are_labelled(qtbot, canvas):
     canvas.set_alpha_mode("overlay")
     qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=5000)
     assert region(12, vp_h - 46, 172, vp_h - 20) != plain  # the colour scale
+
+
+def test_display_and_heat_images_are_transparent_outside_what_they_show(qapp):
+    from app import qt_canvas
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (37, 53, 3), np.uint8)
+    photo, overlay = qt_canvas.display_images(rgb)
+    assert np.array_equal(qt_canvas._bgra_view(photo)[..., 2::-1], rgb)  # B, G, R in memory
+    assert not qt_canvas._bgra_view(overlay).any()
+    box, alpha = (5, 7, 20, 30), np.full((15, 23), 255, np.uint8)
+    image = qt_canvas.heat_image(37, 53, [(box, alpha)], alone=True)  # kept: the view does not own the pixels
+    heat = qt_canvas._bgra_view(image)
+    inside = np.zeros((37, 53), bool)
+    inside[5:20, 7:30] = True
+    assert not heat[~inside].any()
+    assert (heat[inside] == qt_canvas._heat_table(True)[255]).all()
