@@ -523,14 +523,21 @@ class Document:
         image_patch = patch if patch is not None else self.image_patch(result)
         if hole is not None and hole.shape != self._mask.shape:
             raise ValueError(f"hole {hole.shape} does not match the document {self._mask.shape}")
-        cleared = self._mask if hole is None else self._mask & hole
-        mask_box = mask_bbox(cleared)
+        # only inside the hole's box: no full-size temporary (on a 24 MP photo the first one froze the window
+        # for tens of ms while its memory was mapped)
+        region = mask_bbox(self._mask if hole is None else hole)
         mask_patch = None
-        if mask_box is not None:
-            my0, mx0, my1, mx1 = mask_box
-            old_mask = self._mask[my0:my1, mx0:mx1]
-            new_mask = old_mask & ~cleared[my0:my1, mx0:mx1]
-            mask_patch = MaskPatch.from_arrays(mask_box, old_mask, new_mask)
+        if region is not None:
+            ry0, rx0, ry1, rx1 = region
+            cleared = self._mask[ry0:ry1, rx0:rx1]
+            if hole is not None:
+                cleared = cleared & hole[ry0:ry1, rx0:rx1]
+            mask_box = _tight_box(cleared, ry0, rx0)
+            if mask_box is not None:
+                my0, mx0, my1, mx1 = mask_box
+                old_mask = self._mask[my0:my1, mx0:mx1]
+                new_mask = old_mask & ~cleared[my0 - ry0:my1 - ry0, mx0 - rx0:mx1 - rx0]
+                mask_patch = MaskPatch.from_arrays(mask_box, old_mask, new_mask)
         if image_patch is None and mask_patch is None:
             return None
         before = self._image_version

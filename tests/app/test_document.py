@@ -455,3 +455,21 @@ def test_apply_result_clears_only_the_hole_it_was_computed_from():
     np.testing.assert_array_equal(doc.mask, submitted | later)
     with pytest.raises(ValueError, match="hole"):
         doc.apply_result(FakeResult(new, None), hole=np.zeros((3, 3), bool))
+
+
+def test_apply_result_keeps_strokes_painted_inside_the_holes_box_during_the_removal():
+    doc = Document(_photo())
+    doc.fill_rect(2, 2, 12, 4)
+    doc.fill_rect(2, 9, 12, 11)  # two bars: the hole's box spans the gap between them
+    submitted = doc.mask.copy()
+    doc.fill_rect(4, 5, 8, 7)  # painted in the gap while the removal ran
+    doc.fill_rect(2, 2, 12, 3, subtract=True)  # and part of the hole erased
+    painted = doc.mask & ~submitted
+    assert painted[5:7, 4:8].all()
+    before = doc.mask.copy()
+    new = doc.image.copy()
+    new[2:11, 2:12] = 9
+    doc.apply_result(FakeResult(new, (2, 2, 11, 12)), hole=submitted)
+    np.testing.assert_array_equal(doc.mask, painted)
+    doc.undo()
+    np.testing.assert_array_equal(doc.mask, before)
