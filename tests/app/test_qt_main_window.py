@@ -856,3 +856,20 @@ def test_the_undo_record_of_a_removal_is_made_off_the_gui_thread(qtbot, opened, 
     assert (opened.document.image != before).any()
     opened.document.undo()
     np.testing.assert_array_equal(opened.document.image, before)
+
+
+def test_opening_builds_the_document_off_the_gui_thread(qtbot, main_window, png_file, monkeypatch):
+    from app.document import Document
+
+    threads = []
+    real = Document.__init__
+
+    def recording(self, *args, **kwargs):
+        threads.append(threading.current_thread())
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Document, "__init__", recording)
+    assert main_window.open_path(png_file)
+    finish_files(qtbot, main_window)
+    assert main_window.document is not None and main_window.document.photo.path == png_file
+    assert threads and all(t is not threading.main_thread() for t in threads)
