@@ -60,6 +60,19 @@ def _open_for_display(path: Path, max_history_bytes: int):
     return document, display_images(document.photo.rgb)
 
 
+def _paste_for_display(image: QImage, max_history_bytes: int):
+    """A clipboard image as an untitled Document and its canvas images (helper thread; a QImage may be read on any
+    thread): (Document, (photo QImage, overlay QImage))."""
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    rows = np.frombuffer(rgba.constBits(), np.uint8).reshape(rgba.height(), rgba.bytesPerLine())
+    pixels = rows[:, : 4 * rgba.width()].reshape(rgba.height(), rgba.width(), 4)
+    alpha = pixels[..., 3].copy() if image.hasAlphaChannel() and (pixels[..., 3] < 255).any() else None
+    photo = Photo(rgb=np.ascontiguousarray(pixels[..., :3]), alpha=alpha, source_mode="RGBA" if alpha is not None
+                  else "RGB", format="PNG", exif=None, icc_profile=None, dpi=None, path=None)
+    document = Document(photo, max_history_bytes=max_history_bytes)
+    return document, display_images(photo.rgb)
+
+
 FIRST_WINDOW_SIZE = (1280, 860)
 """Size of the first window, in device-independent pixels, on a screen that has room for it."""
 
@@ -365,16 +378,18 @@ class QtMainWindow(QMainWindow):
             return False
         if not self.maybe_save(then=self.paste_photo):
             return False
-        rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
-        rows = np.frombuffer(rgba.constBits(), np.uint8).reshape(rgba.height(), rgba.bytesPerLine())
-        pixels = rows[:, : 4 * rgba.width()].reshape(rgba.height(), rgba.width(), 4)
-        alpha = pixels[..., 3].copy() if image.hasAlphaChannel() and (pixels[..., 3] < 255).any() else None
-        photo = Photo(rgb=np.ascontiguousarray(pixels[..., :3]), alpha=alpha, source_mode="RGBA" if alpha is not None
-                      else "RGB", format="PNG", exif=None, icc_profile=None, dpi=None, path=None)
-        document = Document(photo, max_history_bytes=self.settings.undo_memory_mb * 2**20)
-        self._set_document(document)
-        self.message(f"Pasted a {document.width} x {document.height} px image; Save asks where to write it.")
+        self._run_file_task("Pasting...", self._on_pasted, _paste_for_display, image,
+                            self.settings.undo_memory_mb * 2**20)
         return True
+
+    def _on_pasted(self, opened, error: BaseException | None) -> None:
+        if error is not None:
+            text = "not enough memory to paste this image" if isinstance(error, MemoryError) else str(error)
+            QMessageBox.critical(self, "Cannot paste", _sentence(text))
+            return
+        document, images = opened
+        self._set_document(document, images)
+        self.message(f"Pasted a {document.width} x {document.height} px image; Save asks where to write it.")
 
     def copy_photo(self) -> None:
         """Put the current pixels (with the result of every removal) on the clipboard."""

@@ -503,6 +503,7 @@ def test_paste_and_copy_through_the_clipboard(qtbot, main_window, dialogs):
     image = QImage(rgb.data, 40, 30, 120, QImage.Format.Format_RGB888).copy()
     QApplication.clipboard().setImage(image)
     assert main_window.paste_photo()
+    finish_files(qtbot, main_window)  # converted on a helper thread
     doc = main_window.document
     np.testing.assert_array_equal(doc.image, rgb)
     assert doc.photo.path is None and main_window.proposed_save_path().name == "pasted_clean.png"
