@@ -125,7 +125,8 @@ def _misses_cell(misses: list) -> str:
 
 
 def _recipe(config: TrainConfig, batch: int) -> str:
-    return (f"batch {batch}, {config.precision}, VGG on {config.texture_scales} scale(s) from step "
+    weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
+    return (f"batch {batch}, {config.precision}, VGG on {config.texture_scales} scale(s){weight} from step "
             f"{config.texture_from_step}, fill {config.input_fill}")
 
 

@@ -21,7 +21,8 @@ _TRAIN_FIELDS = (
     "arch", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
-    "run_dir", "evaluate", "texture_scales", "texture_from_step", "input_fill", "compile",
+    "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "input_fill",
+    "compile",
 )
 
 
@@ -84,6 +85,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        "the paper; fewer is faster)")
     train.add_argument("--texture-from-step", type=int, metavar="N",
                        help="DFNet: L1 and total variation only before step N, then the VGG losses too (default 0)")
+    train.add_argument("--texture-weight", type=_positive_float, metavar="W",
+                       help="DFNet: multiply the VGG perceptual and style losses' weights (paper: 0.1 and 240) by W "
+                       "(default 1)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or OpenCV Telea's "
                        "fill (default: as the starting weights; zeros from random initialisation)")

@@ -51,7 +51,8 @@ class TrainConfig:
     autocast where it trains faster than float32 (engine.device.cpu_bf16_trains_faster), else float32), "fp32",
     or "bf16" (bf16 autocast on any device).
     Loss recipe (DFNet): ``texture_scales`` finest scales (0-3; paper 3) carry the VGG perceptual and style losses,
-    which start at step ``texture_from_step`` (L1 + total variation only before it). ``input_fill``: one of
+    which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)
+    multiplied by ``texture_weight`` (1 = the paper). ``input_fill``: one of
     `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random initialisation).
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
     then 17 % faster steps; worth it for runs of an hour or more).
@@ -86,6 +87,7 @@ class TrainConfig:
     run_dir: str | None = None
     texture_scales: int = TEXTURE_SCALES
     texture_from_step: int = 0
+    texture_weight: float = 1.0
     input_fill: str | None = None
     compile: bool = False
 
@@ -168,6 +170,7 @@ class TrainConfig:
             (0 <= self.texture_scales <= TEXTURE_SCALES,
              f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
             (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
+            (self.texture_weight > 0, f"--texture-weight must be positive, got {self.texture_weight}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -57,7 +57,8 @@ def test_bad_arguments(tmp_path, capsys, argv, message):
     assert message in _one_error_line(capsys)
 
 
-@pytest.mark.parametrize("argv", [["--model", "unet"], ["--steps", "0"], ["--minutes", "-1"], ["--batch", "x"]])
+@pytest.mark.parametrize("argv", [["--model", "unet"], ["--steps", "0"], ["--minutes", "-1"], ["--batch", "x"],
+                                  ["--texture-weight", "0"]])
 def test_argparse_rejects(argv, capsys):
     with pytest.raises(SystemExit) as info:
         _run(["train", *argv])

@@ -63,6 +63,7 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
     ({"arch": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
     ({"arch": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
     ({"arch": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
+    ({"arch": "dfnet", "texture_weight": 0}, "--texture-weight must be positive"),
     ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
     ({"arch": "dmfn", "input_fill": "telea"}, "not available for dmfn"),
 ])
@@ -153,6 +154,17 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
                     export=False)
     plain.setup()
     assert plain.config.input_fill == "zeros"
+
+
+def test_texture_weight_scales_the_vgg_losses_only():
+    from trainer.arches.dfnet import RECIPE
+    from trainer.losses import DFNetLossWeights
+
+    paper = DFNetLossWeights()
+    assert RECIPE.loss_weights(TrainConfig(arch="dfnet", data="photos")) == paper
+    light = RECIPE.loss_weights(TrainConfig(arch="dfnet", data="photos", texture_weight=0.01))
+    assert light.perceptual == pytest.approx(paper.perceptual * 0.01) and light.style == pytest.approx(2.4)
+    assert (light.l1, light.tv) == (paper.l1, paper.tv)
 
 
 def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):

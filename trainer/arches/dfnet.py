@@ -3,6 +3,8 @@ style losses on the finest ``texture_scales`` fusion scales from ``texture_from_
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import Tensor, nn
 
@@ -48,6 +50,13 @@ class DFNetRecipe(Recipe):
         """Scales carrying the VGG losses at ``step`` (0 before ``texture_from_step``)."""
         return config.texture_scales if step >= config.texture_from_step else 0
 
+    @staticmethod
+    def loss_weights(config: TrainConfig) -> losses.DFNetLossWeights:
+        """The paper's loss weights with the VGG perceptual and style weights times ``texture_weight``."""
+        paper = losses.DFNetLossWeights()
+        return replace(paper, perceptual=paper.perceptual * config.texture_weight,
+                       style=paper.style * config.texture_weight)
+
     def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         with trainer.part("input fill"):
             fill = input_fill(trainer.config.input_fill, images, holes)
@@ -56,6 +65,7 @@ class DFNetRecipe(Recipe):
                 output = trainer.generator(images, holes, fill=fill)
             with trainer.part("loss forward"):
                 terms = losses.dfnet_losses(output, images, holes, trainer.vgg,
+                                            weights=self.loss_weights(trainer.config),
                                             texture_scales=self.texture_scales(trainer.config, trainer.step))
         trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
         trainer.last_preview = (images, holes, output.results[0].detach(), output.alphas[0].detach())
