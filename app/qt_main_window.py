@@ -53,11 +53,15 @@ CLASSICAL_ONLY_NOTE = (
 no network has weights."""
 
 
+def _document_for_display(photo: Photo, max_history_bytes: int):
+    """A new Document of ``photo`` and its canvas images (helper thread): (Document, (photo QImage, overlay QImage))."""
+    return Document(photo, max_history_bytes=max_history_bytes), display_images(photo.rgb)
+
+
 def _open_for_display(path: Path, max_history_bytes: int):
     """Decode a photo into a Document and make its canvas images (helper thread: copying a 24 MP photo's pixels
     froze the window for up to 0.3 s on the GUI thread): (Document, (photo QImage, overlay QImage))."""
-    document = Document(load_image(path), max_history_bytes=max_history_bytes)
-    return document, display_images(document.photo.rgb)
+    return _document_for_display(load_image(path), max_history_bytes)
 
 
 def _paste_for_display(image: QImage, max_history_bytes: int):
@@ -69,8 +73,7 @@ def _paste_for_display(image: QImage, max_history_bytes: int):
     alpha = pixels[..., 3].copy() if image.hasAlphaChannel() and (pixels[..., 3] < 255).any() else None
     photo = Photo(rgb=np.ascontiguousarray(pixels[..., :3]), alpha=alpha, source_mode="RGBA" if alpha is not None
                   else "RGB", format="PNG", exif=None, icc_profile=None, dpi=None, path=None)
-    document = Document(photo, max_history_bytes=max_history_bytes)
-    return document, display_images(photo.rgb)
+    return _document_for_display(photo, max_history_bytes)
 
 
 FIRST_WINDOW_SIZE = (1280, 860)
