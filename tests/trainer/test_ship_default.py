@@ -1,0 +1,85 @@
+"""tools/ship_default.py: kept weights that met the bar are copied with a model card; others are refused."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.weights import save_weights, sha256_of
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "ship_default.py"
+BINS = ("00-10", "20-30")
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("ship_default", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scores(l1, psnr, ssim, vgg):
+    return {"count": 3, "l1_percent": l1, "psnr": psnr, "ssim": ssim, "vgg_dist": vgg}
+
+
+def _write_run(tmp_path: Path, *, misses=(), limit=None):
+    kept = tmp_path / "runs" / "dfnet-default.safetensors"
+    save_weights(kept, {"w": torch.arange(6, dtype=torch.float16)}, arch="dfnet")
+    network = _scores(1.5, 26.0, 0.88, 0.20)
+    card = {"arch": "dfnet", "input_fill": "telea", "total_steps": 9000, "total_images": 72000,
+            "total_cpu_s": 36000.0, "device": "CPU: test", "recipe": {"batch": 8, "input_fill": "telea"},
+            "val": {"all": network, "bins": {b: network for b in BINS}}, "val_limit": limit,
+            "bar_misses": list(misses)}
+    kept.with_suffix(".json").write_text(json.dumps(card))
+    baselines = {name: {"all": row, "bins": {b: row for b in BINS}}
+                 for name, row in (("opencv-telea", _scores(1.8, 25.4, 0.869, 0.228)),
+                                   ("opencv-ns", _scores(1.7, 25.5, 0.871, 0.222)))}
+    baselines_path = tmp_path / "baselines.json"
+    baselines_path.write_text(json.dumps({"key": {}, "models": baselines}))
+    log = tmp_path / "progress.md"
+    log.write_text("| date | CPU | steps |\n|---|---|---|\n| 2026-11-22 | CPU: AMD EPYC | 10 |\n"
+                   "| 2026-11-22 | CPU: Intel Xeon | 20 |\n| 2026-11-23 | CPU: AMD EPYC | 30 |\n")
+    return kept, baselines_path, log
+
+
+def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
+    tool = _tool()
+    kept, baselines, log = _write_run(tmp_path)
+    out = tmp_path / "weights"
+    assert tool.main(["dfnet", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
+                      "--out", str(out)]) == 0
+    shipped = out / "dfnet.safetensors"
+    assert shipped.read_bytes() == kept.read_bytes()
+    sha = sha256_of(shipped)
+    assert sha in capsys.readouterr().out
+    card = (out / "dfnet.md").read_text()
+    assert sha in card and "9,000 steps" in card and "72,000 images" in card and "10.0 CPU" in card
+    assert "CPUs (AMD EPYC; Intel Xeon)" in card  # each CPU once, in order
+    row = "| 20-30 | 1.50 / 1.80 / 1.70 | 26.00 / 25.40 / 25.50 | 0.880 / 0.869 / 0.871 | 0.2000 / 0.2280 / 0.2220 |"
+    assert row in card
+    assert "non-commercial" in card and "telea" in card
+
+
+@pytest.mark.parametrize(("misses", "limit", "reason"), [
+    (["00-10 vgg_dist 0.05 vs 0.046 (+0.004)"], None, "misses the bar"),
+    ((), 20, "not scored on the whole validation set"),
+])
+def test_refuses_weights_that_miss_the_bar_or_were_scored_on_part(tmp_path, capsys, misses, limit, reason):
+    tool = _tool()
+    kept, baselines, log = _write_run(tmp_path, misses=misses, limit=limit)
+    out = tmp_path / "weights"
+    assert tool.main(["dfnet", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
+                      "--out", str(out)]) == 1
+    assert reason in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_refuses_weights_of_another_architecture(tmp_path, capsys):
+    tool = _tool()
+    kept, baselines, log = _write_run(tmp_path)
+    save_weights(kept, {"w": torch.zeros(2)}, arch="dmfn")
+    assert tool.main(["dfnet", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
+                      "--out", str(tmp_path / "weights")]) == 1
+    assert "holds dmfn weights" in capsys.readouterr().err
