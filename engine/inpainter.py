@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.device import describe_device, inference_dtype
-from engine.models.opencv import classical_fill
+from engine.prefill import prefill
 
 if TYPE_CHECKING:  # a classical fill runs without PyTorch: the editor's default removal never waits for its import
     import torch
@@ -103,9 +103,9 @@ class NetworkInpainter(Inpainter):
         import torch
 
         with torch.inference_mode():
-            return self._predict(images, holes)
+            return self._predict(images, holes, cancel)
 
-    def _predict(self, images: np.ndarray, holes: np.ndarray) -> Prediction:
+    def _predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None) -> Prediction:
         import torch
 
         lo, hi = self.spec.value_range
@@ -118,7 +118,7 @@ class NetworkInpainter(Inpainter):
         base = None
         fill_t = None
         if self.spec.input_fill is not None:
-            base = classical_fill(images, holes, self.spec.input_fill)
+            base = prefill(images, holes, self.spec.input_fill, cancel)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
         raw_t, alpha_t = self.spec.forward(self.network, image_t, hole_t, fill_t)

@@ -20,8 +20,8 @@ import engine.models
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
 from engine.model_spec import ModelSpec, registered_specs
-from engine.models.opencv import CLASSICAL_METHODS
 from engine.paths import user_models_dir
+from engine.prefill import INPUT_FILLS
 from engine.weights import load_into, load_weights, read_arch
 
 if TYPE_CHECKING:  # PyTorch is imported when a network is first built, not when the editor starts
@@ -105,13 +105,13 @@ def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
 
 
 def _card_input_fill(card: dict, default: str | None) -> str | None:
-    """The card's ``input_fill`` ("zeros" or absent = None, or a `CLASSICAL_METHODS` name); WeightsError otherwise."""
+    """The card's ``input_fill`` ("zeros" or absent = None, or one of `INPUT_FILLS`); WeightsError otherwise."""
     value = card.get("input_fill", default)
     if value in (None, "zeros"):
         return None
-    if value not in CLASSICAL_METHODS:
+    if value not in INPUT_FILLS:
         raise WeightsError(f"model card asks for an unknown input fill {value!r} (known: zeros, "
-                           f"{', '.join(CLASSICAL_METHODS)})")
+                           f"{', '.join(INPUT_FILLS)})")
     return value
 
 

@@ -11,14 +11,15 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from engine.prefill import INPUT_FILLS as PREFILLS
 from engine.registry import trainable_specs
 from trainer.arches import recipe_for
 
 ARCHES = tuple(spec.arch for spec in trainable_specs())
 """Architectures the trainer knows: the registry's networks."""
 PRECISIONS = ("auto", "fp32", "bf16")
-INPUT_FILLS = ("zeros", "telea")
-"""What the hole can hold in a network's input: zeros (the papers) or OpenCV Telea's fill (see
+INPUT_FILLS = ("zeros", *PREFILLS)
+"""What the hole can hold in a network's input: zeros (the papers) or a classical fill (`engine.prefill`, see
 engine.networks.dfnet); each recipe (`trainer.arches`) says which its network takes."""
 TEXTURE_SCALES = 3
 """DFNet's texture losses (perceptual, style) act on this many of the finest scales in the paper."""

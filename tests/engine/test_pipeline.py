@@ -205,22 +205,23 @@ def test_a_network_batch_counts_in_the_memory_estimate(random_networks):
     assert extra == dfnet.working_bytes_per_pixel * 3 * side * side
 
 
-def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(random_networks):
-    """DFNet weights trained on a Telea pre-fill: the pipeline composites alpha * raw + (1 - alpha) * fill inside
-    the hole, the fill being the one the network saw (not zeros)."""
+@pytest.mark.parametrize("fill", ["telea", "patchmatch"])
+def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(fill, random_networks):
+    """DFNet weights trained on a pre-fill: the pipeline composites alpha * raw + (1 - alpha) * fill inside the hole,
+    the fill being the one the network saw (not zeros)."""
     from dataclasses import replace
 
-    from engine.models.opencv import classical_fill
+    from engine.prefill import prefill
 
     image = synthetic_rgb(256, 256)
     hole = np.zeros((256, 256), bool)
     hole[80:140, 90:170] = True
     plain = random_networks["dfnet"]
-    model = NetworkInpainter(replace(plain.spec, input_fill="telea"), build_network("dfnet"), plain.device)
+    model = NetworkInpainter(replace(plain.spec, input_fill=fill), build_network("dfnet"), plain.device)
     model.network.load_state_dict(plain.network.state_dict())
     batch = image[None].astype(np.float32) / 255.0
     prediction = model.predict(batch, hole[None])
-    np.testing.assert_array_equal(prediction.base, classical_fill(batch, hole[None], "telea"))
+    np.testing.assert_array_equal(prediction.base, prefill(batch, hole[None], fill))
     assert (prediction.raw != plain.predict(batch, hole[None]).raw).any()  # the network saw the fill
     result = inpaint(image, hole, model, band_px=BAND)
     a, raw, base = prediction.alpha[0], prediction.raw[0], prediction.base[0]

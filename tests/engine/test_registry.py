@@ -125,11 +125,11 @@ def test_a_card_names_the_input_fill_its_weights_were_trained_with():
     folder = user_models_dir()
     torch.manual_seed(0)
     state = build_network("dfnet").state_dict()
-    for name, fill in (("prefilled", "telea"), ("plain", "zeros"), ("odd", "blur")):
+    for name, fill in (("prefilled", "telea"), ("textured", "patchmatch"), ("plain", "zeros"), ("odd", "blur")):
         weights = save_weights(folder / f"{name}.safetensors", state, arch="dfnet")
         card = {"name": name, "sha256": sha256_of(weights), "input_fill": fill}
         (folder / f"{name}.json").write_text(json.dumps(card))
-    assert get_spec("prefilled").input_fill == "telea"
+    assert get_spec("prefilled").input_fill == "telea" and get_spec("textured").input_fill == "patchmatch"
     assert get_spec("plain").input_fill is None and get_spec("dfnet").input_fill is None
     assert "odd" not in [s.name for s in list_models()]  # an unknown fill is never run as zeros
     with pytest.raises(WeightsError, match="unknown input fill 'blur'"):

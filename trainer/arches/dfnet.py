@@ -8,20 +8,21 @@ from dataclasses import replace
 import torch
 from torch import Tensor, nn
 
-from engine.models.opencv import classical_fill
+from engine.prefill import INPUT_FILLS, prefill
 from trainer import losses
 from trainer.arches import Recipe
 from trainer.config import TrainConfig
 
 
 def input_fill(kind: str | None, images: Tensor, holes: Tensor) -> Tensor | None:
-    """The hole pre-fill DFNet sees: None for "zeros" (or None), else OpenCV's fill of that name
-    (N,3,S,S) RGB [0,1] on the images' device. images (N,3,S,S) RGB [0,1], holes (N,1,S,S) 1 = hole."""
+    """The hole pre-fill DFNet sees: None for "zeros" (or None), else the classical fill of that name
+    (`engine.prefill.INPUT_FILLS`), (N,3,S,S) RGB [0,1] on the images' device. images (N,3,S,S) RGB [0,1], holes
+    (N,1,S,S) 1 = hole."""
     if kind in (None, "zeros"):
         return None
     rgb = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()
     hole = holes.detach()[:, 0].cpu().numpy() > 0.5
-    filled = torch.from_numpy(classical_fill(rgb, hole, kind)).permute(0, 3, 1, 2)
+    filled = torch.from_numpy(prefill(rgb, hole, kind)).permute(0, 3, 1, 2)
     return filled.to(images.device, images.dtype)
 
 
@@ -30,7 +31,7 @@ class DFNetRecipe(Recipe):
     adam_betas = (0.9, 0.999)
     base_lr = 2e-4
     vgg_layers = losses.DFNET_VGG_LAYERS
-    input_fills = ("zeros", "telea")
+    input_fills = ("zeros", *INPUT_FILLS)
 
     def default_batch(self, device_type: str, size: int) -> int:
         if device_type == "cuda":

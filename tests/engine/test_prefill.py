@@ -1,0 +1,48 @@
+"""The classical pre-fill a network may see in its hole: OpenCV's fills or PatchMatch, by name."""
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from engine.errors import JobCancelled
+from engine.inpainter import NetworkInpainter
+from engine.models.opencv import classical_fill
+from engine.models.patchmatch import patchmatch_fill
+from engine.prefill import INPUT_FILLS, prefill
+from engine.registry import build_network, get_spec
+
+
+def _photo_with_hole():
+    rng = np.random.default_rng(5)
+    images = rng.random((2, 48, 64, 3), dtype=np.float32)
+    holes = np.zeros((2, 48, 64), bool)
+    holes[0, 10:30, 20:40] = True
+    holes[1, 5:15, 5:50] = True
+    return images, holes
+
+
+def test_each_name_runs_its_fill():
+    images, holes = _photo_with_hole()
+    assert set(INPUT_FILLS) == {"telea", "ns", "patchmatch"}
+    np.testing.assert_array_equal(prefill(images, holes, "patchmatch"), patchmatch_fill(images, holes))
+    np.testing.assert_array_equal(prefill(images, holes, "ns"), classical_fill(images, holes, "ns"))
+    telea = prefill(images, holes, "telea")
+    np.testing.assert_array_equal(telea, classical_fill(images, holes, "telea"))
+    assert not np.array_equal(telea, prefill(images, holes, "patchmatch"))
+    with pytest.raises(ValueError, match="unknown input fill 'blur'"):
+        prefill(images, holes, "blur")
+
+
+def test_a_cancelled_removal_stops_in_the_pre_fill():
+    model = NetworkInpainter(replace(get_spec("dfnet"), input_fill="patchmatch"), build_network("dfnet"),
+                             torch.device("cpu"))
+    images = np.random.default_rng(1).random((1, 256, 256, 3), dtype=np.float32)
+    holes = np.zeros((1, 256, 256), bool)
+    holes[0, 60:200, 60:200] = True
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(JobCancelled):
+        model.predict(images, holes, cancel)
