@@ -94,7 +94,7 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     if recipe.get("texture_scales"):
         loss = "the paper's L1, total variation, VGG perceptual and style losses"
     else:
-        loss = "L1 on the hole and valid pixels (the paper's weights) + total variation; VGG perceptual and style off"
+        loss = "the paper's L1 (x6, all six scales) and total variation (x0.1, three finest); VGG losses off"
     hardware = "; ".join(cpus) or card.get("device", "?")
     facts = [
         f"File: `{arch}.safetensors`, float16, {size_bytes / 1e6:.1f} MB, sha256 `{sha256}`.",
