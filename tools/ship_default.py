@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.files import atomic_write  # noqa: E402
 from engine.registry import get_spec  # noqa: E402
 from engine.weights import load_weights, read_arch, sha256_of  # noqa: E402
+from trainer.config import ARCHES  # noqa: E402
 from trainer.evaluate import BASELINES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,9 +103,10 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"(`engine/networks/{arch}.py`), trained by FusionPaint from random initialisation (no upstream weights).",
         f"Input: RGB in [0, 1] and a hole mask (1 = hole), sides a multiple of {spec.size_multiple} px; the editor "
         f"runs it on context windows of at most {spec.native_size} px.",
-        f"**Departure from the paper:** the hole is pre-filled with OpenCV's {card.get('input_fill')} fill instead "
-        "of zeros, in training and inference alike, so the learned alpha blends the network's completion over a "
-        "classical fill.",
+        f"**Departure from the paper:** the hole is pre-filled with the classical `{card.get('input_fill')}` fill "
+        "(`engine/prefill.py`) instead of zeros, in training and inference alike, so the learned alpha blends the "
+        "network's completion over a classical fill."
+        if card.get("input_fill") not in (None, "zeros") else "Input as in the paper: the hole holds zeros.",
         f"Loss: {loss} (`trainer/recipes/README.md`).",
         f"Training data: {DATA}.",
         f"License: {DATA_LICENSE}",
@@ -124,8 +126,9 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     ])
 
 
-def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path) -> tuple[Path, str]:
-    """Copy the kept weights to ``out`` with their card; return (weights path, sha256). ShipError when not shippable."""
+def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path) -> tuple[Path, str, dict]:
+    """Copy the kept weights to ``out`` with their card; return (weights path, sha256, kept card). ShipError when not
+    shippable."""
     card = read_kept(kept, arch)
     baselines = json.loads(baselines_path.read_text(encoding="utf-8"))["models"]
     load_weights(kept)  # refuse a truncated or unreadable file before it is copied
@@ -135,12 +138,12 @@ def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path) -> t
     sha256 = sha256_of(target)
     text = model_card(arch, card, baselines, cpus_from_log(log), sha256, target.stat().st_size)
     atomic_write(out / f"{arch}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return target, sha256
+    return target, sha256, card
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("arch", choices=("dfnet", "dmfn"))
+    parser.add_argument("arch", choices=ARCHES)
     parser.add_argument("--kept", type=Path, help="default: trainer/recipes/runs/ARCH-default.safetensors")
     parser.add_argument("--baselines", type=Path, default=REPO / "trainer/recipes/val-baselines.json")
     parser.add_argument("--log", type=Path, help="default: trainer/recipes/ARCH-progress.md")
@@ -149,11 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     kept = args.kept or REPO / f"trainer/recipes/runs/{args.arch}-default.safetensors"
     log = args.log or REPO / f"trainer/recipes/{args.arch}-progress.md"
     try:
-        target, sha256 = ship(args.arch, kept, args.baselines, log, args.out)
+        target, sha256, card = ship(args.arch, kept, args.baselines, log, args.out)
     except ShipError as exc:
         print(f"not shipped: {exc}", file=sys.stderr)
         return 1
-    card = json.loads(kept.with_suffix(".json").read_text(encoding="utf-8"))
     print(f"shipped {target} and {target.with_suffix('.md')}")
     print(f"set in engine/models/{args.arch}.py: sha256=\"{sha256}\", input_fill=\"{card.get('input_fill')}\", "
           "license and training_data from the card, and its rank from the README's validation table")

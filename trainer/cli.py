@@ -89,8 +89,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="DFNet: multiply the VGG perceptual and style losses' weights (paper: 0.1 and 240) by W "
                        "(default 1)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
-                       help="DFNet: what the hole holds in the network's input: zeros (the paper), OpenCV Telea's "
-                       "fill, or PatchMatch's (about 0.7 s per 256 px image on a CPU) (default: as the starting "
+                       help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
+                       "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "
                        "weights; zeros from random initialisation)")
     train.add_argument("--compile", action="store_true", default=None,
                        help="compile the generator with torch.compile: minutes of compiling first, then faster steps "
