@@ -86,8 +86,9 @@ def evaluation_table(network: str, val: dict, baselines: dict) -> str:
 
 
 def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: str, size_bytes: int) -> str:
-    """The shipped model card (markdown)."""
-    spec = get_spec(arch)
+    """The shipped model card (markdown). ``baselines``: the baselines file (its ``key`` describes the validation
+    pairs, its ``models`` the classical fills' scores)."""
+    spec, key = get_spec(arch), baselines["key"]
     recipe = card.get("recipe", {})
     options = ", ".join(f"{k} {recipe[k]}" for k in ("size", "batch", "precision", "lr", "texture_scales",
                                                       "texture_weight", "input_fill", "compile")
@@ -118,11 +119,12 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     return "\n".join([
         f"# {spec.title}: the weights FusionPaint ships", "", *(f"- {fact}" for fact in facts), "",
         "## Evaluation", "",
-        "100 validation photos (BSDS500 val) x 600 irregular masks binned by hole ratio, 256 px, through the "
-        "editor's own pipeline (`fusionpaint evaluate`); lower is better for L1 and VGG-d (VGG19 feature distance, "
-        "an offline stand-in for LPIPS), higher for PSNR and SSIM. The weights beat both OpenCV fills in VGG-d in "
-        "every bin and in L1, PSNR and SSIM in every bin from 20 % up.", "",
-        evaluation_table(arch, card["val"], baselines), "",
+        f"{card['val']['all']['count']} pairs of {key['photos']} validation photos (BSDS500 val) and irregular masks "
+        f"binned by hole ratio, {key['size']} px, through the editor's own pipeline (`fusionpaint evaluate`); lower "
+        "is better for L1 and VGG-d (VGG19 feature distance, an offline stand-in for LPIPS), higher for PSNR and SSIM. "
+        "The weights beat both OpenCV fills in VGG-d in every bin and in L1, PSNR and SSIM in every bin from 20 % up.",
+        "",
+        evaluation_table(arch, card["val"], baselines["models"]), "",
     ])
 
 
@@ -130,7 +132,7 @@ def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path) -> t
     """Copy the kept weights to ``out`` with their card; return (weights path, sha256, kept card). ShipError when not
     shippable."""
     card = read_kept(kept, arch)
-    baselines = json.loads(baselines_path.read_text(encoding="utf-8"))["models"]
+    baselines = json.loads(baselines_path.read_text(encoding="utf-8"))
     load_weights(kept)  # refuse a truncated or unreadable file before it is copied
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{arch}.safetensors"

@@ -37,7 +37,7 @@ def _write_run(tmp_path: Path, *, misses=(), limit=None):
                  for name, row in (("opencv-telea", _scores(1.8, 25.4, 0.869, 0.228)),
                                    ("opencv-ns", _scores(1.7, 25.5, 0.871, 0.222)))}
     baselines_path = tmp_path / "baselines.json"
-    baselines_path.write_text(json.dumps({"key": {}, "models": baselines}))
+    baselines_path.write_text(json.dumps({"key": {"photos": 2, "size": 256}, "models": baselines}))
     log = tmp_path / "progress.md"
     log.write_text("| date | CPU | steps |\n|---|---|---|\n| 2026-11-22 | CPU: AMD EPYC | 10 |\n"
                    "| 2026-11-22 | CPU: Intel Xeon | 20 |\n| 2026-11-23 | CPU: AMD EPYC | 30 |\n")
@@ -60,6 +60,7 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
     row = "| 20-30 | 1.50 / 1.80 / 1.70 | 26.00 / 25.40 / 25.50 | 0.880 / 0.869 / 0.871 | 0.2000 / 0.2280 / 0.2220 |"
     assert row in card
     assert "non-commercial" in card and "telea" in card
+    assert "3 pairs of 2 validation photos" in card and "256 px" in card  # from the scores, not fixed text
 
 
 @pytest.mark.parametrize(("misses", "limit", "reason"), [
