@@ -22,7 +22,7 @@ _TRAIN_FIELDS = (
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "input_fill",
-    "compile",
+    "adversarial_from_step", "compile",
 )
 
 
@@ -92,6 +92,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "
                        "weights; zeros from random initialisation)")
+    train.add_argument("--adversarial-from-step", type=int, metavar="N",
+                       help="DMFN: reconstruction and VGG losses only before step N (no discriminator), then the "
+                       "adversarial and feature-matching losses too (default 0)")
     train.add_argument("--compile", action="store_true", default=None,
                        help="compile the generator with torch.compile: minutes of compiling first, then faster steps "
                        "(17 %% on a 2-core CPU); for runs of an hour or more")

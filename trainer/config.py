@@ -55,6 +55,8 @@ class TrainConfig:
     which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)
     multiplied by ``texture_weight`` (1 = the paper). ``input_fill``: one of
     `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random initialisation).
+    adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
+    adversarial or discriminator feature-matching loss - then the paper's full loss.
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
     then 17 % faster steps; worth it for runs of an hour or more).
     workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
@@ -90,6 +92,7 @@ class TrainConfig:
     texture_from_step: int = 0
     texture_weight: float = 1.0
     input_fill: str | None = None
+    adversarial_from_step: int = 0
     compile: bool = False
 
     def to_dict(self) -> dict:
@@ -172,6 +175,8 @@ class TrainConfig:
              f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
             (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
             (self.texture_weight > 0, f"--texture-weight must be positive, got {self.texture_weight}"),
+            (self.adversarial_from_step >= 0,
+             f"--adversarial-from-step must be 0 or more, got {self.adversarial_from_step}"),
         ]
         for ok, message in checks:
             if not ok:

@@ -6,6 +6,10 @@ LeakyReLU(0.2), on the whole 256x256 image -> 512x4x4 -> linear 512. Local branc
 are concatenated, passed through LeakyReLU(0.2) and a linear layer to one logit (no sigmoid: the RaGAN
 loss works on logits). The five local activations are returned for the discriminator feature-matching
 loss. Images are RGB in [-1, 1].
+
+Departure, for training at smaller crops first: each branch average-pools its last activation to 4x4 before
+the linear layer (an identity at the paper's 256 px), so the same weights also judge 128 px images with 64 px
+local patches (last activations 2x2, spread to 4x4).
 """
 
 from __future__ import annotations
@@ -15,14 +19,18 @@ from torch import Tensor, nn
 
 GLOBAL_CHANNELS = (64, 128, 256, 512, 512, 512)
 LOCAL_CHANNELS = (64, 128, 256, 512, 512)
-GLOBAL_SIZE = 256
-LOCAL_SIZE = 128
+PAPER_SIZE = 256
+"""Side of the images the paper's discriminator judges, pixels; any multiple of `SIZE_MULTIPLE` works."""
+SIZE_MULTIPLE = 64
+"""Image sides must be multiples of this (the global branch's six stride-2 convs halve it six times)."""
+FC_SIDE = 4
+"""Side of each branch's last activation as the linear layer reads it (the paper's, at 256 px)."""
 
 
 class _Branch(nn.Module):
     """Stack of 5x5 stride-2 conv + BN + LeakyReLU(0.2), then flatten and linear to 512."""
 
-    def __init__(self, channels: tuple[int, ...], in_size: int) -> None:
+    def __init__(self, channels: tuple[int, ...]) -> None:
         super().__init__()
         layers = []
         in_ch = 3
@@ -36,35 +44,39 @@ class _Branch(nn.Module):
             )
             in_ch = ch
         self.layers = nn.ModuleList(layers)
-        side = in_size // 2 ** len(channels)
-        self.fc = nn.Linear(in_ch * side * side, 512)
+        self.pool = nn.AdaptiveAvgPool2d(FC_SIDE)
+        self.fc = nn.Linear(in_ch * FC_SIDE * FC_SIDE, 512)
 
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         feats = []
         for layer in self.layers:
             x = layer(x)
             feats.append(x)
-        return self.fc(x.flatten(1)), feats
+        return self.fc(self.pool(x).flatten(1)), feats
 
 
 class DMFNDiscriminator(nn.Module):
-    """``forward(image (N,3,256,256), local (N,3,128,128))`` in [-1, 1] -> (logits (N, 1), local_feats).
+    """``forward(image (N,3,S,S), local (N,3,S/2,S/2))`` in [-1, 1] -> (logits (N, 1), local_feats); S a multiple
+    of `SIZE_MULTIPLE` (the paper: 256).
 
-    local_feats: the 5 local-branch activations (N,64,64,64), (N,128,32,32), (N,256,16,16),
+    local_feats: the 5 local-branch activations, at S = 256 (N,64,64,64), (N,128,32,32), (N,256,16,16),
     (N,512,8,8), (N,512,4,4).
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.global_branch = _Branch(GLOBAL_CHANNELS, GLOBAL_SIZE)
-        self.local_branch = _Branch(LOCAL_CHANNELS, LOCAL_SIZE)
+        self.global_branch = _Branch(GLOBAL_CHANNELS)
+        self.local_branch = _Branch(LOCAL_CHANNELS)
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Linear(1024, 1))
 
     def forward(self, image: Tensor, local: Tensor) -> tuple[Tensor, list[Tensor]]:
-        if image.ndim != 4 or tuple(image.shape[1:]) != (3, GLOBAL_SIZE, GLOBAL_SIZE):
-            raise ValueError(f"DMFNDiscriminator: image must be (N, 3, 256, 256), got {tuple(image.shape)}")
-        if local.ndim != 4 or tuple(local.shape[1:]) != (3, LOCAL_SIZE, LOCAL_SIZE):
-            raise ValueError(f"DMFNDiscriminator: local must be (N, 3, 128, 128), got {tuple(local.shape)}")
+        side = image.shape[-1] if image.ndim == 4 else 0
+        if image.ndim != 4 or image.shape[1:] != (3, side, side) or side == 0 or side % SIZE_MULTIPLE:
+            raise ValueError(f"DMFNDiscriminator: image must be (N, 3, S, S) with S a multiple of {SIZE_MULTIPLE}, "
+                             f"got {tuple(image.shape)}")
+        if local.ndim != 4 or local.shape[1:] != (3, side // 2, side // 2):
+            raise ValueError(f"DMFNDiscriminator: local must be (N, 3, {side // 2}, {side // 2}) for a {side} px "
+                             f"image, got {tuple(local.shape)}")
         g, _ = self.global_branch(image)
         loc, feats = self.local_branch(local)
         return self.head(torch.cat([g, loc], dim=1)), feats
@@ -93,7 +105,7 @@ def hole_centers(hole: Tensor) -> Tensor:
     return centers
 
 
-def local_patches(images: Tensor, hole: Tensor, size: int = LOCAL_SIZE) -> Tensor:
+def local_patches(images: Tensor, hole: Tensor, size: int) -> Tensor:
     """Square crops of side ``size`` centred on each hole's bounding-box centre, clamped inside the image.
 
     images (N, C, H, W) (any range), hole (N, 1, H, W) 1 = hole -> (N, C, size, size). Use the same hole for

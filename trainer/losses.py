@@ -354,10 +354,7 @@ def dmfn_generator_losses(
     target: Tensor,
     hole: Tensor,
     vgg: VGG19Features,
-    d_real_logits: Tensor,
-    d_fake_logits: Tensor,
-    d_real_feats: Sequence[Tensor],
-    d_fake_feats: Sequence[Tensor],
+    discriminator: tuple[Tensor, Tensor, Sequence[Tensor], Sequence[Tensor]] | None = None,
     weights: DMFNLossWeights | Mapping[str, float] | None = None,
 ) -> dict[str, Tensor]:
     """DMFN generator loss, paper eq. 11.
@@ -365,9 +362,10 @@ def dmfn_generator_losses(
     output: (N, 3, H, W) I_out in [-1, 1] (input outside the hole, prediction inside); prediction: the raw
     tanh output (N, 3, H, W) in [-1, 1] (shape-checked; every term is defined on I_out as in the paper);
     target: ground truth (N, 3, H, W) in [-1, 1]; hole (N, 1, H, W), 1 = hole.
-    vgg: `VGG19Features` with relu1_1..relu5_1. d_*_logits: discriminator logits (N, 1) of the real and
-    completed images; d_*_feats: the 5 local-branch activations for the real and completed local patches.
-    weights: `DMFNLossWeights` or a mapping of its field names (default: the paper's).
+    vgg: `VGG19Features` with relu1_1..relu5_1. discriminator: (real logits, fake logits, real feats, fake feats):
+    its logits (N, 1) of the real and completed images and its 5 local-branch activations for the real and
+    completed local patches; None (a reconstruction warm-up) makes "fm_dis" and "adv" zero and leaves them out of
+    the total. weights: `DMFNLossWeights` or a mapping of its field names (default: the paper's).
 
     Terms: "mae" `l1_loss`; "fm_vgg" `weighted_feature_l1` on relu1_1..relu5_1; "self_guided"
     `self_guided_loss` with `guidance_map`; "align" `geometric_alignment_loss` on relu4_1; "fm_dis"
@@ -391,14 +389,15 @@ def dmfn_generator_losses(
         ),
         "self_guided": self_guided_loss(pred_feats, target_feats, guidance_map(output, target)),
         "align": geometric_alignment_loss(pred_feats["relu4_1"], target_feats["relu4_1"]),
-        "fm_dis": weighted_feature_l1(list(d_fake_feats), [f.detach() for f in d_real_feats]),
-        "adv": ragan_generator_loss(d_real_logits, d_fake_logits),
     }
     terms["total"] = (
-        w.mae * terms["mae"]
-        + w.lam * (terms["self_guided"] + terms["fm_vgg"])
-        + w.eta * terms["fm_dis"]
-        + w.mu * terms["adv"]
-        + w.gamma * terms["align"]
+        w.mae * terms["mae"] + w.lam * (terms["self_guided"] + terms["fm_vgg"]) + w.gamma * terms["align"]
     )
+    if discriminator is None:
+        terms["fm_dis"] = terms["adv"] = torch.zeros((), device=output.device)
+        return terms
+    d_real_logits, d_fake_logits, d_real_feats, d_fake_feats = discriminator
+    terms["fm_dis"] = weighted_feature_l1(list(d_fake_feats), [f.detach() for f in d_real_feats])
+    terms["adv"] = ragan_generator_loss(d_real_logits, d_fake_logits)
+    terms["total"] = terms["total"] + w.eta * terms["fm_dis"] + w.mu * terms["adv"]
     return terms

@@ -1,5 +1,6 @@
 """DMFN global + local discriminator shapes and hole-centred local patches."""
 
+import pytest
 import torch
 
 from trainer.discriminator import DMFNDiscriminator, hole_centers, local_patches
@@ -17,6 +18,28 @@ def test_shapes_and_five_local_features():
     logits.sum().backward()
     assert all(p.grad is not None for p in d.parameters())
     assert len(d.global_branch.layers) == 6 and len(d.local_branch.layers) == 5
+
+
+def test_the_same_weights_judge_128_px_crops():
+    d = DMFNDiscriminator().eval()
+    logits, feats = d(torch.rand(2, 3, 128, 128) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert logits.shape == (2, 1) and torch.isfinite(logits).all()
+    assert tuple(feats[-1].shape) == (2, 512, 2, 2)
+    with pytest.raises(ValueError, match="multiple of 64"):
+        d(torch.rand(1, 3, 160, 160), torch.rand(1, 3, 80, 80))
+    with pytest.raises(ValueError, match=r"\(N, 3, 64, 64\)"):
+        d(torch.rand(1, 3, 128, 128), torch.rand(1, 3, 128, 128))
+
+
+def test_paper_size_pooling_is_an_identity():
+    """At 256 px the 4x4 pooling changes nothing: the linear layer reads the last activation as in the paper."""
+    d = DMFNDiscriminator().eval()
+    x = torch.rand(1, 3, 256, 256) * 2 - 1
+    branch = d.global_branch
+    last = x
+    for layer in branch.layers:
+        last = layer(last)
+    assert torch.equal(branch.pool(last), last)
 
 
 def test_local_patches_follow_the_hole_and_clamp():

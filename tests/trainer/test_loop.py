@@ -57,7 +57,9 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
 @pytest.mark.parametrize(("changes", "message"), [
     ({"arch": "dfnet", "size": 300}, "multiple of 256"),
     ({"arch": "dfnet", "batch": 1}, "at least 2"),
-    ({"arch": "dmfn", "size": 512}, "must be 256"),
+    ({"arch": "dmfn", "size": 96}, "multiple of 64"),
+    ({"arch": "dmfn", "size": 64}, "multiple of 64 from 128"),
+    ({"arch": "dmfn", "adversarial_from_step": -1}, "--adversarial-from-step"),
     ({"arch": "dmfn", "name": "../evil"}, "--name"),
     ({"arch": "dmfn", "data": "/no/such/folder"}, "not found"),
     ({"arch": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
@@ -154,6 +156,26 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
                     export=False)
     plain.setup()
     assert plain.config.input_fill == "zeros"
+
+
+@pytest.mark.slow
+def test_dmfn_warm_up_then_adversarial_at_128_px(tmp_path):
+    """Before ``adversarial_from_step`` the discriminator neither learns nor judges; from it on, both, on 128 px
+    crops with 64 px local patches."""
+    config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
+                         batch=1, device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
+                         adversarial_from_step=1, run_dir=str(tmp_path / "run"))
+    trainer = Trainer(config.validate(), export=False)
+    trainer.setup()
+    images, holes = trainer.next_batch()
+    assert images.shape == (1, 3, 128, 128)
+    before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    warm_up = trainer.train_step(images, holes)
+    assert warm_up["adv"] == 0 and warm_up["fm_dis"] == 0 and warm_up["d"] == 0 and warm_up["mae"] > 0
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters(), strict=True))
+    full = trainer.train_step(images, holes)
+    assert full["adv"] > 0 and full["fm_dis"] > 0 and full["d"] > 0
+    assert not all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters(), strict=True))
 
 
 def test_texture_weight_scales_the_vgg_losses_only():

@@ -227,7 +227,7 @@ def test_dmfn_generator_losses(vgg_dmfn):
     feats = [torch.rand(2, c, s, s, generator=gen(30 + i)) for i, (c, s) in enumerate(
         [(64, 16), (128, 8), (256, 4), (512, 2), (512, 1)])]
     logits = torch.zeros(2, 1)
-    same = L.dmfn_generator_losses(target, target, target, hole, vgg_dmfn, logits, logits, feats, feats)
+    same = L.dmfn_generator_losses(target, target, target, hole, vgg_dmfn, (logits, logits, feats, feats))
     for key in ("mae", "fm_vgg", "self_guided", "align", "fm_dis"):
         assert same[key].item() == pytest.approx(0.0, abs=1e-6), key
     assert same["adv"].item() == pytest.approx(2 * math.log(2))
@@ -238,8 +238,8 @@ def test_dmfn_generator_losses(vgg_dmfn):
     fake_feats = [f + 0.1 for f in feats]
     fake_logits = torch.tensor([[0.5], [-0.2]], requires_grad=True)
     real_logits = torch.tensor([[1.0], [0.3]])
-    terms = L.dmfn_generator_losses(output, pred, target, hole, vgg_dmfn, real_logits, fake_logits, feats,
-                                    fake_feats, {"mu": 0.003})
+    terms = L.dmfn_generator_losses(output, pred, target, hole, vgg_dmfn, (real_logits, fake_logits, feats,
+                                    fake_feats), {"mu": 0.003})
     assert set(terms) == {"total", "mae", "self_guided", "fm_vgg", "fm_dis", "adv", "align"}
     assert torch.isclose(terms["mae"], (output - target).abs().mean())
     pf, tf = vgg_dmfn((output + 1) / 2), vgg_dmfn((target + 1) / 2)
@@ -253,6 +253,10 @@ def test_dmfn_generator_losses(vgg_dmfn):
     terms["total"].backward()
     assert pred.grad is not None and pred.grad[:, :, 8:20, 8:24].abs().sum() > 0
     assert fake_logits.grad is not None
+
+    warm_up = L.dmfn_generator_losses(output.detach(), pred.detach(), target, hole, vgg_dmfn, None, {"mu": 0.003})
+    assert warm_up["fm_dis"].item() == 0 and warm_up["adv"].item() == 0
+    assert torch.isclose(warm_up["total"], total - 5 * terms["fm_dis"] - 0.003 * terms["adv"], rtol=1e-5)
 
 
 def test_bad_shapes_are_refused():

@@ -1,5 +1,8 @@
 """Training DMFN (Hui et al. 2020): a relativistic average GAN with a global + local discriminator, self-guided
-regression, geometric alignment and feature matching losses; Adam betas (0.5, 0.9) for both networks; 256 px only."""
+regression, geometric alignment and feature matching losses; Adam betas (0.5, 0.9) for both networks.
+
+Crops of any multiple of 64 px from 128 (the paper: 256; a first phase at 128 px costs a quarter per image), and
+``adversarial_from_step``: before it a reconstruction warm-up without the discriminator (its losses and updates)."""
 
 from __future__ import annotations
 
@@ -21,8 +24,11 @@ class DMFNRecipe(Recipe):
         return 16 if device_type == "cuda" else 1
 
     def config_problem(self, config: TrainConfig) -> str | None:
-        if config.size != 256:
-            return f"--size must be 256 for dmfn (its discriminator is built for 256x256), got {config.size}"
+        from trainer.discriminator import SIZE_MULTIPLE
+
+        if config.size < 2 * SIZE_MULTIPLE or config.size % SIZE_MULTIPLE:
+            return (f"--size must be a multiple of {SIZE_MULTIPLE} from {2 * SIZE_MULTIPLE} for dmfn (its "
+                    f"discriminator halves it six times), got {config.size}")
         return None
 
     def build_discriminator(self, device, memory_format) -> nn.Module:
@@ -32,16 +38,35 @@ class DMFNRecipe(Recipe):
 
     def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
-        discriminator in separate calls so its BatchNorm never mixes them."""
-        from trainer.discriminator import local_patches
-
-        disc = trainer.discriminator
+        discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
+        the generator steps, on the losses that need no discriminator."""
         real = images * 2.0 - 1.0
         with trainer.autocast():
             out = trainer.generator(real, holes)
+        if trainer.step < trainer.config.adversarial_from_step:
+            with trainer.autocast():
+                terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg)
+            d_loss = torch.zeros(())
+        else:
+            terms, d_loss = self._adversarial_losses(trainer, real, holes, out)
+        trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
+        trainer.last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
+        result = {k: v.detach() for k, v in terms.items()}
+        result["d"] = d_loss.detach()
+        return result
+
+    @staticmethod
+    def _adversarial_losses(trainer, real: Tensor, holes: Tensor, out) -> tuple[dict[str, Tensor], Tensor]:
+        """Update the discriminator once, then the generator's full loss terms (paper eq. 11) and the
+        discriminator's loss."""
+        from trainer.discriminator import local_patches
+
+        disc = trainer.discriminator
+        local_side = real.shape[-1] // 2
+        with trainer.autocast():
             fake = out.output
-            real_local = local_patches(real, holes)
-            fake_local = local_patches(fake, holes)
+            real_local = local_patches(real, holes, local_side)
+            fake_local = local_patches(fake, holes, local_side)
             real_logits, _ = disc(real, real_local)
             fake_logits, _ = disc(fake.detach(), fake_local.detach())
             d_loss = losses.dmfn_discriminator_loss(real_logits.float(), fake_logits.float())
@@ -55,15 +80,11 @@ class DMFNRecipe(Recipe):
                 fake_logits, fake_feats = disc(fake, fake_local)
                 terms = losses.dmfn_generator_losses(
                     out.output, out.prediction, real, holes, trainer.vgg,
-                    real_logits.float(), fake_logits.float(), real_feats, fake_feats,
+                    (real_logits.float(), fake_logits.float(), real_feats, fake_feats),
                 )
         finally:
             disc.requires_grad_(True)
-        trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
-        trainer.last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
-        result = {k: v.detach() for k, v in terms.items()}
-        result["d"] = d_loss.detach()
-        return result
+        return terms, d_loss
 
     @torch.no_grad()
     def predict(self, network: nn.Module, image01: Tensor, hole: Tensor, fill: str | None) -> Tensor:
