@@ -1,13 +1,15 @@
-"""Training throughput at 256x256: images per second per precision and loss recipe, and time per part of a step.
+"""Training throughput: images per second per precision, loss recipe and crop size, and time per part of a step.
 
     python bench/bench_train.py [--models dfnet dmfn] [--devices cpu cuda] [--precisions fp32 bf16 auto]
-                                [--recipes paper finest l1-tv] [--input-fills zeros telea] [--batches 4 8]
+                                [--recipes paper finest l1-tv] [--dmfn-recipes paper warm-up]
+                                [--input-fills zeros telea] [--batches 4 8] [--sizes 128 256]
                                 [--steps 5] [--warmup 2] [--workers N] [--json results.json]
 
 Each case builds the real trainer (trainer.loop.Trainer: same data pipeline, losses, precision and optimiser as
-``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. Recipes (DFNet;
-DMFN always trains with its paper losses): "paper" = VGG perceptual + style losses on the 3 finest scales,
-"finest" = on the finest scale only, "l1-tv" = L1 + total variation only (`--texture-scales` 3 / 1 / 0).
+``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. DFNet recipes:
+"paper" = VGG perceptual + style losses on the 3 finest scales, "finest" = on the finest scale only, "l1-tv" = L1 +
+total variation only (`--texture-scales` 3 / 1 / 0). DMFN recipes: "paper" = all its losses with the discriminator,
+"warm-up" = the reconstruction warm-up without it (`--adversarial-from-step`). Crop sizes in pixels (default 256).
 Parts of a step, as shares of its wall time: data (photo crops + masks), input fill (classical pre-fill of the
 hole), generator forward, loss forward (VGG features included), backward (generator and VGG together; the VGG's
 share is the difference between recipes), optimiser (Adam), other. On a GPU each part is synchronised, so the
@@ -37,6 +39,8 @@ from trainer.loop import Trainer  # noqa: E402
 
 RECIPES = {"paper": 3, "finest": 1, "l1-tv": 0}
 """Loss recipe name -> DFNet texture scales (VGG perceptual and style losses on that many finest scales)."""
+DMFN_RECIPES = {"paper": 0, "warm-up": 10**9}
+"""Loss recipe name -> DMFN ``adversarial_from_step`` (the discriminator from that step on)."""
 PARTS = ("data", "input fill", "generator forward", "loss forward", "backward", "optimiser")
 
 
@@ -54,10 +58,13 @@ def _synthetic_photos(folder: Path, n: int = 24, size: int = 384) -> Path:
 
 
 def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: str, fill: str, steps: int,
-               warmup: int, batch: int | None, workers: int | None, run_dir: Path) -> dict:
+               warmup: int, batch: int | None, workers: int | None, run_dir: Path, size: int = 256) -> dict:
     """Throughput and per-part times of one case."""
-    extra = {"texture_scales": RECIPES[recipe], "input_fill": fill} if arch == "dfnet" else {}
-    config = TrainConfig(arch=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9,
+    if arch == "dfnet":
+        extra = {"texture_scales": RECIPES[recipe], "input_fill": fill}
+    else:
+        extra = {"adversarial_from_step": DMFN_RECIPES[recipe]}
+    config = TrainConfig(arch=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9, size=size,
                          evaluate=False, workers=workers, preview_every=0, precision=precision,
                          run_dir=str(run_dir / f"{arch}-{device}"), **extra)
     trainer = Trainer(config, export=False)
@@ -79,7 +86,7 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
         "device": str(trainer.device),
         "device_name": describe_device(trainer.device),
         "precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "float32",
-        "recipe": recipe if arch == "dfnet" else "paper",
+        "recipe": recipe,
         "input_fill": fill if arch == "dfnet" else "zeros",
         "batch": trainer.batch,
         "size": config.size,
@@ -93,12 +100,13 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
 def format_table(rows: list[dict]) -> str:
     short = {"data": "data", "input fill": "fill", "generator forward": "G fwd", "loss forward": "loss fwd",
              "backward": "bwd", "optimiser": "optim", "other": "other"}
-    header = (f"{'model':<6} {'prec':<8} {'recipe':<7} {'fill':<6} {'batch':>5} {'s/step':>7} {'img/s':>6}  "
+    header = (f"{'model':<6} {'prec':<8} {'recipe':<7} {'fill':<6} {'size':>4} {'batch':>5} {'s/step':>7} "
+              f"{'img/s':>6}  "
               + " ".join(f"{v:>8}" for v in short.values()))
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['model']:<6} {r['precision']:<8} {r['recipe']:<7} {r['input_fill']:<6} {r['batch']:>5} "
+            f"{r['model']:<6} {r['precision']:<8} {r['recipe']:<7} {r['input_fill']:<6} {r['size']:>4} {r['batch']:>5} "
             f"{r['seconds_per_step_median']:>7.2f} {r['images_per_s']:>6.2f}  "
             + " ".join(f"{100 * r['part_shares'][k]:>7.1f}%" for k in short)
         )
@@ -112,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["auto", "fp32", "bf16"])
     parser.add_argument("--recipes", nargs="+", default=["paper"], choices=list(RECIPES),
                         help="DFNet loss recipes (default: paper)")
+    parser.add_argument("--dmfn-recipes", nargs="+", default=["paper"], choices=list(DMFN_RECIPES),
+                        help="DMFN loss recipes (default: paper)")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[256], help="crop sizes in pixels (default 256)")
     parser.add_argument("--input-fills", nargs="+", default=["zeros"], choices=INPUT_FILLS,
                         help="DFNet input fills (default: zeros)")
     parser.add_argument("--batches", nargs="+", type=int, default=[None],
@@ -129,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             if device.startswith("cuda") and not torch.cuda.is_available():
                 print(f"skipping {device}: no CUDA GPU", file=sys.stderr)
                 continue
-            variants = itertools.product(args.precisions, args.recipes, args.input_fills, args.batches)
-            if arch == "dmfn":  # one loss recipe and no input fill
-                variants = itertools.product(args.precisions, ["paper"], ["zeros"], args.batches)
-            for precision, recipe, fill, batch in variants:
+            variants = itertools.product(args.precisions, args.recipes, args.input_fills, args.batches, args.sizes)
+            if arch == "dmfn":  # its own loss recipes and no input fill
+                variants = itertools.product(args.precisions, args.dmfn_recipes, ["zeros"], args.batches, args.sizes)
+            for precision, recipe, fill, batch, size in variants:
                 row = bench_case(arch, device, data, precision=precision, recipe=recipe, fill=fill,
                                  steps=args.steps, warmup=args.warmup, batch=batch, workers=args.workers,
-                                 run_dir=Path(tmp) / "runs")
+                                 run_dir=Path(tmp) / "runs", size=size)
                 rows.append(row)
                 if len(rows) == 1:
                     print(row["device_name"], file=sys.stderr)
