@@ -25,3 +25,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def no_network_weights(monkeypatch, tmp_path):
+    """The built-in networks as on an installation without their weights files (what a user has who deleted them,
+    or before weights ship): each network's weights file points into an empty folder."""
+    from dataclasses import replace
+
+    import engine.registry as registry
+
+    for name, spec in list(registry._BUILTIN.items()):
+        if spec.kind == "network":
+            missing = tmp_path / "no-weights" / f"{name}.safetensors"
+            monkeypatch.setitem(registry._BUILTIN, name, replace(spec, weights_file=missing, sha256=None))

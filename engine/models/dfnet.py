@@ -27,17 +27,22 @@ register_model(ModelSpec(
     name="dfnet",
     title="DFNet (Deep Fusion Network)",
     arch="dfnet",
-    license="FusionPaint weights: trained by the FusionPaint project (none shipped yet)",
-    training_data="none shipped yet",
+    license="FusionPaint's own weights, trained on research photo sets: research and non-commercial use only "
+            "(resources/weights/dfnet.md)",
+    training_data="1,400 research photos (BSDS500, ImageNet samples, Urban100, Sun-Hays80, Set14), 256 px, "
+                  "procedural 0-60 % holes; see resources/weights/dfnet.md",
     paper="Hong et al., Deep Fusion Network for Image Completion, ACM MM 2019",
     value_range=(0.0, 1.0),
     size_multiple=256,
     native_size=512,
     alpha_learned=True,
-    alpha_meaning="learned 3-channel alpha composition map of the finest fusion block (1 = network output)",
+    alpha_meaning="learned 3-channel alpha composition map of the finest fusion block (1 = network output; 0 = the "
+                  "photo outside the hole and the classical pre-fill inside it)",
     weights_file=WEIGHTS_DIR / "dfnet.safetensors",
+    sha256="295b3e9992ba172ff6d63f799820b0a24d21df5abc4babe0afbfe9cc5dd2bcab",
+    input_fill="telea",  # trained on OpenCV Telea's fill of the hole (a departure from the paper; see the card)
     working_bytes_per_pixel=400,
-    rank=20,  # below PatchMatch until trained weights beat it on the validation photos
+    rank=20,  # below PatchMatch, whose VGG distance stays better in every bin of the validation table (README)
     build=_build,
     forward=_forward,
 ))

@@ -120,8 +120,8 @@ def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
     assert starts == [str(weights), "random"]  # no installed DMFN weights: the fine-tune or random
     args = dialog.command()
     assert args[args.index("--init") + 1] == str(weights)
-    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))
-    assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["random"]
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))  # shipped weights, no fine-tune
+    assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["default", "random"]
 
 
 def test_the_time_left_includes_the_scoring_at_the_end(qtbot, tmp_path):

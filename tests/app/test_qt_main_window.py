@@ -552,8 +552,9 @@ while True:
 """
 
 
-def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(qtbot, main_window, make_main_window,
-                                                                     dialogs, tmp_path, monkeypatch):
+def test_fine_tuning_goes_on_when_its_dialog_closes_and_quitting_asks(no_network_weights, qtbot, main_window,
+                                                                     make_main_window, dialogs, tmp_path,
+                                                                     monkeypatch):
     from app.qt_finetune_dialog import FineTuneDialog
 
     monkeypatch.setattr(FineTuneDialog, "command", lambda self: ["-c", FAKE_TRAINER])
@@ -699,13 +700,15 @@ def test_icons_and_a_fresh_status_for_each_photo(qtbot, opened, png_file):
     assert opened.time_label.text() == ""
 
 
-def test_help_lists_the_shortcuts_and_about_names_the_licenses(qtbot, opened):
+def test_help_lists_the_shortcuts_and_about_names_the_licenses(qtbot, opened, request):
     rows = dict((text, keys) for keys, text in opened.shortcut_rows())
     assert rows["Remove"] == "Ctrl+R" and rows["Show mask"] == "M" and rows["Keyboard shortcuts"] == "F1"
     assert "Pan" in rows and "Show the original photo" in rows
     about = opened.about_text()
-    assert "MIT" in about and "CC0" in about and "No network weights are installed" in about
-    assert "PyPatchMatch" in about and "Apache-2.0 (OpenCV)" in about
+    assert "MIT" in about and "CC0" in about and "PyPatchMatch" in about and "Apache-2.0 (OpenCV)" in about
+    assert "Installed weights" in about and "research and non-commercial use only" in about  # DFNet's
+    request.getfixturevalue("no_network_weights")
+    assert "No network weights are installed" in opened.about_text()
 
 
 def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
@@ -718,7 +721,7 @@ def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
     assert canvas.mask_item.isVisible()
 
 
-def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monkeypatch):
+def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(no_network_weights, qtbot, monkeypatch):
     import app.qt_main_window as main_window
     from app.settings import Settings
 
@@ -734,6 +737,19 @@ def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(qtbot, monk
     monkeypatch.setattr(main_window.QMessageBox, "information", lambda parent, title, text: shown.append(text))
     assert not second.select_model("dfnet")
     assert "no trained weights yet" in shown[0] and "/" not in shown[0].replace("File > Fine-tune", "")
+
+
+def test_with_the_shipped_dfnet_weights_no_classical_only_note(qtbot):
+    import app.qt_main_window as main_window
+    from app.settings import Settings
+
+    window = main_window.QtMainWindow(settings=Settings())
+    qtbot.addWidget(window)
+    assert window.statusBar().currentMessage() != main_window.CLASSICAL_ONLY_SHORT
+    assert window.model_combo.toolTip() != main_window.CLASSICAL_ONLY_NOTE
+    labels = [window.model_combo.itemText(i) for i in range(window.model_combo.count())]
+    assert "DFNet (Deep Fusion Network)" in labels  # offered without "(no weights)"
+    assert window.select_model("dfnet")
 
 
 def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_window, png_file, tmp_path):
