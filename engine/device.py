@@ -66,11 +66,8 @@ def cuda_absence() -> str | None:
 
 
 def inference_dtype(device: torch.device) -> torch.dtype:
-    """Half precision on GPUs; float32 on the CPU.
-
-    bf16 autocast halves CPU latency, but its error with trained weights has not been measured yet, so the CPU path
-    stays in float32 (see README, benchmarks).
-    """
+    """Half precision on GPUs; float32 weights on the CPU (a model whose spec allows it then runs under bf16
+    autocast where `cpu_bf16_faster`; see `engine.inpainter.NetworkInpainter`)."""
     import torch
 
     return torch.float16 if device.type in ("cuda", "mps") else torch.float32
@@ -109,10 +106,11 @@ def cpu_bf16_feature() -> str | None:
     return next((flag for flag in CPU_BF16_FLAGS if flag in flags), None)
 
 
-def cpu_bf16_trains_faster() -> bool:
-    """Whether bf16 autocast trains faster than float32 on this CPU, as measured with bench/bench_train.py (DFNet,
+def cpu_bf16_faster() -> bool:
+    """Whether bf16 autocast runs faster than float32 on this CPU, as measured with bench/bench_train.py (DFNet,
     batch 8, 2 threads): yes with AMX (1.4x) and on AMD's AVX512-BF16 (2.0x); no on an Intel CPU with AVX512-BF16
-    but no AMX (0.90x: its float32 units are as fast) nor without native bf16 (0.3x, emulated)."""
+    but no AMX (0.90x: its float32 units are as fast) nor without native bf16 (0.3x, emulated). Inference agrees
+    on AMD's AVX512-BF16 (bench/bench_engine.py, DFNet 512 px: 219 against 329 ms)."""
     feature = cpu_bf16_feature()
     return feature == "amx_bf16" or (feature == "avx512_bf16" and "AMD" in _cpu_info()[0])
 

@@ -5,6 +5,7 @@ The pipeline only talks to :class:`Inpainter`; value ranges, channel order and p
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.device import describe_device, inference_dtype
+from engine.device import cpu_bf16_faster, describe_device, inference_dtype
 from engine.prefill import prefill
 
 if TYPE_CHECKING:  # a classical fill runs without PyTorch: the editor's default removal never waits for its import
@@ -77,12 +78,15 @@ class ClassicalInpainter(Inpainter):
 
 class NetworkInpainter(Inpainter):
     """A generator (the spec's ``build``, run by its ``forward``) in eval mode on ``device`` (half precision and
-    channels_last on GPUs)."""
+    channels_last on GPUs). ``dtype`` None leaves the precision to the engine: `engine.device.inference_dtype`, and on
+    the CPU bf16 autocast where the spec allows it (``cpu_bf16``) and the CPU runs it faster; a given ``dtype`` is
+    used as it is (no autocast)."""
 
     def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
         import torch
 
         super().__init__(spec, device)
+        self.cpu_autocast = dtype is None and device.type == "cpu" and spec.cpu_bf16 and cpu_bf16_faster()
         self.dtype = dtype or inference_dtype(device)
         channels_last = device.type == "cuda" or getattr(network, "channels_last_on_cpu", False)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -121,7 +125,9 @@ class NetworkInpainter(Inpainter):
             base = prefill(images, holes, self.spec.input_fill, cancel)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
-        raw_t, alpha_t = self.spec.forward(self.network, image_t, hole_t, fill_t)
+        # (an autocast context with enabled=False would switch off a caller's own autocast, so none is entered)
+        with torch.autocast("cpu", dtype=torch.bfloat16) if self.cpu_autocast else contextlib.nullcontext():
+            raw_t, alpha_t = self.spec.forward(self.network, image_t, hole_t, fill_t)
         raw_t = ((raw_t.float() - lo) / (hi - lo)).clamp_(0.0, 1.0)
         raw = raw_t.permute(0, 2, 3, 1).cpu().numpy()
         alpha = None

@@ -55,6 +55,9 @@ class ModelSpec:
     rank: order in the model list; the usable built-in model with the lowest rank is the default. Set from the
     measured validation table (README, Models), so that the default is the best fill a user has.
     max_batch: most context windows per call (1: progress and cancelling between windows for slow fills).
+    cpu_bf16: run the network under bf16 autocast on CPUs where bf16 is native and faster
+    (`engine.device.cpu_bf16_faster`); set only for weights whose bf16 error was measured invisible
+    (``bench/bench_engine.py``, README Benchmarks).
     software: what a classical fill runs on, shown as its device, e.g. "OpenCV".
     """
 
@@ -75,6 +78,7 @@ class ModelSpec:
     working_bytes_per_pixel: int = 0
     rank: int = 100
     max_batch: int = DEFAULT_MAX_BATCH
+    cpu_bf16: bool = False
     software: str = ""
     build: Callable[[], torch.nn.Module] | None = field(default=None, compare=False, repr=False)
     forward: NetworkForward | None = field(default=None, compare=False, repr=False)

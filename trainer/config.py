@@ -49,7 +49,7 @@ class TrainConfig:
     ``warmup_steps``, then the rate is multiplied by ``lr_decay`` every ``lr_decay_every`` steps (0 = never).
     clip_grad: maximum global gradient norm (None = no clipping).
     precision: "auto" (bf16 autocast on CUDA where supported, else fp16 with a gradient scaler; on the CPU bf16
-    autocast where it trains faster than float32 (engine.device.cpu_bf16_trains_faster), else float32), "fp32",
+    autocast where it trains faster than float32 (engine.device.cpu_bf16_faster), else float32), "fp32",
     or "bf16" (bf16 autocast on any device).
     Loss recipe (DFNet): ``texture_scales`` finest scales (0-3; paper 3) carry the VGG perceptual and style losses,
     which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)

@@ -39,7 +39,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from engine.device import cpu_bf16_trains_faster, describe_device, resolve_device
+from engine.device import cpu_bf16_faster, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import save_image
 from engine.model_spec import ModelSpec
@@ -726,7 +726,7 @@ def resolve_amp_dtype(precision: str, device: torch.device) -> torch.dtype | Non
     """Autocast dtype for a `trainer.config.PRECISIONS` setting on ``device``; None = float32.
 
     "auto": bf16 on CUDA where supported, else fp16; on the CPU bf16 where it trains faster than float32
-    (`engine.device.cpu_bf16_trains_faster`), else float32.
+    (`engine.device.cpu_bf16_faster`), else float32.
     """
     if precision == "bf16":
         return torch.bfloat16
@@ -734,7 +734,7 @@ def resolve_amp_dtype(precision: str, device: torch.device) -> torch.dtype | Non
         return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_bf16_trains_faster():
+    if device.type == "cpu" and cpu_bf16_faster():
         return torch.bfloat16
     return None
 

@@ -109,10 +109,10 @@ def test_precision_auto_uses_bf16_only_on_a_cpu_where_it_trains_faster(monkeypat
     import trainer.loop as loop
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(loop, "cpu_bf16_trains_faster", lambda: True)
+    monkeypatch.setattr(loop, "cpu_bf16_faster", lambda: True)
     assert loop.resolve_amp_dtype("auto", cpu) == torch.bfloat16
     assert loop.resolve_amp_dtype("fp32", cpu) is None
-    monkeypatch.setattr(loop, "cpu_bf16_trains_faster", lambda: False)
+    monkeypatch.setattr(loop, "cpu_bf16_faster", lambda: False)
     assert loop.resolve_amp_dtype("auto", cpu) is None
     assert loop.resolve_amp_dtype("bf16", cpu) == torch.bfloat16
 
