@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long background run that trains a default model's weights on the CPU, resumed across many sittings.
 #
-# Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]     (ARCH: dfnet)
+# Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]     (ARCH: dfnet, dmfn)
 #
 #   start     (default) resume the run exactly from its checkpoint; without one (a new machine) start it from the
 #             kept weights of earlier sittings (trainer/recipes/runs/ARCH-default.safetensors), else from the
@@ -32,7 +32,10 @@ case "$arch" in
     # phase 1 (see trainer/recipes/README.md): L1 + total variation on the Telea pre-fill, bf16 where native
     dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 0 --input-fill telea
                    --lr-decay-every 0 --checkpoint-every 100 --preview-every 200 --compile) ;;
-    *) echo "error: no default-weights recipe for '$arch' (known: dfnet)" >&2; exit 2 ;;
+    # phase 1 (see trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator
+    dmfn) recipe=(--model dmfn --size 128 --batch 4 --precision auto --adversarial-from-step 1000000000
+                  --lr-decay-every 0 --checkpoint-every 200 --preview-every 400) ;;
+    *) echo "error: no default-weights recipe for '$arch' (known: dfnet, dmfn)" >&2; exit 2 ;;
 esac
 
 run="${FUSIONPAINT_DEFAULT_RUN:-$("$python" -c 'from engine.paths import user_runs_dir; print(user_runs_dir())')/default-$arch}"

@@ -289,17 +289,18 @@ def feature_centers(response: Tensor, eps: float = 1e-6) -> tuple[Tensor, Tensor
 def geometric_alignment_loss(pred_response: Tensor, target_response: Tensor, eps: float = 1e-6) -> Tensor:
     """DMFN eq. 7 on relu4_1: squared distance between the channel centres of output and target.
 
-    (N, K, H, W) >= 0 each. Centres from `feature_centers` (normalised coordinates, so the value does not
-    depend on the image size); the squared distances are summed over the K channels and averaged over
-    the batch. Channels with (almost) no response in either image are left out (their centre is
-    undefined). Scalar >= 0; zero for identical inputs.
+    (N, K, H, W) >= 0 each. Centres from `feature_centers`, rescaled to span [-1, 1] on each axis (so the value
+    does not depend on the image size). Normalised as in the authors' public code, which fixed gamma = 1: the
+    mean squared coordinate difference over batch, channels and both axes (eq. 7 as printed sums over the
+    channels instead, 2 K / 4 = 256 times larger at relu4_1). Channels with (almost) no response in either
+    image count as zero (their centre is undefined). Scalar >= 0; zero for identical inputs.
     """
     _check_pair(pred_response, target_response)
     cp, mp = feature_centers(pred_response, eps)
     ct, mt = feature_centers(target_response.detach(), eps)
     valid = ((mp > eps) & (mt > eps)).to(cp.dtype)
-    dist2 = (cp - ct).pow(2).sum(dim=2)
-    return (dist2 * valid).sum(dim=1).mean()
+    sq = (2.0 * (cp - ct)).pow(2) * valid.unsqueeze(2)
+    return sq.mean()
 
 
 def _relativistic(a: Tensor, b: Tensor) -> Tensor:

@@ -196,7 +196,8 @@ def test_geometric_alignment_shifted_blob(vgg_dmfn):
     a[0, 0, 0, 0] = 2.0
     b = torch.zeros(1, 1, 3, 5)
     b[0, 0, 1, 2] = 5.0
-    expected = (1 / 2) ** 2 + (2 / 4) ** 2
+    # centres span [-1, 1]: moves of 2 * (1/2) and 2 * (2/4); mean over the one channel and two axes
+    expected = ((2 * 1 / 2) ** 2 + (2 * 2 / 4) ** 2) / 2
     assert L.geometric_alignment_loss(b, a).item() == pytest.approx(expected)
     x = rb.detach().clone().requires_grad_(True)
     L.geometric_alignment_loss(x, ra).backward()
