@@ -18,10 +18,8 @@ def _build() -> torch.nn.Module:
 
 
 def _forward(network, image, hole, fill):
-    """The generator's prediction; DMFN has no learned alpha and never takes a pre-filled hole."""
-    if fill is not None:
-        raise ValueError("DMFN does not take a pre-filled hole")
-    return network(image, hole).prediction, None
+    """The generator's prediction (DMFN has no learned alpha); ``fill``: the pre-filled hole or None."""
+    return network(image, hole, fill=fill).prediction, None
 
 
 register_model(ModelSpec(

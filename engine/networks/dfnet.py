@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engine.networks.common import check_image_and_hole
+from engine.networks.common import check_image_and_hole, zero_hole
 
 SIZE_MULTIPLE = 256
 NUM_FUSION = 6
@@ -54,14 +54,6 @@ def image_pyramid(image: Tensor, levels: int) -> list[Tensor]:
     for _ in range(levels - 1):
         pyramid.append(F.avg_pool2d(pyramid[-1], 2))
     return pyramid
-
-
-def zero_hole(image: Tensor, hole: Tensor, fill: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Return (image with hole pixels set to 0, or to ``fill`` where given, binary hole mask 0/1 in image's dtype);
-    hole > 0.5 = hole. fill: (N, 3, H, W) like image, only its hole pixels are used."""
-    hole_bool = hole > 0.5
-    known = image.masked_fill(hole_bool, 0.0) if fill is None else torch.where(hole_bool, fill.to(image.dtype), image)
-    return known, hole_bool.to(image.dtype)
 
 
 class _EncoderLayer(nn.Module):

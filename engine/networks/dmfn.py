@@ -7,6 +7,8 @@ combination convolutions of its Figure 2 (471,808 parameters per block, about 5.
 
 Tensors are NCHW float. Image: RGB in [-1, 1]. Hole: (N, 1, H, W), 1 = pixel to fill, 0 = known.
 The network input is [image with the hole zeroed (3), hole (1)]. H and W must be multiples of 4.
+A departure open to FusionPaint's own weights: the hole may be pre-filled by a classical fill instead of
+zeros (``fill``); the output still keeps the photo outside the hole and the prediction inside it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from engine.networks.common import check_image_and_hole
+from engine.networks.common import check_image_and_hole, zero_hole
 
 SIZE_MULTIPLE = 4
 NUM_BLOCKS = 8
@@ -97,13 +99,18 @@ class DMFNGenerator(nn.Module):
             nn.Conv2d(64, 3, 3, padding=1),
         )
 
-    def forward(self, image: Tensor, hole: Tensor) -> DMFNOutput:
-        """image (N,3,H,W) RGB in [-1,1] (not yet zeroed), hole (N,1,H,W) 1 = hole; H, W multiples of 4."""
+    def forward(self, image: Tensor, hole: Tensor, *, fill: Tensor | None = None) -> DMFNOutput:
+        """image (N,3,H,W) RGB in [-1,1] (not yet zeroed), hole (N,1,H,W) 1 = hole; H, W multiples of 4.
+
+        fill: None (the paper: the hole is zeroed) or (N,3,H,W) RGB in [-1,1], a classical completion whose hole
+        pixels replace the zeros in the input, for weights trained that way.
+        """
         check_image_and_hole(image, hole, SIZE_MULTIPLE, "DMFN")
-        hole_bool = hole > 0.5
-        zeroed = image.masked_fill(hole_bool, 0.0)
-        hole_bin = hole_bool.to(image.dtype)
-        x = self.decoder(self.blocks(self.encoder(torch.cat((zeroed, hole_bin), dim=1))))
+        if fill is not None and fill.shape != image.shape:
+            raise ValueError(f"DMFN: fill must have the image's shape {tuple(image.shape)}, got {tuple(fill.shape)}")
+        zeroed, hole_bin = zero_hole(image, hole)
+        network_input = zeroed if fill is None else zero_hole(image, hole, fill)[0]
+        x = self.decoder(self.blocks(self.encoder(torch.cat((network_input, hole_bin), dim=1))))
         prediction = torch.tanh(x)
         return DMFNOutput(zeroed + prediction * hole_bin, prediction)
 

@@ -167,6 +167,23 @@ def test_dmfn_ignores_pixels_inside_the_hole(dmfn: DMFNGenerator) -> None:
     assert torch.equal(a.output, b.output)
 
 
+def test_dmfn_fill_replaces_the_zeros_in_the_hole_only(dmfn: DMFNGenerator) -> None:
+    image, hole = _inputs(1, 64, 64, low=-1.0, seed=7)
+    fill = torch.rand_like(image) * 2 - 1
+    other_outside = torch.where(hole.bool(), fill, torch.rand_like(image))  # same fill inside, noise outside
+    with torch.inference_mode():
+        zeros = dmfn(image, hole)
+        filled = dmfn(image, hole, fill=fill)
+        same = dmfn(image, hole, fill=other_outside)
+    assert not torch.equal(zeros.prediction, filled.prediction)
+    assert torch.equal(filled.prediction, same.prediction)
+    known = ~hole.bool().expand_as(image)
+    assert torch.equal(filled.output[known], image[known])  # the photo outside the hole, never the fill
+    assert torch.equal(filled.output[~known], filled.prediction[~known])
+    with pytest.raises(ValueError, match="fill must have the image's shape"):
+        dmfn(image, hole, fill=fill[:, :, :32])
+
+
 def test_dmfn_rejects_bad_sizes(dmfn: DMFNGenerator) -> None:
     with pytest.raises(ValueError, match="DMFN: height and width must be multiples of 4"):
         dmfn(torch.rand(1, 3, 64, 66), torch.zeros(1, 1, 64, 66))

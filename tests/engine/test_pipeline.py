@@ -233,6 +233,30 @@ def test_a_pre_filled_hole_is_what_the_learned_alpha_blends_over(fill, random_ne
     assert np.abs(result.image[hole].astype(int) - expected[hole].astype(int)).max() <= 1
 
 
+def test_dmfn_weights_trained_on_a_pre_fill_see_it_in_their_range(random_networks):
+    """DMFN weights whose card names a pre-fill get that fill in the hole, scaled to DMFN's [-1, 1] like the photo."""
+    from dataclasses import replace
+
+    import torch
+
+    from engine.prefill import prefill
+
+    image = synthetic_rgb(128, 128)
+    hole = np.zeros((128, 128), bool)
+    hole[30:70, 40:100] = True
+    plain = random_networks["dmfn"]
+    seen = []
+    forward = plain.spec.forward
+    spec = replace(plain.spec, input_fill="telea",
+                   forward=lambda net, img, h, fill: seen.append(fill) or forward(net, img, h, fill))
+    model = NetworkInpainter(spec, plain.network, plain.device)
+    batch = image[None].astype(np.float32) / 255.0
+    prediction = model.predict(batch, hole[None])
+    expected = torch.from_numpy(prefill(batch, hole[None], "telea")).permute(0, 3, 1, 2) * 2 - 1
+    torch.testing.assert_close(seen[0], expected)
+    assert (prediction.raw != plain.predict(batch, hole[None]).raw).any()  # the network saw the fill
+
+
 @pytest.mark.parametrize("name", ["opencv-telea", "dfnet"])
 def test_in_place_gives_the_same_result_in_the_input_array(name, random_networks):
     image = synthetic_rgb(520, 6000)

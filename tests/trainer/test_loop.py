@@ -67,7 +67,7 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
     ({"arch": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
     ({"arch": "dfnet", "texture_weight": 0}, "--texture-weight must be positive"),
     ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
-    ({"arch": "dmfn", "input_fill": "telea"}, "not available for dmfn"),
+    ({"arch": "dmfn", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
 ])
 def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
@@ -118,7 +118,7 @@ def test_precision_auto_uses_bf16_only_on_a_cpu_where_it_trains_faster(monkeypat
 
 
 def test_telea_input_fill_fills_the_hole_only():
-    from trainer.arches.dfnet import input_fill
+    from trainer.arches import input_fill
 
     images = torch.zeros(2, 3, 32, 32)
     images[:, 0] = 0.8  # a red photo
@@ -156,6 +156,29 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
                     export=False)
     plain.setup()
     assert plain.config.input_fill == "zeros"
+
+
+def test_dmfn_trains_and_predicts_on_the_telea_fill(tmp_path, monkeypatch):
+    """DMFN's generator sees the Telea fill of the hole, in its own range [-1, 1], in training and in prediction."""
+    import trainer.arches.dmfn as recipe_module
+
+    config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
+                         batch=1, device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
+                         adversarial_from_step=10, input_fill="telea", run_dir=str(tmp_path / "run"))
+    trainer = Trainer(config.validate(), export=False)
+    trainer.setup()
+    fills = []
+    real_forward = trainer.generator.forward
+    monkeypatch.setattr(trainer.generator, "forward", lambda *a, fill=None: fills.append(fill) or real_forward(
+        *a, fill=fill))
+    images, holes = trainer.next_batch()
+    trainer.train_step(images, holes)
+    telea = recipe_module.input_fill("telea", images, holes)
+    torch.testing.assert_close(fills[0], telea * 2 - 1)
+    recipe_module.RECIPE.predict(trainer.generator, images, holes, "telea")
+    torch.testing.assert_close(fills[1], telea * 2 - 1)
+    recipe_module.RECIPE.predict(trainer.generator, images, holes, "zeros")
+    assert fills[2] is None
 
 
 @pytest.mark.slow

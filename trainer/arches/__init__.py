@@ -53,6 +53,22 @@ class Recipe:
         raise NotImplementedError
 
 
+def input_fill(kind: str | None, images: Tensor, holes: Tensor) -> Tensor | None:
+    """The hole pre-fill a network sees: None for "zeros" (or None), else the classical fill of that name
+    (`engine.prefill.INPUT_FILLS`), (N,3,S,S) RGB [0,1] on the images' device. images (N,3,S,S) RGB [0,1], holes
+    (N,1,S,S) 1 = hole."""
+    if kind in (None, "zeros"):
+        return None
+    import torch
+
+    from engine.prefill import prefill
+
+    rgb = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()
+    hole = holes.detach()[:, 0].cpu().numpy() > 0.5
+    filled = torch.from_numpy(prefill(rgb, hole, kind)).permute(0, 3, 1, 2)
+    return filled.to(images.device, images.dtype)
+
+
 def recipe_for(arch: str) -> Recipe:
     """The recipe of ``arch`` (``trainer/arches/ARCH.py``); ValueError for an architecture without one."""
     name = f"{__name__}.{arch}"

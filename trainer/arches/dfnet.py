@@ -8,22 +8,10 @@ from dataclasses import replace
 import torch
 from torch import Tensor, nn
 
-from engine.prefill import INPUT_FILLS, prefill
+from engine.prefill import INPUT_FILLS
 from trainer import losses
-from trainer.arches import Recipe
+from trainer.arches import Recipe, input_fill
 from trainer.config import TrainConfig
-
-
-def input_fill(kind: str | None, images: Tensor, holes: Tensor) -> Tensor | None:
-    """The hole pre-fill DFNet sees: None for "zeros" (or None), else the classical fill of that name
-    (`engine.prefill.INPUT_FILLS`), (N,3,S,S) RGB [0,1] on the images' device. images (N,3,S,S) RGB [0,1], holes
-    (N,1,S,S) 1 = hole."""
-    if kind in (None, "zeros"):
-        return None
-    rgb = images.detach().float().permute(0, 2, 3, 1).cpu().numpy()
-    hole = holes.detach()[:, 0].cpu().numpy() > 0.5
-    filled = torch.from_numpy(prefill(rgb, hole, kind)).permute(0, 3, 1, 2)
-    return filled.to(images.device, images.dtype)
 
 
 class DFNetRecipe(Recipe):

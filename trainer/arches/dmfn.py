@@ -1,16 +1,18 @@
 """Training DMFN (Hui et al. 2020): a relativistic average GAN with a global + local discriminator, self-guided
 regression, geometric alignment and feature matching losses; Adam betas (0.5, 0.9) for both networks.
 
-Crops of any multiple of 64 px from 128 (the paper: 256; a first phase at 128 px costs a quarter per image), and
-``adversarial_from_step``: before it a reconstruction warm-up without the discriminator (its losses and updates)."""
+Crops of any multiple of 64 px from 128 (the paper: 256; a first phase at 128 px costs a quarter per image),
+``adversarial_from_step``: before it a reconstruction warm-up without the discriminator (its losses and updates), and
+the hole pre-filled by a classical fill instead of zeros (``input_fill``, a departure from the paper)."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
+from engine.prefill import INPUT_FILLS
 from trainer import losses
-from trainer.arches import Recipe
+from trainer.arches import Recipe, input_fill
 from trainer.config import TrainConfig
 
 
@@ -19,6 +21,7 @@ class DMFNRecipe(Recipe):
     adam_betas = (0.5, 0.9)
     base_lr = 2e-4
     vgg_layers = losses.DMFN_VGG_LAYERS
+    input_fills = ("zeros", *INPUT_FILLS)
 
     def default_batch(self, device_type: str, size: int) -> int:
         return 16 if device_type == "cuda" else 1
@@ -41,8 +44,10 @@ class DMFNRecipe(Recipe):
         discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
         the generator steps, on the losses that need no discriminator."""
         real = images * 2.0 - 1.0
+        with trainer.part("input fill"):
+            fill = _to_signed(input_fill(trainer.config.input_fill, images, holes))
         with trainer.autocast():
-            out = trainer.generator(real, holes)
+            out = trainer.generator(real, holes, fill=fill)
         if trainer.step < trainer.config.adversarial_from_step:
             with trainer.autocast():
                 terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg)
@@ -88,7 +93,13 @@ class DMFNRecipe(Recipe):
 
     @torch.no_grad()
     def predict(self, network: nn.Module, image01: Tensor, hole: Tensor, fill: str | None) -> Tensor:
-        return ((network(image01 * 2 - 1, hole).output + 1) / 2).clamp(0, 1)
+        fill = _to_signed(input_fill(fill, image01, hole))
+        return ((network(image01 * 2 - 1, hole, fill=fill).output + 1) / 2).clamp(0, 1)
+
+
+def _to_signed(fill: Tensor | None) -> Tensor | None:
+    """A pre-fill in [0, 1] -> DMFN's range [-1, 1] (None stays None)."""
+    return None if fill is None else fill * 2.0 - 1.0
 
 
 RECIPE = DMFNRecipe()
