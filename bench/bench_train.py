@@ -2,7 +2,7 @@
 
     python bench/bench_train.py [--models dfnet dmfn] [--devices cpu cuda] [--precisions fp32 bf16 auto]
                                 [--recipes paper finest l1-tv] [--dmfn-recipes paper warm-up]
-                                [--input-fills zeros telea] [--batches 4 8] [--sizes 128 256]
+                                [--input-fills zeros telea] [--batches 4 8] [--sizes 128 256] [--compile]
                                 [--steps 5] [--warmup 2] [--workers N] [--json results.json]
 
 Each case builds the real trainer (trainer.loop.Trainer: same data pipeline, losses, precision and optimiser as
@@ -14,7 +14,9 @@ Parts of a step, as shares of its wall time: data (photo crops + masks), input f
 hole), generator forward, loss forward (VGG features included), backward (generator and VGG together; the VGG's
 share is the difference between recipes), optimiser (Adam), other. On a GPU each part is synchronised, so the
 parts are real waits. Prints a table and one JSON document (also written to ``--json``); the CPU's model and its
-bf16 instruction set are in the device name. CUDA cases run only when a GPU is present.
+bf16 instruction set are in the device name. CUDA cases run only when a GPU is present. ``--compile`` runs every case
+twice, eager and with the generator compiled (``fusionpaint train --compile``); "warm-up s" (the warm-up steps' wall
+time) then shows what compiling costs.
 """
 
 from __future__ import annotations
@@ -58,19 +60,22 @@ def _synthetic_photos(folder: Path, n: int = 24, size: int = 384) -> Path:
 
 
 def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: str, fill: str, steps: int,
-               warmup: int, batch: int | None, workers: int | None, run_dir: Path, size: int = 256) -> dict:
+               warmup: int, batch: int | None, workers: int | None, run_dir: Path, size: int = 256,
+               compiled: bool = False) -> dict:
     """Throughput and per-part times of one case."""
     if arch == "dfnet":
-        extra = {"texture_scales": RECIPES[recipe], "input_fill": fill}
+        extra = {"texture_scales": RECIPES[recipe]}
     else:
         extra = {"adversarial_from_step": DMFN_RECIPES[recipe]}
     config = TrainConfig(arch=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9, size=size,
-                         evaluate=False, workers=workers, preview_every=0, precision=precision,
-                         run_dir=str(run_dir / f"{arch}-{device}"), **extra)
+                         evaluate=False, workers=workers, preview_every=0, precision=precision, input_fill=fill,
+                         compile=compiled, run_dir=str(run_dir / f"{arch}-{device}"), **extra)
     trainer = Trainer(config, export=False)
     trainer.setup()
+    t0 = time.perf_counter()
     for _ in range(warmup):
         trainer.train_step(*trainer.next_batch())
+    warmup_s = time.perf_counter() - t0
     trainer.part_times = {}
     step_times = []
     for _ in range(steps):
@@ -87,9 +92,11 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
         "device_name": describe_device(trainer.device),
         "precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "float32",
         "recipe": recipe,
-        "input_fill": fill if arch == "dfnet" else "zeros",
+        "input_fill": fill,
+        "compiled": compiled,
         "batch": trainer.batch,
         "size": config.size,
+        "warmup_s": warmup_s,
         "steps": steps,
         "seconds_per_step_median": float(np.median(step_times)),
         "images_per_s": steps * trainer.batch / total,
@@ -100,14 +107,15 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
 def format_table(rows: list[dict]) -> str:
     short = {"data": "data", "input fill": "fill", "generator forward": "G fwd", "loss forward": "loss fwd",
              "backward": "bwd", "optimiser": "optim", "other": "other"}
-    header = (f"{'model':<6} {'prec':<8} {'recipe':<7} {'fill':<6} {'size':>4} {'batch':>5} {'s/step':>7} "
-              f"{'img/s':>6}  "
+    header = (f"{'model':<6} {'prec':<8} {'recipe':<7} {'fill':<6} {'compiled':<8} {'size':>4} {'batch':>5} "
+              f"{'warm-up s':>9} {'s/step':>7} {'img/s':>6}  "
               + " ".join(f"{v:>8}" for v in short.values()))
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['model']:<6} {r['precision']:<8} {r['recipe']:<7} {r['input_fill']:<6} {r['size']:>4} {r['batch']:>5} "
-            f"{r['seconds_per_step_median']:>7.2f} {r['images_per_s']:>6.2f}  "
+            f"{r['model']:<6} {r['precision']:<8} {r['recipe']:<7} {r['input_fill']:<6} {str(r['compiled']):<8} "
+            f"{r['size']:>4} {r['batch']:>5} {r['warmup_s']:>9.1f} {r['seconds_per_step_median']:>7.2f} "
+            f"{r['images_per_s']:>6.2f}  "
             + " ".join(f"{100 * r['part_shares'][k]:>7.1f}%" for k in short)
         )
     return "\n".join(lines)
@@ -124,9 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="DMFN loss recipes (default: paper)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256], help="crop sizes in pixels (default 256)")
     parser.add_argument("--input-fills", nargs="+", default=["zeros"], choices=INPUT_FILLS,
-                        help="DFNet input fills (default: zeros)")
+                        help="hole pre-fills the networks see (default: zeros)")
     parser.add_argument("--batches", nargs="+", type=int, default=[None],
                         help="images per step (default: the trainer's default per device)")
+    parser.add_argument("--compile", action="store_true", help="each case eager and with the generator compiled")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="default: the trainer's (2 on a GPU, 0 on the CPU)")
@@ -140,13 +149,13 @@ def main(argv: list[str] | None = None) -> int:
             if device.startswith("cuda") and not torch.cuda.is_available():
                 print(f"skipping {device}: no CUDA GPU", file=sys.stderr)
                 continue
-            variants = itertools.product(args.precisions, args.recipes, args.input_fills, args.batches, args.sizes)
-            if arch == "dmfn":  # its own loss recipes and no input fill
-                variants = itertools.product(args.precisions, args.dmfn_recipes, ["zeros"], args.batches, args.sizes)
-            for precision, recipe, fill, batch, size in variants:
+            recipes = args.dmfn_recipes if arch == "dmfn" else args.recipes  # each network's own loss recipes
+            compiles = (False, True) if args.compile else (False,)
+            variants = itertools.product(args.precisions, recipes, args.input_fills, args.batches, args.sizes, compiles)
+            for precision, recipe, fill, batch, size, compiled in variants:
                 row = bench_case(arch, device, data, precision=precision, recipe=recipe, fill=fill,
                                  steps=args.steps, warmup=args.warmup, batch=batch, workers=args.workers,
-                                 run_dir=Path(tmp) / "runs", size=size)
+                                 run_dir=Path(tmp) / "runs", size=size, compiled=compiled)
                 rows.append(row)
                 if len(rows) == 1:
                     print(row["device_name"], file=sys.stderr)

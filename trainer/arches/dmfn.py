@@ -46,10 +46,10 @@ class DMFNRecipe(Recipe):
         real = images * 2.0 - 1.0
         with trainer.part("input fill"):
             fill = _to_signed(input_fill(trainer.config.input_fill, images, holes))
-        with trainer.autocast():
+        with trainer.autocast(), trainer.part("generator forward"):
             out = trainer.generator(real, holes, fill=fill)
         if trainer.step < trainer.config.adversarial_from_step:
-            with trainer.autocast():
+            with trainer.autocast(), trainer.part("loss forward"):
                 terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg)
             d_loss = torch.zeros(())
         else:
