@@ -2,13 +2,18 @@
 
     python tools/ship_default.py dfnet [--kept trainer/recipes/runs/dfnet-default.safetensors]
         [--baselines trainer/recipes/val-baselines.json] [--log trainer/recipes/dfnet-progress.md]
-        [--out resources/weights]
+        [--inference FILE] [--out resources/weights]
 
 Refuses unless the kept weights' card (written by `tools/progress_row.py --keep`) was scored on the whole validation
 set and misses no part of the bar. Then copies the float16 weights unchanged to ``OUT/ARCH.safetensors`` and writes
 ``OUT/ARCH.md``: architecture, training data and its licenses, recipe and departures from the paper, totals,
 hardware (the CPUs of the progress log's rows) and the evaluation table beside the classical fills. Prints the
 sha256 to set in the model's spec (``engine/models/ARCH.py``) with ``input_fill``, license and training data.
+
+``--inference FILE`` (DFNet: ``trainer/recipes/dfnet-inference.json``): the weights run on another pre-fill than they
+were trained on, as ``{"input_fill", "command", "report"}`` - an `fusionpaint evaluate` report on the same
+validation pairs whose models are ``ARCH`` (the kept weights on that pre-fill) and the pre-fill itself. The card then
+says so and adds that table; set the spec's ``input_fill`` to it.
 """
 
 from __future__ import annotations
@@ -85,9 +90,23 @@ def evaluation_table(network: str, val: dict, baselines: dict) -> str:
     return "\n".join(lines)
 
 
-def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: str, size_bytes: int) -> str:
+def inference_table(arch: str, inference: dict) -> str:
+    """Markdown table of an ``--inference`` file: per bin and "all", each metric as network / the pre-fill alone."""
+    fill, models = inference["input_fill"], inference["report"]["models"]
+    rows_by_model = (models[arch], models[fill])
+    head = "| hole bin | " + " | ".join(f"{label} ({arch} / {fill})" for _, label, _ in METRIC_CELLS) + " |"
+    lines = [head, "|---" * (len(METRIC_CELLS) + 1) + "|"]
+    for bin_name in [*models[arch]["bins"], "all"]:
+        rows = [m["all"] if bin_name == "all" else m["bins"][bin_name] for m in rows_by_model]
+        cells = [" / ".join(fmt.format(row[key]) for row in rows) for key, _, fmt in METRIC_CELLS]
+        lines.append(f"| {bin_name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: str, size_bytes: int,
+               inference: dict | None = None) -> str:
     """The shipped model card (markdown). ``baselines``: the baselines file (its ``key`` describes the validation
-    pairs, its ``models`` the classical fills' scores)."""
+    pairs, its ``models`` the classical fills' scores). ``inference``: see ``--inference``, or None."""
     spec, key = get_spec(arch), baselines["key"]
     recipe = card.get("recipe", {})
     options = ", ".join(f"{k} {recipe[k]}" for k in ("size", "batch", "precision", "lr", "texture_scales",
@@ -104,10 +123,7 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"(`engine/networks/{arch}.py`), trained by FusionPaint from random initialisation (no upstream weights).",
         f"Input: RGB in [0, 1] and a hole mask (1 = hole), sides a multiple of {spec.size_multiple} px; the editor "
         f"runs it on context windows of at most {spec.native_size} px.",
-        f"**Departure from the paper:** the hole is pre-filled with the classical `{card.get('input_fill')}` fill "
-        "(`engine/prefill.py`) instead of zeros, in training and inference alike, so the learned alpha blends the "
-        "network's completion over a classical fill."
-        if card.get("input_fill") not in (None, "zeros") else "Input as in the paper: the hole holds zeros.",
+        _departure(card.get("input_fill"), inference),
         f"Loss: {loss} (`trainer/recipes/README.md`).",
         f"Training data: {DATA}.",
         f"License: {DATA_LICENSE}",
@@ -125,20 +141,50 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         "The weights beat both OpenCV fills in VGG-d in every bin and in L1, PSNR and SSIM in every bin from 20 % up.",
         "",
         evaluation_table(arch, card["val"], baselines["models"]), "",
+        *(_inference_section(arch, inference, card.get("input_fill")) if inference else []),
     ])
 
 
-def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path) -> tuple[Path, str, dict]:
+def _departure(trained_fill: str | None, inference: dict | None) -> str:
+    """The card's line on the hole's input: zeros (the paper) or a classical pre-fill, in training and inference."""
+    if trained_fill in (None, "zeros"):
+        return "Input as in the paper: the hole holds zeros."
+    if inference is None:
+        return (f"**Departure from the paper:** the hole is pre-filled with the classical `{trained_fill}` fill "
+                "(`engine/prefill.py`) instead of zeros, in training and inference alike, so the learned alpha blends "
+                "the network's completion over a classical fill.")
+    return (f"**Departures from the paper:** trained with the hole pre-filled by the classical `{trained_fill}` fill "
+            f"(`engine/prefill.py`) instead of zeros; the editor runs it on `{inference['input_fill']}`'s pre-fill "
+            "instead, so the learned alpha blends the network's completion over that fill (see In the editor).")
+
+
+def _inference_section(arch: str, inference: dict, trained_fill: str | None) -> list[str]:
+    report, fill = inference["report"], inference["input_fill"]
+    return [
+        f"## In the editor: on `{fill}`'s pre-fill", "",
+        f"The editor feeds these weights `{fill}`'s fill of the hole, not the `{trained_fill}` fill they were trained "
+        "on: "
+        f"the same {report['models'][arch]['all']['count']} validation pairs, scored beside `{fill}` alone "
+        f"(`{inference['command']}`):", "",
+        inference_table(arch, inference), "",
+    ]
+
+
+def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path,
+         inference_path: Path | None = None) -> tuple[Path, str, dict]:
     """Copy the kept weights to ``out`` with their card; return (weights path, sha256, kept card). ShipError when not
     shippable."""
     card = read_kept(kept, arch)
     baselines = json.loads(baselines_path.read_text(encoding="utf-8"))
+    inference = json.loads(inference_path.read_text(encoding="utf-8")) if inference_path else None
+    if inference and inference["report"]["bins"] != baselines["key"]["bins"]:
+        raise ShipError(f"{inference_path}: scored on other validation pairs than {baselines_path}")
     load_weights(kept)  # refuse a truncated or unreadable file before it is copied
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{arch}.safetensors"
     atomic_write(target, lambda tmp: shutil.copyfile(kept, tmp))
     sha256 = sha256_of(target)
-    text = model_card(arch, card, baselines, cpus_from_log(log), sha256, target.stat().st_size)
+    text = model_card(arch, card, baselines, cpus_from_log(log), sha256, target.stat().st_size, inference)
     atomic_write(out / f"{arch}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return target, sha256, card
 
@@ -149,17 +195,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kept", type=Path, help="default: trainer/recipes/runs/ARCH-default.safetensors")
     parser.add_argument("--baselines", type=Path, default=REPO / "trainer/recipes/val-baselines.json")
     parser.add_argument("--log", type=Path, help="default: trainer/recipes/ARCH-progress.md")
+    parser.add_argument("--inference", type=Path, help="the weights scored on the pre-fill the editor gives them")
     parser.add_argument("--out", type=Path, default=REPO / "resources/weights")
     args = parser.parse_args(argv)
     kept = args.kept or REPO / f"trainer/recipes/runs/{args.arch}-default.safetensors"
     log = args.log or REPO / f"trainer/recipes/{args.arch}-progress.md"
     try:
-        target, sha256, card = ship(args.arch, kept, args.baselines, log, args.out)
+        target, sha256, card = ship(args.arch, kept, args.baselines, log, args.out, args.inference)
     except ShipError as exc:
         print(f"not shipped: {exc}", file=sys.stderr)
         return 1
     print(f"shipped {target} and {target.with_suffix('.md')}")
-    print(f"set in engine/models/{args.arch}.py: sha256=\"{sha256}\", input_fill=\"{card.get('input_fill')}\", "
+    fill = json.loads(args.inference.read_text(encoding="utf-8"))["input_fill"] if args.inference else card.get(
+        "input_fill")
+    print(f"set in engine/models/{args.arch}.py: sha256=\"{sha256}\", input_fill=\"{fill}\", "
           "license and training_data from the card, and its rank from the README's validation table")
     return 0
 

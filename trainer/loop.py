@@ -44,7 +44,7 @@ from engine.errors import FusionPaintError
 from engine.imageio import save_image
 from engine.model_spec import ModelSpec
 from engine.paths import user_runs_dir
-from engine.registry import build_network, default_model_name, get_spec
+from engine.registry import build_network, get_spec, list_models
 from engine.weights import load_into, load_weights
 from trainer.arches import recipe_for
 from trainer.checkpoint import (
@@ -649,21 +649,19 @@ class Trainer:
         )
 
     def _before_model(self) -> tuple[nn.Module | ModelSpec, str]:
-        """(model, description) of what "before" measures: what the user has now. The weights the run started
-        from; for a run from random initialisation, the default model when that is a classical fill (its spec)."""
-        default = self._classical_before()
-        if default is not None:
-            label = f"{default.name} (the default model; training started from random initialisation)"
-            return default, label
+        """(model, description) of what "before" measures: the weights the run started from; for a run from random
+        initialisation (a random network is no baseline), the best classical fill (its spec)."""
+        classical = self._classical_before()
+        if classical is not None:
+            label = f"{classical.name} (the best classical fill; training started from random initialisation)"
+            return classical, label
         return self.build_base_generator(), self._base_description()
 
-    def _classical_before(self):
-        """The default model's spec when "before" is that classical fill (a run from random initialisation while
-        the default is classical), else None."""
-        default = get_spec(default_model_name())
+    def _classical_before(self) -> ModelSpec | None:
+        """The best-ranked classical fill when "before" is one (a run from random initialisation), else None."""
         from_scratch = self.config.init == INIT_RANDOM or (
             self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
-        return default if from_scratch and default.kind == "classical" else None
+        return next(spec for spec in list_models() if spec.kind == "classical") if from_scratch else None
 
     def _base_description(self) -> str:
         init = self.config.init

@@ -107,7 +107,7 @@ register_model(ModelSpec(
     training_data="none (no learning)",
     paper="Barnes, Shechtman, Finkelstein and Goldman, PatchMatch, SIGGRAPH 2009",
     native_size=NATIVE_SIZE_PX,
-    rank=10,  # the best VGG distance of every model on the validation photos, in every hole bin (README)
+    rank=10,  # after DFNet (on PatchMatch's own pre-fill): the best VGG distance of the classical fills (README)
     max_batch=1,
     software="PyPatchMatch",
     fill=patchmatch_fill,

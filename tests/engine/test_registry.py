@@ -131,7 +131,7 @@ def test_a_card_names_the_input_fill_its_weights_were_trained_with():
         (folder / f"{name}.json").write_text(json.dumps(card))
     assert get_spec("prefilled").input_fill == "telea" and get_spec("textured").input_fill == "patchmatch"
     assert get_spec("plain").input_fill is None  # "zeros" overrides the base's pre-fill
-    assert get_spec("dfnet").input_fill == "telea"  # the shipped weights were trained on Telea's fill
+    assert get_spec("dfnet").input_fill == "patchmatch"  # the shipped weights run on PatchMatch's fill (card)
     assert "odd" not in [s.name for s in list_models()]  # an unknown fill is never run as zeros
     with pytest.raises(WeightsError, match="unknown input fill 'blur'"):
         get_spec(folder / "odd.safetensors")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.registry import build_network, default_model_name, get_spec, list_models, load_model
+from engine.registry import build_network, get_spec, list_models, load_model
 from engine.weights import read_arch
 from trainer.config import TrainConfig
 from trainer.export import export_model
@@ -64,7 +64,6 @@ def test_training_run_exports_a_listed_model(tmp_path):
     assert card["metrics_before"]["overall"]["count"] == 2 and isinstance(card["helped"], bool)
     assert card["summary"].startswith("Fine-tuning ")
     assert "from-run" in [spec.name for spec in list_models()]
-    # from random initialisation "before" is what the user has now, the default classical fill: one step of a
-    # random DMFN cannot beat it
-    assert card["before_model"].startswith(f"{default_model_name()} (the default model")
+    # from random initialisation "before" is the best classical fill: one step of a random DMFN cannot beat it
+    assert card["before_model"].startswith("patchmatch (the best classical fill")
     assert card["helped"] is False and card["metrics_before"]["overall"]["psnr_hole"] > 15

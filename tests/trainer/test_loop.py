@@ -225,8 +225,8 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
 
 
 def test_the_scoring_estimate_times_a_slow_classical_before(tmp_path, monkeypatch):
-    """From random initialisation "before" is the default classical fill; PatchMatch takes seconds per photo, so
-    the estimate measures it instead of counting it as free."""
+    """From random initialisation "before" is the best classical fill; PatchMatch takes seconds per photo, so the
+    estimate measures it instead of counting it as free."""
     from dataclasses import replace
 
     photos = str(write_photo_folder(tmp_path / "photos", n=8))

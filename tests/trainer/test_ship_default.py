@@ -37,7 +37,8 @@ def _write_run(tmp_path: Path, *, misses=(), limit=None):
                  for name, row in (("opencv-telea", _scores(1.8, 25.4, 0.869, 0.228)),
                                    ("opencv-ns", _scores(1.7, 25.5, 0.871, 0.222)))}
     baselines_path = tmp_path / "baselines.json"
-    baselines_path.write_text(json.dumps({"key": {"photos": 2, "size": 256}, "models": baselines}))
+    baselines_path.write_text(json.dumps({"key": {"photos": 2, "size": 256, "bins": dict.fromkeys(BINS, 3)},
+                                          "models": baselines}))
     log = tmp_path / "progress.md"
     log.write_text("| date | CPU | steps |\n|---|---|---|\n| 2026-11-22 | CPU: AMD EPYC | 10 |\n"
                    "| 2026-11-22 | CPU: Intel Xeon | 20 |\n| 2026-11-23 | CPU: AMD EPYC | 30 |\n")
@@ -61,6 +62,29 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
     assert row in card
     assert "non-commercial" in card and "telea" in card
     assert "3 pairs of 2 validation photos" in card and "256 px" in card  # from the scores, not fixed text
+
+
+def test_the_card_tells_the_pre_fill_the_editor_gives_the_weights(tmp_path, capsys):
+    tool = _tool()
+    kept, baselines, log = _write_run(tmp_path)
+    report = {"bins": dict.fromkeys(BINS, 3), "models": {
+        name: {"all": row, "bins": {b: row for b in BINS}}
+        for name, row in (("dfnet", _scores(1.6, 25.9, 0.87, 0.19)), ("patchmatch", _scores(1.9, 25.1, 0.85, 0.21)))}}
+    inference = tmp_path / "inference.json"
+    inference.write_text(json.dumps({"input_fill": "patchmatch", "command": "fusionpaint evaluate ...",
+                                     "report": report}))
+    out = tmp_path / "weights"
+    args = ["dfnet", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log), "--out", str(out)]
+    assert tool.main([*args, "--inference", str(inference)]) == 0
+    assert 'input_fill="patchmatch"' in capsys.readouterr().out
+    card = (out / "dfnet.md").read_text()
+    assert "trained with the hole pre-filled by the classical `telea` fill" in card
+    assert "## In the editor: on `patchmatch`'s pre-fill" in card
+    assert "| 20-30 | 1.60 / 1.90 | 25.90 / 25.10 | 0.870 / 0.850 | 0.1900 / 0.2100 |" in card
+    report["bins"] = {"00-10": 3}  # scored on other pairs: refused
+    inference.write_text(json.dumps({"input_fill": "patchmatch", "command": "-", "report": report}))
+    assert tool.main([*args, "--out", str(tmp_path / "w2"), "--inference", str(inference)]) == 1
+    assert "other validation pairs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("misses", "limit", "reason"), [
