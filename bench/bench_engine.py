@@ -34,8 +34,9 @@ from engine.registry import build_network, builtin_model_names, get_spec, load_m
 SIZES = (256, 512, 1024)
 TARGETS_CPU = {("dfnet", 512): 0.25, ("dmfn", 256): 0.15}
 TARGETS_GPU = {("dfnet", 512): 0.002, ("dmfn", 256): 0.002}
-E2E_TARGETS_S = {"dfnet": 1.0, "patchmatch": 3.0}
-"""Seconds for the 12 MP removal with a 400 x 300 hole, per model (on a 2-core CPU)."""
+E2E_TARGETS_S = {"dfnet": 3.0, "patchmatch": 3.0}
+"""Seconds for the 12 MP removal with a 400 x 300 hole, per model (on a 2-core CPU). DFNet runs on PatchMatch's
+pre-fill, so it has PatchMatch's target (1.0 s while it ran on Telea's)."""
 RSS_TARGET_GB = 1.5
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 SAMPLE_PHOTO, SAMPLE_MASK = SAMPLES / "coffee.png", SAMPLES / "coffee_mask.png"
