@@ -125,9 +125,14 @@ def _misses_cell(misses: list) -> str:
 
 
 def _recipe(config: TrainConfig, batch: int) -> str:
-    weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
-    return (f"batch {batch}, {config.precision}, VGG on {config.texture_scales} scale(s){weight} from step "
-            f"{config.texture_from_step}, fill {config.input_fill}")
+    """The progress row's recipe cell: batch, precision, crop size, the architecture's loss schedule, input fill."""
+    if config.arch == "dmfn":
+        losses = (f"discriminator from step {config.adversarial_from_step:,}"
+                  if config.adversarial_from_step < 10**9 else "warm-up (no discriminator)")
+    else:
+        weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
+        losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"
+    return f"batch {batch}, {config.precision}, {config.size} px, {losses}, fill {config.input_fill}"
 
 
 def main(argv: list[str] | None = None) -> int:

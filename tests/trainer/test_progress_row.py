@@ -1,0 +1,25 @@
+"""tools/progress_row.py: the recipe cell names each architecture's own loss schedule."""
+
+import importlib.util
+from pathlib import Path
+
+from trainer.config import TrainConfig
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "progress_row.py"
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("progress_row", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_recipe_cell_describes_each_architecture():
+    recipe = _tool()._recipe
+    warm_up = TrainConfig(arch="dmfn", data="x", size=128, adversarial_from_step=10**9, input_fill="telea")
+    assert recipe(warm_up, 4) == "batch 4, auto, 128 px, warm-up (no discriminator), fill telea"
+    full = TrainConfig(arch="dmfn", data="x", size=256, adversarial_from_step=5000, input_fill="zeros")
+    assert "discriminator from step 5,000" in recipe(full, 4) and "VGG" not in recipe(full, 4)
+    dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch")
+    assert recipe(dfnet, 8) == "batch 8, auto, 256 px, VGG on 1 scale(s) from step 200, fill patchmatch"
