@@ -42,9 +42,9 @@ from torch import Tensor, nn
 from engine.device import cpu_bf16_faster, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import save_image
-from engine.model_spec import ModelSpec
+from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
-from engine.registry import build_network, get_spec, list_models
+from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
 from trainer.arches import recipe_for
 from trainer.checkpoint import (
@@ -661,7 +661,7 @@ class Trainer:
         """The best-ranked classical fill when "before" is one (a run from random initialisation), else None."""
         from_scratch = self.config.init == INIT_RANDOM or (
             self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
-        return next(spec for spec in list_models() if spec.kind == "classical") if from_scratch else None
+        return next(spec for spec in registered_specs() if spec.kind == "classical") if from_scratch else None
 
     def _base_description(self) -> str:
         init = self.config.init
