@@ -132,7 +132,10 @@ def _recipe(config: TrainConfig, batch: int) -> str:
     else:
         weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
         losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"
-    return f"batch {batch}, {config.precision}, {config.size} px, {losses}, fill {config.input_fill}"
+    fill = f"fill {config.input_fill}"
+    if config.arch == "dmfn" and config.input_fill != "zeros":
+        fill = f"correction to the {config.input_fill} fill"  # DMFN on a pre-fill predicts a correction to it
+    return f"batch {batch}, {config.precision}, {config.size} px, {losses}, {fill}"
 
 
 def main(argv: list[str] | None = None) -> int:

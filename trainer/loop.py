@@ -219,6 +219,7 @@ class Trainer:
         random.seed(seed)
         if self.resume_state is not None:
             self._restore(self.resume_state)
+            self.base_note = ""  # the weights come from the checkpoint, not from ``init`` (the start event says so)
         if self.dist.enabled:
             ids = [dev.index] if self.cuda else None
             self.generator = nn.parallel.DistributedDataParallel(self.generator, device_ids=ids)
@@ -309,8 +310,10 @@ class Trainer:
             except FusionPaintError as exc:
                 raise ConfigError(str(exc)) from exc
             self.base_note = f"starting from {path}"
-        elif cfg.init == INIT_RANDOM:
-            self.base_note = "training from random initialisation (--init random)"
+        else:
+            self.recipe.start_random(net, cfg.input_fill)
+            if cfg.init == INIT_RANDOM:
+                self.base_note = "training from random initialisation (--init random)"
         return net
 
     def _build_losses(self) -> None:

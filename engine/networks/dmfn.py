@@ -8,7 +8,10 @@ combination convolutions of its Figure 2 (471,808 parameters per block, about 5.
 Tensors are NCHW float. Image: RGB in [-1, 1]. Hole: (N, 1, H, W), 1 = pixel to fill, 0 = known.
 The network input is [image with the hole zeroed (3), hole (1)]. H and W must be multiples of 4.
 A departure open to FusionPaint's own weights: the hole may be pre-filled by a classical fill instead of
-zeros (``fill``); the output still keeps the photo outside the hole and the prediction inside it.
+zeros (``fill``). The network then predicts a correction to that fill (prediction = fill + last convolution, clipped
+to [-1, 1]) instead of the paper's tanh of it, so that an untrained network with a zeroed output convolution returns
+the classical fill and training only has to improve on it. The output keeps the photo outside the hole and the
+prediction inside it either way.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ _DILATIONS = (1, 2, 4, 8)
 
 class DMFNOutput(NamedTuple):
     """output (N,3,H,W) in [-1,1]: input outside the hole, prediction inside it.
-    prediction (N,3,H,W) in [-1,1]: the tanh output for the whole image.
+    prediction (N,3,H,W) in [-1,1]: the network's image for the whole frame (tanh of the last convolution, or with a
+    pre-fill the network input plus it, clipped).
     """
 
     output: Tensor
@@ -102,8 +106,9 @@ class DMFNGenerator(nn.Module):
     def forward(self, image: Tensor, hole: Tensor, *, fill: Tensor | None = None) -> DMFNOutput:
         """image (N,3,H,W) RGB in [-1,1] (not yet zeroed), hole (N,1,H,W) 1 = hole; H, W multiples of 4.
 
-        fill: None (the paper: the hole is zeroed) or (N,3,H,W) RGB in [-1,1], a classical completion whose hole
-        pixels replace the zeros in the input, for weights trained that way.
+        fill: None (the paper: the hole is zeroed; prediction = tanh(x)) or (N,3,H,W) RGB in [-1,1], a classical
+        completion whose hole pixels replace the zeros in the input and which the network corrects (prediction =
+        input + x, clipped to [-1, 1]), for weights trained that way.
         """
         check_image_and_hole(image, hole, SIZE_MULTIPLE, "DMFN")
         if fill is not None and fill.shape != image.shape:
@@ -111,6 +116,12 @@ class DMFNGenerator(nn.Module):
         zeroed, hole_bin = zero_hole(image, hole)
         network_input = zeroed if fill is None else zero_hole(image, hole, fill)[0]
         x = self.decoder(self.blocks(self.encoder(torch.cat((network_input, hole_bin), dim=1))))
-        prediction = torch.tanh(x)
+        prediction = torch.tanh(x) if fill is None else (network_input + x).clamp(-1.0, 1.0)
         return DMFNOutput(zeroed + prediction * hole_bin, prediction)
+
+    def zero_output(self) -> None:
+        """Set the last convolution's weights and bias to zero: with a pre-fill the network then returns the fill
+        (training from random initialisation starts at the classical fill's quality), without one mid-grey."""
+        nn.init.zeros_(self.decoder[-1].weight)
+        nn.init.zeros_(self.decoder[-1].bias)
 

@@ -184,6 +184,27 @@ def test_dmfn_fill_replaces_the_zeros_in_the_hole_only(dmfn: DMFNGenerator) -> N
         dmfn(image, hole, fill=fill[:, :, :32])
 
 
+def test_dmfn_with_a_fill_predicts_a_correction_to_it() -> None:
+    """With a pre-fill the prediction is the network input plus the last convolution, clipped to [-1, 1]: a zeroed
+    output convolution returns the fill in the hole (the paper's tanh would give 0)."""
+    torch.manual_seed(3)
+    model = DMFNGenerator().eval()
+    model.zero_output()
+    image, hole = _inputs(1, 64, 64, low=-1.0, seed=9)
+    fill = torch.rand_like(image) * 2 - 1
+    with torch.inference_mode():
+        filled = model(image, hole, fill=fill)
+        paper = model(image, hole)
+        with torch.no_grad():
+            model.decoder[-1].bias.fill_(0.25)
+        shifted = model(image, hole, fill=fill)
+    inside = hole.bool().expand_as(image)
+    torch.testing.assert_close(filled.output[inside], fill[inside])
+    assert torch.equal(paper.output[inside], torch.zeros_like(fill[inside]))
+    torch.testing.assert_close(shifted.output[inside], (fill[inside] + 0.25).clamp(-1, 1))
+    assert shifted.output.max() == 1.0
+
+
 def test_dmfn_rejects_bad_sizes(dmfn: DMFNGenerator) -> None:
     with pytest.raises(ValueError, match="DMFN: height and width must be multiples of 4"):
         dmfn(torch.rand(1, 3, 64, 66), torch.zeros(1, 1, 64, 66))

@@ -181,6 +181,26 @@ def test_dmfn_trains_and_predicts_on_the_telea_fill(tmp_path, monkeypatch):
     assert fills[2] is None
 
 
+def test_dmfn_from_random_initialisation_starts_at_its_pre_fill(tmp_path):
+    """A DMFN run from random initialisation on a pre-fill predicts a correction to it that starts at zero: before
+    any step the generator returns the classical fill in the hole; on zeros (the paper) it keeps its random init."""
+    from trainer.arches import input_fill
+    from trainer.arches.dmfn import RECIPE
+
+    photos = str(write_photo_folder(tmp_path / "photos"))
+    runs = {}
+    for fill in ("telea", "zeros"):
+        config = TrainConfig(arch="dmfn", data=photos, init="random", size=128, batch=1, device="cpu",
+                             precision="fp32", evaluate=False, input_fill=fill, run_dir=str(tmp_path / fill))
+        runs[fill] = Trainer(config.validate(), export=False)
+        runs[fill].setup()
+    images, holes = runs["telea"].next_batch()
+    inside = holes.bool().expand_as(images)
+    completed = RECIPE.predict(runs["telea"].generator, images, holes, "telea")
+    torch.testing.assert_close(completed[inside], input_fill("telea", images, holes)[inside], atol=1e-6, rtol=0)
+    assert runs["zeros"].generator.decoder[-1].weight.abs().sum() > 0
+
+
 @pytest.mark.slow
 def test_dmfn_warm_up_then_adversarial_at_128_px(tmp_path):
     """Before ``adversarial_from_step`` the discriminator neither learns nor judges; from it on, both, on 128 px

@@ -30,9 +30,13 @@ def test_two_plus_two_equals_four(tmp_path):
     data = write_photo_folder(tmp_path / "photos")
     straight = Trainer(_config(data, tmp_path / "a", 4), export=False).run()
     assert straight.status == "done" and straight.step == 4
-    first = Trainer(_config(data, tmp_path / "b", 2), export=False).run()
-    assert first.step == 2
-    resumed = Trainer(None, resume=tmp_path / "b", overrides={"steps": 4}, export=False).run()
+    first_trainer = Trainer(_config(data, tmp_path / "b", 2), export=False)
+    first = first_trainer.run()
+    assert first.step == 2 and "random initialisation" in first_trainer.base_note
+    resumed_trainer = Trainer(None, resume=tmp_path / "b", overrides={"steps": 4}, export=False)
+    resumed_trainer.setup()
+    assert resumed_trainer.base_note == ""  # the log must not claim a fresh start
+    resumed = resumed_trainer.run()
     assert resumed.step == 4
     a = load_checkpoint(tmp_path / "a")
     b = load_checkpoint(tmp_path / "b")

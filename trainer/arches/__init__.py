@@ -41,6 +41,10 @@ class Recipe:
         trained without one. Called with the seed already set."""
         return None
 
+    def start_random(self, generator: nn.Module, input_fill: str) -> None:
+        """Adjust a freshly (randomly) initialised generator before a run from random initialisation trains it with
+        the hole pre-filled by ``input_fill`` ("zeros" = none)."""
+
     def step(self, trainer: Trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         """One optimisation step on a batch (images (N,3,S,S) RGB in [0, 1], holes (N,1,S,S) 1 = hole) through
         ``trainer``'s networks, optimisers and helpers; returns the detached losses and sets

@@ -3,7 +3,8 @@ regression, geometric alignment and feature matching losses; Adam betas (0.5, 0.
 
 Crops of any multiple of 64 px from 128 (the paper: 256; a first phase at 128 px costs a quarter per image),
 ``adversarial_from_step``: before it a reconstruction warm-up without the discriminator (its losses and updates), and
-the hole pre-filled by a classical fill instead of zeros (``input_fill``, a departure from the paper)."""
+the hole pre-filled by a classical fill instead of zeros (``input_fill``, a departure from the paper: the generator
+then predicts a correction to the fill, starting from zero)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ class DMFNRecipe(Recipe):
         from trainer.discriminator import DMFNDiscriminator
 
         return DMFNDiscriminator().to(device, memory_format=memory_format).train()
+
+    def start_random(self, generator: nn.Module, input_fill: str) -> None:
+        """With a pre-fill the generator predicts a correction to it: a zeroed output convolution makes the untrained
+        network return the classical fill, so training starts at its quality."""
+        if input_fill != "zeros":
+            generator.zero_output()
 
     def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
