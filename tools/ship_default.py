@@ -42,6 +42,11 @@ DATA_LICENSE = (
     "The training photos are research / non-commercial data sets, and the evaluation masks (NVIDIA irregular masks, "
     "Liu et al. 2018) are CC BY-NC-SA 4.0: use these weights for research and non-commercial purposes only."
 )
+RECIPE_OPTIONS = {
+    "dfnet": ("size", "batch", "precision", "lr", "texture_scales", "texture_weight", "input_fill", "compile"),
+    "dmfn": ("size", "batch", "precision", "lr", "input_fill", "compile"),
+}
+"""The training settings each architecture's card lists (the rest of the run's config is in its progress log)."""
 METRIC_CELLS = (("l1_percent", "L1 %", "{:.2f}"), ("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"),
                 ("vgg_dist", "VGG-d", "{:.4f}"))
 
@@ -109,13 +114,8 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     pairs, its ``models`` the classical fills' scores). ``inference``: see ``--inference``, or None."""
     spec, key = get_spec(arch), baselines["key"]
     recipe = card.get("recipe", {})
-    options = ", ".join(f"{k} {recipe[k]}" for k in ("size", "batch", "precision", "lr", "texture_scales",
-                                                      "texture_weight", "input_fill", "compile")
-                        if recipe.get(k) is not None)
-    if recipe.get("texture_scales"):
-        loss = "the paper's L1, total variation, VGG perceptual and style losses"
-    else:
-        loss = "the paper's L1 (x6, all six scales) and total variation (x0.1, three finest); VGG losses off"
+    options = ", ".join(f"{k} {recipe[k]}" for k in RECIPE_OPTIONS[arch] if recipe.get(k) is not None)
+    loss = _loss_text(arch, recipe)
     hardware = "; ".join(cpus) or card.get("device", "?")
     facts = [
         f"File: `{arch}.safetensors`, float16, {size_bytes / 1e6:.1f} MB, sha256 `{sha256}`.",
@@ -123,7 +123,7 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"(`engine/networks/{arch}.py`), trained by FusionPaint from random initialisation (no upstream weights).",
         f"Input: RGB in [0, 1] and a hole mask (1 = hole), sides a multiple of {spec.size_multiple} px; the editor "
         f"runs it on context windows of at most {spec.native_size} px.",
-        _departure(card.get("input_fill"), inference),
+        _departure(arch, card.get("input_fill"), inference),
         f"Loss: {loss} (`trainer/recipes/README.md`).",
         f"Training data: {DATA}.",
         f"License: {DATA_LICENSE}",
@@ -145,17 +145,32 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     ])
 
 
-def _departure(trained_fill: str | None, inference: dict | None) -> str:
+def _loss_text(arch: str, recipe: dict) -> str:
+    """The card's loss phrase for the recipe the weights were trained with (the run's config)."""
+    if arch == "dmfn":
+        if recipe.get("adversarial_from_step", 0) >= 10**9:
+            return ("the paper's reconstruction losses (L1, VGG19 feature matching, self-guided regression, geometric "
+                    "alignment); no discriminator")
+        return (f"the paper's losses, the discriminator's (relativistic average GAN and feature matching) from step "
+                f"{recipe.get('adversarial_from_step', 0):,}")
+    if recipe.get("texture_scales"):
+        return "the paper's L1, total variation, VGG perceptual and style losses"
+    return "the paper's L1 (x6, all six scales) and total variation (x0.1, three finest); VGG losses off"
+
+
+def _departure(arch: str, trained_fill: str | None, inference: dict | None) -> str:
     """The card's line on the hole's input: zeros (the paper) or a classical pre-fill, in training and inference."""
     if trained_fill in (None, "zeros"):
         return "Input as in the paper: the hole holds zeros."
+    use = ("the learned alpha blends the network's completion over" if arch == "dfnet" else
+           "the network predicts a correction to (its input plus its last convolution, clipped, instead of the "
+           "paper's tanh)")
     if inference is None:
         return (f"**Departure from the paper:** the hole is pre-filled with the classical `{trained_fill}` fill "
-                "(`engine/prefill.py`) instead of zeros, in training and inference alike, so the learned alpha blends "
-                "the network's completion over a classical fill.")
+                f"(`engine/prefill.py`) instead of zeros, in training and inference alike, and {use} that fill.")
     return (f"**Departures from the paper:** trained with the hole pre-filled by the classical `{trained_fill}` fill "
             f"(`engine/prefill.py`) instead of zeros; the editor runs it on `{inference['input_fill']}`'s pre-fill "
-            "instead, so the learned alpha blends the network's completion over that fill (see In the editor).")
+            f"instead, and {use} that fill (see In the editor).")
 
 
 def _inference_section(arch: str, inference: dict, trained_fill: str | None) -> list[str]:

@@ -24,12 +24,12 @@ def _scores(l1, psnr, ssim, vgg):
     return {"count": 3, "l1_percent": l1, "psnr": psnr, "ssim": ssim, "vgg_dist": vgg}
 
 
-def _write_run(tmp_path: Path, *, misses=(), limit=None):
-    kept = tmp_path / "runs" / "dfnet-default.safetensors"
-    save_weights(kept, {"w": torch.arange(6, dtype=torch.float16)}, arch="dfnet")
+def _write_run(tmp_path: Path, *, misses=(), limit=None, arch="dfnet", recipe=None):
+    kept = tmp_path / "runs" / f"{arch}-default.safetensors"
+    save_weights(kept, {"w": torch.arange(6, dtype=torch.float16)}, arch=arch)
     network = _scores(1.5, 26.0, 0.88, 0.20)
-    card = {"arch": "dfnet", "input_fill": "telea", "total_steps": 9000, "total_images": 72000,
-            "total_cpu_s": 36000.0, "device": "CPU: test", "recipe": {"batch": 8, "input_fill": "telea"},
+    card = {"arch": arch, "input_fill": "telea", "total_steps": 9000, "total_images": 72000,
+            "total_cpu_s": 36000.0, "device": "CPU: test", "recipe": recipe or {"batch": 8, "input_fill": "telea"},
             "val": {"all": network, "bins": {b: network for b in BINS}}, "val_limit": limit,
             "bar_misses": list(misses)}
     kept.with_suffix(".json").write_text(json.dumps(card))
@@ -62,6 +62,25 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
     assert row in card
     assert "non-commercial" in card and "telea" in card
     assert "3 pairs of 2 validation photos" in card and "256 px" in card  # from the scores, not fixed text
+
+
+def test_a_dmfn_card_names_its_own_losses_and_output(tmp_path, capsys):
+    tool = _tool()
+    recipe = {"size": 128, "batch": 4, "input_fill": "telea", "adversarial_from_step": 10**9, "texture_scales": 3}
+    kept, baselines, log = _write_run(tmp_path, arch="dmfn", recipe=recipe)
+    out = tmp_path / "weights"
+    assert tool.main(["dmfn", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
+                      "--out", str(out)]) == 0
+    card = (out / "dmfn.md").read_text()
+    assert "predicts a correction to" in card and "learned alpha" not in card
+    assert "self-guided regression" in card and "no discriminator" in card and "texture" not in card
+    assert "size 128, batch 4" in card
+    recipe["adversarial_from_step"] = 5000
+    kept, baselines, log = _write_run(tmp_path, arch="dmfn", recipe=recipe)
+    assert tool.main(["dmfn", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
+                      "--out", str(out)]) == 0
+    assert "discriminator's (relativistic average GAN and feature matching) from step 5,000" in (
+        out / "dmfn.md").read_text()
 
 
 def test_the_card_tells_the_pre_fill_the_editor_gives_the_weights(tmp_path, capsys):
