@@ -129,6 +129,8 @@ def _recipe(config: TrainConfig, batch: int) -> str:
     if config.arch == "dmfn":
         losses = (f"discriminator from step {config.adversarial_from_step:,}"
                   if config.adversarial_from_step < 10**9 else "warm-up (no discriminator)")
+        if config.texture_weight != 1:
+            losses += f", VGG terms x {config.texture_weight:g}"
     else:
         weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
         losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"

@@ -32,10 +32,11 @@ case "$arch" in
     # phase 1 (see trainer/recipes/README.md): L1 + total variation on the Telea pre-fill, bf16 where native
     dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 0 --input-fill telea
                    --lr-decay-every 0 --checkpoint-every 100 --preview-every 200 --compile) ;;
-    # phase 1 (see trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator, on
-    # the Telea pre-fill
+    # phase 1 (see trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator, a
+    # correction to the Telea pre-fill, the VGG terms at 1/100 of the paper's weights
     dmfn) recipe=(--model dmfn --size 128 --batch 4 --precision auto --adversarial-from-step 1000000000
-                  --input-fill telea --lr-decay-every 0 --checkpoint-every 200 --preview-every 400 --compile) ;;
+                  --input-fill telea --texture-weight 0.01 --lr-decay-every 0 --checkpoint-every 200
+                  --preview-every 400 --compile) ;;
     *) echo "error: no default-weights recipe for '$arch' (known: dfnet, dmfn)" >&2; exit 2 ;;
 esac
 

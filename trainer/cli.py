@@ -86,8 +86,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--texture-from-step", type=int, metavar="N",
                        help="DFNet: L1 and total variation only before step N, then the VGG losses too (default 0)")
     train.add_argument("--texture-weight", type=_positive_float, metavar="W",
-                       help="DFNet: multiply the VGG perceptual and style losses' weights (paper: 0.1 and 240) by W "
-                       "(default 1)")
+                       help="multiply the VGG losses' weights by W (default 1 = the paper's): DFNet's perceptual and "
+                       "style (0.1, 240), DMFN's self-guided regression and feature matching (25) and alignment (1)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "

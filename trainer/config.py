@@ -53,7 +53,8 @@ class TrainConfig:
     or "bf16" (bf16 autocast on any device).
     Loss recipe (DFNet): ``texture_scales`` finest scales (0-3; paper 3) carry the VGG perceptual and style losses,
     which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)
-    multiplied by ``texture_weight`` (1 = the paper). ``input_fill``: one of
+    multiplied by ``texture_weight`` (1 = the paper; for DMFN it multiplies its VGG terms' weights: self-guided
+    regression and feature matching, 25, and geometric alignment, 1). ``input_fill``: one of
     `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random initialisation).
     adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
     adversarial or discriminator feature-matching loss - then the paper's full loss.

@@ -232,6 +232,30 @@ def test_texture_weight_scales_the_vgg_losses_only():
     assert (light.l1, light.tv) == (paper.l1, paper.tv)
 
 
+def test_texture_weight_scales_dmfns_vgg_terms_only():
+    from trainer.arches.dmfn import RECIPE
+    from trainer.losses import DMFNLossWeights
+
+    paper = DMFNLossWeights()
+    assert RECIPE.loss_weights(TrainConfig(arch="dmfn", data="photos")) == paper
+    light = RECIPE.loss_weights(TrainConfig(arch="dmfn", data="photos", texture_weight=0.1))
+    assert light.lam == pytest.approx(2.5) and light.gamma == pytest.approx(0.1)
+    assert (light.mae, light.eta, light.mu) == (paper.mae, paper.eta, paper.mu)
+
+
+def test_a_dmfn_step_minimises_the_weighted_total(tmp_path):
+    config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
+                         batch=1, device="cpu", precision="fp32", evaluate=False, input_fill="telea",
+                         texture_weight=0.1, run_dir=str(tmp_path / "run"))
+    trainer = Trainer(config.validate(), export=False)
+    trainer.setup()
+    terms = trainer.train_step(*trainer.next_batch())
+    assert terms["adv"] > 0  # the paper's schedule: the discriminator from the first step
+    expected = (terms["mae"] + 2.5 * (terms["self_guided"] + terms["fm_vgg"]) + 0.1 * terms["align"]
+                + 5 * terms["fm_dis"] + 0.03 * terms["adv"])
+    assert float(terms["total"]) == pytest.approx(float(expected), rel=1e-5)
+
+
 def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
     compiled = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))

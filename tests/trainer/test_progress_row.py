@@ -22,5 +22,8 @@ def test_the_recipe_cell_describes_each_architecture():
     full = TrainConfig(arch="dmfn", data="x", size=256, adversarial_from_step=5000, input_fill="zeros")
     assert "discriminator from step 5,000" in recipe(full, 4) and "VGG" not in recipe(full, 4)
     assert recipe(full, 4).endswith(", fill zeros")
+    light = TrainConfig(arch="dmfn", data="x", size=128, adversarial_from_step=10**9, input_fill="telea",
+                        texture_weight=0.01)
+    assert "warm-up (no discriminator), VGG terms x 0.01, correction" in recipe(light, 4)
     dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch")
     assert recipe(dfnet, 8) == "batch 8, auto, 256 px, VGG on 1 scale(s) from step 200, fill patchmatch"

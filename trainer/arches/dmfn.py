@@ -8,6 +8,8 @@ then predicts a correction to the fill, starting from zero)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import Tensor, nn
 
@@ -46,6 +48,13 @@ class DMFNRecipe(Recipe):
         if input_fill != "zeros":
             generator.zero_output()
 
+    @staticmethod
+    def loss_weights(config: TrainConfig) -> losses.DMFNLossWeights:
+        """The paper's loss weights with the VGG terms' (lam: self-guided regression and feature matching; gamma:
+        geometric alignment) times ``texture_weight``."""
+        paper = losses.DMFNLossWeights()
+        return replace(paper, lam=paper.lam * config.texture_weight, gamma=paper.gamma * config.texture_weight)
+
     def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
         discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
@@ -57,7 +66,8 @@ class DMFNRecipe(Recipe):
             out = trainer.generator(real, holes, fill=fill)
         if trainer.step < trainer.config.adversarial_from_step:
             with trainer.autocast(), trainer.part("loss forward"):
-                terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg)
+                terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg,
+                                                     weights=self.loss_weights(trainer.config))
             d_loss = torch.zeros(())
         else:
             terms, d_loss = self._adversarial_losses(trainer, real, holes, out)
@@ -93,6 +103,7 @@ class DMFNRecipe(Recipe):
                 terms = losses.dmfn_generator_losses(
                     out.output, out.prediction, real, holes, trainer.vgg,
                     (real_logits.float(), fake_logits.float(), real_feats, fake_feats),
+                    weights=DMFNRecipe.loss_weights(trainer.config),
                 )
         finally:
             disc.requires_grad_(True)
