@@ -131,12 +131,12 @@ def _recipe(config: TrainConfig, batch: int) -> str:
                   if config.adversarial_from_step < 10**9 else "warm-up (no discriminator)")
         if config.texture_weight != 1:
             losses += f", VGG terms x {config.texture_weight:g}"
+        # DMFN on a pre-fill predicts a correction to it
+        fill = "fill zeros" if config.input_fill == "zeros" else f"correction to the {config.input_fill} fill"
     else:
         weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
         losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"
-    fill = f"fill {config.input_fill}"
-    if config.arch == "dmfn" and config.input_fill != "zeros":
-        fill = f"correction to the {config.input_fill} fill"  # DMFN on a pre-fill predicts a correction to it
+        fill = f"fill {config.input_fill}"
     return f"batch {batch}, {config.precision}, {config.size} px, {losses}, {fill}"
 
 

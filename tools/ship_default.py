@@ -44,7 +44,7 @@ DATA_LICENSE = (
 )
 RECIPE_OPTIONS = {
     "dfnet": ("size", "batch", "precision", "lr", "texture_scales", "texture_weight", "input_fill", "compile"),
-    "dmfn": ("size", "batch", "precision", "lr", "input_fill", "compile"),
+    "dmfn": ("size", "batch", "precision", "lr", "texture_weight", "input_fill", "compile"),
 }
 """The training settings each architecture's card lists (the rest of the run's config is in its progress log)."""
 METRIC_CELLS = (("l1_percent", "L1 %", "{:.2f}"), ("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"),

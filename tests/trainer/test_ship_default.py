@@ -66,15 +66,16 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
 
 def test_a_dmfn_card_names_its_own_losses_and_output(tmp_path, capsys):
     tool = _tool()
-    recipe = {"size": 128, "batch": 4, "input_fill": "telea", "adversarial_from_step": 10**9, "texture_scales": 3}
+    recipe = {"size": 128, "batch": 4, "input_fill": "telea", "adversarial_from_step": 10**9, "texture_scales": 3,
+              "texture_weight": 0.01}
     kept, baselines, log = _write_run(tmp_path, arch="dmfn", recipe=recipe)
     out = tmp_path / "weights"
     assert tool.main(["dmfn", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
                       "--out", str(out)]) == 0
     card = (out / "dmfn.md").read_text()
     assert "predicts a correction to" in card and "learned alpha" not in card
-    assert "self-guided regression" in card and "no discriminator" in card and "texture" not in card
-    assert "size 128, batch 4" in card
+    assert "self-guided regression" in card and "no discriminator" in card and "texture_scales" not in card
+    assert "size 128, batch 4" in card and "texture_weight 0.01" in card
     recipe["adversarial_from_step"] = 5000
     kept, baselines, log = _write_run(tmp_path, arch="dmfn", recipe=recipe)
     assert tool.main(["dmfn", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),

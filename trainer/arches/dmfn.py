@@ -64,13 +64,14 @@ class DMFNRecipe(Recipe):
             fill = _to_signed(input_fill(trainer.config.input_fill, images, holes))
         with trainer.autocast(), trainer.part("generator forward"):
             out = trainer.generator(real, holes, fill=fill)
+        weights = self.loss_weights(trainer.config)
         if trainer.step < trainer.config.adversarial_from_step:
             with trainer.autocast(), trainer.part("loss forward"):
                 terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg,
-                                                     weights=self.loss_weights(trainer.config))
+                                                     weights=weights)
             d_loss = torch.zeros(())
         else:
-            terms, d_loss = self._adversarial_losses(trainer, real, holes, out)
+            terms, d_loss = self._adversarial_losses(trainer, real, holes, out, weights)
         trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
         trainer.last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
         result = {k: v.detach() for k, v in terms.items()}
@@ -78,7 +79,8 @@ class DMFNRecipe(Recipe):
         return result
 
     @staticmethod
-    def _adversarial_losses(trainer, real: Tensor, holes: Tensor, out) -> tuple[dict[str, Tensor], Tensor]:
+    def _adversarial_losses(trainer, real: Tensor, holes: Tensor, out,
+                            weights: losses.DMFNLossWeights) -> tuple[dict[str, Tensor], Tensor]:
         """Update the discriminator once, then the generator's full loss terms (paper eq. 11) and the
         discriminator's loss."""
         from trainer.discriminator import local_patches
@@ -103,7 +105,7 @@ class DMFNRecipe(Recipe):
                 terms = losses.dmfn_generator_losses(
                     out.output, out.prediction, real, holes, trainer.vgg,
                     (real_logits.float(), fake_logits.float(), real_feats, fake_feats),
-                    weights=DMFNRecipe.loss_weights(trainer.config),
+                    weights=weights,
                 )
         finally:
             disc.requires_grad_(True)
