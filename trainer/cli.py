@@ -46,6 +46,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of 0 or more, got {value}")
+    return value
+
+
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train`` and ``evaluate`` on ``subparsers``."""
     train = subparsers.add_parser(
@@ -85,9 +95,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        "the paper; fewer is faster)")
     train.add_argument("--texture-from-step", type=int, metavar="N",
                        help="DFNet: L1 and total variation only before step N, then the VGG losses too (default 0)")
-    train.add_argument("--texture-weight", type=_positive_float, metavar="W",
+    train.add_argument("--texture-weight", type=_non_negative_float, metavar="W",
                        help="multiply the VGG losses' weights by W (default 1 = the paper's): DFNet's perceptual and "
-                       "style (0.1, 240), DMFN's self-guided regression and feature matching (25) and alignment (1)")
+                       "style (0.1, 240), DMFN's self-guided regression and feature matching (25) and alignment (1); "
+                       "0 = no VGG losses and no VGG pass (faster)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "

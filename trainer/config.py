@@ -54,8 +54,9 @@ class TrainConfig:
     Loss recipe (DFNet): ``texture_scales`` finest scales (0-3; paper 3) carry the VGG perceptual and style losses,
     which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)
     multiplied by ``texture_weight`` (1 = the paper; for DMFN it multiplies its VGG terms' weights: self-guided
-    regression and feature matching, 25, and geometric alignment, 1). ``input_fill``: one of
-    `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random initialisation).
+    regression and feature matching, 25, and geometric alignment, 1; 0 = none of them and no VGG pass).
+    ``input_fill``: one of `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random
+    initialisation).
     adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
     adversarial or discriminator feature-matching loss - then the paper's full loss.
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
@@ -175,7 +176,7 @@ class TrainConfig:
             (0 <= self.texture_scales <= TEXTURE_SCALES,
              f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
             (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
-            (self.texture_weight > 0, f"--texture-weight must be positive, got {self.texture_weight}"),
+            (self.texture_weight >= 0, f"--texture-weight must be 0 or more, got {self.texture_weight}"),
             (self.adversarial_from_step >= 0,
              f"--adversarial-from-step must be 0 or more, got {self.adversarial_from_step}"),
         ]

@@ -370,27 +370,30 @@ def dmfn_generator_losses(
 
     Terms: "mae" `l1_loss`; "fm_vgg" `weighted_feature_l1` on relu1_1..relu5_1; "self_guided"
     `self_guided_loss` with `guidance_map`; "align" `geometric_alignment_loss` on relu4_1; "fm_dis"
-    `weighted_feature_l1` on the discriminator features; "adv" `ragan_generator_loss`.
+    `weighted_feature_l1` on the discriminator features; "adv" `ragan_generator_loss`. With lam and gamma both 0
+    the VGG terms are zero and the VGG is not run.
     "total" = mae + lam (self_guided + fm_vgg) + eta fm_dis + mu adv + gamma align.
     """
     w = _dmfn_weights(weights)
     _check_pair(output, target)
     _check_pair(prediction, target)
     _check_hole(hole, target)
+    uses_vgg = w.lam != 0 or w.gamma != 0
     missing = [k for k in DMFN_VGG_LAYERS if k not in vgg.layers]
-    if missing:
+    if uses_vgg and missing:
         raise ValueError(f"dmfn_generator_losses: the VGG must provide {DMFN_VGG_LAYERS}, it lacks {missing}")
-    pred_feats = vgg((output + 1.0) * 0.5)
-    with torch.no_grad():
-        target_feats = vgg((target + 1.0) * 0.5)
-    terms = {
-        "mae": l1_loss(output, target),
-        "fm_vgg": weighted_feature_l1(
+    terms = {"mae": l1_loss(output, target)}
+    if not uses_vgg:
+        terms["fm_vgg"] = terms["self_guided"] = terms["align"] = output.new_zeros(())
+    else:
+        pred_feats = vgg((output + 1.0) * 0.5)
+        with torch.no_grad():
+            target_feats = vgg((target + 1.0) * 0.5)
+        terms["fm_vgg"] = weighted_feature_l1(
             [pred_feats[k] for k in DMFN_VGG_LAYERS], [target_feats[k] for k in DMFN_VGG_LAYERS]
-        ),
-        "self_guided": self_guided_loss(pred_feats, target_feats, guidance_map(output, target)),
-        "align": geometric_alignment_loss(pred_feats["relu4_1"], target_feats["relu4_1"]),
-    }
+        )
+        terms["self_guided"] = self_guided_loss(pred_feats, target_feats, guidance_map(output, target))
+        terms["align"] = geometric_alignment_loss(pred_feats["relu4_1"], target_feats["relu4_1"])
     terms["total"] = (
         w.mae * terms["mae"] + w.lam * (terms["self_guided"] + terms["fm_vgg"]) + w.gamma * terms["align"]
     )

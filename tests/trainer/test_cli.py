@@ -58,7 +58,7 @@ def test_bad_arguments(tmp_path, capsys, argv, message):
 
 
 @pytest.mark.parametrize("argv", [["--model", "unet"], ["--steps", "0"], ["--minutes", "-1"], ["--batch", "x"],
-                                  ["--texture-weight", "0"]])
+                                  ["--texture-weight", "-1"]])
 def test_argparse_rejects(argv, capsys):
     with pytest.raises(SystemExit) as info:
         _run(["train", *argv])

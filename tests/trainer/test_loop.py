@@ -1,6 +1,7 @@
 """The training step: a few steps on one fixed batch lower the loss of both networks; previews; schedule."""
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
     ({"arch": "dfnet", "name": "opencv-telea"}, "built-in model's name"),
     ({"arch": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
     ({"arch": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
-    ({"arch": "dfnet", "texture_weight": 0}, "--texture-weight must be positive"),
+    ({"arch": "dfnet", "texture_weight": -0.5}, "--texture-weight must be 0 or more"),
     ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
     ({"arch": "dmfn", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
 ])
@@ -241,6 +242,16 @@ def test_texture_weight_scales_dmfns_vgg_terms_only():
     light = RECIPE.loss_weights(TrainConfig(arch="dmfn", data="photos", texture_weight=0.1))
     assert light.lam == pytest.approx(2.5) and light.gamma == pytest.approx(0.1)
     assert (light.mae, light.eta, light.mu) == (paper.mae, paper.eta, paper.mu)
+
+
+def test_texture_weight_zero_turns_the_vgg_losses_off():
+    from trainer.arches.dfnet import RECIPE as DFNET
+    from trainer.arches.dmfn import RECIPE as DMFN
+
+    off = TrainConfig(arch="dfnet", data="photos", texture_weight=0)
+    assert DFNET.texture_scales(off, 10) == 0 and DFNET.texture_scales(replace(off, texture_weight=0.5), 10) == 3
+    weights = DMFN.loss_weights(TrainConfig(arch="dmfn", data="photos", texture_weight=0))
+    assert (weights.lam, weights.gamma, weights.mae) == (0, 0, 1)
 
 
 def test_a_dmfn_step_minimises_the_weighted_total(tmp_path):

@@ -258,6 +258,13 @@ def test_dmfn_generator_losses(vgg_dmfn):
     warm_up = L.dmfn_generator_losses(output.detach(), pred.detach(), target, hole, vgg_dmfn, None, {"mu": 0.003})
     assert warm_up["fm_dis"].item() == 0 and warm_up["adv"].item() == 0
     assert torch.isclose(warm_up["total"], total - 5 * terms["fm_dis"] - 0.003 * terms["adv"], rtol=1e-5)
+    # no VGG terms: a feature extractor without DMFN's layers is never called
+    plain = L.dmfn_generator_losses(output.detach(), pred.detach(), target, hole, VGG19Features(("relu1_1",)), None,
+                                    {"lam": 0.0, "gamma": 0.0})
+    assert plain["fm_vgg"] == 0 and plain["self_guided"] == 0 and plain["align"] == 0
+    assert torch.isclose(plain["total"], terms["mae"])
+    with pytest.raises(ValueError, match="the VGG must provide"):
+        L.dmfn_generator_losses(output, pred, target, hole, VGG19Features(("relu1_1",)), None, {"gamma": 0.0})
 
 
 def test_bad_shapes_are_refused():

@@ -36,8 +36,9 @@ class DFNetRecipe(Recipe):
 
     @staticmethod
     def texture_scales(config: TrainConfig, step: int) -> int:
-        """Scales carrying the VGG losses at ``step`` (0 before ``texture_from_step``)."""
-        return config.texture_scales if step >= config.texture_from_step else 0
+        """Scales carrying the VGG losses at ``step`` (0 before ``texture_from_step`` and when ``texture_weight`` is
+        0)."""
+        return config.texture_scales if step >= config.texture_from_step and config.texture_weight > 0 else 0
 
     @staticmethod
     def loss_weights(config: TrainConfig) -> losses.DFNetLossWeights:
