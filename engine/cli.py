@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, image_files, load_image, load_mask, save_format, save_image
-from engine.pipeline import SEAM_BAND_PX, InpaintResult, inpaint
+from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 
 EXIT_ERROR = 1
@@ -39,8 +39,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default: auto)")
     remove.add_argument("--alpha-out", help="also save the composition alpha map as a PNG (single-photo mode)")
     remove.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
-    remove.add_argument("--band", type=int, default=SEAM_BAND_PX,
-                        help=f"seam band blended outside the hole, in pixels (default {SEAM_BAND_PX})")
+    remove.add_argument("--band", type=int, default=None,
+                        help="seam band blended outside the hole, in pixels (default: the model's own; "
+                        "see 'models --json')")
     remove.add_argument("--overwrite", action="store_true", help="allow the output to replace an input file")
     remove.add_argument("--keep-gps", action="store_true",
                         help="keep the photo's GPS location in the output's EXIF (removed by default)")
@@ -94,7 +95,7 @@ def run_remove(args: argparse.Namespace) -> int:
         return _fail("--images needs --masks DIR|FILE", EXIT_USAGE)
     if args.alpha_out and folder_mode:
         return _fail("--alpha-out works with a single photo only", EXIT_USAGE)
-    if not 0 <= args.band <= MAX_BAND_PX:
+    if args.band is not None and not 0 <= args.band <= MAX_BAND_PX:
         return _fail(f"--band must be 0 to {MAX_BAND_PX} pixels, got {args.band}", EXIT_USAGE)
     try:
         resolve_device(args.device)  # an absent GPU is an error even for a classical model
@@ -111,7 +112,7 @@ def run_remove(args: argparse.Namespace) -> int:
         return _fail("cancelled", 130)
 
 
-def _clean_one(image_path: Path, mask_path: Path, model, band_px: int) -> tuple[Photo, InpaintResult]:
+def _clean_one(image_path: Path, mask_path: Path, model, band_px: int | None) -> tuple[Photo, InpaintResult]:
     photo = load_image(image_path)
     hole, warnings = load_mask(mask_path, photo.rgb.shape[:2])
     for warning in (*photo.notes, *warnings):
@@ -205,6 +206,7 @@ def run_models(args: argparse.Namespace) -> int:
             "weights_file": str(spec.weights_file) if spec.weights_file else None,
             "native_size": spec.native_size,
             "alpha": spec.alpha_meaning,
+            "seam_band_px": spec.seam_band_px,
             "license": spec.license,
             "training_data": spec.training_data,
             "default": spec.name == default_model_name(),

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     import torch
 
 FEATHERED_ALPHA = "feathered hole mask (not learned): 1 inside the hole, fading to 0 across a narrow band outside"
-"""What the composition map means for a model without a learned alpha."""
+"""What the composition map means for a model without a learned alpha and with a seam band."""
+
+HARD_ALPHA = "hole mask (not learned): 1 inside the hole, 0 outside"
+"""What the composition map means for a model without a learned alpha whose seam band is 0."""
+
+#: Default width of the seam band, pixels: how far outside the hole the fill is blended into the photo.
+SEAM_BAND_PX = 8
 
 #: Windows a model is given per call by default (bounds memory when a photo has many separate holes).
 DEFAULT_MAX_BATCH = 8
@@ -59,6 +65,8 @@ class ModelSpec:
     (`engine.device.cpu_bf16_faster`); set only for weights whose bf16 error was measured invisible
     (``bench/bench_engine.py``, README Benchmarks).
     software: what a classical fill runs on, shown as its device, e.g. "OpenCV".
+    seam_band_px: pixels outside the hole across which the fill fades into the photo (`engine.pipeline`); 0 = hard
+    composite, for networks whose output outside the hole is never trained (blending it in would add its errors).
     """
 
     name: str
@@ -80,6 +88,7 @@ class ModelSpec:
     max_batch: int = DEFAULT_MAX_BATCH
     cpu_bf16: bool = False
     software: str = ""
+    seam_band_px: int = SEAM_BAND_PX
     build: Callable[[], torch.nn.Module] | None = field(default=None, compare=False, repr=False)
     forward: NetworkForward | None = field(default=None, compare=False, repr=False)
     fill: ClassicalFill | None = field(default=None, compare=False, repr=False)

@@ -7,7 +7,8 @@ weights trained with a classical pre-fill, with the hole holding that fill)::
 
     out = A * raw + (1 - A) * known
 
-A is 1 inside the hole and fades linearly to 0 across ``band_px`` pixels outside it (the seam band); for DFNet it is
+A is 1 inside the hole and fades linearly to 0 across ``band_px`` pixels outside it (the seam band; by default the
+model's ``seam_band_px``: 8, or 0 for DMFN, whose output outside the hole is never trained); for DFNet it is
 additionally multiplied by the network's learned alpha. Pixels where A == 0 - every pixel farther than ``band_px``
 from the hole - are copied bit-identically from the input.
 """
@@ -26,9 +27,6 @@ from engine.inpainter import Inpainter
 from engine.regions import Box, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
-
-#: Default width of the seam band, pixels: how far outside the hole the fill is blended into the photo.
-SEAM_BAND_PX = 8
 
 #: Smallest side a network is run at: a crop of a tiny photo is reflect-padded up to it, so the deepest feature
 #: maps keep more than one pixel (DMFN's InstanceNorm needs that).
@@ -199,12 +197,14 @@ def inpaint(
     hole: np.ndarray,
     model: Inpainter,
     *,
-    band_px: int = SEAM_BAND_PX,
+    band_px: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     in_place: bool = False,
 ) -> InpaintResult:
     """Fill ``hole`` in ``image`` with ``model``; see the module docstring for the composition rule.
+
+    ``band_px``: width of the seam band in pixels (>= 0); None = the model's own (``spec.seam_band_px``).
 
     progress(fraction in [0, 1], message) is called from the calling thread. Raises JobCancelled when ``cancel`` is set,
     and JobTooLarge up front when the job would not fit in the free memory (:func:`check_memory`).
@@ -213,6 +213,7 @@ def inpaint(
     """
     validate_inputs(image, hole)
     spec = model.spec
+    band_px = spec.seam_band_px if band_px is None else band_px
     report = progress or (lambda fraction, message: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.errors import JobCancelled
-from engine.pipeline import SEAM_BAND_PX
 
 if TYPE_CHECKING:
     from engine.inpainter import Inpainter
@@ -60,7 +59,8 @@ class InpaintJob:
     of the caller's arrays never reach the job. With ``share_image`` the image is not copied (a 24 MP copy costs
     tens of ms, hundreds when its memory is touched for the first time): it must then be a read-only C-contiguous
     array that the caller promises not to change until the job's future is done. ``request_id`` is the caller's tag
-    for dropping stale results; ``band_px`` is passed to the pipeline. Jobs compare by identity.
+    for dropping stale results; ``band_px`` (None = the model's own seam band) is passed to the pipeline. Jobs compare
+    by identity.
     """
 
     image: np.ndarray
@@ -68,7 +68,7 @@ class InpaintJob:
     model: str
     device: str = "auto"
     request_id: int = 0
-    band_px: int = SEAM_BAND_PX
+    band_px: int | None = None
     share_image: bool = False
 
     def __post_init__(self) -> None:
@@ -91,8 +91,9 @@ class InpaintJob:
             raise ValueError(f"InpaintJob: model must be a non-empty name or path, got {self.model!r}")
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"InpaintJob: device must be a non-empty string, got {self.device!r}")
-        if isinstance(self.band_px, bool) or not isinstance(self.band_px, int) or self.band_px < 0:
-            raise ValueError(f"InpaintJob: band_px must be an integer >= 0, got {self.band_px!r}")
+        band = self.band_px
+        if band is not None and (isinstance(band, bool) or not isinstance(band, int) or band < 0):
+            raise ValueError(f"InpaintJob: band_px must be None or an integer >= 0, got {band!r}")
         if self.share_image:
             if image.flags.writeable or not image.flags.c_contiguous:
                 raise ValueError("InpaintJob: a shared image must be read-only and C-contiguous")
@@ -108,7 +109,7 @@ class InpaintJob:
         model: str,
         device: str = "auto",
         request_id: int = 0,
-        band_px: int = SEAM_BAND_PX,
+        band_px: int | None = None,
         share_image: bool = False,
     ) -> InpaintJob:
         """Capture the caller's current image and hole as a job (validated read-only copies; see ``share_image``)."""

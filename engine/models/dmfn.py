@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model_spec import ModelSpec, register_model
+from engine.model_spec import HARD_ALPHA, ModelSpec, register_model
 from resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ register_model(ModelSpec(
     weights_file=WEIGHTS_DIR / "dmfn.safetensors",
     working_bytes_per_pixel=1000,
     rank=30,
+    alpha_meaning=HARD_ALPHA,
+    seam_band_px=0,  # trained on the hard composite: its output outside the hole is never supervised
     build=_build,
     forward=_forward,
 ))

@@ -196,6 +196,7 @@ def test_models_lists_every_model_as_json(capsys):
     assert rows["dfnet"]["parameters"] == 32_880_504
     assert rows["opencv-telea"]["status"] == "built-in"
     assert {"weights_file", "license", "status"} <= set(rows["dmfn"])
+    assert rows["dmfn"]["seam_band_px"] == 0 and rows["opencv-telea"]["seam_band_px"] == 8
 
 
 def test_bad_arguments(tmp_path, capsys):

@@ -81,6 +81,40 @@ def test_classical_fill_is_composited_with_a_feathered_mask():
     assert (window.alpha[hole[y0:y1, x0:x1]] == 255).all()
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_default_seam_band_is_the_models_own(name, random_networks):
+    image = synthetic_rgb(200, 240)
+    hole = np.zeros((200, 240), bool)
+    hole[70:120, 90:160] = True
+    model = _model(name, random_networks)
+    band = get_spec(name).seam_band_px
+    result = inpaint(image, hole, model)
+    distance = cv2.distanceTransform((~hole).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    far = distance > band
+    np.testing.assert_array_equal(result.image[far], image[far])
+    assert (result.alpha_map()[far] == 0).all()
+    if not get_spec(name).alpha_learned:  # the feathered (or hard) mask of the model's own band
+        window = result.windows[0]
+        y0, x0, y1, x1 = window.box
+        expected = feather_weights(hole[y0:y1, x0:x1], band)
+        np.testing.assert_allclose(window.alpha[..., 0] / 255.0, expected, atol=0.5 / 255 + 1e-6)
+
+
+def test_dmfn_composites_hard_unless_a_band_is_asked_for(random_networks):
+    """DMFN's output outside the hole is never trained: by default not one pixel outside the hole changes."""
+    assert get_spec("dmfn").seam_band_px == 0
+    image = synthetic_rgb(200, 240)
+    hole = np.zeros((200, 240), bool)
+    hole[70:120, 90:160] = True
+    model = random_networks["dmfn"]
+    hard = inpaint(image, hole, model)
+    np.testing.assert_array_equal(hard.image[~hole], image[~hole])
+    np.testing.assert_array_equal(hard.alpha_map()[..., 0] == 255, hole)
+    feathered = inpaint(image, hole, model, band_px=BAND)
+    assert (feathered.image[~hole] != image[~hole]).any()
+    np.testing.assert_array_equal(feathered.image[hole], hard.image[hole])
+
+
 def test_dfnet_alpha_is_the_learned_map_inside_the_hole(random_networks):
     image = synthetic_rgb(256, 256)
     hole = np.zeros((256, 256), bool)

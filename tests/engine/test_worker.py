@@ -134,7 +134,7 @@ def test_supersede_cancels_pending_inpaint_jobs_only(worker, fakes):
     fakes.release.set()
     assert running.result(timeout=WAIT)[0] == 253
     assert switch.result(timeout=WAIT).spec.name == "b"
-    assert new.result(timeout=WAIT) == (3, "a", 8, 9)
+    assert new.result(timeout=WAIT) == (3, "a", None, 9)
     assert fakes.runs == [253, 3]
     with pytest.raises(CancelledError):
         old.result(timeout=0)
@@ -269,7 +269,7 @@ def test_snapshot_copies_and_is_read_only(worker, fakes):
     image[:] = 200  # the caller keeps editing the canvas after submitting
     hole[:] = True
     fut = worker.submit(job)
-    assert fut.result(timeout=WAIT) == (9, "a", 8, 1)
+    assert fut.result(timeout=WAIT) == (9, "a", None, 1)  # None: the pipeline uses the model's own seam band
     assert (fakes.seen_images[9] == 9).all()
 
 
@@ -287,6 +287,12 @@ def test_snapshot_copies_and_is_read_only(worker, fakes):
 def test_snapshot_validates(image, hole, message):
     with pytest.raises(ValueError, match=message):
         InpaintJob.snapshot(image, hole, "a")
+
+
+@pytest.mark.parametrize("band", [-1, True, 2.5, "8"])
+def test_snapshot_refuses_a_bad_seam_band(band):
+    with pytest.raises(ValueError, match="band_px must be None or an integer >= 0"):
+        make_job(1, band_px=band)
 
 
 def test_submit_rejects_unknown_job(worker):
