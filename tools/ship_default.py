@@ -124,6 +124,7 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"Input: RGB in [0, 1] and a hole mask (1 = hole), sides a multiple of {spec.size_multiple} px; the editor "
         f"runs it on context windows of at most {spec.native_size} px.",
         _departure(arch, card.get("input_fill"), inference),
+        _composition(spec.seam_band_px),
         f"Loss: {loss} (`trainer/recipes/README.md`).",
         f"Training data: {DATA}.",
         f"License: {DATA_LICENSE}",
@@ -156,6 +157,15 @@ def _loss_text(arch: str, recipe: dict) -> str:
     if recipe.get("texture_scales"):
         return "the paper's L1, total variation, VGG perceptual and style losses"
     return "the paper's L1 (x6, all six scales) and total variation (x0.1, three finest); VGG losses off"
+
+
+def _composition(seam_band_px: int) -> str:
+    """The card's line on how the output is composited into the photo (the spec's seam band)."""
+    if seam_band_px == 0:
+        return ("Composition: hard, as in training - the network's output replaces the hole's pixels only; every "
+                "pixel outside the hole is the photo's own.")
+    return (f"Composition: the output fades into the photo across a seam band of {seam_band_px} px outside the hole; "
+            "pixels farther out are the photo's own.")
 
 
 def _departure(arch: str, trained_fill: str | None, inference: dict | None) -> str:

@@ -62,6 +62,7 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
     assert row in card
     assert "non-commercial" in card and "telea" in card
     assert "3 pairs of 2 validation photos" in card and "256 px" in card  # from the scores, not fixed text
+    assert "across a seam band of 8 px" in card
 
 
 def test_a_dmfn_card_names_its_own_losses_and_output(tmp_path, capsys):
@@ -76,6 +77,7 @@ def test_a_dmfn_card_names_its_own_losses_and_output(tmp_path, capsys):
     assert "predicts a correction to" in card and "learned alpha" not in card
     assert "self-guided regression" in card and "no discriminator" in card and "texture_scales" not in card
     assert "size 128, batch 4" in card and "texture_weight 0.01" in card
+    assert "Composition: hard" in card and "seam band" not in card  # DMFN's spec: seam band 0
     recipe["adversarial_from_step"] = 5000
     kept, baselines, log = _write_run(tmp_path, arch="dmfn", recipe=recipe)
     assert tool.main(["dmfn", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
