@@ -121,8 +121,8 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"File: `{arch}.safetensors`, float16, {size_bytes / 1e6:.1f} MB, sha256 `{sha256}`.",
         f"Architecture: {spec.paper}; FusionPaint's own implementation of the paper's configuration "
         f"(`engine/networks/{arch}.py`), trained by FusionPaint from random initialisation (no upstream weights).",
-        f"Input: RGB in [0, 1] and a hole mask (1 = hole), sides a multiple of {spec.size_multiple} px; the editor "
-        f"runs it on context windows of at most {spec.native_size} px.",
+        f"Input: RGB in [{spec.value_range[0]:g}, {spec.value_range[1]:g}] and a hole mask (1 = hole), sides a "
+        f"multiple of {spec.size_multiple} px; the editor runs it on context windows of at most {spec.native_size} px.",
         _departure(arch, card.get("input_fill"), inference),
         _composition(spec.seam_band_px),
         f"Loss: {loss} (`trainer/recipes/README.md`).",
@@ -172,15 +172,15 @@ def _departure(arch: str, trained_fill: str | None, inference: dict | None) -> s
     """The card's line on the hole's input: zeros (the paper) or a classical pre-fill, in training and inference."""
     if trained_fill in (None, "zeros"):
         return "Input as in the paper: the hole holds zeros."
-    use = ("the learned alpha blends the network's completion over" if arch == "dfnet" else
-           "the network predicts a correction to (its input plus its last convolution, clipped, instead of the "
-           "paper's tanh)")
+    use = ("the learned alpha blends the network's completion over that fill" if arch == "dfnet" else
+           "the network predicts a correction to that fill (its output is its input plus its last convolution, "
+           "clipped, instead of the paper's tanh)")
     if inference is None:
         return (f"**Departure from the paper:** the hole is pre-filled with the classical `{trained_fill}` fill "
-                f"(`engine/prefill.py`) instead of zeros, in training and inference alike, and {use} that fill.")
+                f"(`engine/prefill.py`) instead of zeros, in training and inference alike, and {use}.")
     return (f"**Departures from the paper:** trained with the hole pre-filled by the classical `{trained_fill}` fill "
             f"(`engine/prefill.py`) instead of zeros; the editor runs it on `{inference['input_fill']}`'s pre-fill "
-            f"instead, and {use} that fill (see In the editor).")
+            f"instead, and {use} (see In the editor).")
 
 
 def _inference_section(arch: str, inference: dict, trained_fill: str | None) -> list[str]:
