@@ -43,3 +43,13 @@ def send_mouse(canvas, kind, pos, button=None, modifiers=None) -> None:
     changed = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else button
     event = QMouseEvent(kind, QPointF(pos), viewport.mapToGlobal(QPointF(pos)), changed, held, modifiers)
     QApplication.sendEvent(viewport, event)
+
+
+def without_weights(monkeypatch, name: str, folder: Path) -> None:
+    """For the test's duration, the built-in network ``name`` looks as if its weights file were not installed."""
+    from dataclasses import replace
+
+    from engine import registry
+
+    absent = replace(registry.get_spec(name), weights_file=folder / "absent.safetensors")
+    monkeypatch.setitem(registry._BUILTIN, name, absent)

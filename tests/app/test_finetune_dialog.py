@@ -7,7 +7,7 @@ import torch
 from PySide6.QtCore import QProcess
 
 from app.qt_finetune_dialog import FineTuneDialog
-from tests.helpers import write_photo_folder
+from tests.helpers import without_weights, write_photo_folder
 
 
 def test_command_goes_through_main(qtbot, tmp_path):
@@ -105,7 +105,7 @@ def test_scoring_phase_and_plain_loss_names(qtbot, tmp_path):
     assert dialog.status_label.text() == "Scoring before and after on 5 held-out photos..."
 
 
-def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
+def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path, monkeypatch):
     from engine.paths import user_models_dir
     from engine.registry import build_network
     from engine.weights import save_weights
@@ -117,11 +117,16 @@ def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
     dialog = FineTuneDialog(folder=str(tmp_path), arch="dmfn")
     qtbot.addWidget(dialog)
     starts = [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())]
-    assert starts == [str(weights), "random"]  # no installed DMFN weights: the fine-tune or random
+    assert starts == ["default", str(weights), "random"]  # the installed weights, the fine-tune, or random
+    dialog.start_combo.setCurrentIndex(1)
     args = dialog.command()
     assert args[args.index("--init") + 1] == str(weights)
     dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))  # shipped weights, no fine-tune
     assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["default", "random"]
+    without_weights(monkeypatch, "dmfn", tmp_path)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dmfn"))
+    starts = [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())]
+    assert starts == [str(weights), "random"]  # no installed DMFN weights: the fine-tune or random
 
 
 def test_the_time_left_includes_the_scoring_at_the_end(qtbot, tmp_path):

@@ -21,7 +21,7 @@ from engine.errors import JobCancelled
 from engine.registry import get_spec
 from engine.worker import EngineWorker
 from tests.app.conftest import EXIF_MAKE, finish_files
-from tests.helpers import send_mouse, synthetic_rgb
+from tests.helpers import send_mouse, synthetic_rgb, without_weights
 
 WAIT_MS = 20000
 
@@ -373,17 +373,17 @@ def test_saving_before_closing_closes_once_the_photo_is_written(qtbot, opened, d
     assert (tmp_path / "cleaned.png").is_file() and not main_window.document.dirty
 
 
-def test_model_without_weights_is_marked_and_refused(main_window, dialogs):
+def test_model_without_weights_is_marked_and_refused(make_main_window, dialogs, monkeypatch, tmp_path):
+    without_weights(monkeypatch, "dmfn", tmp_path)
+    main_window = make_main_window()
     combo = main_window.model_combo
     labels = [combo.itemText(i) for i in range(combo.count())]
     names = [combo.itemData(i) for i in range(combo.count())]
     assert "opencv-telea" in names and "dfnet" in names
-    missing = [name for name in names if not get_spec(name).has_weights]
-    if not missing:
-        pytest.skip("every network's weights are installed")
-    assert "(no weights)" in labels[names.index(missing[0])]
+    assert "(no weights)" in labels[names.index("dmfn")]
+    assert "(no weights)" not in labels[names.index("dfnet")]
     before = main_window.model_name
-    assert not main_window.select_model(missing[0])
+    assert not main_window.select_model("dmfn")
     assert dialogs.kinds() == ["information"]
     assert main_window.model_name == before and combo.currentData() == before
 
