@@ -41,6 +41,21 @@ def test_the_default_is_the_usable_model_with_the_best_rank():
     assert get_spec(default_model_name()) == next(spec for spec in builtin if spec.has_weights)
 
 
+@pytest.mark.parametrize("name", ["dfnet", "dmfn"])
+def test_shipped_weights_load_and_match_their_sha256(name):
+    spec = get_spec(name)
+    assert spec.has_weights and spec.sha256 and sha256_of(spec.weights_file) == spec.sha256
+    card = spec.weights_file.with_suffix(".md").read_text(encoding="utf-8")
+    assert spec.sha256 in card and "non-commercial" in card
+    model = load_model(name, device="cpu")  # refuses a file whose sha256 differs from the spec's
+    assert model.spec.name == name
+
+
+def test_dmfn_runs_on_telea_pre_fill_composited_hard():
+    spec = get_spec("dmfn")
+    assert (spec.input_fill, spec.seam_band_px, spec.cpu_bf16) == ("telea", 0, True)
+
+
 def test_parameter_counts():
     assert parameter_count(get_spec("dfnet")) == 32_880_504
     assert parameter_count(get_spec("opencv-ns")) == 0
