@@ -43,6 +43,8 @@ APP_TITLE = "FusionPaint"
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
 NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+HOLE_MASK_LABEL = "hole mask (not learned)"
+"""The alpha view's label for a model composited hard (seam band 0): the map is the hole itself."""
 CLASSICAL_ONLY_SHORT = ("No network has trained weights yet: removals use a classical fill. PatchMatch copies "
                         "texture from the rest of the photo; OpenCV's fills suit small blemishes, specks and wires.")
 CLASSICAL_ONLY_NOTE = (
@@ -932,7 +934,8 @@ class QtMainWindow(QMainWindow):
         if self.last_result.alpha_learned:
             self.alpha_label.setText(" Alpha: learned composition map")
         else:
-            self.alpha_label.setText(f" Alpha: {NOT_LEARNED_LABEL}")
+            label = HOLE_MASK_LABEL if self.last_result.band_px == 0 else NOT_LEARNED_LABEL
+            self.alpha_label.setText(f" Alpha: {label}")
 
     def _on_zoom_changed(self, _scale: float) -> None:
         self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")
@@ -1071,4 +1074,4 @@ class QtMainWindow(QMainWindow):
         event.accept()
 
 
-__all__ = ["QtMainWindow", "NOT_LEARNED_LABEL"]
+__all__ = ["QtMainWindow", "NOT_LEARNED_LABEL", "HOLE_MASK_LABEL"]

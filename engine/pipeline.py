@@ -66,7 +66,9 @@ class InpaintResult:
     """The output of :func:`inpaint`.
 
     image: uint8 (H, W, 3) RGB result. alpha_learned: True when the alpha maps are DFNet's learned maps, False when they
-    are the feathered composition mask. timings: seconds per stage ("plan", "prepare", "model", "composite", "total").
+    are the composition mask (feathered across ``band_px`` pixels, or the hole itself when ``band_px`` is 0).
+    band_px: the seam band used, in pixels. timings: seconds per stage ("plan", "prepare", "model", "composite",
+    "total").
     """
 
     image: np.ndarray
@@ -74,6 +76,7 @@ class InpaintResult:
     alpha_learned: bool
     model: str
     device: str
+    band_px: int
     timings: dict[str, float] = field(default_factory=dict)
 
     def alpha_map(self) -> np.ndarray:
@@ -225,7 +228,7 @@ def inpaint(
         timings["total"] = time.perf_counter() - start
         report(1.0, "Nothing to remove")
         return InpaintResult(image if in_place else image.copy(), (), spec.alpha_learned, spec.name,
-                             model.device_name, timings)
+                             model.device_name, band_px, timings)
     check_memory(estimate_peak_bytes(image.shape[:2], windows, spec, in_place))
     # windows never overlap, so a window's crop never holds pixels already written for another: in place is exact
     output = image if in_place else image.copy()
@@ -260,7 +263,7 @@ def inpaint(
 
     timings["total"] = time.perf_counter() - start
     report(1.0, "Done")
-    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, timings)
+    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, band_px, timings)
 
 
 def _report_within(report: ProgressCallback, done: float, share: float, message: str, fraction: float) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.qt_main_window import NOT_LEARNED_LABEL
+from app.qt_main_window import HOLE_MASK_LABEL, NOT_LEARNED_LABEL
 from app.settings import load_settings
 from engine.errors import JobCancelled
 from engine.registry import get_spec
@@ -123,6 +123,28 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     np.testing.assert_array_equal(doc.image, before_img)
     np.testing.assert_array_equal(doc.mask, before_mask)
     assert window.act_remove.isEnabled() and window.canvas.editable and not window.progress_bar.isVisible()
+
+
+def test_a_hard_composite_is_labelled_as_the_hole_mask(qtbot, make_main_window, png_file):
+    """A model composited hard (DMFN: seam band 0) shows its alpha map as the hole mask, not a feathered one."""
+    from engine.pipeline import inpaint
+    from engine.registry import load_model
+
+    bands = []
+
+    def run(image, hole, model, *, band_px, progress, cancel):
+        bands.append(band_px)
+        return inpaint(image, hole, model, band_px=0, progress=progress, cancel=cancel)
+
+    window = make_main_window(worker=EngineWorker(load_model=load_model, run=run))
+    window.open_path(png_file)
+    finish_files(qtbot, window)
+    window.select_model("opencv-telea")
+    window.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, window)
+    assert bands == [None]  # the editor leaves the seam band to the model
+    window.act_alpha.trigger()
+    assert window.alpha_label.text() == f" Alpha: {HOLE_MASK_LABEL}"
 
 
 def _gated_worker(release: threading.Event) -> EngineWorker:

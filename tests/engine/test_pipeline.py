@@ -111,6 +111,7 @@ def test_dmfn_composites_hard_unless_a_band_is_asked_for(random_networks):
     np.testing.assert_array_equal(hard.image[~hole], image[~hole])
     np.testing.assert_array_equal(hard.alpha_map()[..., 0] == 255, hole)
     feathered = inpaint(image, hole, model, band_px=BAND)
+    assert (hard.band_px, feathered.band_px) == (0, BAND)
     assert (feathered.image[~hole] != image[~hole]).any()
     np.testing.assert_array_equal(feathered.image[hole], hard.image[hole])
 
