@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     import torch
 
 FEATHERED_ALPHA = "feathered hole mask (not learned): 1 inside the hole, fading to 0 across a narrow band outside"
-"""What the composition map means for a model without a learned alpha and with a seam band."""
+"""What the composition map means for a model without a learned alpha and with a seam band (the default meaning)."""
 
 HARD_ALPHA = "hole mask (not learned): 1 inside the hole, 0 outside"
-"""What the composition map means for a model without a learned alpha whose seam band is 0."""
+"""What the composition map means for a model without a learned alpha whose seam band is 0 (the default meaning)."""
 
 #: Default width of the seam band, pixels: how far outside the hole the fill is blended into the photo.
 SEAM_BAND_PX = 8
@@ -67,6 +67,8 @@ class ModelSpec:
     software: what a classical fill runs on, shown as its device, e.g. "OpenCV".
     seam_band_px: pixels outside the hole across which the fill fades into the photo (`engine.pipeline`); 0 = hard
     composite, for networks whose output outside the hole is never trained (blending it in would add its errors).
+    alpha_meaning: what the composition map shows; a learned alpha names its own, otherwise it follows the seam band
+    (`FEATHERED_ALPHA` or `HARD_ALPHA`).
     """
 
     name: str
@@ -79,7 +81,7 @@ class ModelSpec:
     size_multiple: int = 1
     native_size: int = 512
     alpha_learned: bool = False
-    alpha_meaning: str = FEATHERED_ALPHA
+    alpha_meaning: str = ""
     weights_file: Path | None = None
     sha256: str | None = None
     input_fill: str | None = None
@@ -97,6 +99,8 @@ class ModelSpec:
     def __post_init__(self):
         if (self.build is None) != (self.forward is None) or (self.build is None) == (self.fill is None):
             raise ValueError(f"model '{self.name}': give either build and forward (a network) or fill (classical)")
+        if not self.alpha_meaning:  # a composition map that is not learned is the seam band's mask
+            object.__setattr__(self, "alpha_meaning", HARD_ALPHA if self.seam_band_px == 0 else FEATHERED_ALPHA)
 
     @property
     def kind(self) -> str:

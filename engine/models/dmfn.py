@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model_spec import HARD_ALPHA, ModelSpec, register_model
+from engine.model_spec import ModelSpec, register_model
 from resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ register_model(ModelSpec(
     working_bytes_per_pixel=1000,
     cpu_bf16=True,  # the shipped weights' bf16 error: mean 0.07 / max 0.8 of 255 in the sample's hole (README)
     rank=30,  # after DFNet and PatchMatch: the best L1, PSNR and SSIM on val, a worse VGG distance (README)
-    alpha_meaning=HARD_ALPHA,
     seam_band_px=0,  # trained on the hard composite: its output outside the hole is never supervised
     build=_build,
     forward=_forward,

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from engine.errors import ModelUnavailable, WeightsError
+from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA
 from engine.paths import user_models_dir
 from engine.registry import (
     build_network,
@@ -54,6 +55,7 @@ def test_shipped_weights_load_and_match_their_sha256(name):
 def test_dmfn_runs_on_telea_pre_fill_composited_hard():
     spec = get_spec("dmfn")
     assert (spec.input_fill, spec.seam_band_px, spec.cpu_bf16) == ("telea", 0, True)
+    assert spec.alpha_meaning == HARD_ALPHA and get_spec("opencv-telea").alpha_meaning == FEATHERED_ALPHA
 
 
 def test_parameter_counts():
