@@ -29,9 +29,10 @@ datasets="${FUSIONPAINT_DATASETS:-$root/../shared/datasets}"
 kept="$root/trainer/recipes/runs/$arch-default.safetensors"
 
 case "$arch" in
-    # phase 1 (see trainer/recipes/README.md): L1 + total variation on the Telea pre-fill, bf16 where native
-    dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 0 --input-fill telea
-                   --lr-decay-every 0 --checkpoint-every 100 --preview-every 200 --compile) ;;
+    # phase 2 (see trainer/recipes/README.md): the job DFNet does in the editor - PatchMatch's pre-fill, lasso holes
+    # beside strokes (trainer/masks.py), the paper's perceptual and style losses on all three scales, bf16 where native
+    dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 3 --input-fill patchmatch
+                   --lr-decay-every 0 --checkpoint-every 50 --preview-every 100 --compile) ;;
     # phase 1 (see trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator, a
     # correction to the Telea pre-fill, the VGG terms at 1/100 of the paper's weights
     dmfn) recipe=(--model dmfn --size 128 --batch 4 --precision auto --adversarial-from-step 1000000000

@@ -12,7 +12,9 @@ batch. Each mask picks a target hole ratio uniformly in ``ratio_range`` and one 
   4..12 vertices with random angles, segment lengths and brush widths, round joints;
 - "boxes": axis-aligned rectangles;
 - "blobs": smooth random star-shaped polygons;
-- "mixed": any of the three for each added shape.
+- "mixed": any of the three for each added shape;
+- "lasso": one smooth, elongated closed shape of exactly the target area (`lasso_mask`), the hole a person draws
+  around an object to remove.
 
 Shapes are added until the hole ratio reaches the target; a shape that would push the ratio above
 ``ratio_range[1]`` is redrawn smaller, so every mask's ratio lies in ``ratio_range`` (a mask whose target
@@ -32,9 +34,13 @@ from torch import Tensor
 
 from engine.imageio import image_files, load_mask
 
-STYLES = ("strokes", "boxes", "blobs", "mixed")
-_STYLE_WEIGHTS = (0.5, 0.15, 0.15, 0.2)
-"""Probability of each style in `STYLES` (free-form strokes dominate, as in DeepFill v2 training)."""
+STYLES = ("strokes", "boxes", "blobs", "mixed", "lasso")
+_STYLE_WEIGHTS = (0.35, 0.1, 0.1, 0.15, 0.3)
+"""Probability of each style in `STYLES`: free-form strokes (as in DeepFill v2 training) and the lasso shapes of
+object removal share most of the draws."""
+
+LASSO_MAX_RATIO = 0.35
+"""A lasso hole covers at most this share of the mask; a larger target is drawn as one of this size."""
 
 _MAX_SHAPES = 200
 
@@ -102,19 +108,52 @@ def _draw_blob(canvas: np.ndarray, rng: np.random.Generator, scale: float) -> No
 _DRAW = {"strokes": _draw_stroke, "boxes": _draw_box, "blobs": _draw_blob}
 
 
+def lasso_mask(height: int, width: int, rng: np.random.Generator, area_ratio: float) -> np.ndarray:
+    """One lasso-like hole: bool (height, width), True = hole, a single smooth closed shape covering about
+    ``area_ratio`` (0-1) of the mask (less only where it reaches past the border).
+
+    The outline is a circle whose radius is modulated by four low harmonics, stretched to a random aspect ratio of
+    1:2 to 2:1 and rotated, then scaled to the area; its centre is drawn so that the shape fits inside when it can.
+    """
+    angles = np.linspace(0.0, 2.0 * math.pi, 96, endpoint=False)
+    radius = np.ones_like(angles)
+    for k in (1, 2, 3, 4):
+        radius += rng.uniform(-0.3, 0.3) / k * np.cos(k * angles + rng.uniform(0, 2 * math.pi))
+    radius = np.maximum(radius, 0.3)
+    aspect = math.exp(rng.uniform(-math.log(2.0), math.log(2.0)))
+    turn = rng.uniform(0, math.pi)
+    x, y = radius * np.cos(angles) * math.sqrt(aspect), radius * np.sin(angles) / math.sqrt(aspect)
+    x, y = x * math.cos(turn) - y * math.sin(turn), x * math.sin(turn) + y * math.cos(turn)
+    unit_area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    scale = math.sqrt(max(area_ratio, 0.0) * height * width / unit_area)
+    x, y = x * scale, y * scale
+    cx = rng.uniform(min(-x.min(), width / 2), max(width - x.max(), width / 2))
+    cy = rng.uniform(min(-y.min(), height / 2), max(height - y.max(), height / 2))
+    mask = np.zeros((height, width), np.uint8)
+    if area_ratio > 0:
+        pts = np.stack([cx + x, cy + y], axis=1)
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
 def random_mask(size: int, rng: np.random.Generator, ratio_range: tuple[float, float] = (0.0, 0.6)) -> np.ndarray:
     """One procedural hole mask: bool (size, size), True = hole, hole ratio in ``ratio_range``."""
     lo, hi = _check_range(ratio_range)
     total = size * size
     target = rng.uniform(lo, hi)
     style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_WEIGHTS))]
+    if style == "lasso":
+        lasso = lasso_mask(size, size, rng, min(target, LASSO_MAX_RATIO))
+        if lo <= lasso.mean() <= hi:
+            return lasso
+        style = "blobs"  # a range the single shape cannot meet (clipped by the border, or above its size)
     mask = np.zeros((size, size), np.uint8)
     count = 0
     scale = float(np.clip(math.sqrt(target / 0.15), 0.1, 1.0))  # small targets start with small shapes
     for _ in range(_MAX_SHAPES):
         if count >= target * total and count >= lo * total:
             break
-        kind = style if style != "mixed" else ("strokes", "boxes", "blobs")[int(rng.integers(3))]
+        kind = style if style not in ("mixed", "lasso") else ("strokes", "boxes", "blobs")[int(rng.integers(3))]
         shape = np.zeros_like(mask)
         _DRAW[kind](shape, rng, scale)
         candidate = mask | shape

@@ -1,11 +1,12 @@
 """Procedural and folder hole masks: ratios, variety, reproducibility, resume."""
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio, random_mask
+from trainer.masks import FolderMaskSampler, MaskSampler, hole_ratio, lasso_mask, random_mask
 
 
 def test_ratios_within_range_and_spread():
@@ -79,3 +80,28 @@ def test_folder_masks(tmp_path):
 def test_empty_mask_folder_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no readable mask"):
         FolderMaskSampler(tmp_path, 16)
+
+
+def test_lasso_mask_is_one_smooth_region_of_the_asked_area():
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        area = rng.uniform(0.03, 0.25)
+        m = lasso_mask(120, 160, rng, area)
+        assert m.dtype == bool and m.shape == (120, 160)
+        assert abs(m.mean() - area) < 0.01 + 0.1 * area  # rounding of the outline, clipping at the border
+        count, _ = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        assert count == 2  # background + one region
+    assert not lasso_mask(32, 32, np.random.default_rng(0), 0.0).any()
+
+
+def test_procedural_masks_draw_lasso_holes(monkeypatch):
+    import trainer.masks as masks
+
+    assert masks._STYLE_WEIGHTS[masks.STYLES.index("lasso")] >= 0.25  # object removal is a main use
+    monkeypatch.setattr(masks, "_STYLE_WEIGHTS", tuple(float(s == "lasso") for s in masks.STYLES))
+    for i in range(10):
+        m = random_mask(64, np.random.default_rng([7, i]), (0.05, 0.3))
+        count, _ = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+        assert count == 2 and 0.05 <= m.mean() <= 0.3
+    wide = random_mask(64, np.random.default_rng(1), (0.45, 0.5))  # beyond one lasso's size: several shapes
+    assert 0.45 <= wide.mean() <= 0.5
