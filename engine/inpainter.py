@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,12 +51,14 @@ class Inpainter:
         raise NotImplementedError
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
-                progress: Callable[[float], None] | None = None) -> Prediction:
+                progress: Callable[[float], None] | None = None,
+                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
         """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
-        H and W are multiples of ``spec.size_multiple``. A slow model raises `engine.errors.JobCancelled` soon after
-        ``cancel`` is set and reports ``progress(fraction of this call, 0..1)``; a fast one may do neither (the
-        pipeline checks and reports between calls).
+        H and W are multiples of ``spec.size_multiple``; ``sizes`` gives each image's real (h, w) when the rest is
+        reflect-padding (None = no padding); a classical pre-fill is made from the real pixels only. A slow model
+        raises `engine.errors.JobCancelled` soon after ``cancel`` is set and reports ``progress(fraction of this
+        call, 0..1)``; a fast one may do neither (the pipeline checks and reports between calls).
         """
         raise NotImplementedError
 
@@ -72,7 +74,8 @@ class ClassicalInpainter(Inpainter):
         return f"CPU ({self.spec.software})"
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
-                progress: Callable[[float], None] | None = None) -> Prediction:
+                progress: Callable[[float], None] | None = None,
+                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
         return Prediction(raw=self.spec.fill(images, holes, cancel, progress), alpha=None)
 
 
@@ -103,13 +106,15 @@ class NetworkInpainter(Inpainter):
         return describe_device(self.device)
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
-                progress: Callable[[float], None] | None = None) -> Prediction:
+                progress: Callable[[float], None] | None = None,
+                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
         import torch
 
         with torch.inference_mode():
-            return self._predict(images, holes, cancel)
+            return self._predict(images, holes, cancel, sizes)
 
-    def _predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None) -> Prediction:
+    def _predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None,
+                 sizes: Sequence[tuple[int, int]] | None) -> Prediction:
         import torch
 
         lo, hi = self.spec.value_range
@@ -122,7 +127,7 @@ class NetworkInpainter(Inpainter):
         base = None
         fill_t = None
         if self.spec.input_fill is not None:
-            base = prefill(images, holes, self.spec.input_fill, cancel)
+            base = prefill(images, holes, self.spec.input_fill, cancel, sizes)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
         # (an autocast context with enabled=False would switch off a caller's own autocast, so none is entered)

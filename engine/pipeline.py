@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.errors import JobCancelled, JobTooLarge
 from engine.inpainter import Inpainter
-from engine.regions import Box, plan_windows, round_up, union_box, window_scale
+from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -178,21 +178,32 @@ def _prepare_window(image: np.ndarray, hole: np.ndarray, box: Box, native: int) 
     return crop.astype(np.float32) / 255.0, crop_hole
 
 
+def _padded_shape(small_hw: tuple[int, int], multiple: int, min_side: int) -> tuple[int, int]:
+    """The shape a window of ``small_hw`` pixels is padded to: each side a multiple of ``multiple``, >= ``min_side``."""
+    return (round_up(max(min_side, small_hw[0]), multiple), round_up(max(min_side, small_hw[1]), multiple))
+
+
 def _pad_batch(
     crops: list[np.ndarray], holes: list[np.ndarray], multiple: int, min_side: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reflect-pad every window (bottom and right) to one shape: each side a multiple of ``multiple`` and at least
     ``min_side``."""
-    height = round_up(max(min_side, *(c.shape[0] for c in crops)), multiple)
-    width = round_up(max(min_side, *(c.shape[1] for c in crops)), multiple)
-    images = np.empty((len(crops), height, width, 3), np.float32)
-    masks = np.empty((len(crops), height, width), bool)
-    for i, (crop, crop_hole) in enumerate(zip(crops, holes, strict=True)):
-        pad = ((0, height - crop.shape[0]), (0, width - crop.shape[1]))
-        mode = "reflect" if min(crop.shape[:2]) > 1 else "edge"
-        images[i] = np.pad(crop, pad + ((0, 0),), mode=mode)
-        masks[i] = np.pad(crop_hole, pad, mode=mode)
+    height = max(_padded_shape(c.shape[:2], multiple, min_side)[0] for c in crops)
+    width = max(_padded_shape(c.shape[:2], multiple, min_side)[1] for c in crops)
+    images = np.stack([pad_bottom_right(crop, height, width) for crop in crops])
+    masks = np.stack([pad_bottom_right(crop_hole, height, width) for crop_hole in holes])
     return images, masks
+
+
+def _batches(windows: list[Box], spec, min_side: int) -> list[list[Box]]:
+    """Windows in batches of at most ``spec.max_batch`` that share one padded shape, so no window is padded to
+    another's size."""
+    groups: dict[tuple[int, int], list[Box]] = {}
+    for box in windows:
+        scale = window_scale(box, spec.native_size)
+        small_hw = (max(1, round((box[2] - box[0]) * scale)), max(1, round((box[3] - box[1]) * scale)))
+        groups.setdefault(_padded_shape(small_hw, spec.size_multiple, min_side), []).append(box)
+    return [group[i:i + spec.max_batch] for group in groups.values() for i in range(0, len(group), spec.max_batch)]
 
 
 def inpaint(
@@ -222,7 +233,7 @@ def inpaint(
     start = time.perf_counter()
     _check(cancel)
     report(0.0, "Finding the areas to fill")
-    windows = plan_windows(hole, spec.native_size)
+    windows = plan_windows(hole, spec.native_size, spec.size_multiple)
     timings["plan"] = time.perf_counter() - start
     if not windows:
         timings["total"] = time.perf_counter() - start
@@ -234,23 +245,24 @@ def inpaint(
     output = image if in_place else image.copy()
 
     results: list[WindowResult] = []
-    for first in range(0, len(windows), spec.max_batch):
-        batch_boxes = windows[first:first + spec.max_batch]
+    min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
+    first = 0
+    for batch_boxes in _batches(windows, spec, min_side):
         _check(cancel)
         tick = time.perf_counter()
         prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]
         crops = [p[0] for p in prepared]
         small_holes = [p[1] for p in prepared]
-        min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
         batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         done = 0.1 + 0.8 * first / len(windows)  # the model's share of the bar: 0.1 .. 0.9
         share = 0.8 * len(batch_boxes) / len(windows)
+        first += len(batch_boxes)
         message = f"Filling {len(windows)} area{'s' if len(windows) != 1 else ''} with {spec.title}"
         report(done, message)
         tick = time.perf_counter()
         prediction = model.predict(batch, batch_holes, cancel, functools.partial(
-            _report_within, report, done, share, message))
+            _report_within, report, done, share, message), sizes=[c.shape[:2] for c in crops])
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
         _check(cancel)
         tick = time.perf_counter()

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
 from engine.models.opencv import CLASSICAL_METHODS, classical_fill
 from engine.models.patchmatch import patchmatch_fill
+from engine.regions import pad_bottom_right
 
 INPUT_FILLS = (*CLASSICAL_METHODS, "patchmatch")
 """Pre-fills by name: OpenCV's "telea" and "ns" (milliseconds), "patchmatch" (copies texture; about 0.5-1 s per
 256 px image on a 2-core CPU)."""
 
 
-def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None) -> np.ndarray:
+def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None,
+            sizes: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
     """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) RGB in [0, 1]) with ``method``
     (one of `INPUT_FILLS`); float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. Raises
-    JobCancelled soon after ``cancel`` is set, ValueError for an unknown method."""
-    if method == "patchmatch":
-        return patchmatch_fill(images, holes, cancel)
-    if method not in CLASSICAL_METHODS:
+    JobCancelled soon after ``cancel`` is set, ValueError for an unknown method.
+
+    ``sizes``: the real (h, w) of each image, the rest being bottom/right padding (`engine.regions.pad_bottom_right`).
+    Each image is then filled from its real pixels only - a fill that copies texture would otherwise copy the
+    padding's mirror images into the hole - and the fill is padded the same way."""
+    if method != "patchmatch" and method not in CLASSICAL_METHODS:
         raise ValueError(f"unknown input fill {method!r} (known: {', '.join(INPUT_FILLS)})")
-    return classical_fill(images, holes, method, cancel)
+    def fill(part: np.ndarray, part_holes: np.ndarray) -> np.ndarray:
+        if method == "patchmatch":
+            return patchmatch_fill(part, part_holes, cancel)
+        return classical_fill(part, part_holes, method, cancel)
+
+    full_size = [images.shape[1:3]] * len(images)
+    if sizes is None or [tuple(s) for s in sizes] == full_size:
+        return fill(images, holes)
+    height, width = images.shape[1:3]
+    out = np.empty(images.shape, np.float32)
+    for i, (h, w) in enumerate(sizes):
+        out[i] = pad_bottom_right(fill(images[i:i + 1, :h, :w], holes[i:i + 1, :h, :w])[0], height, width)
+    return out

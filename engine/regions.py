@@ -80,11 +80,54 @@ def merge_overlapping(boxes: list[Box]) -> list[Box]:
     return sorted(merged)
 
 
-def plan_windows(hole: np.ndarray, native_size: int) -> list[Box]:
-    """Context windows covering every hole pixel of a bool (H, W) mask; no two windows overlap."""
+def fit_to_multiple(box: Box, image_hw: tuple[int, int], native_size: int, size_multiple: int) -> Box:
+    """Grow a window inside the photo so that, downscaled by `window_scale`, each side is a multiple of
+    ``size_multiple`` pixels: the model then sees real context where it would otherwise see reflect-padding.
+
+    A side is grown around the window's centre (shifted inside the photo) and never beyond the photo; the longer side
+    (which sets the scale) is never changed, so the scale stays the same. A window that cannot grow enough is padded
+    (`pad_bottom_right`).
+    """
+    if size_multiple <= 1:
+        return box
+    y0, x0, y1, x1 = box
+    scale = window_scale(box, native_size)
+    height, width = image_hw
+    spans = []
+    for start, stop, limit in ((y0, y1, height), (x0, x1, width)):
+        small = max(1, round((stop - start) * scale))
+        wanted = round(round_up(small, size_multiple) / scale)  # rounds back to exactly the multiple at ``scale``
+        spans.append(_span(start, stop, max(wanted, stop - start), limit) if wanted > stop - start else (start, stop))
+    (ny0, ny1), (nx0, nx1) = spans
+    if window_scale((ny0, nx0, ny1, nx1), native_size) != scale:  # the grown side became the longer one
+        return box
+    return (ny0, nx0, ny1, nx1)
+
+
+def plan_windows(hole: np.ndarray, native_size: int, size_multiple: int = 1) -> list[Box]:
+    """Context windows covering every hole pixel of a bool (H, W) mask; no two windows overlap. Each window is grown
+    where the photo allows so that the model sees it at a multiple of ``size_multiple`` pixels (`fit_to_multiple`)."""
     image_hw = hole.shape[:2]
-    windows = [context_window(box, image_hw, native_size) for box in hole_boxes(hole)]
-    return merge_overlapping(windows)
+    windows = merge_overlapping([context_window(box, image_hw, native_size) for box in hole_boxes(hole)])
+    for _ in range(_MAX_FIT_ROUNDS):  # growing can make windows overlap; their union is fitted again
+        fitted = merge_overlapping([fit_to_multiple(w, image_hw, native_size, size_multiple) for w in windows])
+        if fitted == windows:
+            break
+        windows = fitted
+    return windows
+
+
+_MAX_FIT_ROUNDS = 8
+"""Rounds of growing and merging windows in `plan_windows` (one or two suffice in practice)."""
+
+
+def pad_bottom_right(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``array`` (h, w, ...) reflect-padded at the bottom and right to (height, width, ...) (edge-padded where a side
+    is a single pixel); the top-left (h, w) block is ``array`` itself."""
+    pad = ((0, height - array.shape[0]), (0, width - array.shape[1])) + ((0, 0),) * (array.ndim - 2)
+    if not any(after for _, after in pad):
+        return array
+    return np.pad(array, pad, mode="reflect" if min(array.shape[:2]) > 1 else "edge")
 
 
 def window_scale(box: Box, native_size: int) -> float:

@@ -315,3 +315,47 @@ def test_progress_messages_are_plain_sentences():
     hole[20:30, 20:30] = True
     inpaint(image, hole, load_model("opencv-telea"), progress=lambda fraction, text: messages.append(text))
     assert messages == ["Finding the areas to fill", "Filling 1 area with OpenCV Telea (classical)", "Done"]
+
+
+def test_a_window_that_must_be_padded_gets_the_pre_fill_of_its_real_pixels(random_networks):
+    """A photo smaller than DFNet's 256-pixel size rule is reflect-padded; its PatchMatch pre-fill is PatchMatch's
+    own fill of the real photo (as PatchMatch alone gives), not one that copied the padding's mirror images."""
+    from dataclasses import replace
+
+    image = synthetic_rgb(300, 200)
+    hole = np.zeros((300, 200), bool)
+    hole[100:220, 120:180] = True  # its mirror image lies in the padding beyond column 200
+    seen = []
+
+    def fill_through(network, image_t, hole_t, fill_t):
+        seen.append(tuple(image_t.shape[2:]))
+        return fill_t, torch.zeros_like(fill_t)  # learned alpha 0: the result is the pre-fill
+
+    plain = random_networks["dfnet"]
+    model = NetworkInpainter(replace(plain.spec, input_fill="patchmatch", forward=fill_through), plain.network,
+                             plain.device)
+    result = inpaint(image, hole, model)
+    assert seen == [(512, 256)]
+    alone = inpaint(image, hole, load_model("patchmatch"))
+    np.testing.assert_array_equal(result.image[hole], alone.image[hole])
+
+
+def test_windows_share_a_batch_only_when_they_share_a_shape(random_networks):
+    """A small window is never padded to a larger one's size in a batch."""
+    from dataclasses import replace
+
+    shapes = []
+    plain = random_networks["dfnet"]
+    forward = plain.spec.forward
+
+    def record(network, image_t, hole_t, fill_t):
+        shapes.append((image_t.shape[0], *image_t.shape[2:]))
+        return forward(network, image_t, hole_t, fill_t)
+
+    model = NetworkInpainter(replace(plain.spec, forward=record), plain.network, plain.device)
+    image = synthetic_rgb(520, 4000)
+    hole = np.zeros((520, 4000), bool)
+    hole[100:140, 3700:3740] = True  # a 512 x 512 window
+    hole[200:300, 1000:2300] = True  # a 520 x 2,600 window, seen at 102 x 512, padded to 256 x 512
+    inpaint(image, hole, model)
+    assert sorted(shapes) == [(1, 256, 512), (1, 512, 512)]

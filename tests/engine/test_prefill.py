@@ -46,3 +46,23 @@ def test_a_cancelled_removal_stops_in_the_pre_fill():
     cancel.set()
     with pytest.raises(JobCancelled):
         model.predict(images, holes, cancel)
+
+
+@pytest.mark.parametrize("method", ["patchmatch", "telea"])
+def test_a_padded_window_is_pre_filled_from_its_real_pixels_only(method):
+    """The padding beyond ``sizes`` holds a colour the real pixels lack (as a reflection can hold mirrored copies):
+    it never reaches the hole, and the real part is filled as if the padding were not there."""
+    rng = np.random.default_rng(3)
+    real = rng.random((40, 30, 3), dtype=np.float32) * 0.5  # no channel reaches 0.5
+    images = np.empty((1, 64, 64, 3), np.float32)
+    images[:] = (1.0, 0.0, 1.0)
+    images[0, :40, :30] = real
+    holes = np.zeros((1, 64, 64), bool)
+    holes[0, 10:30, 8:26] = True
+    filled = prefill(images, holes, method, sizes=[(40, 30)])
+    alone = prefill(real[None], holes[:, :40, :30], method)[0]
+    np.testing.assert_array_equal(filled[0, :40, :30], alone)
+    assert filled[0, :40, :30].max() < 0.9
+    np.testing.assert_array_equal(filled[0, :40, 30:34], alone[:, [28, 27, 26, 25]])  # padded like the input
+    unpadded = prefill(images, holes, method)[0, :40, :30]
+    assert method == "telea" or unpadded.max() > 0.9  # what the fill did before: copies the padding's colour

@@ -4,8 +4,10 @@ import pytest
 from engine.regions import (
     boxes_overlap,
     context_window,
+    fit_to_multiple,
     hole_boxes,
     merge_overlapping,
+    pad_bottom_right,
     plan_windows,
     round_up,
     window_scale,
@@ -66,3 +68,42 @@ def test_window_scale_and_round_up():
     assert window_scale((0, 0, 1024, 600), 512) == 0.5
     assert round_up(513, 256) == 768
     assert round_up(512, 256) == 512
+
+
+def test_a_window_grows_into_the_photo_to_the_models_size_multiple():
+    # 2,000 x 1,500 window at native 512: seen at 512 x 384, padded to 512 x 512 without growing
+    box = (1000, 2000, 3000, 3500)
+    grown = fit_to_multiple(box, (6000, 8000), native_size=512, size_multiple=256)
+    y0, x0, y1, x1 = grown
+    assert (y1 - y0, round((x1 - x0) * window_scale(grown, 512))) == (2000, 512)
+    assert x0 <= 2000 and x1 >= 3500 and window_scale(grown, 512) == window_scale(box, 512)
+    # against the photo's edge it shifts inside; with no room at all it stays as it is (and is padded)
+    assert fit_to_multiple((0, 0, 2000, 1500), (2000, 1500), 512, 256) == (0, 0, 2000, 1500)
+    edge = fit_to_multiple((0, 6500, 2000, 8000), (6000, 8000), 512, 256)
+    assert edge[3] == 8000 and edge[3] - edge[1] == 2000
+    assert fit_to_multiple(box, (6000, 8000), 512, 1) == box
+
+
+def test_planned_windows_fit_the_multiple_where_the_photo_allows():
+    hole = np.zeros((4000, 6000), bool)
+    hole[1200:2400, 2500:3300] = True  # a tall lasso's box: its context window is 2,400 x 1,600
+    hole[3800:3900, 100:200] = True
+    windows = plan_windows(hole, native_size=512, size_multiple=256)
+    for box in windows:
+        scale = window_scale(box, 512)
+        for side in (box[2] - box[0], box[3] - box[1]):
+            assert round(side * scale) % 256 == 0
+    covered = np.zeros_like(hole)
+    for y0, x0, y1, x1 in windows:
+        assert not covered[y0:y1, x0:x1].any()
+        covered[y0:y1, x0:x1] = True
+    assert covered[hole].all()
+
+
+def test_pad_bottom_right_reflects_and_keeps_the_original():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    padded = pad_bottom_right(a, 5, 6)
+    np.testing.assert_array_equal(padded[:3, :4], a)
+    np.testing.assert_array_equal(padded[3], a[1, [0, 1, 2, 3, 2, 1]])
+    assert pad_bottom_right(a, 3, 4) is a
+    np.testing.assert_array_equal(pad_bottom_right(np.ones((1, 2, 3)), 2, 2), np.ones((2, 2, 3)))
