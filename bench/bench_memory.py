@@ -55,7 +55,8 @@ def _estimate(mask_path: Path, model: str) -> int:
 
     spec = get_spec(model)
     hole, _ = load_mask(mask_path, cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED).shape[:2])
-    return estimate_peak_bytes(hole.shape, plan_windows(hole, spec.native_size), spec, in_place=True)  # as the CLI
+    windows = plan_windows(hole, spec.native_size, spec.size_multiple)
+    return estimate_peak_bytes(hole.shape, windows, spec, in_place=True)  # as the CLI
 
 
 def run_case() -> None:

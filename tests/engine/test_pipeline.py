@@ -219,7 +219,8 @@ def test_a_removal_that_does_not_fit_in_free_memory_is_refused_before_any_work(m
     hole = np.zeros((400, 600), bool)
     hole[20:380, 30:570] = True
     model = load_model("opencv-telea")
-    needed = pipeline.estimate_peak_bytes((400, 600), plan_windows(hole, model.spec.native_size), model.spec)
+    windows = plan_windows(hole, model.spec.native_size, model.spec.size_multiple)
+    needed = pipeline.estimate_peak_bytes((400, 600), windows, model.spec)
     # the estimate covers the output copy, the per-window maps and the blending chunk
     assert needed >= 3 * 400 * 600 + pipeline.WINDOW_BYTES_PER_PIXEL * 400 * 600
     calls = []
