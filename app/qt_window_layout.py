@@ -54,7 +54,10 @@ def _action(window, text: str, slot, shortcut=None, *, checkable: bool = False, 
         action.setToolTip(tip)
     if icon:
         action.setIcon(_icon(icon))
-    action.triggered.connect(slot)
+    if checkable:
+        action.triggered.connect(slot)  # the slot takes the new checked state
+    else:
+        action.triggered.connect(lambda _checked=False: slot())  # ``checked`` would land in a slot's first argument
     window.addAction(action)
     return action
 

@@ -340,6 +340,29 @@ def test_save_proposes_clean_name_keeps_exif_and_never_overwrites_silently(
     assert dialogs.kinds() == []
 
 
+def test_save_and_save_as_through_their_menu_actions(qtbot, main_window, dialogs, photo_file, monkeypatch):
+    """The actions' triggered(checked) signal must not reach the slots' ``then`` callback (a traceback on every
+    save before)."""
+    import sys
+
+    from PySide6.QtWidgets import QFileDialog
+
+    assert main_window.open_path(photo_file)
+    finish_files(qtbot, main_window)
+    main_window.document.fill_rect(22, 17, 42, 31)
+    target = photo_file.with_name("saved.png")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    errors = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: errors.append(exc))
+    main_window.act_save_as.trigger()
+    finish_files(qtbot, main_window)
+    assert target.is_file() and not main_window.document.dirty
+    main_window.document.fill_rect(2, 2, 8, 8)
+    main_window.act_save.trigger()
+    finish_files(qtbot, main_window)
+    assert not main_window.document.dirty and errors == []
+
+
 def test_save_is_atomic_when_writing_fails(qtbot, main_window, dialogs, png_file, monkeypatch):
     assert main_window.open_path(png_file)
     finish_files(qtbot, main_window)
