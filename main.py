@@ -5,7 +5,8 @@
     fusionpaint remove --images DIR --masks DIR|FILE -o DIR
     fusionpaint models [--json]
     fusionpaint train --model dfnet|dmfn --data DIR ...
-    fusionpaint evaluate --model NAME|PATH --images DIR --masks DIR [--json report.json]
+    fusionpaint evaluate --model NAME|PATH --images DIR --masks DIR|--lasso [--json report.json]
+    fusionpaint gallery [--models A,B] --images DIR --masks DIR|--lasso [--pairs N] -o DIR
     fusionpaint runs [list [--json] | rename OLD NEW | delete NAME]
 """
 
@@ -14,7 +15,7 @@ import signal
 import sys
 import threading
 
-SUBCOMMANDS = ("remove", "models", "train", "evaluate", "runs")
+SUBCOMMANDS = ("remove", "models", "train", "evaluate", "gallery", "runs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fusionpaint",
         description="Remove unwanted objects from photos. Without a subcommand the editor opens.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="{remove,models,train,evaluate,runs}")
+    subparsers = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
     add_engine_subcommands(subparsers)
     add_trainer_subcommands(subparsers)
     return parser

@@ -1,4 +1,4 @@
-"""Image-quality metrics for inpainting results: L1, PSNR, SSIM and Boundary Pixels Error (BPE).
+"""Image-quality metrics for inpainting results: L1, PSNR, SSIM, Boundary Pixels Error (BPE) and sharpness.
 
 Every function takes ``pred`` and ``target`` of shape (H, W, 3), RGB, either uint8 or a float dtype
 holding values on the same 0..255 scale (floats are not rescaled: a float image in [0, 1] must be
@@ -8,6 +8,9 @@ A metric over an empty set of pixels (an all-False hole, or a BPE band with no p
 
 BPE is the metric of the DFNet paper (Hong et al., ACM MM 2019, section 4.2): the mean absolute
 error over the n-pixel band just inside the hole boundary, where the known and filled regions meet.
+
+Sharpness compares how much fine detail the fill has with the photo's own: the pixel metrics above reward a smooth
+average of the possible fills, sharpness shows it as a value far below 1 (see :func:`sharpness`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ SSIM_K2 = 0.03
 
 DEFAULT_BAND_PX = 8
 """Default BPE band width in pixels (same as the pipeline's default composition band)."""
+
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+"""ITU-R BT.601 weights of R, G, B for the grey image of :func:`laplacian_energy`."""
 
 
 def _validate(pred: np.ndarray, target: np.ndarray, hole: np.ndarray | None) -> None:
@@ -173,18 +179,60 @@ def boundary_pixel_error(
     return _masked_mean(np.abs(p - t), boundary_band(hole, band_px)) / PEAK * 100.0
 
 
+def laplacian_energy(image: np.ndarray, region: np.ndarray) -> float:
+    """Mean squared Laplacian of the grey image over ``region``, in grey levels squared (>= 0; 0 = flat).
+
+    ``image``: (H, W, 3) RGB, uint8 or float on the 0..255 scale; grey = `LUMA_WEIGHTS` . RGB. The Laplacian is the
+    4-neighbour 3x3 kernel [[0, 1, 0], [1, -4, 1], [0, 1, 0]]. ``region`` (bool (H, W), True = counted) is first
+    eroded by 1 px (3x3 square), so every counted pixel's kernel lies inside the region: a step at the region's
+    border (between a fill and the photo around it) does not count. NaN when the eroded region is empty.
+    """
+    if region is None:
+        raise ValueError("metrics: laplacian_energy needs a region mask")
+    _validate(image, image, region)
+    inner = cv2.erode(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    grey = image.astype(np.float64) @ np.asarray(LUMA_WEIGHTS)
+    lap = cv2.Laplacian(grey, cv2.CV_64F, ksize=1, borderType=cv2.BORDER_REFLECT_101)
+    return _masked_mean(lap[..., None] ** 2, inner)
+
+
+def energy_ratio(energy: float, reference: float) -> float:
+    """``energy / reference`` of two :func:`laplacian_energy` values: 1.0 when both are 0 (equally flat), inf when
+    only ``reference`` is 0, NaN when either is NaN."""
+    if math.isnan(energy) or math.isnan(reference):
+        return math.nan
+    if reference == 0.0:
+        return 1.0 if energy == 0.0 else math.inf
+    return energy / reference
+
+
+def sharpness(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
+    """Fine detail of the fill relative to the photo's: ``laplacian_energy(pred, hole) / laplacian_energy(target,
+    hole)`` (see :func:`energy_ratio`); dimensionless, >= 0.
+
+    1 = as sharp as the photo, far below 1 = blurred (a smooth average), above 1 = noisier than the photo. Measured on
+    the result as composited (the hole holds the fill), over the hole eroded by 1 px. NaN for a hole with no pixel
+    left after the erosion.
+    """
+    _validate(pred, target, hole)
+    return energy_ratio(laplacian_energy(pred, hole), laplacian_energy(target, hole))
+
+
 def all_metrics(
     pred: np.ndarray, target: np.ndarray, hole: np.ndarray, band_px: int = DEFAULT_BAND_PX
 ) -> dict[str, float]:
     """Every metric at once, whole image and hole only.
 
     Keys: ``l1_percent``, ``psnr``, ``ssim`` (whole image), ``l1_percent_hole``, ``psnr_hole``,
-    ``ssim_hole`` (hole pixels only) and ``bpe`` (percent, band of ``band_px`` pixels).
+    ``ssim_hole`` (hole pixels only), ``bpe`` (percent, band of ``band_px`` pixels), ``sharpness`` and the two
+    energies it is the ratio of, ``lap_energy`` (pred's) and ``lap_energy_true`` (target's) (:func:`sharpness`;
+    averages over many pairs take the ratio of the mean energies, see `mean_sharpness`).
     """
     if hole is None:
         raise ValueError("metrics: all_metrics needs a hole mask")
     _validate(pred, target, hole)
     smap = ssim_map(pred, target)
+    energy, reference = laplacian_energy(pred, hole), laplacian_energy(target, hole)
     return {
         "l1_percent": l1_percent(pred, target),
         "psnr": psnr(pred, target),
@@ -193,4 +241,20 @@ def all_metrics(
         "psnr_hole": psnr(pred, target, hole),
         "ssim_hole": _masked_mean(smap, hole),
         "bpe": boundary_pixel_error(pred, target, hole, band_px),
+        "sharpness": energy_ratio(energy, reference),
+        "lap_energy": energy,
+        "lap_energy_true": reference,
     }
+
+
+def mean_sharpness(energies: list[tuple[float, float]]) -> float:
+    """Sharpness of a set of pairs from their (``lap_energy``, ``lap_energy_true``): the ratio of the mean energies
+    (`energy_ratio`), pairs with a NaN energy left out; NaN when none is left.
+
+    A ratio of means rather than a mean of ratios: a nearly flat photo region (sky) has a tiny reference energy, and
+    its per-pair ratio would swamp the average; this way each pair weighs by the detail its photo holds.
+    """
+    kept = [(e, r) for e, r in energies if not (math.isnan(e) or math.isnan(r))]
+    if not kept:
+        return math.nan
+    return energy_ratio(float(np.mean([e for e, _ in kept])), float(np.mean([r for _, r in kept])))

@@ -1,6 +1,6 @@
-"""Command line of the trainer: ``fusionpaint train``, ``fusionpaint evaluate`` and ``fusionpaint runs``.
+"""Command line of the trainer: ``fusionpaint train``, ``evaluate``, ``gallery`` and ``runs``.
 
-`add_subcommands` registers both on the main program's subparsers; each sets ``func(args) -> exit code``.
+`add_subcommands` registers them on the main program's subparsers; each sets ``func(args) -> exit code``.
 Errors are one line "error: ..." on stderr (and an ``error`` event with ``--json-progress``) with exit code 2 for
 bad arguments or unusable data and 1 for failures during training. A run stopped by SIGTERM / Ctrl+C exits
 with 143 / 130 after writing its checkpoint.
@@ -57,8 +57,39 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _model_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected model names separated by commas, got '{text}'")
+    return names
+
+
+def _add_pair_options(parser: argparse.ArgumentParser) -> None:
+    """The options choosing the evaluation pairs (`trainer.evaluate.eval_set`), shared by evaluate and gallery."""
+    parser.add_argument("--images", required=True, metavar="DIR")
+    holes = parser.add_mutually_exclusive_group(required=True)
+    holes.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole), in folders like 20-30")
+    holes.add_argument("--lasso", action="store_true",
+                       help="instead of mask files, seeded lasso holes of 3-8, 8-15 and 15-25 %% of each photo "
+                       "(the object-removal set)")
+    parser.add_argument("--masks-per-photo", type=_positive_int, metavar="N",
+                        help="with --lasso: holes per photo and area bin (default 1)")
+    parser.add_argument("--size", type=_positive_int, help="evaluation size in pixels (default 256)")
+    parser.add_argument("--device", default="auto")
+
+
+def _pair_folder_error(args: argparse.Namespace) -> str | None:
+    """The message for a missing --images / --masks folder or --masks-per-photo without --lasso, else None."""
+    for label, folder in (("--images", args.images), ("--masks", args.masks)):
+        if folder is not None and not Path(folder).is_dir():
+            return f"{label} folder not found: {folder}"
+    if args.masks_per_photo is not None and not args.lasso:
+        return "--masks-per-photo applies to --lasso only"
+    return None
+
+
 def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``train`` and ``evaluate`` on ``subparsers``."""
+    """Register ``train``, ``evaluate``, ``gallery`` and ``runs`` on ``subparsers``."""
     train = subparsers.add_parser(
         "train",
         help="fine-tune DFNet or DMFN on a folder of photos",
@@ -122,18 +153,29 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 
     ev = subparsers.add_parser(
         "evaluate",
-        help="score models on photos and masks (L1, PSNR, SSIM, BPE per hole-ratio bin)",
-        description="Score one or more models and the OpenCV baselines on photos with hole masks.",
+        help="score models on photos and masks (L1, PSNR, SSIM, BPE, VGG, texture and sharpness per bin)",
+        description="Score one or more models and the OpenCV baselines on photos with hole masks or lasso holes.",
     )
     ev.add_argument("--model", action="append", required=True, metavar="NAME|PATH",
                     help="model name or weights file (repeat to compare several)")
-    ev.add_argument("--images", required=True, metavar="DIR")
-    ev.add_argument("--masks", required=True, metavar="DIR")
-    ev.add_argument("--size", type=_positive_int, help="evaluation size in pixels (default 256)")
-    ev.add_argument("--limit", type=_positive_int, help="at most this many masks per hole-ratio bin")
-    ev.add_argument("--device", default="auto")
+    _add_pair_options(ev)
+    ev.add_argument("--limit", type=_positive_int, help="at most this many pairs per bin")
     ev.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     ev.set_defaults(func=run_evaluate)
+
+    gal = subparsers.add_parser(
+        "gallery",
+        help="side-by-side pictures of models' fills on fixed evaluation pairs",
+        description="For the first evaluation pairs (round-robin over the bins), write one PNG row per pair: the "
+        "photo with its hole, each model's result and the original, labelled with the Gram distance and sharpness; "
+        "and an index.md.",
+    )
+    gal.add_argument("--models", type=_model_list, default=[], metavar="A,B,...",
+                     help="models to show, separated by commas (default: the default model and patchmatch)")
+    _add_pair_options(gal)
+    gal.add_argument("--pairs", type=_positive_int, default=8, metavar="N", help="number of pairs (default 8)")
+    gal.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the rows and index.md")
+    gal.set_defaults(func=run_gallery)
 
     runs = subparsers.add_parser(
         "runs",
@@ -215,11 +257,12 @@ def _refuse_existing_model(config: TrainConfig) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input."""
+    from engine.errors import FusionPaintError
     from trainer.evaluate import evaluate, format_table
 
-    for label, folder in (("--images", args.images), ("--masks", args.masks)):
-        if not Path(folder).is_dir():
-            return _error(f"{label} folder not found: {folder}")
+    problem = _pair_folder_error(args)
+    if problem:
+        return _error(problem)
     from tqdm import tqdm
 
     with tqdm(total=1000, desc="evaluating", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
@@ -230,9 +273,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
             bar.set_postfix_str(message)
 
         try:
-            report = evaluate(args.model, args.images, args.masks, device=args.device, size=args.size,
+            report = evaluate(args.model, args.images, args.masks, lasso=args.lasso,
+                              masks_per_photo=args.masks_per_photo, device=args.device, size=args.size,
                               limit=args.limit, progress=progress)
-        except ValueError as exc:
+        except (ValueError, FusionPaintError) as exc:
             bar.close()
             return _error(str(exc))
     print(format_table(report))
@@ -242,6 +286,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
         text = json.dumps(report, indent=2, default=str) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         print(f"report written to {args.json}", file=sys.stderr)
+    return 0
+
+
+def run_gallery(args: argparse.Namespace) -> int:
+    """``fusionpaint gallery``: writes the rows and index.md, prints the index's path; 2 for bad input."""
+    from engine.errors import FusionPaintError
+    from trainer.gallery import gallery
+
+    problem = _pair_folder_error(args)
+    if problem:
+        return _error(problem)
+    out = Path(args.out).expanduser().resolve()
+    for label, folder in (("--images", args.images), ("--masks", args.masks)):
+        if folder is not None and out.is_relative_to(Path(folder).expanduser().resolve()):
+            return _error(f"-o {args.out} is inside the {label} folder; choose another folder")
+    if out.exists() and not out.is_dir():
+        return _error(f"-o {args.out} is a file, not a folder")
+    try:
+        written = gallery(args.models, args.images, args.masks, out_dir=out, lasso=args.lasso,
+                          masks_per_photo=args.masks_per_photo, size=args.size, pairs=args.pairs,
+                          device=args.device,
+                          progress=lambda fraction, message: print(f"{fraction:4.0%} {message}", file=sys.stderr))
+    except (ValueError, FusionPaintError, OSError) as exc:
+        return _error(str(exc))
+    print(f"{len(written) - 1} rows and {written[-1]} written")
     return 0
 
 

@@ -1,24 +1,41 @@
 """Measure models on photo + hole-mask pairs, per hole-ratio bin, beside the classical OpenCV baselines; and the
 held-out comparison that ends a fine-tune (:func:`evaluate_generators`, :func:`judge`).
 
-Pairing (fixed, documented so numbers are comparable between runs):
+Pairing (fixed, documented so numbers are comparable between runs), built by :func:`eval_set`:
 
 - Photos: every supported file under ``images_dir`` (recursive, sorted by path; unreadable ones are skipped
   and listed). Each is centre-cropped to a square (the short side) and resized to ``size`` x ``size``
   (default 256; area filter when shrinking, bicubic when enlarging).
-- Masks: every supported file under ``masks_dir``. A mask inside a folder named like "20-30" belongs to
-  that bin (hole ratio 20-30 %); any other mask is binned by its measured hole ratio in 10 % steps
-  ("00-10" ... "90-100"). Masks are resized to ``size`` (nearest neighbour); white (> 127) = hole.
-- Within a bin, masks are sorted by path and the j-th mask goes with photo number ``j mod n_photos``, so
-  every bin uses the same photos in the same order. ``limit`` caps the number of pairs per bin.
+- Masks (the stroke set, ``masks_dir``): every supported file under ``masks_dir``. A mask inside a folder named
+  like "20-30" belongs to that bin (hole ratio 20-30 %); any other mask is binned by its measured hole ratio in
+  10 % steps ("00-10" ... "90-100"). Masks are resized to ``size`` (nearest neighbour); white (> 127) = hole.
+  Within a bin, masks are sorted by path and the j-th mask goes with photo number ``j mod n_photos``, so
+  every bin uses the same photos in the same order.
+- Lassos (the object-removal set, ``lasso=True``, no mask files): for every bin of `LASSO_BINS` ("03-08", "08-15",
+  "15-25": % of the photo) and every photo i (in order), ``masks_per_photo`` holes k = 0.. drawn by
+  `trainer.masks.lasso_mask` from ``numpy.random.default_rng([LASSO_SEED, i, bin number, k])``: the area is uniform
+  in the bin's range, then the shape (rasterisation adds about 2 % to the area at 256 px). Every bin thus uses the
+  same photos, and a photo's holes do not depend on the other photos or on ``limit``.
+- ``limit`` caps the number of pairs per bin (the first ones in that order).
 
 Each model runs through `engine.registry.load_model` and `engine.pipeline.inpaint` (the path users get) and
-the result is scored against the original with `engine.metrics`: L1 (% of 0..255, whole image), PSNR (dB,
-whole image), SSIM (whole image), BPE (% of 0..255, 8-px band inside the hole boundary), the same L1/PSNR/SSIM
-over the hole only, and "vgg_dist", a perceptual distance on ImageNet VGG19 features that stands in for
-LPIPS offline (LPIPS needs downloaded weights): for relu1_1..relu5_1, features are unit-normalised along
-the channels, squared differences are summed over channels and averaged over positions; the five layer
-values are averaged. 0 = identical; it is not comparable with published LPIPS numbers.
+the result is scored against the original (:func:`score_pair`) with `engine.metrics`: L1 (% of 0..255, whole image),
+PSNR (dB, whole image), SSIM (whole image), BPE (% of 0..255, 8-px band inside the hole boundary), the same
+L1/PSNR/SSIM over the hole only, sharpness (`engine.metrics.sharpness`: Laplacian energy of the result in the hole
+over the photo's, 1 = as sharp, < 1 blurred, > 1 noisier; a bin's value is the ratio of its mean energies,
+`engine.metrics.mean_sharpness`), and two measures on ImageNet VGG19 features of result and photo from one pass:
+
+- "vgg_dist", a perceptual distance that stands in for LPIPS offline (LPIPS needs downloaded weights): for
+  relu1_1..relu5_1, features are unit-normalised along the channels, squared differences are summed over channels
+  and averaged over positions (whole image); the five layer values are averaged. 0 = identical; it is not
+  comparable with published LPIPS numbers.
+- "gram_dist", a texture-statistics distance over the hole only (:func:`masked_gram_distance`): for relu1_1,
+  relu2_1, relu3_1 and relu4_1 the hole is area-downsampled to the layer's grid and the positions at least half
+  in the hole are kept; over them G = F^T F / n (channels x channels, n positions) for result and photo, and the
+  layer's distance is the relative Frobenius norm ||G_result - G_photo|| / ||G_photo||; the layers' values are
+  averaged (layers with no such position left out). 0 = the same statistics, lower is better; a fill whose
+  features are all zero scores 1, and a fill can score above 1. Unlike the pixel metrics it does not reward a
+  smooth average: a plausible texture that is not the photo's scores better than a flat fill.
 """
 
 from __future__ import annotations
@@ -33,7 +50,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from engine import metrics
 from engine.device import resolve_device
@@ -45,13 +63,18 @@ from engine.registry import get_spec, load_model
 from trainer.arches import recipe_for
 from trainer.config import MIN_PHOTO_SIDE
 from trainer.data import list_photos
-from trainer.masks import MaskSampler, hole_ratio, list_mask_files
+from trainer.masks import MaskSampler, hole_ratio, lasso_mask, list_mask_files
 from trainer.vgg import VGG19Features
 
 BASELINES = ("opencv-telea", "opencv-ns")
 DEFAULT_SIZE = 256
 BIN_PATTERN = re.compile(r"^(\d{1,3})-(\d{1,3})$")
 VGG_DIST_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+LASSO_BINS = (("03-08", 0.03, 0.08), ("08-15", 0.08, 0.15), ("15-25", 0.15, 0.25))
+"""(bin name, lowest, highest area as a share of the photo) of the lasso set."""
+LASSO_SEED = 20250301
+"""Seed of the lasso set (see the module docstring)."""
 
 METRICS: dict[str, str] = {
     "l1_percent": "L1, % of 0..255, whole image (lower is better)",
@@ -62,27 +85,61 @@ METRICS: dict[str, str] = {
     "l1_percent_hole": "L1, % of 0..255, hole pixels only (lower is better)",
     "psnr_hole": "PSNR, dB, hole pixels only (higher is better)",
     "ssim_hole": "SSIM, hole pixels only (higher is better)",
+    "gram_dist": "VGG19 Gram-matrix (texture statistics) distance, hole only, 0 = same statistics (lower is better)",
+    "sharpness": "Laplacian energy in the hole over the photo's: 1 = as sharp, < 1 blurred, > 1 noisier",
+    "lap_energy": "mean squared Laplacian of the result's grey image in the hole (eroded 1 px), grey levels^2",
+    "lap_energy_true": "the same for the photo (the reference of sharpness)",
 }
 """Every per-pair metric in the report, with its unit and direction."""
 
-TABLE_COLUMNS = (("l1_percent", "L1 %"), ("psnr", "PSNR"), ("ssim", "SSIM"), ("bpe", "BPE %"), ("vgg_dist", "VGG-d*"))
+TABLE_COLUMNS = (("l1_percent", "L1 %"), ("psnr", "PSNR"), ("ssim", "SSIM"), ("bpe", "BPE %"), ("vgg_dist", "VGG-d*"),
+                 ("gram_dist", "Gram-d"), ("sharpness", "Sharp"))
 
 PAIRING = (
     "photos centre-cropped to a square and resized to size x size (area/bicubic); masks resized to size "
     "(nearest), white = hole; bins from mask folder names like '20-30', else measured ratio in 10 % steps; "
     "the j-th mask of a bin (sorted by path) is paired with photo j mod n_photos (sorted by path)"
 )
+LASSO_PAIRING = (
+    "photos centre-cropped to a square and resized to size x size (area/bicubic); for each area bin "
+    "(03-08, 08-15, 15-25 % of the photo) and photo i (sorted by path), {per} lasso hole(s) k drawn by "
+    f"trainer.masks.lasso_mask with numpy default_rng([{LASSO_SEED}, i, bin number, k]), area uniform in the bin"
+)
+"""The lasso set's "pairing" text; ``{per}``: the holes per photo and bin."""
 
 Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)
 class EvalPair:
-    """One evaluation case: bin name, index into the prepared photos, mask file."""
+    """One evaluation case: bin name, index into `EvalSet.photos`, the hole (bool (size, size), True = hole) and
+    where the hole came from (its mask file, or the lasso's seed)."""
 
     bin: str
     photo: int
-    mask: Path
+    hole: np.ndarray
+    source: str
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """The pairs of an evaluation (see the module docstring): prepared photos (uint8 (size, size, 3) RGB), their
+    files, the photos skipped ([path, reason]), the pairs in order (bin by bin) and the pairing's description."""
+
+    size: int
+    photos: list[np.ndarray]
+    photo_paths: list[Path]
+    skipped_photos: list[list[str]]
+    pairs: list[EvalPair]
+    pairing: str
+
+    @property
+    def bins(self) -> dict[str, int]:
+        """{bin: number of pairs}, in order."""
+        counts: dict[str, int] = {}
+        for pair in self.pairs:
+            counts[pair.bin] = counts.get(pair.bin, 0) + 1
+        return counts
 
 
 def prepare_photo(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -108,23 +165,52 @@ def _bin_sort_key(name: str) -> tuple[int, int, str]:
     return (int(m.group(1)), int(m.group(2)), name) if m else (10**6, 0, name)
 
 
-class PerceptualDistance:
-    """``vgg_dist`` of the module docstring: ``(a, b)`` uint8 (H, W, 3) RGB -> float >= 0 (0 = identical)."""
+def masked_gram_distance(
+    pred: dict[str, Tensor], target: dict[str, Tensor], hole: Tensor, layers: Sequence[str] = GRAM_LAYERS
+) -> float:
+    """``gram_dist`` of the module docstring: ``pred`` and ``target`` map layer names to one image's (C, h, w)
+    features; ``hole``: bool (H, W) at the image's resolution, True = hole. Float >= 0 (0 = same statistics), NaN
+    when no layer has a position at least half in the hole."""
+    values = []
+    for name in layers:
+        fp, ft = pred[name].double(), target[name].double()
+        cover = F.interpolate(hole[None, None].double(), size=fp.shape[-2:], mode="area")[0, 0] >= 0.5
+        n = int(cover.sum())
+        if n == 0:
+            continue
+        a, b = fp[:, cover], ft[:, cover]  # (C, n)
+        g_pred, g_true = a @ a.T / n, b @ b.T / n
+        reference = float(torch.linalg.matrix_norm(g_true))
+        diff = float(torch.linalg.matrix_norm(g_pred - g_true))
+        values.append(diff / reference if reference > 0 else (0.0 if diff == 0 else math.inf))
+    return float(np.mean(values)) if values else math.nan
+
+
+class FeatureScores:
+    """``vgg_dist`` and ``gram_dist`` of the module docstring from one VGG19 pass over result and photo:
+    ``(pred, target, hole)`` with uint8 (H, W, 3) RGB images and a bool (H, W) hole -> {"vgg_dist", "gram_dist"}."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.vgg = VGG19Features(VGG_DIST_LAYERS).to(device)
+        self.vgg = VGG19Features(tuple(dict.fromkeys(VGG_DIST_LAYERS + GRAM_LAYERS))).to(device)
 
     @torch.no_grad()
-    def __call__(self, a: np.ndarray, b: np.ndarray) -> float:
-        x = torch.from_numpy(np.stack([a, b])).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+    def __call__(self, pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> dict[str, float]:
+        x = torch.from_numpy(np.stack([pred, target])).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         feats = self.vgg(x)
         total = 0.0
         for name in VGG_DIST_LAYERS:
             f = feats[name].float()
             f = f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10)
             total += float((f[0] - f[1]).pow(2).sum(dim=0).mean())
-        return total / len(VGG_DIST_LAYERS)
+        gram = masked_gram_distance({k: v[0] for k, v in feats.items()}, {k: v[1] for k, v in feats.items()},
+                                    torch.from_numpy(np.ascontiguousarray(hole)).to(self.device))
+        return {"vgg_dist": total / len(VGG_DIST_LAYERS), "gram_dist": gram}
+
+
+def score_pair(result: np.ndarray, photo: np.ndarray, hole: np.ndarray, features: FeatureScores) -> dict[str, float]:
+    """Every per-pair metric of `METRICS` for one result (uint8 (H, W, 3) RGB, as composited) against its photo."""
+    return {**metrics.all_metrics(result, photo, hole), **features(result, photo, hole)}
 
 
 def _masks_by_bin(masks_dir: Path, size: int, limit: int | None) -> dict[str, list[tuple[Path, np.ndarray]]]:
@@ -145,77 +231,128 @@ def _masks_by_bin(masks_dir: Path, size: int, limit: int | None) -> dict[str, li
     return ordered
 
 
+def lasso_hole(size: int, photo: int, bin_number: int, k: int) -> np.ndarray:
+    """Hole k of photo number ``photo`` in lasso bin ``bin_number`` (index into `LASSO_BINS`): bool (size, size)."""
+    _, lo, hi = LASSO_BINS[bin_number]
+    rng = np.random.default_rng([LASSO_SEED, photo, bin_number, k])
+    return lasso_mask(size, size, rng, float(rng.uniform(lo, hi)))
+
+
+def eval_set(
+    images_dir: str | Path,
+    masks_dir: str | Path | None = None,
+    *,
+    lasso: bool = False,
+    masks_per_photo: int | None = None,
+    size: int | None = None,
+    limit: int | None = None,
+) -> EvalSet:
+    """The evaluation pairs of the module docstring: from the mask files under ``masks_dir``, or with ``lasso`` the
+    seeded lasso holes (``masks_per_photo`` per photo and bin, default 1). ``limit``: at most this many pairs per
+    bin. Raises ValueError for a bad combination, a size under 16 px, or no usable photos or masks."""
+    size = DEFAULT_SIZE if size is None else int(size)
+    if size < 16:
+        raise ValueError(f"evaluate: size must be >= 16 px, got {size}")
+    if lasso == (masks_dir is not None):
+        raise ValueError("give either a mask folder or the lasso set, not both or neither")
+    if masks_per_photo is not None and not lasso:
+        raise ValueError("masks per photo apply to the lasso set only")
+    per = 1 if masks_per_photo is None else int(masks_per_photo)
+    if per < 1:
+        raise ValueError(f"masks per photo must be at least 1, got {per}")
+    images_root = Path(images_dir)
+    mask_bins: dict[str, list[tuple[Path, np.ndarray]]] = {}
+    if lasso:
+        needed = None if limit is None else -(-limit // per)
+    else:
+        masks_root = Path(masks_dir)
+        mask_bins = _masks_by_bin(masks_root, size, limit)
+        if not mask_bins:
+            raise ValueError(f"no readable masks in {masks_root}")
+        needed = max(len(items) for items in mask_bins.values())
+
+    photos: list[np.ndarray] = []
+    paths: list[Path] = []
+    skipped: list[list[str]] = []
+    for path in list_photos(images_root):
+        if needed is not None and len(photos) >= needed:
+            break
+        try:
+            photos.append(prepare_photo(load_image(path).rgb, size))
+            paths.append(path)
+        except ImageError as exc:
+            skipped.append([str(path), str(exc)])
+    if not photos:
+        raise ValueError(f"no readable photos in {images_root}")
+
+    if lasso:
+        pairs = []
+        for b, (name, _, _) in enumerate(LASSO_BINS):
+            cases = [(i, k) for i in range(len(photos)) for k in range(per)]
+            for i, k in cases if limit is None else cases[:limit]:
+                pairs.append(EvalPair(name, i, lasso_hole(size, i, b, k), f"lasso {LASSO_SEED}/{i}/{b}/{k}"))
+        pairing = LASSO_PAIRING.format(per=per)
+    else:
+        pairs = [EvalPair(name, j % len(photos), hole, str(path))
+                 for name, items in mask_bins.items() for j, (path, hole) in enumerate(items)]
+        pairing = PAIRING
+    return EvalSet(size, photos, paths, skipped, pairs, pairing)
+
+
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float | int | None]:
     """{"count": number of rows, metric: mean of its finite values (None when there are none)} for every metric
-    key of the rows (PSNR is infinite for an exact fill and then left out of the mean)."""
+    key of the rows (PSNR is infinite for an exact fill and then left out of the mean). "sharpness" is the ratio of
+    the mean energies instead (`engine.metrics.mean_sharpness`)."""
     out: dict[str, float | int | None] = {"count": len(rows)}
     for key in rows[0] if rows else ():
         values = [r[key] for r in rows if math.isfinite(r[key])]
         out[key] = float(np.mean(values)) if values else None
+    if rows and "sharpness" in rows[0]:
+        value = metrics.mean_sharpness([(r["lap_energy"], r["lap_energy_true"]) for r in rows])
+        out["sharpness"] = value if math.isfinite(value) else None
     return out
 
 
 def evaluate(
     models: Sequence[str],
     images_dir: str | Path,
-    masks_dir: str | Path,
+    masks_dir: str | Path | None = None,
     *,
+    lasso: bool = False,
+    masks_per_photo: int | None = None,
     device: str = "auto",
     size: int | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
     baselines: Sequence[str] = BASELINES,
 ) -> dict:
-    """Score ``models`` (names or weights paths) and ``baselines`` (the OpenCV fills); JSON-serialisable report.
+    """Score ``models`` (names or weights paths) and ``baselines`` (the OpenCV fills) on the pairs of
+    :func:`eval_set` (mask files under ``masks_dir``, or the ``lasso`` set); JSON-serialisable report.
 
     Report keys: "size", "pairing", "device", "metrics" (descriptions), "photos" (count used),
     "skipped_photos" ([path, reason]), "bins" ({bin: number of pairs}), "models" ({name: {"title",
     "bins": {bin: {"count", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
     ({name: reason} for models that could not be loaded). Means skip non-finite values (e.g. PSNR of an
     exact result); a metric with no finite value is None. ``progress(fraction 0..1, message)``.
-    Raises ValueError when there are no usable photos or masks.
+    Raises ValueError when there are no usable photos or masks (see :func:`eval_set`).
     """
-    size = DEFAULT_SIZE if size is None else int(size)
-    if size < 16:
-        raise ValueError(f"evaluate: size must be >= 16 px, got {size}")
-    images_root, masks_root = Path(images_dir), Path(masks_dir)
+    cases = eval_set(images_dir, masks_dir, lasso=lasso, masks_per_photo=masks_per_photo, size=size, limit=limit)
     names = list(dict.fromkeys([*models, *baselines]))
-    mask_bins = _masks_by_bin(masks_root, size, limit)
-    if not mask_bins:
-        raise ValueError(f"no readable masks in {masks_root}")
-    needed = max(len(items) for items in mask_bins.values())
-
-    photos: list[np.ndarray] = []
-    skipped_photos: list[list[str]] = []
-    for path in list_photos(images_root):
-        if len(photos) >= needed:
-            break
-        try:
-            photos.append(prepare_photo(load_image(path).rgb, size))
-        except ImageError as exc:
-            skipped_photos.append([str(path), str(exc)])
-    if not photos:
-        raise ValueError(f"no readable photos in {images_root}")
-
-    pairs = [
-        (name, j % len(photos), hole)
-        for name, items in mask_bins.items()
-        for j, (_, hole) in enumerate(items)
-    ]
     torch_device = resolve_device(device)
-    distance = PerceptualDistance(torch_device)
+    features = FeatureScores(torch_device)
+    bins = cases.bins
     report: dict = {
-        "size": size,
-        "pairing": PAIRING,
+        "size": cases.size,
+        "pairing": cases.pairing,
         "device": str(torch_device),
         "metrics": dict(METRICS),
-        "photos": len(photos),
-        "skipped_photos": skipped_photos,
-        "bins": {name: len(items) for name, items in mask_bins.items()},
+        "photos": len(cases.photos),
+        "skipped_photos": cases.skipped_photos,
+        "bins": bins,
         "models": {},
         "skipped_models": {},
     }
-    total_steps = len(names) * len(pairs)
+    total_steps = len(names) * len(cases.pairs)
     step = 0
     for name in names:
         try:
@@ -223,26 +360,24 @@ def evaluate(
             title = get_spec(name).title
         except (ModelUnavailable, WeightsError) as exc:
             report["skipped_models"][name] = str(exc)
-            step += len(pairs)
+            step += len(cases.pairs)
             continue
-        rows: dict[str, list[dict[str, float]]] = {b: [] for b in mask_bins}
+        rows: dict[str, list[dict[str, float]]] = {b: [] for b in bins}
         elapsed = 0.0
-        for bin_name, photo_idx, hole in pairs:
-            image = photos[photo_idx]
+        for pair in cases.pairs:
+            image = cases.photos[pair.photo]
             start = time.perf_counter()
-            result = inpaint(image, hole, model)
+            result = inpaint(image, pair.hole, model)
             elapsed += time.perf_counter() - start
-            scores = metrics.all_metrics(result.image, image, hole)
-            scores["vgg_dist"] = distance(result.image, image)
-            rows[bin_name].append(scores)
+            rows[pair.bin].append(score_pair(result.image, image, pair.hole, features))
             step += 1
             if progress is not None:
-                progress(step / total_steps, f"{name}: {bin_name}")
+                progress(step / total_steps, f"{name}: {pair.bin}")
         report["models"][name] = {
             "title": title,
             "bins": {b: mean_metrics(r) for b, r in rows.items()},
             "all": mean_metrics([r for rs in rows.values() for r in rs]),
-            "seconds_per_image": elapsed / max(1, len(pairs)),
+            "seconds_per_image": elapsed / max(1, len(cases.pairs)),
         }
     return report
 
@@ -287,14 +422,17 @@ def format_miss(miss: tuple[str, str, float | None, float]) -> str:
 def _fmt(value: float | int | None, key: str) -> str:
     if value is None:
         return "-"
-    if key in ("ssim", "vgg_dist"):
+    if key in ("ssim", "vgg_dist", "gram_dist"):
         return f"{value:.4f}"
+    if key == "sharpness":
+        return f"{value:.3f}"
     return f"{value:.2f}"
 
 
 def format_table(report: dict) -> str:
-    """Plain-text table of a `evaluate` report: for each bin, one row per model with L1, PSNR, SSIM, BPE and
-    the VGG distance (marked * as the offline LPIPS stand-in), then an "all" block and notes."""
+    """Plain-text table of a `evaluate` report: for each bin, one row per model with L1, PSNR, SSIM, BPE, the VGG
+    distance (marked * as the offline LPIPS stand-in), the Gram distance and sharpness ("-" where a report has no
+    value), then an "all" block and notes."""
     names = list(report["models"])
     width = max([len(n) for n in names] + [12])
     header = f"{'bin':<7} {'model':<{width}} {'n':>4} " + " ".join(f"{label:>8}" for _, label in TABLE_COLUMNS)
@@ -311,6 +449,8 @@ def format_table(report: dict) -> str:
         lines.append("")
     lines.append("L1 % and BPE %: lower is better; PSNR (dB), SSIM: higher is better.")
     lines.append("* VGG-d: VGG19 feature distance, an offline stand-in for LPIPS (lower is better).")
+    lines.append("Gram-d: distance of VGG19 texture statistics in the hole, 0 = the photo's (lower is better).")
+    lines.append("Sharp: Laplacian energy in the hole over the photo's (1 = as sharp, < 1 blurred, > 1 noisier).")
     for name, reason in report.get("skipped_models", {}).items():
         lines.append(f"skipped {name}: {reason}")
     return "\n".join(lines)

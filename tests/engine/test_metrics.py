@@ -11,8 +11,12 @@ from engine.metrics import (
     all_metrics,
     boundary_band,
     boundary_pixel_error,
+    energy_ratio,
     l1_percent,
+    laplacian_energy,
+    mean_sharpness,
     psnr,
+    sharpness,
     ssim,
     ssim_map,
 )
@@ -217,6 +221,62 @@ def test_bpe_matches_direct_computation():
     assert boundary_pixel_error(pred, target, hole, band_px=4) == pytest.approx(expected, rel=1e-12)
 
 
+# ----------------------------------------------------------------------------- sharpness
+
+
+def texture(size: int = 64, seed: int = 3) -> np.ndarray:
+    """A photo-like texture: smooth gradient plus fine seeded noise, uint8 (size, size, 3)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    base = np.stack([xx * 2, yy * 2, (xx + yy)], axis=2).astype(np.float64)
+    return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.uint8)
+
+
+def test_laplacian_energy_matches_direct_computation_inside_the_eroded_region():
+    img = np.ascontiguousarray(texture(24)[:, :20])
+    hole = square_hole()
+    grey = img.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    y0, x0, y1, x1 = 7, 6, 15, 12  # the 1-px erosion of square_hole's box
+    lap = (grey[y0 - 1 : y1 - 1, x0:x1] + grey[y0 + 1 : y1 + 1, x0:x1] + grey[y0:y1, x0 - 1 : x1 - 1]
+           + grey[y0:y1, x0 + 1 : x1 + 1] - 4 * grey[y0:y1, x0:x1])
+    assert laplacian_energy(img, hole) == pytest.approx((lap**2).mean(), rel=1e-9)
+
+
+def test_sharpness_identical_is_one_and_a_blurred_copy_far_below():
+    import cv2
+
+    photo = texture()
+    hole = np.zeros(photo.shape[:2], bool)
+    hole[16:48, 12:52] = True
+    assert sharpness(photo, photo, hole) == 1.0
+    blurred = np.where(hole[..., None], cv2.GaussianBlur(photo, (0, 0), 2.0), photo)
+    assert sharpness(blurred, photo, hole) < 0.1
+    noisier = np.clip(photo + np.random.default_rng(0).normal(0, 40, photo.shape), 0, 255).astype(np.uint8)
+    assert sharpness(noisier, photo, hole) > 1.5
+
+
+def test_sharpness_ignores_the_step_at_the_hole_border():
+    photo = np.full((32, 32, 3), 200, np.uint8)
+    fill = photo.copy()
+    hole = np.zeros((32, 32), bool)
+    hole[8:24, 8:24] = True
+    fill[hole] = 50  # flat, but far from the photo around it: a strong edge along the border
+    assert laplacian_energy(fill, hole) == 0.0
+    assert sharpness(fill, photo, hole) == 1.0  # both flat inside
+
+
+def test_sharpness_edge_cases_and_the_mean_over_pairs():
+    photo = texture(16)
+    thin = np.zeros((16, 16), bool)
+    thin[4:12, 7:9] = True  # 2 px wide: nothing left after the erosion
+    assert math.isnan(sharpness(photo, photo, thin)) and math.isnan(sharpness(photo, photo, np.zeros_like(thin)))
+    assert energy_ratio(3.0, 0.0) == math.inf and energy_ratio(0.0, 0.0) == 1.0
+    assert math.isnan(energy_ratio(math.nan, 1.0))
+    # ratio of the mean energies: a nearly flat photo (tiny reference) does not swamp the average
+    assert mean_sharpness([(1.0, 0.01), (50.0, 100.0), (math.nan, 5.0)]) == pytest.approx(51.0 / 100.01)
+    assert math.isnan(mean_sharpness([(math.nan, 1.0)]))
+
+
 # ----------------------------------------------------------------------------- all_metrics and validation
 
 
@@ -224,7 +284,11 @@ def test_all_metrics_agrees_with_individual_functions():
     pred, target = pair(10)
     hole = square_hole()
     result = all_metrics(pred, target, hole, band_px=2)
-    assert set(result) == {"l1_percent", "psnr", "ssim", "l1_percent_hole", "psnr_hole", "ssim_hole", "bpe"}
+    assert set(result) == {"l1_percent", "psnr", "ssim", "l1_percent_hole", "psnr_hole", "ssim_hole", "bpe",
+                           "sharpness", "lap_energy", "lap_energy_true"}
+    assert result["sharpness"] == pytest.approx(sharpness(pred, target, hole))
+    assert result["lap_energy"] == pytest.approx(laplacian_energy(pred, hole))
+    assert result["lap_energy_true"] == pytest.approx(laplacian_energy(target, hole))
     assert result["l1_percent"] == pytest.approx(l1_percent(pred, target))
     assert result["psnr"] == pytest.approx(psnr(pred, target))
     assert result["ssim"] == pytest.approx(ssim(pred, target))

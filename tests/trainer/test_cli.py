@@ -89,3 +89,70 @@ def test_runs_subcommand_lists_renames_and_deletes(capsys):
     assert main(["runs"]) == 0 and "second" in capsys.readouterr().out
     assert main(["runs", "delete", "second"]) == 0 and not (user_runs_dir() / "second").exists()
     assert main(["runs", "delete"]) == 2
+
+
+def test_evaluate_on_the_lasso_set_writes_the_texture_columns(tmp_path, capsys):
+    from tests.helpers import write_photo_folder
+
+    write_photo_folder(tmp_path / "photos", n=2)
+    report_path = tmp_path / "report.json"
+    assert _run(["evaluate", "--model", "opencv-ns", "--images", str(tmp_path / "photos"), "--lasso", "--size", "32",
+                 "--limit", "1", "--device", "cpu", "--json", str(report_path)]) == 0
+    table = capsys.readouterr().out
+    assert "Gram-d" in table and "Sharp" in table and "08-15" in table
+    report = json.loads(report_path.read_text())
+    assert report["bins"] == {"03-08": 1, "08-15": 1, "15-25": 1}
+    assert report["models"]["opencv-ns"]["all"]["gram_dist"] > 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--masks", "MASKS", "--masks-per-photo", "2"], "--lasso only"),
+    (["--masks", "/no/such/masks"], "--masks folder not found"),
+])
+def test_evaluate_and_gallery_refuse_bad_hole_options(tmp_path, capsys, argv, message):
+    argv = [a.replace("MASKS", str(tmp_path)) for a in argv]
+    assert _run(["evaluate", "--model", "opencv-ns", "--images", str(tmp_path), *argv]) == 2
+    assert message in _one_error_line(capsys)
+    assert _run(["gallery", "--images", str(tmp_path), *argv, "-o", str(tmp_path / "g")]) == 2
+    assert message in _one_error_line(capsys)
+    assert not (tmp_path / "g").exists()
+
+
+def test_gallery_writes_one_labelled_row_per_pair_and_an_index(tmp_path, capsys):
+    from main import main
+    from tests.helpers import write_photo_folder
+
+    write_photo_folder(tmp_path / "photos", n=2)
+    out = tmp_path / "gallery"
+    assert main(["gallery", "--models", "opencv-telea,opencv-ns", "--images", str(tmp_path / "photos"), "--lasso",
+                 "--size", "48", "--pairs", "4", "--device", "cpu", "-o", str(out)]) == 0
+    rows = sorted(out.glob("pair_*.png"))
+    assert [p.name for p in rows] == ["pair_01.png", "pair_02.png", "pair_03.png", "pair_04.png"]
+    row = np.asarray(Image.open(rows[0]).convert("RGB"))
+    assert row.shape[1] == 4 * 48 + 3 * 4 and row.shape[0] > 48  # input, two results, original; captions above
+    from trainer.evaluate import prepare_photo
+
+    original = prepare_photo(np.asarray(Image.open(tmp_path / "photos" / "photo0.png").convert("RGB")), 48)
+    np.testing.assert_array_equal(row[-48:, -48:], original)  # the last tile: the photo as evaluated
+    assert not np.array_equal(row[-48:, :48], row[-48:, -48:])  # the hole is tinted on the first tile
+    index = (out / "index.md").read_text()
+    bins = [line.split(" | ")[1] for line in index.splitlines() if line.startswith("| [pair_")]
+    assert bins == ["03-08", "08-15", "15-25", "03-08"]  # round-robin over the bins
+    assert "opencv-telea G / S" in index and "lasso " in index
+    assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--models", "no-such-model"], "unknown model"),
+    (["-o", "PHOTOS/inside"], "inside the --images folder"),
+])
+def test_gallery_bad_input_is_one_line(tmp_path, capsys, argv, message):
+    from tests.helpers import write_photo_folder
+
+    photos = write_photo_folder(tmp_path / "photos", n=1)
+    argv = [a.replace("PHOTOS", str(photos)) for a in argv]
+    if "-o" not in argv:
+        argv += ["-o", str(tmp_path / "g")]
+    assert _run(["gallery", "--images", str(photos), "--lasso", "--size", "32", "--device", "cpu", *argv]) == 2
+    assert message in _one_error_line(capsys)
+    assert not (tmp_path / "g").exists() and not (photos / "inside").exists()

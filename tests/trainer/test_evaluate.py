@@ -1,13 +1,25 @@
 """evaluate: synthetic photos + binned masks -> per-bin table with the OpenCV baselines."""
 
 import json
+import math
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.helpers import write_photo_folder
-from trainer.evaluate import BASELINES, evaluate, format_table, prepare_photo, ratio_bin
+from trainer.evaluate import (
+    BASELINES,
+    LASSO_BINS,
+    eval_set,
+    evaluate,
+    format_table,
+    masked_gram_distance,
+    mean_metrics,
+    prepare_photo,
+    ratio_bin,
+)
 
 
 def _masks(folder):
@@ -48,10 +60,11 @@ def test_evaluate_classical_models(tmp_path):
         assert row["count"] == 2
         assert 0 < row["l1_percent"] < 100 and 0 < row["ssim"] <= 1 and row["psnr"] > 5
         assert row["vgg_dist"] > 0 and row["bpe"] > 0
+        assert row["gram_dist"] > 0 and 0 < row["sharpness"] < 10
         assert entry["all"]["count"] == 5
     assert calls[-1] == pytest.approx(1.0)
     table = format_table(report)
-    assert "opencv-telea" in table and "20-30" in table and "LPIPS" in table
+    assert "opencv-telea" in table and "20-30" in table and "LPIPS" in table and "Gram-d" in table
     limited = evaluate(["opencv-ns"], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32, limit=1)
     assert limited["bins"] == {"00-10": 1, "20-30": 1, "50-60": 1}
 
@@ -94,3 +107,94 @@ def test_bar_misses_names_each_bin_and_metric_that_falls_short():
     misses = bar_misses(report, "net")
     assert misses == [("20-30", "vgg_dist", 0.23, 0.21), ("20-30", "psnr", 25.5, 25.5)]
     assert format_miss(misses[0]) == "20-30 vgg_dist 0.2300 vs 0.2100 (+0.0200)"
+
+
+def _features(seed, shape=(8, 16, 16)):
+    return torch.from_numpy(np.random.default_rng(seed).random(shape))
+
+
+def test_masked_gram_distance_reads_the_hole_only():
+    hole = torch.zeros(16, 16, dtype=torch.bool)
+    hole[4:12, 2:10] = True
+    a = {"f": _features(0)}
+    assert masked_gram_distance(a, a, hole, ("f",)) == 0.0
+    b = {"f": a["f"].clone()}
+    b["f"][:, ~hole] = 5.0  # outside the hole: no effect
+    assert masked_gram_distance(b, a, hole, ("f",)) == pytest.approx(0.0, abs=1e-12)
+    b["f"][:, hole] *= 2.0  # G scales by 4: ||4G - G|| / ||G|| = 3
+    assert masked_gram_distance(b, a, hole, ("f",)) == pytest.approx(3.0)
+    zero = {"f": torch.zeros(8, 16, 16, dtype=torch.float64)}
+    assert masked_gram_distance(zero, a, hole, ("f",)) == pytest.approx(1.0)
+    # a coarser layer: the hole is area-downsampled and positions at least half in it are kept
+    coarse = {"f": _features(1, (8, 4, 4)), "g": _features(2)}
+    other = {"f": _features(3, (8, 4, 4)), "g": coarse["g"]}
+    assert masked_gram_distance(coarse, other, hole, ("f", "g")) > 0
+    assert math.isnan(masked_gram_distance(a, a, torch.zeros(16, 16, dtype=torch.bool), ("f",)))
+
+
+@pytest.fixture(scope="module")
+def feature_scores():
+    from trainer.evaluate import FeatureScores
+
+    return FeatureScores(torch.device("cpu"))
+
+
+def _texture(size=64, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    stripes = 128 + 90 * np.sin(xx * 0.9 + 0.3 * yy)
+    rgb = np.stack([stripes, stripes * 0.7, 255 - stripes], axis=2) + rng.normal(0, 10, (size, size, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def test_gram_distance_prefers_the_texture_to_a_flat_fill(feature_scores):
+    photo = _texture()
+    hole = np.zeros((64, 64), bool)
+    hole[16:48, 16:48] = True
+    same = feature_scores(photo, photo, hole)
+    assert same["gram_dist"] == pytest.approx(0.0, abs=1e-9) and same["vgg_dist"] == pytest.approx(0.0, abs=1e-9)
+    shifted = np.where(hole[..., None], np.roll(photo, (5, 7), axis=(0, 1)), photo)
+    grey = np.where(hole[..., None], photo[hole].mean(axis=0).astype(np.uint8), photo)
+    textured, flat = feature_scores(shifted, photo, hole)["gram_dist"], feature_scores(grey, photo, hole)["gram_dist"]
+    assert 0 < textured < 0.5 * flat
+
+
+def test_lasso_set_is_seeded_per_photo_and_binned_by_area(tmp_path):
+    write_photo_folder(tmp_path / "photos", n=3)
+    cases = eval_set(tmp_path / "photos", lasso=True, size=64, masks_per_photo=2)
+    assert cases.bins == {name: 6 for name, _, _ in LASSO_BINS}
+    assert len(cases.photos) == 3 and [p.photo for p in cases.pairs[:6]] == [0, 0, 1, 1, 2, 2]
+    for pair in cases.pairs:
+        _, lo, hi = next(b for b in LASSO_BINS if b[0] == pair.bin)
+        assert pair.hole.dtype == np.bool_ and lo * 0.9 <= pair.hole.mean() <= hi * 1.2, (pair.bin, pair.hole.mean())
+    again = eval_set(tmp_path / "photos", lasso=True, size=64, masks_per_photo=2, limit=3)
+    assert again.bins == {name: 3 for name, _, _ in LASSO_BINS} and len(again.photos) == 2
+    for a, b in zip(again.pairs[:3], cases.pairs[:3], strict=True):  # the limit takes the first, same holes
+        np.testing.assert_array_equal(a.hole, b.hole)
+    assert not np.array_equal(cases.pairs[0].hole, cases.pairs[1].hole)
+    with pytest.raises(ValueError, match="not both"):
+        eval_set(tmp_path / "photos", tmp_path, lasso=True)
+    with pytest.raises(ValueError, match="lasso set only"):
+        eval_set(tmp_path / "photos", tmp_path, masks_per_photo=2)
+
+
+@pytest.mark.slow
+def test_evaluate_on_the_lasso_set_reports_texture_columns(tmp_path):
+    write_photo_folder(tmp_path / "photos", n=2)
+    report = evaluate([], tmp_path / "photos", lasso=True, device="cpu", size=48, baselines=("opencv-telea",))
+    json.dumps(report, allow_nan=False)
+    assert report["bins"] == {"03-08": 2, "08-15": 2, "15-25": 2} and "lasso" in report["pairing"]
+    row = report["models"]["opencv-telea"]["all"]
+    assert row["count"] == 6 and row["gram_dist"] > 0
+    assert row["sharpness"] > 0
+    assert row["sharpness"] == pytest.approx(row["lap_energy"] / row["lap_energy_true"])
+    assert "15-25" in format_table(report)
+
+
+def test_old_reports_without_texture_columns_still_render():
+    row = {"count": 2, "l1_percent": 1.0, "psnr": 30.0, "ssim": 0.9, "bpe": 2.0, "vgg_dist": 0.1}
+    report = {"size": 256, "photos": 1, "device": "cpu", "bins": {"00-10": 2},
+              "models": {"opencv-ns": {"bins": {"00-10": row}, "all": row}}}
+    line = next(x for x in format_table(report).splitlines() if x.startswith("00-10"))
+    assert line.split()[-2:] == ["-", "-"]
+    assert mean_metrics([])["count"] == 0
