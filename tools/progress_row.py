@@ -9,7 +9,9 @@ The checkpoint's generator is exported to a temporary model (with its input fill
 for default weights (`trainer.evaluate.bar_misses`). The row holds the date, the CPU, the run's totals (steps, images
 seen, CPU core-hours with paused time not counted; a run started from kept weights adds the totals in its
 ``base.json``), the training speed (median images/s of the last step reports in the run's train.log), then L1 % /
-PSNR / SSIM / VGG distance per hole-ratio bin and the misses. The full table is printed.
+PSNR / SSIM / VGG distance per hole-ratio bin (and, where the report has them, the texture columns "G" Gram distance
+and "S" sharpness, labelled in the cell so rows written before them still read the same) and the misses. The full
+table is printed.
 
 ``--keep PATH``: when the checkpoint's mean VGG distance over all pairs is lower than that on the card beside PATH
 (or there is none), write its generator there in float16 with a card (totals, recipe, evaluation), so that a run on
@@ -43,9 +45,11 @@ LOG_HEADER = """# {arch} default weights: training progress
 One row per sitting of the background run (`tools/train_default.sh {arch}`), appended by `tools/progress_row.py`:
 the latest checkpoint scored on the research validation photos (100 BSDS500 val photos, 256 px, the masks binned by
 hole ratio) through the same pipeline users get. Each bin shows L1 % / PSNR dB / SSIM / VGG-d (lower, higher,
-higher, lower is better). CPU h: process CPU time over all threads, pauses not counted. img/s: median training speed
-of the last step reports. Misses: bins and metrics where the network is not yet better than both classical fills
-(the bar: VGG-d in every bin; L1, PSNR and SSIM from 20 % up), with the gap to the better one.
+higher, lower is better), then, labelled, G: Gram distance of VGG19 texture statistics in the hole (lower is better)
+and S: sharpness (Laplacian energy in the hole over the photo's, 1 = as sharp). CPU h: process CPU time over all
+threads, pauses not counted. img/s: median training speed of the last step reports. Misses: bins and metrics where
+the network is not yet better than both classical fills (the bar: VGG-d in every bin; L1, PSNR and SSIM from 20 %
+up), with the gap to the better one.
 
 Classical baselines on the same pairs ({pairs}):
 
@@ -58,6 +62,13 @@ def _pairs_key(report: dict, limit: int | None) -> dict:
     """What makes two evaluations score the same pairs the same way (the baselines are deterministic)."""
     return {"size": report["size"], "pairing": report["pairing"], "photos": report["photos"], "bins": report["bins"],
             "limit": limit, "opencv": cv2.__version__, "radius_px": CLASSICAL_RADIUS_PX}
+
+
+def _has_every_metric(cached: dict, report: dict) -> bool:
+    """Whether the cached baselines' rows hold every metric the new report's rows do (an older cache lacks the
+    texture columns and is scored again)."""
+    new = next((set(e["all"]) for e in report["models"].values()), set())
+    return all(new <= set(cached["models"][b]["all"]) for b in BASELINES if b in cached["models"])
 
 
 def _cached_baselines(path: Path | None, limit: int | None) -> dict | None:
@@ -90,7 +101,12 @@ def _keep(path: Path, state: dict, card: dict, score: float, limit: int | None) 
 
 
 def _cell(row: dict) -> str:
-    return f"{row['l1_percent']:.2f} / {row['psnr']:.2f} / {row['ssim']:.3f} / {row['vgg_dist']:.3f}"
+    """One bin's cell: "L1 / PSNR / SSIM / VGG-d", then " / G gram / S sharpness" where the row has them."""
+    cell = f"{row['l1_percent']:.2f} / {row['psnr']:.2f} / {row['ssim']:.3f} / {row['vgg_dist']:.3f}"
+    for key, label, digits in (("gram_dist", "G", 3), ("sharpness", "S", 3)):
+        if row.get(key) is not None:
+            cell += f" / {label} {row[key]:.{digits}f}"
+    return cell
 
 
 def _table_head(bins: list[str]) -> str:
@@ -113,7 +129,8 @@ def _train_speed(run_dir: Path, last: int = 200) -> float | None:
     return statistics.median(rates[-last:]) if rates else None
 
 
-SHORT_METRICS = {"l1_percent": "L1", "psnr": "PSNR", "ssim": "SSIM", "vgg_dist": "VGG-d"}
+SHORT_METRICS = {"l1_percent": "L1", "psnr": "PSNR", "ssim": "SSIM", "vgg_dist": "VGG-d", "gram_dist": "Gram-d",
+                 "sharpness": "Sharp"}
 
 
 def _misses_cell(misses: list) -> str:
@@ -173,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         report = evaluate([str(weights)], args.images, args.masks, device="cpu", limit=args.limit,
                           baselines=() if cached else BASELINES)
     model = str(weights)
-    if cached and _pairs_key(report, args.limit) == cached["key"]:
+    if cached and _pairs_key(report, args.limit) == cached["key"] and _has_every_metric(cached, report):
         report["models"].update(cached["models"])
     elif cached:  # the pairs changed: score the baselines again
         baseline_report = evaluate([], args.images, args.masks, device="cpu", limit=args.limit)

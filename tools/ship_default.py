@@ -22,6 +22,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -48,7 +49,12 @@ RECIPE_OPTIONS = {
 }
 """The training settings each architecture's card lists (the rest of the run's config is in its progress log)."""
 METRIC_CELLS = (("l1_percent", "L1 %", "{:.2f}"), ("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"),
-                ("vgg_dist", "VGG-d", "{:.4f}"))
+                ("vgg_dist", "VGG-d", "{:.4f}"), ("gram_dist", "Gram-d", "{:.4f}"),
+                ("sharpness", "Sharpness", "{:.3f}"))
+"""The evaluation table's columns; the texture columns (Gram-d, sharpness) only where the network's scores have them
+(weights scored before they existed have not)."""
+TEXTURE_NOTE = ("Gram-d: distance of VGG19 texture statistics (Gram matrices) in the hole, 0 = the photo's, lower is "
+                "better; sharpness: Laplacian energy in the hole over the photo's, 1 = as sharp, below 1 blurred.")
 
 
 class ShipError(Exception):
@@ -82,30 +88,33 @@ def cpus_from_log(log: Path) -> list[str]:
     return cpus
 
 
-def evaluation_table(network: str, val: dict, baselines: dict) -> str:
-    """Markdown table: one row per hole-ratio bin and "all", each metric as network / Telea / NS."""
-    rivals = [baselines[b] for b in BASELINES]
-    head = "| hole bin | " + " | ".join(f"{label} ({network} / Telea / NS)" for _, label, _ in METRIC_CELLS) + " |"
-    lines = [head, "|---" * (len(METRIC_CELLS) + 1) + "|"]
-    for bin_name in [*val["bins"], "all"]:
-        rows = [val["all"] if bin_name == "all" else val["bins"][bin_name]]
-        rows += [r["all"] if bin_name == "all" else r["bins"][bin_name] for r in rivals]
-        cells = [" / ".join(fmt.format(row[key]) for row in rows) for key, _, fmt in METRIC_CELLS]
+def metric_cells(scores: dict) -> tuple[tuple[str, str, str], ...]:
+    """The `METRIC_CELLS` a network's scores (``{"all": {...}, "bins": ...}``) have a value for."""
+    return tuple(cell for cell in METRIC_CELLS if scores["all"].get(cell[0]) is not None)
+
+
+def _table(first: dict, others: Sequence[dict], header: str) -> str:
+    """Markdown table: one row per bin of ``first`` and "all", each metric as first / others ("-" where missing)."""
+    columns = metric_cells(first)
+    head = "| hole bin | " + " | ".join(f"{label} ({header})" for _, label, _ in columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    for bin_name in [*first["bins"], "all"]:
+        rows = [m["all"] if bin_name == "all" else m["bins"][bin_name] for m in (first, *others)]
+        cells = [" / ".join("-" if row.get(key) is None else fmt.format(row[key]) for row in rows)
+                 for key, _, fmt in columns]
         lines.append(f"| {bin_name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def evaluation_table(network: str, val: dict, baselines: dict) -> str:
+    """Markdown table: one row per hole-ratio bin and "all", each metric as network / Telea / NS."""
+    return _table(val, [baselines[b] for b in BASELINES], f"{network} / Telea / NS")
 
 
 def inference_table(arch: str, inference: dict) -> str:
     """Markdown table of an ``--inference`` file: per bin and "all", each metric as network / the pre-fill alone."""
     fill, models = inference["input_fill"], inference["report"]["models"]
-    rows_by_model = (models[arch], models[fill])
-    head = "| hole bin | " + " | ".join(f"{label} ({arch} / {fill})" for _, label, _ in METRIC_CELLS) + " |"
-    lines = [head, "|---" * (len(METRIC_CELLS) + 1) + "|"]
-    for bin_name in [*models[arch]["bins"], "all"]:
-        rows = [m["all"] if bin_name == "all" else m["bins"][bin_name] for m in rows_by_model]
-        cells = [" / ".join(fmt.format(row[key]) for row in rows) for key, _, fmt in METRIC_CELLS]
-        lines.append(f"| {bin_name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return _table(models[arch], [models[fill]], f"{arch} / {fill}")
 
 
 def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: str, size_bytes: int,
@@ -139,7 +148,8 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
         f"{card['val']['all']['count']} pairs of {key['photos']} validation photos (BSDS500 val) and irregular masks "
         f"binned by hole ratio, {key['size']} px, through the editor's own pipeline (`fusionpaint evaluate`); lower "
         "is better for L1 and VGG-d (VGG19 feature distance, an offline stand-in for LPIPS), higher for PSNR and SSIM. "
-        "The weights beat both OpenCV fills in VGG-d in every bin and in L1, PSNR and SSIM in every bin from 20 % up.",
+        "The weights beat both OpenCV fills in VGG-d in every bin and in L1, PSNR and SSIM in every bin from 20 % up."
+        + (f" {TEXTURE_NOTE}" if any(k in ("gram_dist", "sharpness") for k, _, _ in metric_cells(card["val"])) else ""),
         "",
         evaluation_table(arch, card["val"], baselines["models"]), "",
         *(_inference_section(arch, inference, card.get("input_fill")) if inference else []),

@@ -27,3 +27,21 @@ def test_the_recipe_cell_describes_each_architecture():
     assert "warm-up (no discriminator), VGG terms x 0.01, correction" in recipe(light, 4)
     dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch")
     assert recipe(dfnet, 8) == "batch 8, auto, 256 px, VGG on 1 scale(s) from step 200, fill patchmatch"
+
+
+def test_cells_add_the_texture_columns_where_the_report_has_them():
+    tool = _tool()
+    old = {"l1_percent": 2.3, "psnr": 26.31, "ssim": 0.8412, "vgg_dist": 0.2731}
+    assert tool._cell(old) == "2.30 / 26.31 / 0.841 / 0.273"  # rows scored before them read as they did
+    assert tool._cell({**old, "gram_dist": None, "sharpness": None}) == "2.30 / 26.31 / 0.841 / 0.273"
+    texture = tool._cell({**old, "gram_dist": 0.4123, "sharpness": 0.756})
+    assert texture == "2.30 / 26.31 / 0.841 / 0.273 / G 0.412 / S 0.756"
+
+
+def test_a_baselines_cache_without_the_texture_columns_is_scored_again():
+    tool = _tool()
+    old = {"all": {"count": 2, "l1_percent": 2.0, "vgg_dist": 0.2}}
+    new = {"all": {**old["all"], "gram_dist": 0.3, "sharpness": 0.8}}
+    report = {"models": {"net": new}}
+    assert not tool._has_every_metric({"models": {"opencv-telea": old, "opencv-ns": old}}, report)
+    assert tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report)

@@ -130,3 +130,18 @@ def test_refuses_weights_of_another_architecture(tmp_path, capsys):
     assert tool.main(["dfnet", "--kept", str(kept), "--baselines", str(baselines), "--log", str(log),
                       "--out", str(tmp_path / "weights")]) == 1
     assert "holds dmfn weights" in capsys.readouterr().err
+
+
+def test_the_card_adds_the_texture_columns_where_the_scores_have_them(tmp_path):
+    tool = _tool()
+    network = {**_scores(1.5, 26.0, 0.88, 0.20), "gram_dist": 0.31, "sharpness": 0.874}
+    val = {"all": network, "bins": {b: network for b in BINS}}
+    old = _scores(1.8, 25.4, 0.869, 0.228)  # baselines scored before the texture columns
+    textured = {**_scores(1.7, 25.5, 0.871, 0.222), "gram_dist": 0.52, "sharpness": 0.41}
+    baselines = {"opencv-telea": {"all": old, "bins": {b: old for b in BINS}},
+                 "opencv-ns": {"all": textured, "bins": {b: textured for b in BINS}}}
+    table = tool.evaluation_table("dfnet", val, baselines)
+    assert "Gram-d (dfnet / Telea / NS)" in table and "Sharpness (dfnet / Telea / NS)" in table
+    assert "| 0.3100 / - / 0.5200 | 0.874 / - / 0.410 |" in table
+    old_val = {"all": _scores(1.5, 26.0, 0.88, 0.20), "bins": {b: _scores(1.5, 26.0, 0.88, 0.20) for b in BINS}}
+    assert "Gram-d" not in tool.evaluation_table("dfnet", old_val, baselines)  # an old card renders as before
