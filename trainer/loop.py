@@ -188,6 +188,8 @@ class Trainer:
         self.recipe = recipe_for(self.arch)
         self.run_name = self._run_name()
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name
+        if self.resume_state is None:
+            self._refuse_a_kept_run()
 
         self._setup_data()
         self.base_note = ""
@@ -275,6 +277,14 @@ class Trainer:
         else:
             masks = MaskSampler(cfg.size, seed=seed + 500, device=self.device)
         self.batches = BatchSource(photos, masks, prefetch=cfg.resolved_workers(self.device.type))
+
+    def _refuse_a_kept_run(self) -> None:
+        """ConfigError when the run folder already holds a checkpoint: a new run would overwrite an earlier one that
+        the user may want to continue."""
+        kept = self.run_dir / CHECKPOINT_NAME
+        if kept.exists():
+            raise ConfigError(f"a training run is already kept in {self.run_dir}: continue it with --resume "
+                              f"{self.run_dir}, or choose another --name or --run-dir")
 
     def _base_input_fill(self) -> str:
         """The input fill of the weights the run starts from ("zeros" for random initialisation)."""

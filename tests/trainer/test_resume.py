@@ -102,3 +102,22 @@ def test_an_export_never_replaces_an_existing_model(tmp_path):
     for name in ("mine", "mine-2"):
         model_paths(name, tmp_path)[0].write_bytes(b"weights")
     assert free_model_name("mine", tmp_path) == "mine-3"
+
+
+@pytest.mark.parametrize("by", ["--run-dir", "--name"])
+def test_a_new_run_never_overwrites_a_kept_one(tmp_path, capsys, by):
+    """A run stopped before it exported keeps its checkpoint: a new run of that name or folder is refused with one
+    line that names --resume, and the kept checkpoint stays as it was."""
+    from engine.paths import user_runs_dir
+    from trainer.cli import main
+
+    data = write_photo_folder(tmp_path / "photos")
+    run_dir = tmp_path / "kept" if by == "--run-dir" else user_runs_dir() / "kept-run"
+    Trainer(_config(data, run_dir, 1), export=False).run()
+    before = (run_dir / "checkpoint.pt").read_bytes()
+    target = [by, str(run_dir) if by == "--run-dir" else "kept-run"]
+    code = main(["train", "--model", "dfnet", "--data", str(data), "--init", "random", "--steps", "2", "--batch", "2",
+                 "--device", "cpu", "--no-evaluate", "--preview-every", "0", *target])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--resume" in err[0] and str(run_dir) in err[0]
+    assert (run_dir / "checkpoint.pt").read_bytes() == before
