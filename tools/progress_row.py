@@ -1,17 +1,18 @@
 """Evaluate the latest checkpoint of a default-weights run, append one row to its progress log, keep the weights.
 
-    python tools/progress_row.py RUN_DIR --images VAL_PHOTOS --masks MASKS_BY_RATIO \
+    python tools/progress_row.py RUN_DIR --images VAL_PHOTOS (--masks MASKS_BY_RATIO | --lasso) \
         --log trainer/recipes/dfnet-progress.md [--keep trainer/recipes/runs/dfnet-default.safetensors]
-        [--limit N] [--json report.json] [--note TEXT]
+        [--rival NAME ...] [--limit N] [--json report.json] [--note TEXT]
 
 The checkpoint's generator is exported to a temporary model (with its input fill on the card), scored with
-`trainer.evaluate.evaluate` beside the classical baselines (the path users get, 256 px), and checked against the bar
-for default weights (`trainer.evaluate.bar_misses`). The row holds the date, the CPU, the run's totals (steps, images
-seen, CPU core-hours with paused time not counted; a run started from kept weights adds the totals in its
-``base.json``), the training speed (median images/s of the last step reports in the run's train.log), then L1 % /
-PSNR / SSIM / VGG distance per hole-ratio bin (and, where the report has them, the texture columns "G" Gram distance
-and "S" sharpness, labelled in the cell so rows written before them still read the same) and the misses. The full
-table is printed.
+`trainer.evaluate.evaluate` beside its rivals (``--rival``, default the OpenCV baselines; PatchMatch for the editor's
+default; the path users get, 256 px) on the stroke masks or the lasso object-removal set (``--lasso``, its own log), and
+checked against the bar for default weights (`trainer.evaluate.bar_misses`). The row holds the date, the CPU, the run's
+totals (steps, images seen, CPU core-hours with paused time not counted; a run started from kept weights adds the totals
+in its ``base.json``), the training speed (median images/s of the last step reports in the run's train.log), then L1 % /
+PSNR / SSIM / VGG distance per hole-ratio bin (and, where the report has them, the texture columns "G" Gram distance and
+"S" sharpness, labelled in the cell so rows written before them still read the same) and the misses. The full table is
+printed.
 
 ``--keep PATH``: when the checkpoint's mean VGG distance over all pairs is lower than that on the card beside PATH
 (or there is none), write its generator there in float16 with a card (totals, recipe, evaluation), so that a run on
@@ -40,18 +41,18 @@ from trainer.config import TrainConfig  # noqa: E402
 from trainer.evaluate import BASELINES, bar_misses, evaluate, format_miss, format_table  # noqa: E402
 from trainer.export import export_model  # noqa: E402
 
-LOG_HEADER = """# {arch} default weights: training progress
+LOG_HEADER = """# {arch} default weights: training progress{set_title}
 
 One row per sitting of the background run (`tools/train_default.sh {arch}`), appended by `tools/progress_row.py`:
-the latest checkpoint scored on the research validation photos (100 BSDS500 val photos, 256 px, the masks binned by
-hole ratio) through the same pipeline users get. Each bin shows L1 % / PSNR dB / SSIM / VGG-d (lower, higher,
-higher, lower is better), then, labelled, G: Gram distance of VGG19 texture statistics in the hole (lower is better)
-and S: sharpness (Laplacian energy in the hole over the photo's, 1 = as sharp). CPU h: process CPU time over all
-threads, pauses not counted. img/s: median training speed of the last step reports. Misses: bins and metrics where
-the network is not yet better than both classical fills (the bar: VGG-d in every bin; L1, PSNR and SSIM from 20 %
-up), with the gap to the better one.
+the latest checkpoint scored on the research validation photos (100 BSDS500 val photos, 256 px, {holes})
+through the same pipeline users get. Each bin shows L1 % / PSNR dB / SSIM / VGG-d (lower, higher, higher, lower is
+better), then, labelled, G: Gram distance of VGG19 texture statistics in the hole (lower is better) and S: sharpness
+(Laplacian energy in the hole over the photo's, 1 = as sharp). CPU h: process CPU time over all threads, pauses not
+counted. img/s: median training speed of the last step reports. Misses: bins and metrics where the network is not
+yet better than every rival below (the bar: VGG-d, Gram-d and sharpness in every bin where they were scored; L1,
+PSNR and SSIM from 20 % up), with the gap to the best one.
 
-Classical baselines on the same pairs ({pairs}):
+Rivals on the same pairs ({pairs}):
 
 {baselines}
 
@@ -64,15 +65,15 @@ def _pairs_key(report: dict, limit: int | None) -> dict:
             "limit": limit, "opencv": cv2.__version__, "radius_px": CLASSICAL_RADIUS_PX}
 
 
-def _has_every_metric(cached: dict, report: dict) -> bool:
-    """Whether the cached baselines' rows hold every metric the new report's rows do (an older cache lacks the
+def _has_every_metric(cached: dict, report: dict, rivals: list[str]) -> bool:
+    """Whether the cache scored every rival, with every metric the new report's rows hold (an older cache lacks the
     texture columns and is scored again)."""
     new = next((set(e["all"]) for e in report["models"].values()), set())
-    return all(new <= set(cached["models"][b]["all"]) for b in BASELINES if b in cached["models"])
+    return all(b in cached["models"] and new <= set(cached["models"][b]["all"]) for b in rivals)
 
 
 def _cached_baselines(path: Path | None, limit: int | None) -> dict | None:
-    """The cached baseline scores at ``path`` ({"key", "models"}), or None."""
+    """The cached rival scores at ``path`` ({"key", "models"}), or None."""
     if path is None or not path.is_file():
         return None
     cached = json.loads(path.read_text(encoding="utf-8"))
@@ -161,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--images", required=True, help="validation photos")
-    parser.add_argument("--masks", required=True, help="hole masks in folders named by ratio (00-10 ...)")
+    holes = parser.add_mutually_exclusive_group(required=True)
+    holes.add_argument("--masks", help="hole masks in folders named by ratio (00-10 ...)")
+    holes.add_argument("--lasso", action="store_true", help="the seeded lasso object-removal set instead")
+    parser.add_argument("--rival", action="append", metavar="NAME",
+                        help="a model the weights must beat (repeat; default: the OpenCV baselines)")
     parser.add_argument("--log", required=True, type=Path, help="markdown progress log to append to")
     parser.add_argument("--limit", type=int, help="at most this many masks per bin (default: all)")
     parser.add_argument("--json", type=Path, help="also write the full evaluation report")
@@ -171,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="reuse the classical baselines' scores from this file when the pairs are the same "
                         "(they are deterministic), else score them and write it")
     args = parser.parse_args(argv)
+    rivals = list(args.rival or BASELINES)
 
     state = load_checkpoint(args.run_dir)
     config = TrainConfig.from_dict(state["config"])
@@ -187,25 +193,26 @@ def main(argv: list[str] | None = None) -> int:
         weights, _ = export_model(state["generator"], name=name, arch=state["arch"], folder=Path(tmp),
                                   card={"input_fill": config.input_fill, "steps": step})
         cached = _cached_baselines(args.baselines_cache, args.limit)
-        report = evaluate([str(weights)], args.images, args.masks, device="cpu", limit=args.limit,
-                          baselines=() if cached else BASELINES)
+        report = evaluate([str(weights)], args.images, args.masks, lasso=args.lasso, device="cpu", limit=args.limit,
+                          baselines=() if cached else rivals)
     model = str(weights)
-    if cached and _pairs_key(report, args.limit) == cached["key"] and _has_every_metric(cached, report):
-        report["models"].update(cached["models"])
-    elif cached:  # the pairs changed: score the baselines again
-        baseline_report = evaluate([], args.images, args.masks, device="cpu", limit=args.limit)
+    if cached and _pairs_key(report, args.limit) == cached["key"] and _has_every_metric(cached, report, rivals):
+        report["models"].update({b: cached["models"][b] for b in rivals})
+    elif cached:  # the pairs or the rivals changed: score the rivals again
+        baseline_report = evaluate([], args.images, args.masks, lasso=args.lasso, device="cpu", limit=args.limit,
+                                   baselines=rivals)
         report["models"].update(baseline_report["models"])
         cached = None
     if args.baselines_cache and not cached:
         text = json.dumps({"key": _pairs_key(report, args.limit),
-                           "models": {b: report["models"][b] for b in BASELINES}}, indent=2, default=str)
+                           "models": {b: report["models"][b] for b in rivals}}, indent=2, default=str)
         args.baselines_cache.write_text(text + "\n", encoding="utf-8")
     if model not in report["models"]:
         print(f"error: the checkpoint could not be evaluated: {report['skipped_models']}", file=sys.stderr)
         return 1
     report["models"] = {config.arch: report["models"].pop(model), **report["models"]}
     print(format_table(report))
-    misses = bar_misses(report, config.arch)
+    misses = bar_misses(report, config.arch, rivals)
     print("bar met" if not misses else "misses the bar:\n  " + "\n  ".join(format_miss(m) for m in misses))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
@@ -213,10 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     bins = list(report["bins"])
     if not args.log.exists():
         baselines = "\n".join(
-            f"- {b}: " + "; ".join(f"{k} {_cell(report['models'][b]['bins'][k])}" for k in bins) for b in BASELINES
+            f"- {b}: " + "; ".join(f"{k} {_cell(report['models'][b]['bins'][k])}" for k in bins) for b in rivals
         )
         pairs = f"{sum(report['bins'].values())} pairs, {report['photos']} photos"
-        args.log.write_text(LOG_HEADER.format(arch=config.arch, baselines=baselines, pairs=pairs)
+        set_title = ", object-removal set" if args.lasso else ""
+        holes = ("one seeded lasso hole per photo and area bin (`fusionpaint evaluate --lasso`)" if args.lasso
+                 else "the masks binned by hole ratio")
+        args.log.write_text(LOG_HEADER.format(arch=config.arch, baselines=baselines, pairs=pairs, set_title=set_title,
+                                              holes=holes)
                             + _table_head(bins) + "\n", encoding="utf-8")
     speed = _train_speed(args.run_dir)
     cells = [

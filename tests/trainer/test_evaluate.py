@@ -109,6 +109,24 @@ def test_bar_misses_names_each_bin_and_metric_that_falls_short():
     assert format_miss(misses[0]) == "20-30 vgg_dist 0.2300 vs 0.2100 (+0.0200)"
 
 
+def test_the_bar_sees_texture_and_blur_against_a_chosen_rival():
+    """Gram distance and sharpness count in every bin where the report has them; the rival can be PatchMatch."""
+    from trainer.evaluate import bar_misses
+
+    def row(vgg, gram, sharp):
+        return {"count": 5, "vgg_dist": vgg, "gram_dist": gram, "sharpness": sharp}
+
+    report = {"models": {"patchmatch": {"bins": {"03-08": row(0.07, 0.50, 0.90)}},
+                         "smooth": {"bins": {"03-08": row(0.06, 0.70, 0.02)}},
+                         "sharp": {"bins": {"03-08": row(0.06, 0.45, 0.95)}}}}
+    assert bar_misses(report, "sharp", rivals=("patchmatch",)) == []
+    assert bar_misses(report, "smooth", rivals=("patchmatch",)) == [("03-08", "gram_dist", 0.70, 0.50),
+                                                                    ("03-08", "sharpness", 0.02, 0.90)]
+    old = {"models": {"patchmatch": {"bins": {"03-08": {"vgg_dist": 0.07}}}, "net": {"bins": {"03-08": row(0.06, 0.9,
+                                                                                                           0.1)}}}}
+    assert bar_misses(old, "net", rivals=("patchmatch",)) == []  # a rival scored before the texture columns
+
+
 def _features(seed, shape=(8, 16, 16)):
     return torch.from_numpy(np.random.default_rng(seed).random(shape))
 

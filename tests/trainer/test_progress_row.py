@@ -43,5 +43,7 @@ def test_a_baselines_cache_without_the_texture_columns_is_scored_again():
     old = {"all": {"count": 2, "l1_percent": 2.0, "vgg_dist": 0.2}}
     new = {"all": {**old["all"], "gram_dist": 0.3, "sharpness": 0.8}}
     report = {"models": {"net": new}}
-    assert not tool._has_every_metric({"models": {"opencv-telea": old, "opencv-ns": old}}, report)
-    assert tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report)
+    rivals = ["opencv-telea", "opencv-ns"]
+    assert not tool._has_every_metric({"models": {"opencv-telea": old, "opencv-ns": old}}, report, rivals)
+    assert tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report, rivals)
+    assert not tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report, ["patchmatch"])
