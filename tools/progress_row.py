@@ -14,9 +14,10 @@ PSNR / SSIM / VGG distance per hole-ratio bin (and, where the report has them, t
 "S" sharpness, labelled in the cell so rows written before them still read the same) and the misses. The full table is
 printed.
 
-``--keep PATH``: when the checkpoint's mean VGG distance over all pairs is lower than that on the card beside PATH
-(or there is none), write its generator there in float16 with a card (totals, recipe, evaluation), so that a run on
-a new machine continues from it (tools/train_default.sh). Commit PATH at most once per sitting.
+``--keep PATH``: when the checkpoint's mean VGG distance (``--keep-by gram_dist``: Gram distance) over all pairs is
+lower than that on the card beside PATH (or there is none, or that card was scored without it), write its generator
+there in float16 with a card (totals, recipe, evaluation), so that a run on a new machine continues from it
+(tools/train_default.sh). Commit PATH at most once per sitting.
 """
 
 from __future__ import annotations
@@ -87,18 +88,20 @@ def _base_totals(run_dir: Path) -> dict:
     return {key: card.get(key, 0) for key in ("total_steps", "total_images", "total_cpu_s")}
 
 
-def _keep(path: Path, state: dict, card: dict, score: float, limit: int | None) -> str:
-    """Write the generator to ``path`` (float16) with ``card`` when ``score`` (mean VGG-d) beats the kept one."""
+def _keep(path: Path, state: dict, card: dict, metric: str, score: float, limit: int | None) -> str:
+    """Write the generator to ``path`` (float16) with ``card`` when ``score`` (the mean of ``metric`` over all pairs,
+    lower is better) beats the kept one's. A kept card scored without ``metric`` (an older yardstick) cannot be
+    compared, and is replaced."""
     card_path = path.with_suffix(".json")
     if card_path.is_file():
         kept = json.loads(card_path.read_text(encoding="utf-8"))
-        kept_score = kept.get("val", {}).get("all", {}).get("vgg_dist")
+        kept_score = kept.get("val", {}).get("all", {}).get(metric)
         if kept.get("val_limit") == limit and kept_score is not None and kept_score <= score:
-            return f"not kept: mean VGG-d {score:.4f} does not beat the kept {kept_score:.4f} ({path})"
+            return f"not kept: mean {metric} {score:.4f} does not beat the kept {kept_score:.4f} ({path})"
     path.parent.mkdir(parents=True, exist_ok=True)
     export_model(state["generator"], name=path.stem, arch=state["arch"], card=card, folder=path.parent,
                  dtype=torch.float16)
-    return f"kept: {path} (mean VGG-d {score:.4f})"
+    return f"kept: {path} (mean {metric} {score:.4f})"
 
 
 def _cell(row: dict) -> str:
@@ -172,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the full evaluation report")
     parser.add_argument("--note", default="", help="appended to the misses cell (e.g. 'recipe changed')")
     parser.add_argument("--keep", type=Path, metavar="PATH", help="keep the weights here when they beat the kept ones")
+    parser.add_argument("--keep-by", choices=("vgg_dist", "gram_dist"), default="vgg_dist",
+                        help="the mean distance --keep compares (default vgg_dist)")
     parser.add_argument("--baselines-cache", type=Path, metavar="JSON",
                         help="reuse the classical baselines' scores from this file when the pairs are the same "
                         "(they are deterministic), else score them and write it")
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             "bar_misses": [format_miss(m) for m in misses],
             "data": "research photo set (BSDS500, ImageNet samples, Urban100, Sun-Hays80, Set14; research licenses)",
         }
-        print(_keep(args.keep, state, card, float(entry["all"]["vgg_dist"]), args.limit))
+        print(_keep(args.keep, state, card, args.keep_by, float(entry["all"][args.keep_by]), args.limit))
     return 0
 
 

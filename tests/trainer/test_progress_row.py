@@ -1,6 +1,7 @@
 """tools/progress_row.py: the recipe cell names each architecture's own loss schedule."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 from trainer.config import TrainConfig
@@ -47,3 +48,17 @@ def test_a_baselines_cache_without_the_texture_columns_is_scored_again():
     assert not tool._has_every_metric({"models": {"opencv-telea": old, "opencv-ns": old}}, report, rivals)
     assert tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report, rivals)
     assert not tool._has_every_metric({"models": {"opencv-telea": new, "opencv-ns": new}}, report, ["patchmatch"])
+
+
+def test_keep_compares_the_chosen_distance_and_replaces_a_card_scored_without_it(tmp_path, monkeypatch):
+    tool = _tool()
+    written = []
+    monkeypatch.setattr(tool, "export_model", lambda *a, **k: written.append(k["card"]))
+    path = tmp_path / "dfnet-default.safetensors"
+    path.with_suffix(".json").write_text(json.dumps({"val": {"all": {"vgg_dist": 0.2}}, "val_limit": None}))
+    state = {"generator": {}, "arch": "dfnet"}
+    assert tool._keep(path, state, {"n": 1}, "vgg_dist", 0.25, None).startswith("not kept")
+    assert tool._keep(path, state, {"n": 2}, "gram_dist", 0.5, None).startswith("kept")  # no Gram-d on the card
+    path.with_suffix(".json").write_text(json.dumps({"val": {"all": {"gram_dist": 0.4}}, "val_limit": None}))
+    assert tool._keep(path, state, {"n": 3}, "gram_dist", 0.5, None).startswith("not kept")
+    assert written == [{"n": 2}]
