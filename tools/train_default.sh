@@ -10,10 +10,12 @@
 #   status    pid, state and the last progress line
 #   pause     SIGSTOP (before benchmarks and the test suite); continue: SIGCONT
 #   stop      SIGTERM: the trainer writes a checkpoint and exits; waits for it
-#   finish    stop, score the checkpoint on the validation photos (the classical baselines' scores are reused from
-#             trainer/recipes/val-baselines.json while the pairs are the same), append the row to
-#             trainer/recipes/ARCH-progress.md and keep the weights when they beat the kept ones
-#             (tools/progress_row.py); then commit what changed in trainer/recipes/.
+#   finish    stop, score the checkpoint on the validation photos (the rivals' scores are reused from
+#             trainer/recipes/val-*.json while the pairs are the same), append the rows and keep the weights when
+#             they beat the kept ones (tools/progress_row.py); then commit what changed in trainer/recipes/.
+#             DMFN: stroke masks against Telea and NS, trainer/recipes/dmfn-progress.md, kept by VGG distance.
+#             DFNet (phase 2): stroke masks and the lasso object-removal set against PatchMatch alone,
+#             trainer/recipes/dfnet-phase2-progress.md and dfnet-phase2-lasso-progress.md, kept by Gram distance.
 #
 # Run folder (checkpoint.pt, previews/, train.log, train.pid, base.json): $FUSIONPAINT_DEFAULT_RUN, else the user's
 # runs folder / default-ARCH. Photos: $FUSIONPAINT_DATASETS/photos/train, $FUSIONPAINT_DATASETS defaulting to
@@ -111,9 +113,20 @@ case "$action" in
     finish)
         "$0" "$arch" stop
         cd "$root"
-        OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$python" tools/progress_row.py "$run" \
-            --images "$datasets/photos/val" --masks "$datasets/masks" --log "trainer/recipes/$arch-progress.md" \
-            --keep "$kept" --baselines-cache "trainer/recipes/val-baselines.json" --json "$run/val-report.json"
+        score=(env OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" "$python" tools/progress_row.py "$run"
+               --images "$datasets/photos/val")
+        if [ "$arch" = dfnet ]; then
+            # phase 2: the editor's default must beat PatchMatch alone; 20 pairs per bin of each set (~10 minutes)
+            "${score[@]}" --masks "$datasets/masks" --limit 20 --rival patchmatch \
+                --log "trainer/recipes/dfnet-phase2-progress.md" \
+                --baselines-cache "trainer/recipes/val-patchmatch.json" --json "$run/val-report.json"
+            "${score[@]}" --lasso --limit 20 --rival patchmatch --log "trainer/recipes/dfnet-phase2-lasso-progress.md" \
+                --keep "$kept" --keep-by gram_dist --baselines-cache "trainer/recipes/val-lasso-patchmatch.json" \
+                --json "$run/val-lasso-report.json"
+        else
+            "${score[@]}" --masks "$datasets/masks" --log "trainer/recipes/$arch-progress.md" --keep "$kept" \
+                --baselines-cache "trainer/recipes/val-baselines.json" --json "$run/val-report.json"
+        fi
         ;;
     *) echo "error: unknown action '$action'" >&2; exit 2 ;;
 esac
