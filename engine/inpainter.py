@@ -79,6 +79,11 @@ class ClassicalInpainter(Inpainter):
         return Prediction(raw=self.spec.fill(images, holes, cancel, progress), alpha=None)
 
 
+PATCHMATCH_SHARE = 0.8
+"""Share of a network's call that its PatchMatch pre-fill takes, for progress (measured on a 2-core CPU: 512 px
+windows, PatchMatch 1-6 s against DFNet's 0.3-0.6 s)."""
+
+
 class NetworkInpainter(Inpainter):
     """A generator (the spec's ``build``, run by its ``forward``) in eval mode on ``device`` (half precision and
     channels_last on GPUs). ``dtype`` None leaves the precision to the engine: `engine.device.inference_dtype`, and on
@@ -111,10 +116,10 @@ class NetworkInpainter(Inpainter):
         import torch
 
         with torch.inference_mode():
-            return self._predict(images, holes, cancel, sizes)
+            return self._predict(images, holes, cancel, sizes, progress)
 
     def _predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None,
-                 sizes: Sequence[tuple[int, int]] | None) -> Prediction:
+                 sizes: Sequence[tuple[int, int]] | None, progress: Callable[[float], None] | None) -> Prediction:
         import torch
 
         lo, hi = self.spec.value_range
@@ -127,7 +132,9 @@ class NetworkInpainter(Inpainter):
         base = None
         fill_t = None
         if self.spec.input_fill is not None:
-            base = prefill(images, holes, self.spec.input_fill, cancel, sizes)
+            share = PATCHMATCH_SHARE if self.spec.input_fill == "patchmatch" else 0.0
+            within = None if progress is None else (lambda fraction: progress(share * fraction))
+            base = prefill(images, holes, self.spec.input_fill, cancel, sizes, within)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
         # (an autocast context with enabled=False would switch off a caller's own autocast, so none is entered)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -17,26 +17,30 @@ INPUT_FILLS = (*CLASSICAL_METHODS, "patchmatch")
 
 
 def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None,
-            sizes: Sequence[tuple[int, int]] | None = None) -> np.ndarray:
+            sizes: Sequence[tuple[int, int]] | None = None,
+            progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) RGB in [0, 1]) with ``method``
     (one of `INPUT_FILLS`); float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. Raises
     JobCancelled soon after ``cancel`` is set, ValueError for an unknown method.
 
     ``sizes``: the real (h, w) of each image, the rest being bottom/right padding (`engine.regions.pad_bottom_right`).
     Each image is then filled from its real pixels only - a fill that copies texture would otherwise copy the
-    padding's mirror images into the hole - and the fill is padded the same way."""
+    padding's mirror images into the hole - and the fill is padded the same way. ``progress(fraction 0..1)`` is
+    reported within PatchMatch's fills (OpenCV's take milliseconds and report nothing)."""
     if method != "patchmatch" and method not in CLASSICAL_METHODS:
         raise ValueError(f"unknown input fill {method!r} (known: {', '.join(INPUT_FILLS)})")
-    def fill(part: np.ndarray, part_holes: np.ndarray) -> np.ndarray:
-        if method == "patchmatch":
-            return patchmatch_fill(part, part_holes, cancel)
-        return classical_fill(part, part_holes, method, cancel)
+    def fill(part: np.ndarray, part_holes: np.ndarray, done: float, share: float) -> np.ndarray:
+        if method != "patchmatch":
+            return classical_fill(part, part_holes, method, cancel)
+        within = None if progress is None else (lambda fraction: progress(done + share * fraction))
+        return patchmatch_fill(part, part_holes, cancel, within)
 
     full_size = [images.shape[1:3]] * len(images)
     if sizes is None or [tuple(s) for s in sizes] == full_size:
-        return fill(images, holes)
+        return fill(images, holes, 0.0, 1.0)
     height, width = images.shape[1:3]
     out = np.empty(images.shape, np.float32)
     for i, (h, w) in enumerate(sizes):
-        out[i] = pad_bottom_right(fill(images[i:i + 1, :h, :w], holes[i:i + 1, :h, :w])[0], height, width)
+        part = fill(images[i:i + 1, :h, :w], holes[i:i + 1, :h, :w], i / len(sizes), 1 / len(sizes))
+        out[i] = pad_bottom_right(part[0], height, width)
     return out

@@ -66,3 +66,19 @@ def test_a_padded_window_is_pre_filled_from_its_real_pixels_only(method):
     np.testing.assert_array_equal(filled[0, :40, 30:34], alone[:, [28, 27, 26, 25]])  # padded like the input
     unpadded = prefill(images, holes, method)[0, :40, :30]
     assert method == "telea" or unpadded.max() > 0.9  # what the fill did before: copies the padding's colour
+
+
+def test_a_network_reports_progress_within_its_patchmatch_pre_fill():
+    """On a large photo the pre-fill is most of a window's time: the bar moves while it runs."""
+    from engine.inpainter import PATCHMATCH_SHARE
+
+    model = NetworkInpainter(replace(get_spec("dfnet"), input_fill="patchmatch"), build_network("dfnet"),
+                             torch.device("cpu"))
+    images = np.random.default_rng(1).random((2, 256, 256, 3), dtype=np.float32)
+    holes = np.zeros((2, 256, 256), bool)
+    holes[:, 60:200, 60:200] = True
+    seen = []
+    model.predict(images, holes, progress=seen.append, sizes=[(256, 256), (200, 256)])
+    assert len(seen) >= 4 and seen == sorted(seen)
+    assert 0 <= seen[0] and seen[-1] <= PATCHMATCH_SHARE
+    assert any(f > PATCHMATCH_SHARE / 2 for f in seen)  # the second window's fill reports past the first's share
