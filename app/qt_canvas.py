@@ -20,11 +20,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import QBrush, QColor, QCursor, QImage, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
@@ -62,17 +63,31 @@ def _bgra_view(image: QImage) -> np.ndarray:
     return flat.reshape(h, bpl)[:, : 4 * w].reshape(h, w, 4)
 
 
-def heat_colors(values: np.ndarray) -> np.ndarray:
-    """Map values in [0, 1] (any shape) to RGB uint8 (..., 3) on a black-purple-orange-yellow heat scale."""
-    stops = np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
-    table = np.array(
-        [[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32
-    )
-    v = np.clip(values, 0.0, 1.0).astype(np.float32)
+HEAT_STOPS = np.array(
+    [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141], [39, 173, 129], [92, 200, 99],
+     [170, 220, 50], [253, 231, 37]], np.float32)
+"""The heat map's colour scale (viridis: perceptually even, readable with colour blindness; its 0 is a dark purple,
+not black, so it stands out from the black behind "alpha map alone")."""
+HEAT_GAMMA = 0.4
+"""An alpha value sits at ``alpha ** HEAT_GAMMA`` of the colour scale, so a map mostly near 0 (DFNet's) still shows
+its values: 0.05 is a third of the way up, 0.1 two fifths."""
+LEGEND_TICKS = (0.0, 0.1, 0.5, 1.0)
+"""Alpha values marked on the heat map's legend."""
+
+
+def heat_colors(positions: np.ndarray) -> np.ndarray:
+    """Map positions in [0, 1] (any shape) on the heat map's scale (:data:`HEAT_STOPS`) to RGB uint8 (..., 3)."""
+    stops = np.linspace(0.0, 1.0, len(HEAT_STOPS), dtype=np.float32)
+    v = np.clip(positions, 0.0, 1.0).astype(np.float32)
     out = np.empty(v.shape + (3,), np.uint8)
     for c in range(3):
-        out[..., c] = np.interp(v, stops, table[:, c]).astype(np.uint8)
+        out[..., c] = np.interp(v, stops, HEAT_STOPS[:, c]).astype(np.uint8)
     return out
+
+
+def heat_position(alpha: np.ndarray | float) -> np.ndarray:
+    """Where alpha values in [0, 1] sit on the heat map's colour scale (0..1): ``alpha ** HEAT_GAMMA``."""
+    return np.clip(np.asarray(alpha, np.float32), 0.0, 1.0) ** HEAT_GAMMA
 
 
 def dropped_photos(mime) -> list[str]:
@@ -111,39 +126,120 @@ def display_images(rgb: np.ndarray) -> tuple[QImage, QImage]:
     return _rgb_image(rgb), _transparent_image(height, width)
 
 
-def heat_image(height: int, width: int, windows: list[tuple[Box, np.ndarray]], alone: bool) -> QImage:
-    """The heat map of composition alpha ``windows`` ((box, uint8 (h, w) or (h, w, 3)), 255 = model output) as a
-    (height, width) premultiplied ARGB32 image, transparent outside the windows. A QImage, not a pixmap, so it can
-    be built off the GUI thread; OpenCV does the per-pixel work, which lets the GUI thread run meanwhile (numpy's
-    indexing would hold Python's lock for tens of ms)."""
+@dataclass(frozen=True)
+class ResultMaps:
+    """What the alpha and raw views of one removal show.
+
+    windows: (box, alpha uint8 (h, w, 3), 255 = model output; raw RGB uint8 (h, w, 3)) per context window, as in
+    ``engine.pipeline.WindowResult``. hole: bool (H, W), the mask the removal filled; band_px: its seam band (the
+    pixels beyond it were copied from the photo). legend: the heat map's title and what its 0 and 1 mean in the hole
+    and outside it; raw_label: what the raw view shows.
+    """
+
+    windows: tuple[tuple[Box, np.ndarray, np.ndarray], ...]
+    hole: np.ndarray
+    band_px: int
+    legend: tuple[str, str, str]
+    raw_label: str
+
+
+def _seam_weights(hole: np.ndarray, band_px: int) -> np.ndarray:
+    """uint8 (h, w): the seam band's feather weights of ``hole`` (bool) as ``engine.pipeline.feather_weights``
+    makes them, times 255: 255 on the hole, 255 * (1 - d / (band_px + 1)) at distance d <= band_px, 0 beyond."""
+    hole8 = hole.view(np.uint8)
+    if band_px <= 0:
+        return cv2.compare(hole8, 0, cv2.CMP_GT)
+    distance = cv2.distanceTransform(cv2.compare(hole8, 0, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    within = cv2.threshold(distance, float(band_px), 1.0, cv2.THRESH_BINARY_INV)[1]
+    weights = cv2.addWeighted(distance, -255.0 / (band_px + 1), distance, 0.0, 255.0)
+    return cv2.convertScaleAbs(cv2.multiply(weights, within))
+
+
+def _seam_region(hole: np.ndarray, band_px: int) -> np.ndarray:
+    """uint8 (h, w): 255 on ``hole`` (bool) and within ``band_px`` of it (what a removal may change), else 0."""
+    return cv2.compare(_seam_weights(hole, band_px), 0, cv2.CMP_GT)
+
+
+def _copy_masked(src: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
+    """Copy ``src`` into ``out`` (a view of its shape) where ``mask`` (uint8 (h, w)) is not 0 (OpenCV, in place)."""
+    copied = cv2.copyTo(src, mask, out)
+    if copied is not out and not np.may_share_memory(copied, out):  # OpenCV could not write into the view
+        out[...] = copied
+
+
+def heat_image(height: int, width: int, windows, hole: np.ndarray, band_px: int, alone: bool) -> QImage:
+    """The heat map of composition alpha ``windows`` ((box, uint8 (h, w, 3) or (h, w)), 255 = model output) as a
+    (height, width) premultiplied ARGB32 image, coloured on the ``hole`` (bool (H, W)) and its ``band_px`` seam band,
+    transparent elsewhere. Over the photo (``alone`` False) the hole is opaque whatever its alpha (there 0 is the
+    pre-fill, not the photo) and the band fades with its alpha to the photo; alone, all of it is opaque. Colours
+    follow :func:`heat_position`.
+
+    A QImage, not a pixmap, so it can be built off the GUI thread; OpenCV does the per-pixel work, which lets the GUI
+    thread run meanwhile (numpy's indexing would hold Python's lock for tens of ms)."""
     image = _transparent_image(height, width)
     pixels = _bgra_view(image)
-    table = _heat_table(alone)[None, :, :]  # (1, 256, 4): B, G, R, A per level
+    opaque, fading = _heat_tables()
     for (y0, x0, y1, x1), alpha in windows:
         if alpha.ndim == 3:  # mean of the 3 channels, rounded
             level = cv2.transform(alpha, np.full((1, 3), 1.0 / 3.0, np.float32))
         else:
             level = alpha
-        pixels[y0:y1, x0:x1] = cv2.LUT(cv2.merge([level] * 4), table)
+        levels = cv2.merge([level] * 4)
+        crop = hole[y0:y1, x0:x1]
+        out = pixels[y0:y1, x0:x1]
+        _copy_masked(cv2.LUT(levels, opaque if alone else fading), _seam_region(crop, band_px), out)
+        if not alone:
+            _copy_masked(cv2.LUT(levels, opaque), crop.view(np.uint8), out)
     return image
 
 
 @functools.cache
-def _heat_table(alone: bool) -> np.ndarray:
-    """(256, 4) uint8 premultiplied B, G, R, A of the heat map for each alpha level 0..255. Over the photo the heat
-    map's own opacity follows the alpha (0 = photo kept, fully visible); alone, it is opaque on black."""
-    value = np.arange(256, dtype=np.float32) / 255.0
-    rgb = heat_colors(value).astype(np.float32)
-    weight = np.ones_like(value) if alone else value
-    table = np.empty((256, 4), np.uint8)
-    for c, src in ((0, 2), (1, 1), (2, 0)):
-        table[:, c] = (rgb[:, src] * weight + 0.5).astype(np.uint8)
-    table[:, 3] = (255.0 * weight + 0.5).astype(np.uint8)
-    return table
+def _heat_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(opaque, fading): (1, 256, 4) uint8 premultiplied B, G, R, A of the heat map for each alpha level 0..255.
+    The fading table's opacity is the level's place on the colour scale (0: the photo shows through)."""
+    position = heat_position(np.arange(256, dtype=np.float32) / 255.0)
+    rgb = heat_colors(position).astype(np.float32)
+    tables = []
+    for weight in (np.ones_like(position), position):
+        table = np.empty((1, 256, 4), np.uint8)
+        for c, src in ((0, 2), (1, 1), (2, 0)):
+            table[0, :, c] = (rgb[:, src] * weight + 0.5).astype(np.uint8)
+        table[0, :, 3] = (255.0 * weight + 0.5).astype(np.uint8)
+        tables.append(table)
+    return tables[0], tables[1]
 
 
-def _draw_tag(painter: QPainter, at: QPointF, text: str, right_aligned: bool = False) -> None:
-    """A small label on a dark rounded box, its top-left (or top-right) corner at ``at`` (screen pixels)."""
+def raw_image(height: int, width: int, windows, hole: np.ndarray, band_px: int) -> QImage:
+    """The raw view's image: each window's raw model output ((box, RGB uint8 (h, w, 3))) where the removal used it,
+    as a (height, width) premultiplied ARGB32 image: opaque on the ``hole``, fading out across its ``band_px`` seam
+    band as the feather does, transparent beyond (the photo shows there: the output beyond the band was never used
+    and is not meaningful). Built off the GUI thread, as :func:`heat_image` (windows never overlap)."""
+    image = _transparent_image(height, width)
+    pixels = _bgra_view(image)
+    for (y0, x0, y1, x1), raw in windows:
+        weights = _seam_weights(hole[y0:y1, x0:x1], band_px)
+        pixels[y0:y1, x0:x1] = cv2.multiply(cv2.cvtColor(raw, cv2.COLOR_RGB2BGRA), cv2.merge([weights] * 4),
+                                            scale=1.0 / 255.0)
+    return image
+
+
+def hole_outline(hole: np.ndarray, boxes) -> QPainterPath:
+    """The outline of ``hole`` (bool (H, W)) within ``boxes``, in image coordinates through the centres of its edge
+    pixels, simplified to within a pixel (built off the GUI thread)."""
+    path = QPainterPath()
+    for y0, x0, y1, x1 in boxes:
+        crop = np.ascontiguousarray(hole[y0:y1, x0:x1]).view(np.uint8)
+        contours, _ = cv2.findContours(crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        for contour in contours:
+            points = cv2.approxPolyDP(contour, 0.7, True)[:, 0, :] + (x0 + 0.5, y0 + 0.5)
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in points.tolist()]))
+            path.closeSubpath()
+    return path
+
+
+def _draw_tag(painter: QPainter, at: QPointF, text: str, right_aligned: bool = False) -> QRectF:
+    """A small label on a dark rounded box, its top-left (or top-right) corner at ``at`` (screen pixels); returns
+    the box."""
     metrics = painter.fontMetrics()
     width, height = metrics.horizontalAdvance(text) + 12, metrics.height() + 6
     box = QRectF(at.x() - width if right_aligned else at.x(), at.y(), width, height)
@@ -152,23 +248,47 @@ def _draw_tag(painter: QPainter, at: QPointF, text: str, right_aligned: bool = F
     painter.drawRoundedRect(box, 4, 4)
     painter.setPen(QColor(255, 255, 255))
     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    return box
 
 
-def _draw_heat_legend(painter: QPainter, at: QPointF) -> None:
-    """The heat map's colour scale, 0 (photo kept) to 1 (model output), at ``at`` (screen pixels)."""
-    width, height = 160, 10
-    colours = heat_colors(np.linspace(0.0, 1.0, width))
-    strip = QImage(np.ascontiguousarray(colours[None, :, :]).tobytes(), width, 1, 3 * width,
-                   QImage.Format.Format_RGB888)
-    panel = QRectF(at.x() - 6, at.y() - 6, width + 12, height + 30)
+def _draw_heat_legend(painter: QPainter, legend: tuple[str, str, str], bottom_left: QPointF, room: float) -> QRectF:
+    """The heat map's legend in a dark panel whose bottom-left corner is at ``bottom_left`` (screen pixels), at most
+    ``room`` wide: its title, the colour scale with the alpha values of :data:`LEGEND_TICKS` marked, and what 0 and 1
+    mean in the hole and outside it. Returns the panel."""
+    title, inside, outside = legend
+    metrics = painter.fontMetrics()
+    pad, line, strip_h = 8, metrics.height(), 10
+    width = max(metrics.horizontalAdvance(text) for text in legend) + 4
+    width = max(60.0, min(float(width), room - 2 * pad))
+    height = 4 * line + strip_h + 12
+    x, y = bottom_left.x() + pad, bottom_left.y() - pad - height
+    panel = QRectF(x - pad, y - pad, width + 2 * pad, height + 2 * pad)
     painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(0, 0, 0, 160))
+    painter.setBrush(QColor(0, 0, 0, 180))
     painter.drawRoundedRect(panel, 4, 4)
-    painter.drawImage(QRectF(at.x(), at.y(), width, height), strip)
     painter.setPen(QColor(255, 255, 255))
-    text_box = QRectF(at.x(), at.y() + height + 2, width, 18)
-    painter.drawText(text_box, Qt.AlignmentFlag.AlignLeft, "0 photo")
-    painter.drawText(text_box, Qt.AlignmentFlag.AlignRight, "1 model")
+
+    def text_line(top: float, text: str) -> None:
+        elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(width))
+        painter.drawText(QRectF(x, top, width, line), Qt.AlignmentFlag.AlignLeft, elided)
+
+    text_line(y, title)
+    strip_w = int(width)
+    colours = heat_colors(np.linspace(0.0, 1.0, strip_w))
+    strip = QImage(np.ascontiguousarray(colours[None, :, :]).tobytes(), strip_w, 1, 3 * strip_w,
+                   QImage.Format.Format_RGB888)
+    top = y + line + 4
+    painter.drawImage(QRectF(x, top, strip_w, strip_h), strip)
+    for value in LEGEND_TICKS:
+        at = x + float(heat_position(value)) * strip_w
+        painter.drawLine(QPointF(at, top + strip_h), QPointF(at, top + strip_h + 3))
+        label = f"{value:g}"
+        half = metrics.horizontalAdvance(label) / 2
+        left = min(max(at - half, x), x + strip_w - 2 * half)
+        painter.drawText(QRectF(left, top + strip_h + 3, 2 * half + 1, line), Qt.AlignmentFlag.AlignLeft, label)
+    text_line(top + strip_h + 5 + line, inside)
+    text_line(top + strip_h + 5 + 2 * line, outside)
+    return panel
 
 
 class QtImageItem(QGraphicsItem):
@@ -245,6 +365,8 @@ class QtCanvas(QGraphicsView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._cursor_items: list[QGraphicsEllipseItem] = []
+        self._label_rects: list[QRectF] = []  # where drawForeground last drew its labels (viewport pixels)
         self._scene = QGraphicsScene(self)
         self.setScene(self._scene)
         self.setBackgroundBrush(QColor(48, 48, 52))
@@ -273,7 +395,7 @@ class QtCanvas(QGraphicsView):
         self.original_item: QtImageItem | None = None
         self.raw_item: QtImageItem | None = None
         self.heat_item: QtImageItem | None = None
-        self._cursor_items: list[QGraphicsEllipseItem] = []
+        self.outline_items: list[QGraphicsPathItem] = []  # the hole's outline over the heat map
         self._gesture_item: QGraphicsPathItem | QGraphicsRectItem | None = None
 
         self._scale = 1.0
@@ -288,10 +410,11 @@ class QtCanvas(QGraphicsView):
         self.alpha_mode = "off"  # off | overlay | alone
         self._alpha_opacity = 0.7
         self.mask_shown = True  # the mask overlay (hidden to judge the photo under it; it keeps being edited)
-        self._alpha_windows: list[tuple[Box, np.ndarray]] = []
+        self.maps: ResultMaps | None = None  # the last removal's, for the alpha and raw views
         self._heat_generation = 0  # bumped by every new map or mode: a heat image built for an older one is dropped
         self._heat_built_alone: bool | None = None  # the mode the current (or requested) heat image is for
         self._raw_generation = 0  # the same for the raw view's image
+        self._raw_requested = False  # the raw view's image is built or being built for the current maps
         self._images = BackgroundTasks(self)
         self._split_x = 0.5
         self._split_drag = False
@@ -338,15 +461,17 @@ class QtCanvas(QGraphicsView):
             self._unlisten = None
         self._scene.clear()
         self.photo_item = self.mask_item = self.original_item = self.raw_item = self.heat_item = None
+        self.outline_items = []
         self._cursor_items = []
         self._gesture_item = None
         self.document = document
         self.view_mode = "result"
         self.alpha_mode = "off"
-        self._alpha_windows = []
+        self.maps = None
         self._heat_generation += 1
         self._raw_generation += 1
         self._heat_built_alone = None
+        self._raw_requested = False
         self._place_empty_hint()
         if document is None:
             self._scene.setSceneRect(QRectF())
@@ -465,6 +590,7 @@ class QtCanvas(QGraphicsView):
         self.setTransform(QTransform.fromScale(scale, scale))
         self.setTransformationAnchor(old_anchor)
         self._scale = scale
+        self._refresh_cursor_circle()
         self.zoom_changed.emit(scale)
 
     def zoom_in(self) -> None:
@@ -509,7 +635,16 @@ class QtCanvas(QGraphicsView):
                                    * (1.1 if delta > 0 else 1 / 1.1)))
             return
         self.zoom_at(self._scale * WHEEL_STEP ** (delta / 120.0), event.position())
+        self._refresh_cursor_circle(event.position())
         event.accept()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802
+        super().scrollContentsBy(dx, dy)
+        for rect in self._label_rects:  # the screen-fixed labels were scrolled with the pixels: paint them again
+            box = rect.toAlignedRect().adjusted(-1, -1, 1, 1)
+            self.viewport().update(box)
+            self.viewport().update(box.translated(dx, dy))
+        self._refresh_cursor_circle()
 
     def zoom_at(self, scale: float, pos: QPointF) -> None:
         """Zoom to ``scale`` keeping the image point under viewport position ``pos`` where it is (the wheel's
@@ -560,6 +695,16 @@ class QtCanvas(QGraphicsView):
             if show:
                 r = self.current_radius()
                 item.setRect(QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
+
+    def _refresh_cursor_circle(self, pos: QPointF | None = None) -> None:
+        """Put the shown brush circle back under the mouse after the view moved under it (a zoom or scroll).
+        ``pos``: the mouse's viewport position (a wheel event's), else where the pointer is now."""
+        if pos is None:
+            if not (self._cursor_items and self._cursor_items[0].isVisible()):
+                return
+            pos = QPointF(self.viewport().mapFromGlobal(QCursor.pos()))
+        self._last_cursor = self.map_to_image(pos)
+        self._update_cursor_circle(self._last_cursor)
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         button = event.button()
@@ -814,7 +959,7 @@ class QtCanvas(QGraphicsView):
 
     def set_view_mode(self, mode: str) -> None:
         """"result" (current pixels), "original" (the photo as loaded), "split" (original left of a
-        divider, result right) or "raw" (set with :meth:`set_raw_image` first)."""
+        divider, result right) or "raw" (the last removal's raw output in its hole, see :meth:`set_result_maps`)."""
         if mode not in ("result", "original", "split", "raw"):
             raise ValueError(f"unknown view mode {mode!r}")
         self.view_mode = mode
@@ -827,8 +972,8 @@ class QtCanvas(QGraphicsView):
             item.update()
         elif self.original_item is not None:
             self.original_item.setVisible(False)
-        if self.raw_item is not None:
-            self.raw_item.setVisible(mode == "raw")
+        if mode == "raw" and not self._raw_requested:
+            self._build_raw_item()
         self._apply_visibility()
         self.viewport().update()
 
@@ -838,74 +983,94 @@ class QtCanvas(QGraphicsView):
         if self.view_mode == "split":
             self.set_view_mode("split")
 
-    def set_raw_image(self, make_rgb: Callable[[], np.ndarray] | None) -> None:
-        """The raw network prediction for the "raw" view: ``make_rgb()`` returns it as RGB uint8 (H, W, 3) and is
-        called on a helper thread with the image conversion (a 24 MP one takes a few hundred ms); the view shows
-        it when ready. None drops it."""
+    def set_result_maps(self, maps: ResultMaps | None) -> None:
+        """The last removal's maps for the alpha and raw views (None: no removal to show). A view's image is built on
+        a helper thread when the view is shown (a 24 MP one takes a few hundred ms); never a full-size float map."""
+        self.maps = maps
+        self._heat_built_alone = None
+        self._raw_requested = False
+        self._drop_heat_item()
         self._raw_generation += 1
         if self.raw_item is not None:
             self._scene.removeItem(self.raw_item)
             self.raw_item = None
-        if make_rgb is None or self.document is None:
+        if self.alpha_mode != "off":
+            self._build_heat_item()
+        if self.view_mode == "raw":
+            self._build_raw_item()
+        self._apply_visibility()
+
+    def _build_raw_item(self) -> None:
+        """Start building the raw view's image (see :func:`raw_image`); :meth:`_on_raw_built` shows it."""
+        if self.maps is None or self.document is None:
             return
-        generation = self._raw_generation
-        self._images.submit(lambda image: self._on_raw_built(generation, image), lambda: _rgb_image(make_rgb()))
+        self._raw_requested = True
+        generation, maps = self._raw_generation, self.maps
+        self._images.submit(lambda image: self._on_raw_built(generation, image), raw_image, self.document.height,
+                            self.document.width, [(box, raw) for box, _alpha, raw in maps.windows], maps.hole,
+                            maps.band_px)
 
     def _on_raw_built(self, generation: int, image: QImage | None) -> None:
         if generation != self._raw_generation or image is None or self.document is None:
             return
         self.raw_item = QtImageItem(image)
         self.raw_item.setZValue(2)
-        self.raw_item.setVisible(self.view_mode == "raw")
         self._scene.addItem(self.raw_item)
         self._apply_visibility()
+        self.viewport().update()  # its label
 
     @property
     def images_pending(self) -> bool:
         """True while a heat map or raw view asked for is still being built."""
         return self._images.busy
 
-    def set_alpha_map(self, windows: list[tuple[Box, np.ndarray]] | None) -> None:
-        """Composition alpha to show as a heat map: ``windows`` of (box, uint8 (h, w, 3), 255 = model output).
-
-        Outside the windows the alpha is 0 (the photo is kept), as in ``InpaintResult.alpha_map()``;
-        only the windows are converted, never a full-size float map.
-        """
-        self._alpha_windows = list(windows or [])
-        self._heat_built_alone = None
-        if self.alpha_mode != "off":
-            self._build_heat_item()
-        elif self.heat_item is not None:  # stale; while the view is off, the new map waits until it is shown
-            self._heat_generation += 1
-            self._scene.removeItem(self.heat_item)
-            self.heat_item = None
+    def _drop_heat_item(self) -> None:
+        """Remove the heat map and its outline; one still being built is dropped when it arrives."""
+        self._heat_generation += 1
+        for item in [self.heat_item, *self.outline_items]:
+            if item is not None:
+                self._scene.removeItem(item)
+        self.heat_item = None
+        self.outline_items = []
 
     def _build_heat_item(self) -> None:
-        """Start building the heat map of the current windows on a helper thread (a 24 MP map takes a few hundred
-        ms); :meth:`_on_heat_built` shows it. Until then the previous view stays on screen."""
-        self._heat_generation += 1
+        """Start building the heat map of the current maps and the hole's outline on a helper thread;
+        :meth:`_on_heat_built` shows them. Until then the photo shows."""
+        self._drop_heat_item()
         self._heat_built_alone = None
-        if self.heat_item is not None:
-            self._scene.removeItem(self.heat_item)
-            self.heat_item = None
-        if not self._alpha_windows or self.document is None:
-            self._apply_visibility()
+        maps = self.maps
+        if maps is None or self.document is None:
             return
-        self._heat_built_alone = self.alpha_mode == "alone"  # requested; shown when it arrives
-        generation = self._heat_generation
-        self._images.submit(lambda image: self._on_heat_built(generation, image), heat_image,
-                            self.document.height, self.document.width, list(self._alpha_windows),
-                            self.alpha_mode == "alone")
+        alone = self.alpha_mode == "alone"
+        self._heat_built_alone = alone  # requested; shown when it arrives
+        generation, height, width = self._heat_generation, self.document.height, self.document.width
 
-    def _on_heat_built(self, generation: int, image: QImage | None) -> None:
-        if generation != self._heat_generation or image is None or self.document is None:
+        def build():
+            image = heat_image(height, width, [(box, alpha) for box, alpha, _raw in maps.windows], maps.hole,
+                               maps.band_px, alone)
+            return image, hole_outline(maps.hole, [box for box, _alpha, _raw in maps.windows])
+
+        self._images.submit(lambda built: self._on_heat_built(generation, built), build)
+
+    def _on_heat_built(self, generation: int, built: tuple[QImage, QPainterPath] | None) -> None:
+        if generation != self._heat_generation or built is None or self.document is None:
             return  # a newer map or mode was asked for meanwhile, or the build failed (nothing to show)
+        image, outline = built
         item = QtImageItem(image)
         item.setZValue(20)
         item.setOpacity(1.0 if self.alpha_mode == "alone" else self._alpha_opacity)
         self.heat_item = item
         self._scene.addItem(item)
+        for z, (color, width) in enumerate(((QColor(0, 0, 0, 200), 3.0), (QColor(255, 255, 255), 1.2))):
+            pen = QPen(color, width)
+            pen.setCosmetic(True)
+            line = QGraphicsPathItem(outline)
+            line.setPen(pen)
+            line.setZValue(21 + z)
+            self._scene.addItem(line)
+            self.outline_items.append(line)
         self._apply_visibility()
+        self.viewport().update()  # its legend
 
     def set_alpha_mode(self, mode: str, opacity: float = 0.7) -> None:
         """"off", "overlay" (heat map over the photo at ``opacity``) or "alone" (heat map on black)."""
@@ -918,6 +1083,7 @@ class QtCanvas(QGraphicsView):
         elif self.heat_item is not None:
             self.heat_item.setOpacity(1.0 if mode == "alone" else self._alpha_opacity)
         self._apply_visibility()
+        self.viewport().update()  # the legend
 
     def set_mask_shown(self, shown: bool) -> None:
         """Show or hide the mask overlay; painting still edits the mask while it is hidden."""
@@ -934,8 +1100,9 @@ class QtCanvas(QGraphicsView):
         if self.raw_item is not None:
             self.raw_item.setVisible(not alone and self.view_mode == "raw")
         self.mask_item.setVisible(self.mask_shown and not alone and self.view_mode != "original")
-        if self.heat_item is not None:
-            self.heat_item.setVisible(self.alpha_mode != "off")
+        for item in [self.heat_item, *self.outline_items]:
+            if item is not None:
+                item.setVisible(self.alpha_mode != "off")
         self.setBackgroundBrush(QColor(0, 0, 0) if alone else QColor(48, 48, 52))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
@@ -948,15 +1115,23 @@ class QtCanvas(QGraphicsView):
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.drawLine(QPointF(x, 0), QPointF(x, self.document.height))
-        if not split and self.heat_item is None:
+        raw = self.maps is not None and self.raw_item is not None and self.raw_item.isVisible()
+        legend = self.maps is not None and self.heat_item is not None and self.alpha_mode != "off"
+        self._label_rects = []
+        if not (split or raw or legend):
             return
-        # labels in screen pixels, whatever the zoom: the split view's sides and the heat map's legend
+        # labels in screen pixels, whatever the zoom: the split view's sides, the raw view's, the heat map's legend
         divider = self.map_from_image(self._split_x * self.document.width, 0).x()
+        room = self.viewport().width() - 24
         painter.save()
         painter.resetTransform()
         if split:
-            _draw_tag(painter, QPointF(divider - 8, 8), "Original", right_aligned=True)
-            _draw_tag(painter, QPointF(divider + 8, 8), "Result")
-        if self.heat_item is not None and self.alpha_mode != "off":
-            _draw_heat_legend(painter, QPointF(12, self.viewport().height() - 46))
+            self._label_rects.append(_draw_tag(painter, QPointF(divider - 8, 8), "Original", right_aligned=True))
+            self._label_rects.append(_draw_tag(painter, QPointF(divider + 8, 8), "Result"))
+        if raw:
+            text = painter.fontMetrics().elidedText(self.maps.raw_label, Qt.TextElideMode.ElideRight, room - 12)
+            self._label_rects.append(_draw_tag(painter, QPointF(12, 8), text))
+        if legend:
+            self._label_rects.append(_draw_heat_legend(painter, self.maps.legend,
+                                                       QPointF(12, self.viewport().height() - 12), room))
         painter.restore()

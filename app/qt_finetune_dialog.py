@@ -27,7 +27,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -49,12 +48,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.qt_background import BackgroundTasks
+from app.qt_dialogs import ContentScroll, FittedDialog
 from engine.units import format_duration
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """Folder holding main.py; the trainer process starts there."""
 STOP_GRACE_MS = 120_000
 """How long Cancel waits for the trainer to write its checkpoint before killing it."""
+PREVIEW_COLUMNS = 4
+"""Columns of a trainer preview (trainer.loop.preview_grid): input, result, alpha or hole, original."""
+PREVIEW_HEIGHT = 360
+"""Height a preview is shown at, at least, where the dialog's width allows (its content scrolls on a small screen)."""
 _METRIC_ROWS = (("l1_percent_hole", "L1 in hole (%)", "lower"), ("psnr_hole", "PSNR in hole (dB)", "higher"),
                 ("ssim", "SSIM", "higher"), ("bpe", "BPE (%)", "lower"))
 
@@ -68,7 +72,7 @@ LOSS_NAMES = {
 """Plain words for the trainer's loss names in the progress line."""
 
 
-class FineTuneDialog(QDialog):
+class FineTuneDialog(FittedDialog):
     """Pick a folder, a base model and a time budget; run, watch, cancel; ``model_ready(name)`` at the end.
 
     ``state``: "idle", "running", "stopping", "done", "stopped" or "failed". ``extra_args`` are appended to the
@@ -143,11 +147,20 @@ class FineTuneDialog(QDialog):
         self.loss_label = QLabel("")
         self.loss_label.setWordWrap(True)
         self.preview_label = QLabel()
-        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.preview_label.setMinimumHeight(160)
         self.preview_label.setToolTip("input (hole grey) | result | alpha | ground truth")
-        self.preview_caption = QLabel("")
-        self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # one title over each column of the preview, as wide as the column: they wrap, never overlap the images
+        self.preview_titles = [QLabel() for _ in range(PREVIEW_COLUMNS)]
+        titles_row = QHBoxLayout()
+        titles_row.setSpacing(0)
+        titles_row.addStretch(1)
+        for title in self.preview_titles:
+            title.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+            title.setWordWrap(True)
+            title.setVisible(False)
+            titles_row.addWidget(title)
+        titles_row.addStretch(1)
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
@@ -197,16 +210,21 @@ class FineTuneDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel)
         self.close_button.clicked.connect(self.reject)
 
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addLayout(form)
+        content_layout.addWidget(runs_box)
+        content_layout.addWidget(self.progress_bar)
+        content_layout.addWidget(self.status_label)
+        content_layout.addWidget(self.loss_label)
+        content_layout.addLayout(titles_row)
+        content_layout.addWidget(self.preview_label, 1)
+        content_layout.addWidget(self.result_label)
+        content_layout.addWidget(self.log_view)
+        self.scroll = ContentScroll(content)  # on a small screen the content scrolls; the buttons stay in view
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(runs_box)
-        layout.addWidget(self.progress_bar)
-        layout.addWidget(self.status_label)
-        layout.addWidget(self.loss_label)
-        layout.addWidget(self.preview_label, 1)
-        layout.addWidget(self.preview_caption)
-        layout.addWidget(self.result_label)
-        layout.addWidget(self.log_view)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.buttons)
         self._resume_dir: str | None = None
         self._set_state("idle")
@@ -260,7 +278,8 @@ class FineTuneDialog(QDialog):
         self.result_label.clear()
         self.loss_label.clear()
         self.preview_label.clear()
-        self.preview_caption.clear()
+        for title in self.preview_titles:
+            title.setVisible(False)
         self.progress_bar.setValue(0)
         process = QProcess(self)
         process.setProgram(sys.executable)
@@ -399,15 +418,7 @@ class FineTuneDialog(QDialog):
             self.loss_label.setText("Losses (lower is better): " + ", ".join(
                 f"{LOSS_NAMES.get(k, k)} {v:.4g}" for k, v in losses.items() if isinstance(v, (int, float))))
         elif kind == "preview":
-            pixmap = QPixmap(str(event.get("path", "")))
-            if not pixmap.isNull():
-                self.preview_label.setPixmap(pixmap.scaled(
-                    max(200, self.preview_label.width()), max(160, self.preview_label.height()),
-                    Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
-                from engine.registry import get_spec
-
-                third = "learned alpha" if get_spec(str(self.model_combo.currentData())).alpha_learned else "hole"
-                self.preview_caption.setText(f"input (hole grey)  |  result  |  {third}  |  original")
+            self._show_preview(QPixmap(str(event.get("path", ""))))
         elif kind == "checkpoint":
             self.checkpoint = event.get("path")
         elif kind == "stopped":
@@ -418,11 +429,28 @@ class FineTuneDialog(QDialog):
             self.model_name = event.get("model_name")
             self.progress_bar.setValue(1000)
             self.result_label.setText(self._results_html(event))
+            QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.result_label))
             self.status_label.setText(f"Done: the new model '{self.model_name}' is ready in the model list.")
         elif kind == "error":
             self.status_label.setText(f"Training failed: {event.get('message')}")
         elif kind == "log":
             self._append_log(str(event.get("message", "")))
+
+    def _show_preview(self, pixmap: QPixmap) -> None:
+        """Show a preview grid (columns: input, result, alpha or hole, original) scaled to the room it has, with
+        each column's title above it."""
+        if pixmap.isNull():
+            return
+        from engine.registry import get_spec
+
+        shown = pixmap.scaled(max(200, self.preview_label.width()), max(PREVIEW_HEIGHT, self.preview_label.height()),
+                              Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.preview_label.setPixmap(shown)
+        third = "learned alpha" if get_spec(str(self.model_combo.currentData())).alpha_learned else "hole"
+        for title, text in zip(self.preview_titles, ("input (hole grey)", "result", third, "original"), strict=True):
+            title.setText(text)
+            title.setFixedWidth(shown.width() // PREVIEW_COLUMNS)
+            title.setVisible(True)
 
     def _results_html(self, event: dict) -> str:
         summary = event.get("summary") or ""

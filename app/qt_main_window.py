@@ -20,15 +20,19 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialogButtonBox,
     QFileDialog,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
+    QVBoxLayout,
 )
 
 from app.document import Document
 from app.qt_background import BackgroundTasks
-from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, display_images, dropped_photos
+from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, ResultMaps, display_images, dropped_photos
+from app.qt_dialogs import ContentScroll, FittedDialog
 from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars, size_to_slider
 from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import FinishedRemoval, RemovalSession
@@ -91,6 +95,38 @@ def first_window_size(screen) -> tuple[int, int]:
         return width, height
     area = screen.availableGeometry()
     return min(width, int(area.width() * 0.9)), min(height, int(area.height() * 0.9))
+
+
+def _short_title(name: str | None) -> str:
+    """A model's title without its parenthesis ("PatchMatch", "DFNet"), for the views' labels."""
+    try:
+        return get_spec(name).title.split(" (")[0]
+    except FusionPaintError:  # removed from the models folder meanwhile
+        return str(name)
+
+
+def result_maps(result, hole: np.ndarray) -> ResultMaps:
+    """What the alpha and raw views show of ``result`` (an engine.pipeline.InpaintResult computed for ``hole``),
+    with the words for what the alpha's 0 and 1 mean in the hole and outside it."""
+    model, band = _short_title(result.model), result.band_px
+    output = f"{model}'s output"
+    if result.alpha_learned:
+        try:
+            fill = get_spec(result.model).input_fill
+        except FusionPaintError:
+            fill = None
+        low = f"{_short_title(fill)}'s pre-fill" if fill else "black (no pre-fill)"
+        legend = (f"Alpha: {model}'s learned composition map", f"In the hole (outlined): 0 = {low}, 1 = {output}",
+                  f"Outside it: 0 = the photo, 1 = {output}" + (f" (up to {band} px out)" if band else ""))
+    elif band:
+        legend = (f"Alpha: {NOT_LEARNED_LABEL}", f"In the hole (outlined): 1 = {output}",
+                  f"Outside it: 1 to 0 across the {band} px seam band, 0 = the photo")
+    else:
+        legend = (f"Alpha: {HOLE_MASK_LABEL}", f"In the hole (outlined): 1 = {output}", "Outside it: 0 = the photo")
+    where = f"in the hole, fading out across its {band} px seam band" if band else "in the hole"
+    raw_label = f"Raw prediction: {output} before blending, {where}; the photo elsewhere"
+    return ResultMaps(windows=tuple((w.box, w.alpha, w.raw) for w in result.windows), hole=hole, band_px=band,
+                      legend=legend, raw_label=raw_label)
 
 
 def _outcome(function, *args):
@@ -242,8 +278,7 @@ class QtMainWindow(QMainWindow):
         self.last_result = None
         for action in (self.act_alpha, self.act_alpha_alone, self.act_raw):
             action.setChecked(False)
-        self.canvas.set_alpha_map([])
-        self.canvas.set_raw_image(None)
+        self.canvas.set_result_maps(None)
         self._update_alpha_view()
         self.show_original(False)
         self._update_actions()
@@ -840,10 +875,7 @@ class QtMainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot apply the result", _sentence(str(exc)))
             return
         self.last_result = result
-        self.canvas.set_raw_image(None)
-        self.canvas.set_alpha_map([(w.box, w.alpha) for w in result.windows])
-        if self.act_raw.isChecked():
-            self.canvas.set_raw_image(result.raw_map)
+        self.canvas.set_result_maps(result_maps(result, finished.hole))
         self._update_alpha_view()
         self.device_label.setText(f"Device: {result.device}")
         elapsed = time.perf_counter() - finished.started
@@ -891,6 +923,7 @@ class QtMainWindow(QMainWindow):
             return
         if self.act_split.isChecked():
             self.act_raw.setChecked(False)
+            self._leave_alpha_alone()
         self.show_original(False)
 
     def toggle_raw(self) -> None:
@@ -899,9 +932,15 @@ class QtMainWindow(QMainWindow):
             return
         if self.act_raw.isChecked():
             self.act_split.setChecked(False)
-            if self.canvas.raw_item is None:
-                self.canvas.set_raw_image(self.last_result.raw_map)
+            self._leave_alpha_alone()
         self.show_original(False)
+
+    def _leave_alpha_alone(self) -> None:
+        """Split compare or the raw view was chosen: "Alpha map alone" would hide it, so that view ends."""
+        if self.act_alpha_alone.isChecked():
+            self.act_alpha_alone.setChecked(False)
+            self.act_alpha.setChecked(False)
+            self._update_alpha_view()
 
     def toggle_alpha(self) -> None:
         if self.last_result is None:
@@ -916,8 +955,11 @@ class QtMainWindow(QMainWindow):
         if self.last_result is None:
             self.act_alpha_alone.setChecked(False)
             return
-        if self.act_alpha_alone.isChecked():
+        if self.act_alpha_alone.isChecked():  # it hides every other view
             self.act_alpha.setChecked(True)
+            self.act_split.setChecked(False)
+            self.act_raw.setChecked(False)
+            self.show_original(False)
         self._update_alpha_view()
 
     def _on_alpha_opacity(self, value: int) -> None:
@@ -975,13 +1017,25 @@ class QtMainWindow(QMainWindow):
         ]
         return rows
 
-    def show_shortcuts(self) -> None:
+    def shortcuts_dialog(self) -> FittedDialog:
+        """Help > Keyboard shortcuts: the table of :meth:`shortcut_rows`, scrolling on a screen too small for it;
+        deleted when closed."""
         rows = "".join(f"<tr><td><b>{html.escape(keys)}</b></td><td>{html.escape(text)}</td></tr>"
                        for keys, text in self.shortcut_rows())
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", f"<table cellspacing='4'>{rows}</table>",
-                          QMessageBox.StandardButton.Close, self)
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.exec()
+        dialog = FittedDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        table = QLabel(f"<table cellspacing='4'>{rows}</table>")
+        table.setTextFormat(Qt.TextFormat.RichText)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(ContentScroll(table), 1)
+        layout.addWidget(buttons)
+        return dialog
+
+    def show_shortcuts(self) -> None:
+        self.shortcuts_dialog().exec()
 
     def about_text(self) -> str:
         """Version and the licenses of the code, the sample photo and any installed weights (HTML)."""

@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QColorDialog,
-    QDialog,
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
@@ -17,10 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.qt_dialogs import FittedDialog
 from app.settings import MAX_UNDO_MB, MIN_UNDO_MB, Settings
 
 
-class PreferencesDialog(QDialog):
+class PreferencesDialog(FittedDialog):
     """Shows ``settings``' values; :meth:`apply_to` writes the edited ones back (after Accept)."""
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:

@@ -39,8 +39,51 @@ def test_the_preview_caption_names_what_the_network_shows(qtbot, tmp_path):
     for spec in trainable_specs():
         dialog.model_combo.setCurrentIndex(dialog.model_combo.findData(spec.arch))
         dialog.handle_event({"event": "preview", "path": str(preview)})
-        third = dialog.preview_caption.text().split("|")[2].strip()
-        assert third == ("learned alpha" if spec.alpha_learned else "hole")
+        titles = [title.text() for title in dialog.preview_titles]
+        assert titles == ["input (hole grey)", "result", "learned alpha" if spec.alpha_learned else "hole",
+                          "original"]
+
+
+def test_after_a_run_the_dialog_fits_a_small_screen_and_the_titles_clear_the_preview(qtbot, tmp_path, monkeypatch):
+    from PIL import Image
+    from PySide6.QtCore import QRect
+
+    import app.qt_dialogs as qt_dialogs
+
+    area = QRect(0, 0, 1366, 728)  # a 1366 x 768 laptop with a task bar
+    monkeypatch.setattr(qt_dialogs, "available_area", lambda window: area)
+    preview = tmp_path / "preview.png"
+    Image.new("RGB", (1024, 1024), (90, 90, 90)).save(preview)  # 4 rows of 4 panels of 256 px
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.frameGeometry().height() <= area.height()
+    losses = {"total": 1.5, "l1": 0.1, "perceptual": 0.2, "style": 0.3, "tv": 0.01}
+    dialog.handle_event({"event": "start", "model": "dfnet", "photos": 40, "held_out": 5, "device": "CPU"})
+    dialog.handle_event({"event": "step", "step": 5, "steps": 10, "losses": losses, "images_per_s": 2.0, "eta_s": 30})
+    dialog.handle_event({"event": "preview", "path": str(preview)})
+    before = {"overall": {"l1_percent_hole": 9.0, "psnr_hole": 20.0, "ssim": 0.8, "bpe": 3.0}}
+    after = {"overall": {"l1_percent_hole": 8.0, "psnr_hole": 21.0, "ssim": 0.82, "bpe": 2.5}}
+    dialog.handle_event({"event": "done", "model_name": "mine", "before": before, "after": after,
+                         "summary": "Fine-tuning helped on the held-out photos"})
+    for line in range(40):
+        dialog._append_log(f"line {line}")
+    qtbot.wait(50)
+    # the run's widgets never make the dialog need more than the screen: a window manager would squeeze it
+    room = area.height() - (dialog.frameGeometry().height() - dialog.height())
+    assert dialog.minimumSizeHint().height() <= room and dialog.height() <= room
+    for button in (dialog.start_button, dialog.cancel_button, dialog.close_button):
+        top_left = button.mapTo(dialog, button.rect().topLeft())
+        assert dialog.rect().contains(top_left) and top_left.y() + button.height() <= dialog.height()
+    label, pixmap = dialog.preview_label.geometry(), dialog.preview_label.pixmap()
+    left = label.x() + (label.width() - pixmap.width()) // 2  # centred at the label's top
+    column = pixmap.width() / len(dialog.preview_titles)
+    for i, title in enumerate(dialog.preview_titles):
+        box = title.geometry()
+        assert title.isVisible() and box.bottom() < label.top()  # above the images, never over them
+        assert abs(box.left() - (left + i * column)) <= 2 and abs(box.width() - column) <= 1  # over its column
+        assert title.heightForWidth(box.width()) <= box.height()  # its words fit
 
 
 def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):

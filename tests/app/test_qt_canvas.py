@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.document import Document
-from app.qt_canvas import QtCanvas, heat_colors
+from app.qt_canvas import QtCanvas, ResultMaps, heat_colors
 from engine.imageio import load_image
 from tests.helpers import send_mouse
 
@@ -72,6 +72,21 @@ def canvas(qtbot, png_file):
     view.set_document(Document(load_image(png_file)))
     yield view
     view.set_document(None)
+
+
+def result_maps(windows, hole: np.ndarray, band_px: int = 0) -> ResultMaps:
+    """ResultMaps of (box, alpha) ``windows`` with a mid-grey raw output, for ``hole``."""
+    return ResultMaps(windows=tuple((box, alpha, np.full(alpha.shape[:2] + (3,), 128, np.uint8))
+                                    for box, alpha in windows),
+                      hole=hole, band_px=band_px, legend=("Alpha: test", "In the hole: 0 fill", "Outside: 0 photo"),
+                      raw_label="Raw prediction: test")
+
+
+def box_hole(shape: tuple[int, int], box) -> np.ndarray:
+    y0, x0, y1, x1 = box
+    hole = np.zeros(shape, bool)
+    hole[y0:y1, x0:x1] = True
+    return hole
 
 
 def assert_mask_matches(mask: np.ndarray, expected: np.ndarray, ambiguous: np.ndarray) -> None:
@@ -217,11 +232,12 @@ def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(q
         return real(*args)
 
     monkeypatch.setattr(qt_canvas, "heat_image", recording)
-    old = [((0, 0, h, w), np.full((h, w, 3), 255, np.uint8))]
-    new = [((0, 0, h // 2, w // 2), np.full((h // 2, w // 2, 3), 128, np.uint8))]
-    canvas.set_alpha_map(old)
+    old = result_maps([((0, 0, h, w), np.full((h, w, 3), 255, np.uint8))], np.ones((h, w), bool))
+    half = (0, 0, h // 2, w // 2)
+    new = result_maps([(half, np.full((h // 2, w // 2, 3), 128, np.uint8))], box_hole((h, w), half))
+    canvas.set_result_maps(old)
     canvas.set_alpha_mode("alone")
-    canvas.set_alpha_map(new)  # a newer removal before the first map arrived
+    canvas.set_result_maps(new)  # a newer removal before the first map arrived
     assert canvas.images_pending and canvas.photo_item.isVisible()  # the photo stays until the map is ready
     qtbot.waitUntil(lambda: not canvas.images_pending, timeout=5000)
     qtbot.wait(50)  # a late signal for the old map would land now
@@ -229,7 +245,7 @@ def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(q
     levels = canvas.heat_item.pixels[..., 3]
     assert levels[: h // 2, : w // 2].min() == 255 and levels[h // 2:, w // 2:].max() == 0  # alone: opaque map
     assert not canvas.photo_item.isVisible()
-    np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], qt_canvas._heat_table(True)[128])
+    np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], qt_canvas._heat_tables()[0][0, 128])
 
 
 def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, canvas):
@@ -291,7 +307,8 @@ def test_split_view_sides_and_the_heat_map_legend_are_labelled(qtbot, canvas):
     canvas.set_view_mode("result")
     vp_h = canvas.viewport().height()
     plain = region(12, vp_h - 46, 172, vp_h - 20)
-    canvas.set_alpha_map([((0, 0, 2, 2), np.full((2, 2, 3), 200, np.uint8))])  # far from the legend's corner
+    corner = (0, 0, 2, 2)  # far from the legend's corner
+    canvas.set_result_maps(result_maps([(corner, np.full((2, 2, 3), 200, np.uint8))], box_hole((h, w), corner)))
     canvas.set_alpha_mode("overlay")
     qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=5000)
     assert region(12, vp_h - 46, 172, vp_h - 20) != plain  # the colour scale
@@ -306,9 +323,122 @@ def test_display_and_heat_images_are_transparent_outside_what_they_show(qapp):
     assert np.array_equal(qt_canvas._bgra_view(photo)[..., 2::-1], rgb)  # B, G, R in memory
     assert not qt_canvas._bgra_view(overlay).any()
     box, alpha = (5, 7, 20, 30), np.full((15, 23), 255, np.uint8)
-    image = qt_canvas.heat_image(37, 53, [(box, alpha)], alone=True)  # kept: the view does not own the pixels
+    inside = box_hole((37, 53), box)
+    image = qt_canvas.heat_image(37, 53, [(box, alpha)], inside, 0, alone=True)  # kept: the view does not own them
     heat = qt_canvas._bgra_view(image)
-    inside = np.zeros((37, 53), bool)
-    inside[5:20, 7:30] = True
     assert not heat[~inside].any()
-    assert (heat[inside] == qt_canvas._heat_table(True)[255]).all()
+    assert (heat[inside] == qt_canvas._heat_tables()[0][0, 255]).all()
+
+
+def _ring(shape, hole, band_px):
+    """Pixels of the seam band (within band_px of the hole, outside it) and beyond it, computed directly."""
+    ys, xs = np.nonzero(hole)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    distance = np.min(np.hypot(yy[..., None] - ys, xx[..., None] - xs), axis=-1)
+    return (distance > 0) & (distance <= band_px), distance > band_px
+
+
+def test_a_mostly_dark_learned_map_stays_legible_and_fades_only_outside_the_hole(qapp):
+    from app import qt_canvas
+
+    shape, box = (30, 40), (2, 3, 28, 37)
+    hole = box_hole(shape, (10, 12, 20, 26))
+    band, beyond = _ring(shape, hole, 4)
+    beyond &= box_hole(shape, box)
+    level = round(0.05 * 255)  # DFNet's learned alpha is mostly near 0
+    alpha = np.full((26, 34, 3), level, np.uint8)
+    over_image = qt_canvas.heat_image(*shape, [(box, alpha)], hole, 4, alone=False)  # kept: views do not own it
+    over = qt_canvas._bgra_view(over_image)
+    assert (over[hole][:, 3] == 255).all()  # in the hole 0 is the pre-fill, not the photo: always coloured
+    zero = qt_canvas._heat_tables()[0][0, 0, :3].astype(int)
+    assert np.abs(over[hole][:, :3].astype(int) - zero).sum(axis=1).min() > 60  # 0.05 is far from 0's colour
+    assert (over[band][:, 3] > 60).all() and not over[beyond].any()  # the band fades to the photo, then nothing
+    alone_image = qt_canvas.heat_image(*shape, [(box, alpha)], hole, 4, alone=True)
+    alone = qt_canvas._bgra_view(alone_image)
+    assert (alone[hole | band][:, 3] == 255).all() and not alone[beyond].any()  # no hard edge at the window
+    assert qt_canvas.heat_position(0.05) > 0.3 and qt_canvas.heat_position(1.0) == 1.0
+
+
+def test_the_raw_view_shows_the_output_only_where_the_removal_used_it(qapp):
+    from app import qt_canvas
+
+    shape, box = (30, 40), (0, 0, 30, 40)
+    hole = box_hole(shape, (10, 12, 20, 26))
+    raw = np.zeros((30, 40, 3), np.uint8)
+    raw[..., 1] = 255  # a network's output outside the hole is not meaningful (here: green everywhere)
+    band, beyond = _ring(shape, hole, 3)
+    image = qt_canvas.raw_image(*shape, [(box, raw)], hole, 3)  # kept: the view does not own the pixels
+    view = qt_canvas._bgra_view(image)
+    assert (view[hole] == (0, 255, 0, 255)).all()
+    # across the seam band it fades out to the photo as the feather does: no hard edge
+    from engine.pipeline import feather_weights
+
+    weights = np.round(feather_weights(hole, 3) * 255).astype(int)
+    assert (view[band][:, 3] > 0).all() and np.abs(view[..., 3].astype(int) - weights).max() <= 1
+    assert (view[band][:, 1] == view[band][:, 3]).all()  # premultiplied green
+    assert not view[beyond].any()  # the photo shows there
+    hard_image = qt_canvas.raw_image(*shape, [(box, raw)], hole, 0)
+    hard = qt_canvas._bgra_view(hard_image)
+    assert (hard[hole][:, 3] == 255).all() and not hard[~hole].any()
+
+
+def test_the_hole_outline_follows_the_hole(qapp):
+    from app import qt_canvas
+
+    hole = box_hole((30, 40), (10, 12, 20, 26))
+    bounds = qt_canvas.hole_outline(hole, [(0, 0, 30, 40)]).boundingRect()
+    assert (bounds.left(), bounds.top(), bounds.right(), bounds.bottom()) == (12.5, 10.5, 25.5, 19.5)
+
+
+def test_the_raw_view_and_the_heat_map_say_what_they_show(qtbot, canvas, monkeypatch):
+    h, w = canvas.document.height, canvas.document.width
+    canvas.set_zoom(6.0)
+    canvas.centerOn(w / 2, h / 2)
+    corner = (h - 2, w - 2, h, w)
+    canvas.set_result_maps(result_maps([(corner, np.full((2, 2, 3), 200, np.uint8))], box_hole((h, w), corner)))
+
+    def top_left():
+        qtbot.wait(20)
+        image = canvas.viewport().grab().toImage()
+        return [image.pixel(x, y) for x in range(12, 140, 2) for y in range(8, 24, 2)]
+
+    plain = top_left()
+    canvas.set_view_mode("raw")
+    qtbot.waitUntil(lambda: canvas.raw_item is not None, timeout=5000)
+    assert top_left() != plain  # "Raw prediction: ..."
+    # panning moves the viewport's pixels, the label with them: it is painted again where it belongs
+    updates = []
+    monkeypatch.setattr(canvas.viewport(), "update", lambda *args: updates.extend(args))
+    label = canvas._label_rects[0].toAlignedRect()
+    canvas.set_zoom(12.0)  # larger than the view: it scrolls
+    updates.clear()
+    canvas.horizontalScrollBar().setValue(canvas.horizontalScrollBar().value() + 7)
+    assert any(rect.contains(label) for rect in updates)
+    monkeypatch.undo()
+    canvas.set_alpha_mode("overlay")
+    qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=5000)
+    assert len(canvas.outline_items) == 2 and all(item.isVisible() for item in canvas.outline_items)
+    canvas.set_alpha_mode("off")
+    assert not any(item.isVisible() for item in canvas.outline_items)
+    canvas.set_result_maps(None)
+    assert canvas.raw_item is None and canvas.heat_item is None and not canvas.outline_items
+
+
+def test_the_brush_circle_follows_a_wheel_zoom(qtbot, canvas):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    canvas.set_zoom(12.0)
+    canvas.centerOn(canvas.document.width / 2, canvas.document.height / 2)
+    pos = QPointF(150.0, 120.0)
+    send_mouse(canvas, QEvent.Type.MouseMove, pos, button=Qt.MouseButton.NoButton)
+    circle = canvas._cursor_items[0]
+    for delta in (-120 * 12, 240):  # far out (the photo shrinks to the middle of the view), then back in
+        event = QWheelEvent(pos, canvas.viewport().mapToGlobal(pos), QPoint(), QPoint(0, delta),
+                            Qt.MouseButton.NoButton, NO_MOD, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), event)
+        x, y = canvas.map_to_image(pos)
+        centre = circle.rect().center()
+        assert circle.isVisible()
+        assert abs(centre.x() - x) < 1e-6 and abs(centre.y() - y) < 1e-6  # still under the pointer
+        assert circle.rect().width() == pytest.approx(canvas.brush_size)

@@ -216,9 +216,53 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     assert canvas.view_mode == "raw"
     qtbot.waitUntil(lambda: canvas.raw_item is not None, timeout=WAIT_MS)  # built off the GUI thread
     assert canvas.raw_item.isVisible()
-    np.testing.assert_array_equal(canvas.raw_item.pixels[..., 2::-1], opened.last_result.raw_map())
+    # the raw output in the hole, fading out across its seam band; beyond it the photo shows (the output is not used)
+    result, hole = opened.last_result, opened.removals.last_hole
+    used = result.alpha_map().max(axis=2) > 0
+    np.testing.assert_array_equal(canvas.raw_item.pixels[hole][:, 2::-1], result.raw_map()[hole])
+    assert (canvas.raw_item.pixels[used][:, 3] > 0).all() and not canvas.raw_item.pixels[~used].any()
+    assert "before blending" in canvas.maps.raw_label and "8 px seam band" in canvas.maps.raw_label
     opened.act_raw.trigger()
     assert canvas.view_mode == "result"
+
+
+def test_the_raw_view_and_split_compare_take_over_from_the_alpha_map_alone(qtbot, opened):
+    opened.document.fill_rect(22, 17, 42, 31)
+    run_removal(qtbot, opened)
+    canvas = opened.canvas
+    opened.act_alpha_alone.trigger()
+    assert canvas.alpha_mode == "alone"
+    opened.act_raw.trigger()  # W: the raw view, not a lit button over an unchanged "alone" view
+    assert opened.act_raw.isChecked() and not opened.act_alpha_alone.isChecked() and not opened.act_alpha.isChecked()
+    assert canvas.alpha_mode == "off" and canvas.view_mode == "raw"
+    qtbot.waitUntil(lambda: canvas.raw_item is not None, timeout=WAIT_MS)
+    assert canvas.raw_item.isVisible() and canvas.photo_item.isVisible()
+    opened.act_alpha_alone.trigger()  # and back: "alone" hides every other view, so they end
+    assert not opened.act_raw.isChecked() and canvas.alpha_mode == "alone" and canvas.view_mode == "result"
+    opened.act_split.trigger()
+    assert canvas.view_mode == "split" and canvas.alpha_mode == "off"
+
+
+def test_the_alpha_legend_says_what_0_and_1_mean_in_and_outside_the_hole():
+    from app.qt_main_window import result_maps
+    from engine.pipeline import InpaintResult, WindowResult
+
+    window = WindowResult(box=(0, 0, 4, 4), alpha=np.zeros((4, 4, 3), np.uint8), raw=np.zeros((4, 4, 3), np.uint8),
+                          changed=None)
+    hole = np.zeros((4, 4), bool)
+
+    def legend(model, learned, band):
+        return result_maps(InpaintResult(np.zeros((4, 4, 3), np.uint8), (window,), learned, model, "CPU", band),
+                           hole).legend
+
+    title, inside, outside = legend("dfnet", True, 8)
+    assert "learned" in title
+    assert "0 = PatchMatch's pre-fill" in inside and "1 = DFNet's output" in inside and "photo" not in inside
+    assert "0 = the photo" in outside
+    title, inside, outside = legend("opencv-telea", False, 8)
+    assert NOT_LEARNED_LABEL in title and "1 = OpenCV Telea's output" in inside and "8 px seam band" in outside
+    title, inside, outside = legend("dmfn", False, 0)
+    assert HOLE_MASK_LABEL in title and outside == "Outside it: 0 = the photo"
 
 
 def test_hold_key_shows_original(qtbot, opened):
@@ -665,13 +709,13 @@ def test_the_editor_starts_without_pytorch(tmp_path):
 def test_the_reported_time_runs_until_the_result_is_on_screen(qtbot, opened, monkeypatch):
     import time as time_module
 
-    real = opened.canvas.set_alpha_map
+    real = opened.canvas.set_result_maps
 
-    def slow_display(windows):  # stands in for a slow canvas update after the engine has finished
+    def slow_display(maps):  # stands in for a slow canvas update after the engine has finished
         time_module.sleep(0.3)
-        real(windows)
+        real(maps)
 
-    monkeypatch.setattr(opened.canvas, "set_alpha_map", slow_display)
+    monkeypatch.setattr(opened.canvas, "set_result_maps", slow_display)
     opened.document.fill_rect(22, 17, 42, 31)
     run_removal(qtbot, opened)
     reported = float(opened.time_label.text().removeprefix("Last removal: ").removesuffix(" s"))
@@ -697,6 +741,30 @@ def test_the_first_window_fits_a_small_screen():
     assert first_window_size(Screen(1366, 728)) == (1229, 655)  # a 1366 x 768 laptop with a task bar
     assert first_window_size(Screen(1280, 680)) == (1152, 612)  # 1920 x 1080 at 150 % scaling
     assert first_window_size(None) == FIRST_WINDOW_SIZE
+
+
+def test_the_shortcuts_and_preferences_dialogs_fit_a_small_screen(qtbot, main_window, monkeypatch):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QDialogButtonBox, QScrollArea
+
+    import app.qt_dialogs as qt_dialogs
+    from app.qt_preferences import PreferencesDialog
+
+    area = QRect(0, 0, 1366, 500)  # shorter than the table of shortcuts
+    monkeypatch.setattr(qt_dialogs, "available_area", lambda window: area)
+    dialog = main_window.shortcuts_dialog()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.frameGeometry().height() <= area.height()
+    buttons = dialog.findChild(QDialogButtonBox)
+    assert buttons.isVisible() and buttons.geometry().bottom() < dialog.height()  # Close is inside the dialog
+    assert dialog.findChild(QScrollArea).verticalScrollBar().maximum() > 0  # the rows scroll instead
+    dialog.close()
+    preferences = PreferencesDialog(main_window.settings, main_window)
+    preferences.show()
+    qtbot.waitExposed(preferences)
+    assert preferences.frameGeometry().height() <= area.height()
+    preferences.close()
 
 
 def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypatch):
