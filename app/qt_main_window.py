@@ -838,6 +838,9 @@ class QtMainWindow(QMainWindow):
         if not self.removals.is_current(request_id):
             return
         self.progress_bar.setValue(int(round(1000 * max(0.0, min(1.0, fraction)))))
+        left = self.removals.time_left_s(fraction)
+        if text and left is not None:
+            text += f" - about {max(1, round(left))} s left"
         if text:
             self.statusBar().showMessage(text)
 

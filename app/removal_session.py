@@ -62,6 +62,16 @@ class RemovalSession:
         self._deferred = None
         return job
 
+    def time_left_s(self, fraction: float, now: float | None = None) -> float | None:
+        """Seconds the running removal should still take, from its progress ``fraction`` (0..1) and the time spent
+        so far; None before there is enough to go on (under 1 s or 5 % in) or when nothing runs."""
+        if self._running_id is None:
+            return None
+        elapsed = (time.perf_counter() if now is None else now) - self._started
+        if elapsed < 1.0 or fraction < 0.05:
+            return None
+        return elapsed * (1.0 - min(fraction, 1.0)) / fraction
+
     def is_current(self, request_id: int) -> bool:
         """True when a worker signal about ``request_id`` belongs to the running removal (else it is stale)."""
         return self._running_id is not None and request_id == self._running_id

@@ -407,6 +407,16 @@ def test_save_and_save_as_through_their_menu_actions(qtbot, main_window, dialogs
     assert not main_window.document.dirty and errors == []
 
 
+def test_the_status_bar_tells_the_time_left_of_a_removal(qtbot, opened, monkeypatch):
+    """A long removal's progress says how long it should still take."""
+    opened.document.fill_rect(10, 10, 30, 30)
+    job = opened.removals.start(opened.document, "opencv-telea", "cpu")
+    monkeypatch.setattr(opened.removals, "_started", opened.removals._started - 6.0)
+    opened._on_progress(job.request_id, 0.5, "Filling 1 area with PatchMatch")
+    assert opened.statusBar().currentMessage() == "Filling 1 area with PatchMatch - about 6 s left"
+    opened.removals.end()
+
+
 def test_save_is_atomic_when_writing_fails(qtbot, main_window, dialogs, png_file, monkeypatch):
     assert main_window.open_path(png_file)
     finish_files(qtbot, main_window)

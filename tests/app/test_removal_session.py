@@ -44,3 +44,14 @@ def test_a_result_waits_for_the_gesture_and_a_cancel_drops_it():
     session.defer("late", None)
     session.end()
     assert session.finish_deferred() is None
+
+
+def test_time_left_follows_the_progress_once_there_is_enough_to_go_on():
+    session, document = RemovalSession(), _document()
+    assert session.time_left_s(0.5) is None  # nothing runs
+    session.start(document, "patchmatch", "cpu")
+    started = session._started
+    assert session.time_left_s(0.5, now=started + 0.5) is None  # too early to say
+    assert session.time_left_s(0.01, now=started + 3.0) is None  # too little progress to say
+    assert session.time_left_s(0.25, now=started + 4.0) == 12.0
+    assert session.time_left_s(1.0, now=started + 9.0) == 0.0
