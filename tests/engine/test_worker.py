@@ -247,6 +247,38 @@ def test_switch_loads_once_and_later_jobs_reuse_it(worker, fakes):
     assert len(fakes.threads) == 1 and threading.get_ident() not in fakes.threads
 
 
+def test_recently_used_models_stay_loaded_within_the_memory_bound(monkeypatch, fakes):
+    """Switching back to a model used a moment ago does not load it again; the least recently used model goes once
+    the weights would pass the bound."""
+    import torch
+
+    import engine.worker as worker_module
+
+    sizes = {"a": 100, "b": 100, "c": 300}  # kB of float32 weights each
+
+    @dataclass(frozen=True)
+    class Network:
+        spec: FakeSpec
+        device: str
+        network: torch.nn.Module
+
+    def load(name, device):
+        fakes.loads.append((name, device))
+        return Network(FakeSpec(name), "cpu", torch.nn.Linear(sizes[name] * 256, 1, bias=False))
+
+    monkeypatch.setattr(worker_module, "MODEL_CACHE_BYTES", 450 * 2**10)
+    monkeypatch.setattr(worker_module, "LARGEST_MODEL_BYTES", 0)
+    with EngineWorker(load_model=load, run=fakes.run) as w:
+        for tag, name in enumerate("ababa"):
+            assert w.submit(make_job(tag, name)).result(timeout=WAIT)[1] == name
+        assert [n for n, _ in fakes.loads] == ["a", "b"]
+        w.submit(make_job(5, "c")).result(timeout=WAIT)  # 500 kB with both: "b" (used before "a") goes
+        w.submit(make_job(6, "a")).result(timeout=WAIT)
+        w.submit(make_job(7, "b")).result(timeout=WAIT)
+        assert [n for n, _ in fakes.loads] == ["a", "b", "c", "b"]
+    assert worker_module.model_bytes(FakeModel(FakeSpec("telea"), "cpu")) == 0
+
+
 def test_switch_job_is_never_superseded(worker, fakes):
     start_blocker(worker, fakes)
     switch = worker.submit(SwitchModelJob("b"))
