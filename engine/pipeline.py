@@ -169,13 +169,19 @@ def _prepare_window(image: np.ndarray, hole: np.ndarray, box: Box, native: int) 
     y0, x0, y1, x1 = box
     crop = image[y0:y1, x0:x1]
     crop_hole = hole[y0:y1, x0:x1]
-    scale = window_scale(box, native)
-    if scale < 1.0:
-        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    if window_scale(box, native) < 1.0:
+        small_h, small_w = _small_size(box, native)
+        size = (small_w, small_h)
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         # any hole pixel touching a low-resolution pixel makes it a hole: the fill never misses part of the hole
         crop_hole = cv2.resize(crop_hole.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
     return crop.astype(np.float32) / 255.0, crop_hole
+
+
+def _small_size(box: Box, native: int) -> tuple[int, int]:
+    """(h, w) in pixels of a window once downscaled so its longer side is at most ``native``."""
+    scale = window_scale(box, native)
+    return (max(1, round((box[2] - box[0]) * scale)), max(1, round((box[3] - box[1]) * scale)))
 
 
 def _padded_shape(small_hw: tuple[int, int], multiple: int, min_side: int) -> tuple[int, int]:
@@ -200,8 +206,7 @@ def _batches(windows: list[Box], spec, min_side: int) -> list[list[Box]]:
     another's size."""
     groups: dict[tuple[int, int], list[Box]] = {}
     for box in windows:
-        scale = window_scale(box, spec.native_size)
-        small_hw = (max(1, round((box[2] - box[0]) * scale)), max(1, round((box[3] - box[1]) * scale)))
+        small_hw = _small_size(box, spec.native_size)
         groups.setdefault(_padded_shape(small_hw, spec.size_multiple, min_side), []).append(box)
     return [group[i:i + spec.max_batch] for group in groups.values() for i in range(0, len(group), spec.max_batch)]
 

@@ -29,6 +29,7 @@ def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threadin
     reported within PatchMatch's fills (OpenCV's take milliseconds and report nothing)."""
     if method != "patchmatch" and method not in CLASSICAL_METHODS:
         raise ValueError(f"unknown input fill {method!r} (known: {', '.join(INPUT_FILLS)})")
+
     def fill(part: np.ndarray, part_holes: np.ndarray, done: float, share: float) -> np.ndarray:
         if method != "patchmatch":
             return classical_fill(part, part_holes, method, cancel)

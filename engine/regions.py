@@ -97,7 +97,7 @@ def fit_to_multiple(box: Box, image_hw: tuple[int, int], native_size: int, size_
     for start, stop, limit in ((y0, y1, height), (x0, x1, width)):
         small = max(1, round((stop - start) * scale))
         wanted = round(round_up(small, size_multiple) / scale)  # rounds back to exactly the multiple at ``scale``
-        spans.append(_span(start, stop, max(wanted, stop - start), limit) if wanted > stop - start else (start, stop))
+        spans.append(_span(start, stop, wanted, limit) if wanted > stop - start else (start, stop))
     (ny0, ny1), (nx0, nx1) = spans
     if window_scale((ny0, nx0, ny1, nx1), native_size) != scale:  # the grown side became the longer one
         return box
