@@ -495,7 +495,7 @@ class QtMainWindow(QMainWindow):
             return False
         doc = self.document
 
-        def written(_result, error: BaseException | None) -> None:
+        def written(warnings: tuple[str, ...] | None, error: BaseException | None) -> None:
             if error is not None:
                 QMessageBox.critical(self, "Cannot save", _sentence(str(error)))
                 return
@@ -504,7 +504,7 @@ class QtMainWindow(QMainWindow):
                 self.save_path = target
             self.settings.last_folder = str(target.parent)
             self._update_title()
-            self.message(f"Saved {target}")
+            self.message(" ".join((f"Saved {target}.", *(warnings or ()))))
             if then is not None:
                 then()
 

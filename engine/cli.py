@@ -136,7 +136,9 @@ def _remove_one(args: argparse.Namespace, model) -> int:
                f"{result.timings.get('total', 0.0):.2f} s")
     cleaned, alpha_map = result.image, (result.alpha_map() if args.alpha_out else None)
     del result  # its per-window maps (6 bytes per window pixel) are not needed to encode the outputs
-    save_image(out_path, cleaned, alpha=photo.alpha, like=photo, quality=args.quality, keep_gps=args.keep_gps)
+    for warning in save_image(out_path, cleaned, alpha=photo.alpha, like=photo, quality=args.quality,
+                              keep_gps=args.keep_gps):
+        _warn(warning)
     if alpha_map is not None:
         save_image(Path(args.alpha_out), alpha_map)
     print(f"{out_path}: {summary}")
@@ -180,8 +182,9 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
             photo, result = _clean_one(image_path, mask_path, model, args.band)
             cleaned = result.image
             del result  # as in single-photo mode: the per-window maps are not needed to encode the output
-            save_image(out_dir / image_path.name, cleaned, alpha=photo.alpha, like=photo, quality=args.quality,
-                       keep_gps=args.keep_gps)
+            for warning in save_image(out_dir / image_path.name, cleaned, alpha=photo.alpha, like=photo,
+                                      quality=args.quality, keep_gps=args.keep_gps):
+                _warn(warning)
             done += 1
         except (ImageError, WriteError) as exc:
             _warn(str(exc))

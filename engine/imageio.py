@@ -109,7 +109,10 @@ class Photo:
         and gets None.
     dpi: (x, y) dots per inch, in the orientation of `rgb`, or None.
     path: the file it was read from, or None.
-    notes: what the decoder warned about while reading (e.g. corrupt EXIF data it skipped), one line each.
+    notes: what the reader warned about (corrupt EXIF data it skipped, pages of a TIFF it dropped, data far
+        shorter than the declared size), one line each.
+    lossless: True for a lossless WebP file, so that a WebP saved like it stays lossless (PNG, TIFF and BMP
+        always are).
 
     The arrays belong to the Photo; comparison is by identity.
     """
@@ -123,6 +126,7 @@ class Photo:
     dpi: tuple[float, float] | None
     path: Path | None
     notes: tuple[str, ...] = ()
+    lossless: bool = False
 
 
 # ----------------------------------------------------------------------------------------------- reading
@@ -157,6 +161,7 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
             warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(p) as im:
+                own_notes = _choose_page(im)
                 width, height = im.size  # also checked here: the warning filter above is process-wide
                 if limit is not None and width * height > limit:
                     raise ImageError(too_large)
@@ -173,9 +178,11 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
                     )
                 im.load()  # full decode here, so corrupt or truncated data fails now
                 im.format = fmt
+                if fmt == "JPEG":
+                    own_notes += _jpeg_data_short(p, width, height)
                 value = use(p, im)
         notes = (" ".join(str(w.message).split()) for w in caught if not issubclass(w.category, _DEVELOPER_WARNINGS))
-        return value, tuple(dict.fromkeys(f"{p.name}: {note}" for note in notes if note))
+        return value, tuple(dict.fromkeys(f"{p.name}: {note}" for note in (*own_notes, *notes) if note))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -188,6 +195,50 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
         raise ImageError(f"cannot open {p}: not enough memory to decode it") from None
     except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
         raise ImageError(f"cannot open {p}: file is corrupt or truncated ({_one_line(e)})") from None
+
+
+def _choose_page(im: Image.Image) -> tuple[str, ...]:
+    """Seek a multi-page TIFF to its largest page (the first of equal ones): the first page is often a
+    thumbnail. Return a note naming what was dropped, or nothing for a single-page file or another format."""
+    pages = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+    if pages <= 1:
+        return ()
+    sizes = []
+    for index in range(pages):
+        im.seek(index)
+        sizes.append(im.size)
+    best = max(range(pages), key=lambda index: (sizes[index][0] * sizes[index][1], -index))
+    im.seek(best)
+    width, height = sizes[best]
+    return (f"{pages} pages: page {best + 1} ({width} x {height}, the largest) is used, "
+            f"the other {pages - 1} are dropped and will not be saved",)
+
+
+def _jpeg_data_short(p: Path, width: int, height: int) -> tuple[str, ...]:
+    """A note when a JPEG file is too small to hold its declared size: every 8 x 8 block of the brightness
+    channel costs at least one bit of Huffman-coded data, so a shorter file ends early and the decoder fills the
+    rest with grey."""
+    blocks = -(-width // 8) * -(-height // 8)
+    if p.stat().st_size * 8 >= blocks:
+        return ()
+    return (f"the file holds far less data than its declared {width} x {height} pixels: most of the image is "
+            f"missing (filled with grey)",)
+
+
+def _is_lossless_webp(p: Path) -> bool:
+    """True when the WebP file's image chunk is VP8L (lossless); walks the RIFF chunk headers only."""
+    with open(p, "rb") as fh:
+        if fh.read(12)[8:12] != b"WEBP":
+            return False
+        for _ in range(64):  # VP8X, ICCP, ANIM, ALPH, then the image chunk
+            header = fh.read(8)
+            if len(header) < 8:
+                return False
+            kind, size = header[:4], int.from_bytes(header[4:], "little")
+            if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+                return kind == b"VP8L"
+            fh.seek(size + (size & 1), os.SEEK_CUR)
+    return False
 
 
 def _apply_orientation(im: Image.Image) -> tuple[Image.Image, int]:
@@ -341,6 +392,7 @@ def _photo_from(p: Path, im: Image.Image) -> Photo:
         icc_profile=bytes(icc) if icc else None,
         dpi=_dpi(im.info, orientation),
         path=p,
+        lossless=fmt == "WEBP" and _is_lossless_webp(p),
     )
 
 
@@ -426,16 +478,19 @@ def save_image(
     like: Photo | None = None,
     quality: int = 95,
     keep_gps: bool = False,
-) -> None:
-    """Write an 8-bit image atomically; the format comes from the extension of `path`.
+) -> tuple[str, ...]:
+    """Write an 8-bit image atomically; the format comes from the extension of `path`. Return warnings for the
+    user, one line each (transparency the format cannot hold).
 
     rgb: uint8 (H, W, 3) RGB. alpha: uint8 (H, W) written bit-exact to PNG, WEBP and TIFF and dropped for
-    JPEG and BMP. like: the Photo the image came from: its EXIF (orientation 1), ICC profile and DPI are
+    JPEG and BMP (with a warning when it holds any transparency). like: the Photo the image came from: its EXIF
+    (orientation 1), ICC profile and DPI are
     written where the format can hold them, and a grayscale source is written as 8-bit grayscale (luma of
     `rgb`). The EXIF location (the GPS block) is dropped unless ``keep_gps``: a cleaned photo is often shared,
     and where it was taken should not travel with it by accident. A TIFF whose EXIF has sub-blocks (camera
     settings, location) is written uncompressed, since the LZW writer cannot store them. quality: 1..100 for
-    JPEG (4:2:0 chroma subsampling) and WEBP; PNG uses compress_level 6, TIFF LZW. The arrays are not modified.
+    JPEG (4:2:0 chroma subsampling) and WEBP; a WebP like a lossless WebP is written lossless (pixels bit-exact,
+    colours under transparent pixels kept); PNG uses compress_level 6, TIFF LZW. The arrays are not modified.
     Raises ImageError for an unknown extension or data the encoder refuses, WriteError when the file cannot be
     written (disk full, ...; see `engine.files.atomic_write`): the destination is then unchanged and no temporary
     file remains.
@@ -466,6 +521,8 @@ def save_image(
         options.update(quality=int(quality), subsampling="4:2:0")
     elif fmt == "PNG":
         options.update(compress_level=6)
+    elif fmt == "WEBP" and like is not None and like.lossless:
+        options.update(lossless=True, exact=True)
     elif fmt == "WEBP":
         options.update(quality=int(quality))
     elif fmt == "TIFF":
@@ -490,6 +547,10 @@ def save_image(
             raise ImageError(f"could not save {p}: {_one_line(e)}") from None
 
     atomic_write(p, write)
+    if alpha is not None and fmt not in _ALPHA_FORMATS and int(alpha.min()) < 255:
+        return (f"{p.name}: {fmt} cannot hold transparency: the transparent parts of the photo were saved opaque "
+                f"(save as PNG, WebP or TIFF to keep them)",)
+    return ()
 
 
 def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:

@@ -1014,3 +1014,23 @@ def test_opening_builds_the_document_off_the_gui_thread(qtbot, main_window, png_
     finish_files(qtbot, main_window)
     assert main_window.document is not None and main_window.document.photo.path == png_file
     assert threads and all(t is not threading.main_thread() for t in threads)
+
+
+def test_saving_a_transparent_photo_as_jpeg_says_the_transparency_is_lost(qtbot, main_window, dialogs, tmp_path,
+                                                                            monkeypatch):
+    from PIL import Image
+    from PySide6.QtWidgets import QFileDialog
+
+    rgba = np.dstack([np.full((48, 64, 3), 120, np.uint8), np.full((48, 64), 255, np.uint8)])
+    rgba[:8, :8, 3] = 0
+    source = tmp_path / "logo.png"
+    Image.fromarray(rgba).save(source)
+    assert main_window.open_path(source)
+    finish_files(qtbot, main_window)
+    target = tmp_path / "logo.jpg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    main_window.act_save_as.trigger()
+    finish_files(qtbot, main_window)
+    assert target.is_file()
+    message = main_window.statusBar().currentMessage()
+    assert message.startswith(f"Saved {target}.") and "cannot hold transparency" in message

@@ -288,3 +288,15 @@ def test_a_removal_too_large_for_the_free_memory_is_one_line_and_writes_nothing(
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: This removal needs about") and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]
+
+
+def test_transparency_lost_to_a_jpeg_output_is_warned_about(tmp_path, capsys):
+    rgba = np.dstack([np.asarray(Image.new("RGB", (120, 90), (40, 90, 160))), np.full((90, 120), 255, np.uint8)])
+    rgba[:10, :10, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "in.png")
+    _write_mask(tmp_path / "mask.png")
+    code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.jpg"), "--model", "opencv-telea"])
+    assert code == 0 and (tmp_path / "out.jpg").is_file()
+    err = capsys.readouterr().err
+    assert "warning" in err and "transparen" in err and "out.jpg" in err

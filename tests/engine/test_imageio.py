@@ -128,12 +128,90 @@ def test_rgba_alpha_bit_exact_through_load_and_save(tmp_path, ext):
 
 
 @pytest.mark.parametrize("ext", [".jpg", ".bmp"])
-def test_alpha_is_dropped_for_formats_without_it(tmp_path, ext):
+def test_alpha_is_dropped_for_formats_without_it_with_a_warning(tmp_path, ext):
     rgb = _smooth(8, 8)
     out = tmp_path / f"out{ext}"
-    save_image(out, rgb, alpha=np.full((8, 8), 7, np.uint8))
+    warnings = save_image(out, rgb, alpha=np.full((8, 8), 7, np.uint8))
     back = load_image(out)
     assert back.alpha is None and back.source_mode == "RGB"
+    assert len(warnings) == 1 and "transparen" in warnings[0] and out.name in warnings[0]
+    assert save_image(tmp_path / f"opaque{ext}", rgb, alpha=np.full((8, 8), 255, np.uint8)) == ()
+    assert save_image(tmp_path / "kept.png", rgb, alpha=np.full((8, 8), 7, np.uint8)) == ()
+
+
+def test_lossless_webp_stays_lossless_and_keeps_colour_under_transparency(tmp_path):
+    rgb = _pattern(16, 20, seed=3)
+    alpha = np.full((16, 20), 255, np.uint8)
+    alpha[:4] = 0  # colour hidden under alpha 0 must survive too
+    alpha[4:8] = 90
+    src = tmp_path / "src.webp"
+    Image.fromarray(np.dstack([rgb, alpha])).save(src, lossless=True, exact=True)
+    photo = load_image(src)
+    assert photo.lossless
+    np.testing.assert_array_equal(photo.rgb, rgb)
+
+    out = tmp_path / "out.webp"
+    save_image(out, photo.rgb, alpha=photo.alpha, like=photo, quality=100)
+    back = load_image(out)
+    assert back.lossless
+    np.testing.assert_array_equal(back.rgb, rgb)
+    np.testing.assert_array_equal(back.alpha, alpha)
+
+
+def test_lossy_webp_is_not_taken_for_lossless(tmp_path):
+    src = tmp_path / "lossy.webp"
+    Image.fromarray(_smooth(16, 16)).save(src, quality=80)
+    assert not load_image(src).lossless
+    assert not load_image(_write_png(tmp_path / "a.png")).lossless
+
+
+def _write_png(path: Path) -> Path:
+    Image.fromarray(_smooth(8, 8)).save(path)
+    return path
+
+
+def test_multi_page_tiff_uses_its_largest_page_and_says_so(tmp_path):
+    thumbnail = Image.fromarray(_smooth(30, 40))
+    full = _pattern(120, 160, seed=4)
+    src = tmp_path / "pages.tif"
+    thumbnail.save(src, save_all=True, append_images=[Image.fromarray(full), Image.fromarray(_smooth(60, 80))])
+    photo = load_image(src)
+    np.testing.assert_array_equal(photo.rgb, full)
+    assert len(photo.notes) == 1
+    assert "3 pages" in photo.notes[0] and "page 2" in photo.notes[0] and "160 x 120" in photo.notes[0]
+
+
+def test_single_page_tiff_has_no_note(tmp_path):
+    src = tmp_path / "one.tif"
+    Image.fromarray(_pattern(20, 30)).save(src)
+    assert load_image(src).notes == ()
+
+
+def _with_jpeg_size(data: bytes, width: int, height: int) -> bytes:
+    """The JPEG `data` with its baseline frame header (SOF0) claiming width x height."""
+    data = bytearray(data)
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7:sof + 9] = width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_jpeg_whose_data_ends_far_short_of_its_declared_size_is_flagged(tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(_smooth(240, 320)).save(buffer, "JPEG", quality=90)
+    honest, inflated = tmp_path / "honest.jpg", tmp_path / "inflated.jpg"
+    honest.write_bytes(buffer.getvalue())
+    inflated.write_bytes(_with_jpeg_size(buffer.getvalue(), 6000, 1400))
+    assert load_image(honest).notes == ()
+    photo = load_image(inflated)
+    assert photo.rgb.shape == (1400, 6000, 3)
+    assert len(photo.notes) == 1 and "6000 x 1400" in photo.notes[0] and "missing" in photo.notes[0]
+
+
+def test_a_large_smooth_jpeg_is_not_flagged(tmp_path):
+    src = tmp_path / "flat.jpg"
+    Image.new("L", (2000, 1500), 128).save(src, quality=50, optimize=True, progressive=True)
+    assert load_image(src).notes == ()
 
 
 def test_la_image_keeps_alpha_and_writes_gray_back(tmp_path):
