@@ -32,6 +32,9 @@ from engine.files import atomic_write
 MAX_SIDE_PX = 65535
 """Longest image side accepted, in pixels (JPEG's own limit; Pillow's pixel-count limit applies as well)."""
 MAX_ASPECT = 100
+# A progressive JPEG is decoded once per scan; encoders write about 10 (up to a few dozen with custom scripts).
+# A file with thousands of repeated scans would take minutes to decode.
+MAX_JPEG_SCANS = 256
 """Most extreme aspect ratio accepted (long side : short side); a 1 x 80,000,000 strip is refused up front."""
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """Lower-case file extensions that `load_image` reads and `save_image` writes."""
@@ -176,6 +179,9 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
                         f"cannot open {p}: {im.format or 'this'} files are not supported "
                         f"(use JPEG, PNG, WEBP, TIFF or BMP)"
                     )
+                if fmt == "JPEG" and (scans := _jpeg_scans(p)) > MAX_JPEG_SCANS:
+                    raise ImageError(f"cannot open {p}: it is a JPEG of {scans} scans (more than {MAX_JPEG_SCANS}), "
+                                     f"which would take minutes to decode")
                 im.load()  # full decode here, so corrupt or truncated data fails now
                 im.format = fmt
                 if fmt == "JPEG":
@@ -212,6 +218,17 @@ def _choose_page(im: Image.Image) -> tuple[str, ...]:
     width, height = sizes[best]
     return (f"{pages} pages: page {best + 1} ({width} x {height}, the largest) is used, "
             f"the other {pages - 1} are dropped and will not be saved",)
+
+
+def _jpeg_scans(p: Path) -> int:
+    """How many start-of-scan markers (FF DA) a JPEG file holds; entropy-coded data never contains one."""
+    count, tail = 0, b""
+    with open(p, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            data = tail + chunk
+            count += data.count(b"\xff\xda")
+            tail = data[-1:] if data.endswith(b"\xff") else b""
+    return count
 
 
 def _jpeg_data_short(p: Path, width: int, height: int) -> tuple[str, ...]:

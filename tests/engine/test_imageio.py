@@ -793,3 +793,21 @@ def test_extreme_shapes_are_refused_up_front(tmp_path, size):
     Image.new("L", size).save(tmp_path / "strip.png")
     with pytest.raises(ImageError, match=r"outside what FusionPaint handles \(sides up to 65535 px, at most 100:1\)"):
         load_image(tmp_path / "strip.png")
+
+
+def _repeat_last_scan(data: bytes, times: int) -> bytes:
+    """A progressive JPEG whose last scan is written `times` more times before the end marker."""
+    last = data.rindex(b"\xff\xda")
+    end = data.rindex(b"\xff\xd9")
+    return data[:end] + data[last:end] * times + data[end:]
+
+
+def test_a_jpeg_of_thousands_of_repeated_scans_is_refused_before_decoding(tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(_smooth(64, 64)).save(buffer, "JPEG", progressive=True)
+    normal, bomb = tmp_path / "normal.jpg", tmp_path / "bomb.jpg"
+    normal.write_bytes(buffer.getvalue())
+    bomb.write_bytes(_repeat_last_scan(buffer.getvalue(), 2000))
+    assert load_image(normal).rgb.shape == (64, 64, 3)
+    with pytest.raises(ImageError, match="scans"):
+        load_image(bomb)
