@@ -54,6 +54,18 @@ def _tight_box(hit: np.ndarray, y0: int, x0: int) -> Box | None:
     return (y0 + int(rows[0]), x0 + int(cols[0]), y0 + int(rows[-1]) + 1, x0 + int(cols[-1]) + 1)
 
 
+def _changed_part(box: Box, old: np.ndarray, new: np.ndarray) -> MaskPatch | None:
+    """The old and new mask values (bool, ``box``'s shape) of ``box``, shrunk to the pixels that differ; None when none
+    do."""
+    y0, x0 = box[:2]
+    diff = _tight_box(old != new, y0, x0)
+    if diff is None:
+        return None
+    dy0, dx0, dy1, dx1 = diff
+    part = (slice(dy0 - y0, dy1 - y0), slice(dx0 - x0, dx1 - x0))
+    return MaskPatch.from_arrays(diff, old[part], new[part])
+
+
 def mask_bbox(mask: np.ndarray) -> Box | None:
     """Bounding box of the True pixels of a bool (H, W) array, or None when there are none."""
     return _tight_box(mask, 0, 0)
@@ -350,22 +362,13 @@ class Document:
     def _record_mask(self, box: Box, old: np.ndarray, label: str) -> Box | None:
         """Record ``old`` -> current values of ``box`` as one step, shrunk to the pixels that changed."""
         y0, x0, y1, x1 = box
-        new = self._mask[y0:y1, x0:x1]
-        diff = _tight_box(old != new, y0, x0)
-        if diff is None:
+        patch = _changed_part(box, old, self._mask[y0:y1, x0:x1])
+        if patch is None:
             return None
-        dy0, dx0, dy1, dx1 = diff
-        old_part = old[dy0 - y0 : dy1 - y0, dx0 - x0 : dx1 - x0]
-        new_part = self._mask[dy0:dy1, dx0:dx1]
         self._history.push(
-            Step(
-                label,
-                mask=MaskPatch.from_arrays(diff, old_part, new_part),
-                image_version_before=self._image_version,
-                image_version_after=self._image_version,
-            )
+            Step(label, mask=patch, image_version_before=self._image_version, image_version_after=self._image_version)
         )
-        return diff
+        return patch.box
 
     def _replace_mask_box(self, box: Box | None, values: np.ndarray, label: str) -> Box | None:
         """Set the mask in ``box`` to bool ``values`` as one undo step; returns the box that changed (or None)."""
@@ -408,14 +411,36 @@ class Document:
 
         Dragging from (0, 0) to (10, 10) covers pixels 0..9 in both directions. One undo step.
         """
-        cx0, cx1 = _centre_range(min(x0, x1), max(x0, x1), self.width)
-        cy0, cy1 = _centre_range(min(y0, y1), max(y0, y1), self.height)
-        if cx1 <= cx0 or cy1 <= cy0:
+        box = self.rect_pixels(x0, y0, x1, y1)
+        if box is None:
             self._finish_stroke()
             return None
-        box = (cy0, cx0, cy1, cx1)
-        hit = np.ones((cy1 - cy0, cx1 - cx0), dtype=bool)
+        hit = np.ones((box[2] - box[0], box[3] - box[1]), dtype=bool)
         return self._apply_hits(box, hit, subtract, "rectangle")
+
+    def rect_pixels(self, x0: float, y0: float, x1: float, y1: float) -> Box | None:
+        """The box of the pixels whose centre lies in the closed rectangle spanned by two corners (any order),
+        clipped to the image; None when it holds no pixel centre."""
+        cx0, cx1 = _centre_range(min(x0, x1), max(x0, x1), self.width)
+        cy0, cy1 = _centre_range(min(y0, y1), max(y0, y1), self.height)
+        return None if cx1 <= cx0 or cy1 <= cy0 else (cy0, cx0, cy1, cx1)
+
+    def mask_patch(self, box: Box, hit: np.ndarray, subtract: bool = False) -> MaskPatch | None:
+        """The undo record of setting (or with ``subtract`` clearing) the pixels of ``box`` where ``hit`` (bool, the
+        box's shape) is True: the old and new values of the part that would change, or None when none would. Reads
+        the mask without changing it, so it may run on a helper thread; it holds while the mask does not change
+        meanwhile (pass it to :meth:`apply_mask_patch`)."""
+        y0, x0, y1, x1 = box
+        old = self._mask[y0:y1, x0:x1]
+        return _changed_part(box, old, old & ~hit if subtract else old | hit)
+
+    def apply_mask_patch(self, patch: MaskPatch, label: str) -> Box:
+        """Apply a :meth:`mask_patch` made from the current mask, as one undo step; returns the box that changed."""
+        self._finish_stroke()
+        step = Step(label, mask=patch, image_version_before=self._image_version,
+                    image_version_after=self._image_version)
+        self._history.push(step)
+        return self._apply_step(step, forward=True)
 
     def _apply_hits(self, box: Box, hit: np.ndarray, subtract: bool, label: str) -> Box | None:
         y0, x0, y1, x1 = box

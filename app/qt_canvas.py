@@ -44,7 +44,7 @@ from app.qt_background import BackgroundTasks
 from engine.imageio import SUPPORTED_EXTENSIONS
 from engine.regions import Box
 
-TOOLS = ("brush", "eraser", "lasso", "rect")
+TOOLS = ("brush", "eraser", "lasso", "rect", "object")
 MAX_TOOL_SIZE = 2000
 """Largest brush or eraser diameter, image pixels."""
 MIN_ZOOM = 0.01
@@ -347,7 +347,8 @@ class QtImageItem(QGraphicsItem):
 
 
 class QtCanvas(QGraphicsView):
-    """Shows a Document and edits its mask with the brush, eraser, lasso and rectangle tools.
+    """Shows a Document and edits its mask with the brush, eraser, lasso and rectangle tools; the object tool's box
+    is handed on (``object_box_drawn``) to be searched off the GUI thread (see :mod:`app.qt_object_select`).
 
     Mouse positions are mapped with the view's inverse transform to float image coordinates (see
     :meth:`map_to_image`) and passed to ``document.stroke_to(x, y, radius)`` / ``fill_polygon`` /
@@ -362,6 +363,7 @@ class QtCanvas(QGraphicsView):
     gesture_finished = Signal()
     tool_size_changed = Signal(float)  # the brush's or eraser's new diameter, image pixels
     open_requested = Signal()  # the empty canvas's Open button
+    object_box_drawn = Signal(float, float, float, float, bool)  # the object tool's corners x0, y0, x1, y1; Alt held
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -737,7 +739,7 @@ class QtCanvas(QGraphicsView):
             self._lasso = [(x, y)]
             self._gesture_subtract = alt
             self._show_gesture_path()
-        elif self.tool == "rect" and button == Qt.MouseButton.LeftButton:
+        elif self.tool in ("rect", "object") and button == Qt.MouseButton.LeftButton:
             self._rect_start = (x, y)
             self._gesture_subtract = alt
             self._show_gesture_rect(x, y)
@@ -819,7 +821,9 @@ class QtCanvas(QGraphicsView):
             subtract = self._gesture_subtract or alt
             self._rect_start = None
             self._remove_gesture_item()
-            if abs(x - x0) > 0 and abs(y - y0) > 0:
+            if self.tool == "object":
+                self.object_box_drawn.emit(x0, y0, x, y, subtract)
+            elif abs(x - x0) > 0 and abs(y - y0) > 0:
                 self.document.fill_rect(min(x0, x), min(y0, y), max(x0, x), max(y0, y), subtract=subtract)
         event.accept()
         if was_active:

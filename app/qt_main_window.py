@@ -33,6 +33,7 @@ from app.document import Document
 from app.qt_background import BackgroundTasks
 from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, ResultMaps, display_images, dropped_photos
 from app.qt_dialogs import ContentScroll, FittedDialog
+from app.qt_object_select import ObjectSelection
 from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars, size_to_slider
 from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import FinishedRemoval, RemovalSession
@@ -206,6 +207,9 @@ class QtMainWindow(QMainWindow):
         self.canvas.files_dropped.connect(self._on_files_dropped)
         self.canvas.original_held.connect(self._on_original_held)
         self.canvas.gesture_finished.connect(self._apply_deferred_result)
+        self.objects = ObjectSelection(self.canvas, self)
+        self.objects.message.connect(self.message)
+        self.objects.busy_changed.connect(self.object_busy_label.setVisible)
         self.refresh_models(select=self._model_name)
         if not self.settings.intro_shown and self._classical_only():
             self.statusBar().showMessage(CLASSICAL_ONLY_SHORT, 30_000)  # once, at the first start
@@ -366,6 +370,7 @@ class QtMainWindow(QMainWindow):
         self.last_result = None
         self.removals.forget_last_hole()
         self.canvas.set_document(document, images)
+        self.objects.set_document(document)
         if document is not None:
             document.add_listener(self._on_document_changed)
             self.size_info_label.setText(f"{document.width} x {document.height}")
@@ -821,7 +826,10 @@ class QtMainWindow(QMainWindow):
             QMessageBox.critical(self, "Cannot remove", _sentence(str(exc)))
 
     def cancel(self) -> None:
-        """Esc: stop the running removal, else abort an unfinished lasso or rectangle."""
+        """Esc: drop the boxes the object tool is searching, else stop the running removal, else abort an unfinished
+        lasso or rectangle."""
+        if self.objects.cancel():
+            return
         if self.busy:
             if self.bridge.cancel():
                 self.message("Cancelling...", 0)
@@ -1015,7 +1023,7 @@ class QtMainWindow(QMainWindow):
             ("Wheel", "Zoom about the cursor"),
             ("Space + drag, middle drag", "Pan"),
             ("Right drag (brush)", "Erase"),
-            ("Alt + lasso or rectangle", "Subtract from the mask"),
+            ("Alt + lasso, rectangle or object", "Subtract from the mask"),
             ("Alt + wheel (brush, eraser)", "Change the size"),
         ]
         return rows
@@ -1121,6 +1129,7 @@ class QtMainWindow(QMainWindow):
             event.ignore()
             return
         self.store_settings()
+        self.objects.set_document(None)
         if self.busy:
             self.bridge.cancel()
         self.bridge.shutdown(wait=not self.busy)

@@ -102,6 +102,7 @@ def build_actions(window) -> None:
         ("eraser", "&Eraser", "E", "Erase from the mask (E)"),
         ("lasso", "&Lasso", "L", "Draw an outline, filled on release (L); Alt subtracts"),
         ("rect", "Rec&tangle", "R", "Drag a rectangle (R); Alt subtracts"),
+        ("object", "&Object", "O", "Drag a box around an object: GrabCut finds its outline (O); Alt subtracts"),
     ):
         action = _action(window, text, lambda _=False, t=tool: window.set_tool(t), shortcut, checkable=True,
                          tip=tip, icon=tool)
@@ -277,11 +278,13 @@ def build_status_bar(window) -> None:
     window.cancel_button.setToolTip("Stop the removal (Esc)")
     window.cancel_button.clicked.connect(window.cancel)
     window.cancel_button.setVisible(False)
+    window.object_busy_label = QLabel("Finding the object... (Esc cancels)")
+    window.object_busy_label.setVisible(False)
     window.device_label = QLabel("Device: -")
     window.time_label = QLabel("")
     window.zoom_label = QLabel("")
     window.size_info_label = QLabel("")
-    for widget in (window.progress_bar, window.cancel_button, window.size_info_label, window.zoom_label,
-                   window.device_label, window.time_label):
+    for widget in (window.object_busy_label, window.progress_bar, window.cancel_button, window.size_info_label,
+                   window.zoom_label, window.device_label, window.time_label):
         bar.addPermanentWidget(widget)
     bar.showMessage("Open a photo (Ctrl+O) or drop one here.")

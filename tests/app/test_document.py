@@ -207,6 +207,26 @@ def test_rect_uses_pixel_centres_in_any_corner_order():
 # ------------------------------------------------------------------------------------------ morphology
 
 
+def test_a_mask_patch_adds_or_subtracts_a_shape_as_one_step_touching_only_what_changes():
+    doc = Document(_photo())
+    assert doc.rect_pixels(10.2, 5.2, 3.0, 30.8) == (5, 3, 31, 10) and doc.rect_pixels(4.0, 5.0, 4.2, 9.0) is None
+    doc.fill_rect(0, 0, 8, 8)
+    before = doc.mask.copy()
+    hit = np.zeros((20, 30), bool)
+    hit[5:15, 5:25] = True
+    patch = doc.mask_patch((2, 3, 22, 33), hit)
+    assert patch.box == (7, 8, 17, 28)  # the part that changes: the pixels already set are left out
+    np.testing.assert_array_equal(doc.mask, before)  # made without changing the mask
+    steps = doc.history.undo_count
+    assert doc.apply_mask_patch(patch, "object") == (7, 8, 17, 28)
+    assert doc.history.undo_count == steps + 1 and doc.mask[7:17, 8:28].all() and doc.mask.sum() == 64 + 200
+    doc.undo()
+    np.testing.assert_array_equal(doc.mask, before)
+    doc.apply_mask_patch(doc.mask_patch((0, 0, 8, 8), np.ones((8, 8), bool), subtract=True), "object")
+    assert not doc.mask.any()
+    assert doc.mask_patch((0, 0, 8, 8), np.ones((8, 8), bool), subtract=True) is None  # nothing would change
+
+
 def test_single_pixel_grown_by_3_is_a_disk_and_shrinks_back():
     doc = Document(_photo())
     doc.fill_rect(20, 30, 21, 31)  # pixel (row 30, col 20)

@@ -168,6 +168,19 @@ def test_rectangle_tool(canvas):
     np.testing.assert_array_equal(doc.mask, expected)
 
 
+def test_the_object_tool_hands_on_its_box_and_leaves_the_mask_alone(canvas):
+    doc = canvas.document
+    canvas.set_tool("object")
+    boxes = []
+    canvas.object_box_drawn.connect(lambda *box: boxes.append(box))
+    a, b = canvas.map_from_image(10.2, 5.2), canvas.map_from_image(30.8, 20.4)
+    drag(canvas, [a, QPointF((a.x() + b.x()) / 2, a.y()), b])
+    drag(canvas, [b, a], modifiers=ALT)
+    (x0, y0), (x1, y1) = canvas.map_to_image(a), canvas.map_to_image(b)
+    assert boxes == [(x0, y0, x1, y1, False), (x1, y1, x0, y0, True)]
+    assert not doc.mask.any() and not doc.can_undo  # the mask changes once the object is found
+
+
 def test_overlay_follows_mask_changes_and_undo(canvas):
     doc = canvas.document
     doc.fill_rect(3, 4, 20, 15)

@@ -594,6 +594,143 @@ def test_reuse_last_mask_paints_it_again_for_another_pass(qtbot, opened):
     assert not opened.document.mask.any()
 
 
+SQUARE = (slice(16, 32), slice(21, 42))
+"""The dark square "object" of the tests' photo (tests.helpers.synthetic_rgb, 64 x 48), rows and columns."""
+
+
+@pytest.fixture
+def object_search(monkeypatch):
+    """The object tool's search, run only once ``release`` is set; the threads it ran on are in ``threads``."""
+    import app.qt_object_select as module
+
+    class Search:
+        release = threading.Event()
+        searched = threading.Event()  # set when a search has returned
+        threads: list[threading.Thread] = []
+
+    def gated(*args, **kwargs):
+        Search.threads.append(threading.current_thread())
+        assert Search.release.wait(15)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            Search.searched.set()
+
+    real = module.object_mask
+    monkeypatch.setattr(module, "object_mask", gated)
+    return Search
+
+
+def drag_box(window, corner_a, corner_b, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """Drag with the left button from image point ``corner_a`` to ``corner_b`` (x, y) on the window's canvas."""
+    canvas = window.canvas
+    a, b = canvas.map_from_image(*corner_a), canvas.map_from_image(*corner_b)
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, a, modifiers=modifiers)
+    send_mouse(canvas, QEvent.Type.MouseMove, b, modifiers=modifiers)
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, b, modifiers=modifiers)
+
+
+def test_a_box_around_an_object_selects_it_off_the_gui_thread_and_alt_subtracts(qtbot, opened, object_search):
+    doc = opened.document
+    opened.tool_actions["object"].trigger()
+    assert opened.canvas.tool == "object"
+    rows = dict((text, keys) for keys, text in opened.shortcut_rows())
+    assert rows["Object"] == "O" and "Alt + lasso, rectangle or object" in rows.values()
+    steps = doc.history.undo_count
+    drag_box(opened, (17, 12), (46, 36))
+    assert opened.objects.busy and opened.object_busy_label.isVisible() and not doc.mask.any()
+    object_search.release.set()
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert object_search.threads and threading.main_thread() not in object_search.threads
+    assert not opened.object_busy_label.isVisible()
+    assert doc.mask[SQUARE].all()  # the object, grown past its edge, and not the photo around the box
+    assert doc.mask[SQUARE[0].start - 2, 30] and doc.mask[30, SQUARE[1].stop + 1]
+    assert not doc.mask[:, :5].any() and not doc.mask[:3].any()
+    assert doc.history.undo_count == steps + 1 and opened.act_undo.isEnabled()
+    assert "added to the mask" in opened.statusBar().currentMessage()
+
+    doc.fill_rect(0, 0, doc.width, doc.height)
+    drag_box(opened, (17, 12), (46, 36), modifiers=Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert not doc.mask[SQUARE].any() and doc.mask[:, :5].all()
+    doc.undo()
+    assert doc.mask.all()
+
+
+def test_a_box_waits_for_a_stroke_and_is_dropped_when_cancelled_or_the_photo_changes(qtbot, opened, object_search):
+    doc = opened.document
+    opened.set_tool("object")
+    drag_box(opened, (17, 12), (46, 36))
+    opened.cancel()  # Esc
+    assert not opened.objects.busy and "cancelled" in opened.statusBar().currentMessage()
+    object_search.release.set()
+    qtbot.wait(300)
+    assert not doc.mask.any()
+
+    # found while a brush stroke is being painted: added once the stroke ends, as its own undo step
+    object_search.release.clear()
+    drag_box(opened, (17, 12), (46, 36))
+    opened.set_tool("brush")
+    canvas = opened.canvas
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas.map_from_image(3, 44))
+    object_search.searched.clear()
+    object_search.release.set()
+    qtbot.waitUntil(object_search.searched.is_set, timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert opened.objects.busy and not doc.mask[SQUARE].any()
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas.map_from_image(3, 44))
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert doc.mask[SQUARE].all() and doc.mask[44, 3]
+    doc.undo()
+    assert not doc.mask[SQUARE].any() and doc.mask[44, 3]
+    doc.clear_mask()
+
+    # the pixels change (a removal) before the object is found: its mask no longer fits them
+    object_search.release.clear()
+    opened.set_tool("object")
+    drag_box(opened, (17, 12), (46, 36))
+    doc.fill_rect(0, 0, 8, 8)
+    run_removal(qtbot, opened)
+    object_search.release.set()
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert "photo changed" in opened.statusBar().currentMessage()
+    assert not doc.mask.any()
+
+
+def test_an_undo_record_made_from_a_mask_changed_meanwhile_is_made_again(qtbot, opened, monkeypatch):
+    import app.qt_object_select as module
+
+    release, calls = threading.Event(), []
+
+    def gated(document, request):
+        calls.append(threading.current_thread())
+        if len(calls) == 1:
+            assert release.wait(15)
+        return real(document, request)
+
+    real = module._undo_record
+    monkeypatch.setattr(module, "_undo_record", gated)
+    doc = opened.document
+    opened.set_tool("object")
+    drag_box(opened, (17, 12), (46, 36))
+    qtbot.waitUntil(lambda: bool(calls), timeout=WAIT_MS)
+    doc.fill_rect(0, 0, 4, 4)  # while the first record is being made
+    release.set()
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert len(calls) == 2 and threading.main_thread() not in calls
+    assert doc.mask[SQUARE].all() and doc.mask[:4, :4].all()
+    doc.undo()  # the object
+    assert not doc.mask[SQUARE].any() and doc.mask[:4, :4].all()
+
+
+def test_a_click_with_the_object_tool_says_the_box_is_too_small(qtbot, opened):
+    opened.set_tool("object")
+    drag_box(opened, (30, 20), (30, 20))
+    qtbot.waitUntil(lambda: not opened.objects.busy, timeout=WAIT_MS)
+    assert opened.statusBar().currentMessage().startswith("No object selected: the box is too small")
+    assert not opened.document.mask.any()
+
+
 def test_paste_and_copy_through_the_clipboard(qtbot, main_window, dialogs):
     from PySide6.QtGui import QImage
 
