@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from engine.errors import ImageError
 from engine.files import atomic_write
@@ -35,6 +35,9 @@ MAX_ASPECT = 100
 # A progressive JPEG is decoded once per scan; encoders write about 10 (up to a few dozen with custom scripts).
 # A file with thousands of repeated scans would take minutes to decode.
 MAX_JPEG_SCANS = 256
+# The largest pixel density kept from a file (a JPEG stores up to 65,535 dpi); a larger one is absurd and would
+# make the PNG and BMP writers fail after the work.
+MAX_DPI = 65535
 """Most extreme aspect ratio accepted (long side : short side); a 1 x 80,000,000 strip is refused up front."""
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """Lower-case file extensions that `load_image` reads and `save_image` writes."""
@@ -199,6 +202,11 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
         raise ImageError(f"cannot open {p}: permission denied") from None
     except MemoryError:
         raise ImageError(f"cannot open {p}: not enough memory to decode it") from None
+    except ValueError as e:
+        if "MAX_TEXT_CHUNK" not in str(e) and "MAX_TEXT_MEMORY" not in str(e):
+            raise ImageError(f"cannot open {p}: file is corrupt or truncated ({_one_line(e)})") from None
+        raise ImageError(f"cannot open {p}: it holds a colour profile or text block larger than the "
+                         f"{PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB FusionPaint reads safely") from None
     except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
         raise ImageError(f"cannot open {p}: file is corrupt or truncated ({_one_line(e)})") from None
 
@@ -307,12 +315,14 @@ def _kept_exif(im: Image.Image, fmt: str, size_wh: tuple[int, int]) -> bytes | N
 
 
 def _dpi(info: dict, orientation: int) -> tuple[float, float] | None:
+    """The file's pixel density in dots per inch as (x, y) in the orientation of the pixels, or None when it has
+    none or an implausible one (outside 1..MAX_DPI, which every format can store)."""
     dpi = info.get("dpi")
     try:
         x, y = (float(v) for v in dpi)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    if not (x > 0 and y > 0):
+    if not (1 <= x <= MAX_DPI and 1 <= y <= MAX_DPI):
         return None
     return (y, x) if orientation >= 5 else (x, y)  # orientations 5..8 swap width and height
 

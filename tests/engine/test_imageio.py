@@ -811,3 +811,20 @@ def test_a_jpeg_of_thousands_of_repeated_scans_is_refused_before_decoding(tmp_pa
     assert load_image(normal).rgb.shape == (64, 64, 3)
     with pytest.raises(ImageError, match="scans"):
         load_image(bomb)
+
+
+def test_a_colour_profile_too_large_to_read_is_named_as_such(tmp_path):
+    src = tmp_path / "big_profile.png"
+    Image.fromarray(_smooth(16, 16)).save(src, icc_profile=np.random.default_rng(0).bytes(3 * 2**20))
+    with pytest.raises(ImageError, match="colour profile") as caught:
+        load_image(src)
+    assert "corrupt" not in str(caught.value)
+
+
+def test_an_absurd_pixel_density_is_not_kept(tmp_path):
+    src = tmp_path / "dense.png"
+    Image.fromarray(_smooth(16, 16)).save(src, dpi=(1e8, 1e8))  # 3.9e9 pixels per metre: the field's maximum
+    assert load_image(src).dpi is None
+    sane = tmp_path / "sane.png"
+    Image.fromarray(_smooth(16, 16)).save(sane, dpi=(300, 300))
+    assert load_image(sane).dpi == pytest.approx((300, 300), abs=0.01)
