@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # PyTorch is imported when weights are first read or written,
     import torch
 
 FORMAT_VERSION = "1"
+# Learned weights of the shipped networks stay below about 2.1 (BatchNorm's running variance, a statistic, reaches
+# about 3,000); a parameter beyond this bound is a broken or hostile file.
+MAX_PARAMETER_MAGNITUDE = 1000.0
 
 
 def sha256_of(path: str | Path) -> str:
@@ -125,8 +128,9 @@ def save_weights(
 
 
 def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, arch: str) -> None:
-    """Load ``state`` into ``module`` strictly; a key or shape mismatch, or a NaN or infinite value (which would
-    fill holes with black), raises WeightsError naming the file and the architecture."""
+    """Load ``state`` into ``module`` strictly; a key or shape mismatch, a NaN or infinite value (which would
+    fill holes with black) or a learned value beyond MAX_PARAMETER_MAGNITUDE (which would fill them solid white)
+    raises WeightsError naming the file and the architecture."""
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -146,6 +150,13 @@ def load_into(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: 
     if not_finite:
         raise WeightsError(f"weights file {path} is damaged: {len(not_finite)} tensor(s) hold NaN or infinite "
                            f"values, e.g. {not_finite[0]}")
+    parameters = dict(module.named_parameters())  # BatchNorm's running statistics may legitimately be large
+    absurd = sorted(k for k in parameters if state[k].numel() and float(state[k].abs().max()) > MAX_PARAMETER_MAGNITUDE)
+    if absurd:
+        largest = max(float(state[k].abs().max()) for k in absurd)
+        raise WeightsError(f"weights file {path} is not a usable {arch} model: {len(absurd)} tensor(s) hold values up "
+                           f"to {largest:.3g}, far beyond trained weights (under {MAX_PARAMETER_MAGNITUDE:g}), "
+                           f"e.g. {absurd[0]}")
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=True)
 
 

@@ -172,6 +172,24 @@ def test_non_finite_weights_are_refused(tmp_path, dmfn_state):
         load_model(path, device="cpu")
 
 
+def test_finite_but_absurd_weights_are_refused(tmp_path, dmfn_state):
+    """Every value 6e4 filled the hole solid white and exited 0."""
+    state = {k: torch.full_like(v, 6e4) if v.is_floating_point() else v for k, v in dmfn_state.items()}
+    path = save_weights(tmp_path / "absurd.safetensors", state, arch="dmfn")
+    with pytest.raises(WeightsError, match="absurd.safetensors is not a usable dmfn model: .* up to 6e\\+04"):
+        load_model(path, device="cpu")
+
+
+def test_large_batchnorm_statistics_are_not_taken_for_absurd_weights(tmp_path):
+    from engine.registry import build_network
+
+    network = build_network("dfnet")
+    state = {k: (torch.full_like(v, 3000.0) if k.endswith("running_var") else v) for k, v in
+             network.state_dict().items()}
+    path = save_weights(tmp_path / "large_var.safetensors", state, arch="dfnet")
+    assert load_model(path, device="cpu") is not None
+
+
 @pytest.mark.parametrize("card_text", [
     '{"name": {"a": 1}}', '{"name": ["x"]}', '{"name": null, "sha256": 12}', '{"name": NaN}',
     "[" * 100000 + "]" * 100000, '["not", "an", "object"]',
