@@ -40,6 +40,16 @@ def _icon(name: str) -> QIcon:
     return QIcon(str(path))
 
 
+def _enter_pressed(window) -> None:
+    """Enter removes, except while the brush-size box has the focus: there it applies the typed size and hands
+    the keyboard back to the photo."""
+    if window.size_spin.hasFocus():
+        window.size_spin.interpretText()
+        window.canvas.setFocus()
+        return
+    window.remove()
+
+
 def _action(window, text: str, slot, shortcut=None, *, checkable: bool = False, tip: str = "",
             icon: str = "") -> QAction:
     action = QAction(text, window)
@@ -93,7 +103,7 @@ def build_actions(window) -> None:
     window.act_grow = _action(window, "&Grow mask...", lambda: window.grow_mask(None), "Ctrl+G")
     window.act_shrink = _action(window, "Shrin&k mask...", lambda: window.shrink_mask(None), "Ctrl+Shift+G")
     for seq in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-        QShortcut(QKeySequence(seq), window, window.remove)
+        QShortcut(QKeySequence(seq), window, lambda: _enter_pressed(window))
 
     window.tool_group = QActionGroup(window)
     window.tool_actions: dict[str, QAction] = {}

@@ -1171,3 +1171,21 @@ def test_saving_a_transparent_photo_as_jpeg_says_the_transparency_is_lost(qtbot,
     assert target.is_file()
     message = main_window.statusBar().currentMessage()
     assert message.startswith(f"Saved {target}.") and "cannot hold transparency" in message
+
+
+def test_enter_in_the_size_box_applies_the_size_and_does_not_remove(qtbot, opened, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    removals = []
+    monkeypatch.setattr(opened, "remove", lambda: removals.append(1))
+    opened.document.fill_rect(10, 10, 30, 30)
+    opened.activateWindow()
+    opened.size_spin.setFocus()
+    qtbot.waitUntil(opened.size_spin.hasFocus)
+    opened.size_spin.lineEdit().selectAll()
+    qtbot.keyClicks(opened.size_spin.lineEdit(), "37")
+    qtbot.keyClick(opened.size_spin.lineEdit(), Qt.Key.Key_Return)
+    assert removals == [] and opened.size_spin.value() == 37
+    opened.canvas.setFocus()
+    qtbot.keyClick(opened.canvas, Qt.Key.Key_Return)
+    assert removals == [1]
