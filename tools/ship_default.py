@@ -1,6 +1,6 @@
 """Ship the kept default weights of a background run: copy them into ``resources/weights/`` with a model card.
 
-    python tools/ship_default.py dfnet [--kept trainer/recipes/runs/dfnet-default.safetensors]
+    python tools/ship_default.py dfnet --kept RUNS/default-dfnet-kept.safetensors
         [--baselines trainer/recipes/val-baselines.json] [--log trainer/recipes/dfnet-progress.md]
         [--inference FILE] [--out resources/weights]
 
@@ -221,19 +221,23 @@ def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path,
     sha256 = sha256_of(target)
     text = model_card(arch, card, baselines, cpus_from_log(log), sha256, target.stat().st_size, inference)
     atomic_write(out / f"{arch}.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    # the training totals and recipe, from which the next default-weights run continues
+    card_text = json.dumps(card, indent=2) + "\n"
+    atomic_write(out / f"{arch}.training.json", lambda tmp: Path(tmp).write_text(card_text, encoding="utf-8"))
     return target, sha256, card
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("arch", choices=ARCHES)
-    parser.add_argument("--kept", type=Path, help="default: trainer/recipes/runs/ARCH-default.safetensors")
+    parser.add_argument("--kept", type=Path, required=True,
+                        help="the kept weights of a default-weights run (tools/train_default.sh: RUN-kept.safetensors)")
     parser.add_argument("--baselines", type=Path, default=REPO / "trainer/recipes/val-baselines.json")
     parser.add_argument("--log", type=Path, help="default: trainer/recipes/ARCH-progress.md")
     parser.add_argument("--inference", type=Path, help="the weights scored on the pre-fill the editor gives them")
     parser.add_argument("--out", type=Path, default=REPO / "resources/weights")
     args = parser.parse_args(argv)
-    kept = args.kept or REPO / f"trainer/recipes/runs/{args.arch}-default.safetensors"
+    kept = args.kept
     log = args.log or REPO / f"trainer/recipes/{args.arch}-progress.md"
     try:
         target, sha256, card = ship(args.arch, kept, args.baselines, log, args.out, args.inference)

@@ -3,16 +3,17 @@
 #
 # Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]     (ARCH: dfnet, dmfn)
 #
-#   start     (default) resume the run exactly from its checkpoint; without one (a new machine) start it from the
-#             kept weights of earlier sittings (trainer/recipes/runs/ARCH-default.safetensors), else from the
-#             shipped weights, else from random initialisation. Never starts a second copy. Runs at the lowest
-#             priority (nice 19) and returns at once.
+#   start     (default) resume the run exactly from its checkpoint; without one start it from the weights an
+#             earlier sitting on this machine kept (RUN-kept.safetensors beside the run folder), else (a new machine)
+#             from the shipped weights (resources/weights/ARCH.safetensors, their training totals in
+#             ARCH.training.json). Never starts a second copy. Runs at the lowest priority (nice 19) and returns at
+#             once. Weights never go into the repository unless they ship (tools/ship_default.py).
 #   status    pid, state and the last progress line
 #   pause     SIGSTOP (before benchmarks and the test suite); continue: SIGCONT
 #   stop      SIGTERM: the trainer writes a checkpoint and exits; waits for it
 #   finish    stop, score the checkpoint on the validation photos (the rivals' scores are reused from
 #             trainer/recipes/val-*.json while the pairs are the same), append the rows and keep the weights when
-#             they beat the kept ones (tools/progress_row.py); then commit what changed in trainer/recipes/.
+#             they beat the kept ones (tools/progress_row.py; RUN-kept.safetensors); then commit the progress rows.
 #             DMFN: stroke masks against Telea and NS, trainer/recipes/dmfn-progress.md, kept by VGG distance.
 #             DFNet (phase 2): stroke masks and the lasso object-removal set against PatchMatch alone,
 #             trainer/recipes/dfnet-phase2-progress.md and dfnet-phase2-lasso-progress.md, kept by Gram distance.
@@ -28,7 +29,7 @@ action="${2:-start}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-$root/.venv/bin/python}"
 datasets="${FUSIONPAINT_DATASETS:-$root/../shared/datasets}"
-kept="$root/trainer/recipes/runs/$arch-default.safetensors"
+shipped="$root/resources/weights/$arch.safetensors"
 
 case "$arch" in
     # phase 2 (see trainer/recipes/README.md): the job DFNet does in the editor - PatchMatch's pre-fill, lasso holes
@@ -46,6 +47,7 @@ case "$arch" in
 esac
 
 run="${FUSIONPAINT_DEFAULT_RUN:-$("$python" -c 'from engine.paths import user_runs_dir; print(user_runs_dir())')/default-$arch}"
+kept="$run-kept.safetensors"
 pidfile="$run/train.pid"
 log="$run/train.log"
 
@@ -76,14 +78,18 @@ case "$action" in
             [ -d "$photos" ] || { echo "error: photo folder not found: $photos" >&2; exit 2; }
             init=(--init default --seed 0)
             what="started in $run"
-            if [ -f "$kept" ]; then
-                # continue the weights of earlier sittings; a new seed so the photo and hole order is new too
-                cp "${kept%.safetensors}.json" "$run/base.json"
+            for start_weights in "$kept" "$shipped"; do
+                [ -f "$start_weights" ] || continue
+                # continue those weights with their totals; a new seed so the photo and hole order is new too
+                if [ "$start_weights" = "$kept" ]; then card="${kept%.safetensors}.json"
+                else card="${shipped%.safetensors}.training.json"; fi
+                cp "$card" "$run/base.json"
                 seed="$("$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_steps"])' \
                         "$run/base.json")"
-                init=(--init "$kept" --seed "$seed")
-                what="started in $run from $kept"
-            fi
+                init=(--init "$start_weights" --seed "$seed")
+                what="started in $run from $start_weights"
+                break
+            done
             args=(train "${recipe[@]}" --data "$photos" "${init[@]}" --steps 1000000000 --no-evaluate
                   --name "default-$arch" --run-dir "$run" --json-progress)
         fi

@@ -63,6 +63,9 @@ def test_ships_weights_unchanged_with_a_card(tmp_path, capsys):
     assert "non-commercial" in card and "telea" in card
     assert "3 pairs of 2 validation photos" in card and "256 px" in card  # from the scores, not fixed text
     assert "across a seam band of 8 px" in card
+    # the totals the next default-weights run continues from ship beside the weights
+    totals = json.loads((out / "dfnet.training.json").read_text())
+    assert totals == json.loads(kept.with_suffix(".json").read_text())
 
 
 def test_a_dmfn_card_names_its_own_losses_and_output(tmp_path, capsys):
