@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from engine.device import DEVICE_CHOICES, resolve_device
-from engine.errors import FusionPaintError, ImageError, WriteError
+from engine.errors import FusionPaintError, ImageError, NothingToSample, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, image_files, load_image, load_mask, save_format, save_image
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
@@ -34,6 +34,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     remove.add_argument("--mask", help="mask image: white (> 127) or an RGBA alpha marks what to remove")
     remove.add_argument("--images", help="folder of photos (folder mode)")
     remove.add_argument("--masks", help="folder of masks matched by file stem, or one mask for all photos")
+    remove.add_argument("--exclude", help="mask of what the fill must never copy from (the sampling area's excluded "
+                        "part), read like --mask; folder mode: a folder matched by file stem or one mask for all "
+                        "photos. Honoured by PatchMatch, OpenCV's fills and a network's pre-fill")
     remove.add_argument("-o", "--output", required=True, help="output file (single) or folder (folder mode)")
     remove.add_argument("--model", default=None, help="model name or path to a .safetensors file (see 'models')")
     remove.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="compute device (default: auto)")
@@ -112,26 +115,36 @@ def run_remove(args: argparse.Namespace) -> int:
         return _fail("cancelled", 130)
 
 
-def _clean_one(image_path: Path, mask_path: Path, model, band_px: int | None) -> tuple[Photo, InpaintResult]:
+def _clean_one(image_path: Path, mask_path: Path, model, band_px: int | None,
+               exclude_path: Path | None = None) -> tuple[Photo, InpaintResult]:
     photo = load_image(image_path)
     hole, warnings = load_mask(mask_path, photo.rgb.shape[:2])
+    exclude = None
+    if exclude_path is not None:
+        exclude, exclude_warnings = load_mask(exclude_path, photo.rgb.shape[:2])
+        warnings += exclude_warnings
     for warning in (*photo.notes, *warnings):
         _warn(warning)
     if not hole.any():
         _warn(f"mask {mask_path} is empty: {image_path.name} is copied unchanged")
     # the original pixels are not needed after the fill: writing the result over them saves a copy of the photo
-    return photo, inpaint(photo.rgb, hole, model, band_px=band_px, in_place=True)
+    result = inpaint(photo.rgb, hole, model, band_px=band_px, in_place=True, exclude=exclude)
+    for note in result.notes:
+        _warn(note)
+    return photo, result
 
 
 def _remove_one(args: argparse.Namespace, model) -> int:
     image_path, mask_path, out_path = Path(args.image), Path(args.mask), Path(args.output)
     outputs = {"output": out_path, **({"--alpha-out": Path(args.alpha_out)} if args.alpha_out else {})}
-    conflict = _output_conflict(outputs, {"photo": image_path, "mask": mask_path}, args.overwrite)
+    exclude_path = Path(args.exclude) if args.exclude else None
+    inputs = {"photo": image_path, "mask": mask_path, **({"exclude mask": exclude_path} if exclude_path else {})}
+    conflict = _output_conflict(outputs, inputs, args.overwrite)
     if conflict:
         return _fail(conflict, EXIT_USAGE)
     for path in outputs.values():
         save_format(path)  # an unknown file type stops before any work, so no output is left half done
-    photo, result = _clean_one(image_path, mask_path, model, args.band)
+    photo, result = _clean_one(image_path, mask_path, model, args.band, exclude_path)
     summary = (f"{len(result.windows)} region(s) filled with {result.model} on {result.device} in "
                f"{result.timings.get('total', 0.0):.2f} s")
     cleaned, alpha_map = result.image, (result.alpha_map() if args.alpha_out else None)
@@ -163,6 +176,11 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
     if not photos:
         return _fail(f"no photos ({', '.join(SUPPORTED_EXTENSIONS)}) in {images_dir}")
     masks_by_stem = {p.stem: p for p in image_files(masks_arg, recursive=False)} if masks_arg.is_dir() else None
+    exclude_arg = Path(args.exclude) if args.exclude else None
+    if exclude_arg is not None and not exclude_arg.exists():
+        return _fail(f"exclude mask folder or file not found: {exclude_arg}")
+    excludes_by_stem = ({p.stem: p for p in image_files(exclude_arg, recursive=False)}
+                        if exclude_arg is not None and exclude_arg.is_dir() else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
     done = 0
@@ -178,15 +196,16 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
             _warn(f"{conflict}: {image_path.name} skipped")
             failures += 1
             continue
+        exclude_path = exclude_arg if excludes_by_stem is None else excludes_by_stem.get(image_path.stem)
         try:
-            photo, result = _clean_one(image_path, mask_path, model, args.band)
+            photo, result = _clean_one(image_path, mask_path, model, args.band, exclude_path)
             cleaned = result.image
             del result  # as in single-photo mode: the per-window maps are not needed to encode the output
             for warning in save_image(out_dir / image_path.name, cleaned, alpha=photo.alpha, like=photo,
                                       quality=args.quality, keep_gps=args.keep_gps):
                 _warn(warning)
             done += 1
-        except (ImageError, WriteError) as exc:
+        except (ImageError, WriteError, NothingToSample) as exc:
             _warn(str(exc))
             failures += 1
     print(f"{done} photo(s) written to {out_dir}, {failures} skipped")

@@ -27,3 +27,7 @@ class JobCancelled(FusionPaintError):
 
 class JobTooLarge(FusionPaintError):
     """A removal would need more memory than the system has free; refused before any work."""
+
+
+class NothingToSample(FusionPaintError):
+    """The sampling area's exclusion leaves a hole nothing to be filled from; refused before any work."""

@@ -52,11 +52,13 @@ class Inpainter:
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
                 progress: Callable[[float], None] | None = None,
-                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
+                sizes: Sequence[tuple[int, int]] | None = None, excludes: np.ndarray | None = None) -> Prediction:
         """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
         H and W are multiples of ``spec.size_multiple``; ``sizes`` gives each image's real (h, w) when the rest is
-        reflect-padding (None = no padding); a classical pre-fill is made from the real pixels only. A slow model
+        reflect-padding (None = no padding); a classical pre-fill is made from the real pixels only. ``excludes``
+        (bool (N, H, W), True = never a source; None = none) is honoured by the classical fills and pre-fills (a
+        network itself still sees the whole window). A slow model
         raises `engine.errors.JobCancelled` soon after ``cancel`` is set and reports ``progress(fraction of this
         call, 0..1)``; a fast one may do neither (the pipeline checks and reports between calls).
         """
@@ -75,8 +77,8 @@ class ClassicalInpainter(Inpainter):
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
                 progress: Callable[[float], None] | None = None,
-                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
-        return Prediction(raw=self.spec.fill(images, holes, cancel, progress), alpha=None)
+                sizes: Sequence[tuple[int, int]] | None = None, excludes: np.ndarray | None = None) -> Prediction:
+        return Prediction(raw=self.spec.fill(images, holes, cancel, progress, excludes), alpha=None)
 
 
 PATCHMATCH_SHARE = 0.8
@@ -112,14 +114,15 @@ class NetworkInpainter(Inpainter):
 
     def predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
                 progress: Callable[[float], None] | None = None,
-                sizes: Sequence[tuple[int, int]] | None = None) -> Prediction:
+                sizes: Sequence[tuple[int, int]] | None = None, excludes: np.ndarray | None = None) -> Prediction:
         import torch
 
         with torch.inference_mode():
-            return self._predict(images, holes, cancel, sizes, progress)
+            return self._predict(images, holes, cancel, sizes, progress, excludes)
 
     def _predict(self, images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None,
-                 sizes: Sequence[tuple[int, int]] | None, progress: Callable[[float], None] | None) -> Prediction:
+                 sizes: Sequence[tuple[int, int]] | None, progress: Callable[[float], None] | None,
+                 excludes: np.ndarray | None) -> Prediction:
         import torch
 
         lo, hi = self.spec.value_range
@@ -134,7 +137,7 @@ class NetworkInpainter(Inpainter):
         if self.spec.input_fill is not None:
             share = PATCHMATCH_SHARE if self.spec.input_fill == "patchmatch" else 0.0
             within = None if progress is None else (lambda fraction: progress(share * fraction))
-            base = prefill(images, holes, self.spec.input_fill, cancel, sizes, within)
+            base = prefill(images, holes, self.spec.input_fill, cancel, sizes, within, excludes)
             fill_t = torch.from_numpy(base).permute(0, 3, 1, 2).to(self.device).to(self.dtype)
             fill_t = (fill_t * (hi - lo) + lo).contiguous(memory_format=self.memory_format)
         # (an autocast context with enabled=False would switch off a caller's own autocast, so none is entered)

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import threading
-
     import numpy as np
     import torch
 
@@ -37,13 +35,12 @@ NetworkForward = Callable[
 """forward(network, image, hole, fill) -> (raw, alpha): NCHW tensors; image, fill and raw in the spec's value range
 (RGB), hole (N, 1, H, W) with 1 = hole, fill the classical pre-fill or None, alpha (N, 3, H, W) in [0, 1] or None."""
 
-ClassicalFill = Callable[
-    ["np.ndarray", "np.ndarray", "threading.Event | None", "Callable[[float], None] | None"], "np.ndarray"
-]
-"""fill(images, holes, cancel, progress) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool (N, H, W) (True =
-hole) in, float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. A fill that takes more than a
-fraction of a second raises `engine.errors.JobCancelled` soon after ``cancel`` (None: never) is set, and calls
-``progress(fraction of this call done, 0..1)`` (None: nobody listens) as it goes."""
+ClassicalFill = Callable[..., "np.ndarray"]
+"""fill(images, holes, cancel, progress, excludes=None) -> filled: float32 (N, H, W, 3) RGB in [0, 1] and bool
+(N, H, W) (True = hole) in, float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. ``excludes``:
+bool (N, H, W), True = a pixel the fill must never take colours from (the sampling area's excluded part), or None.
+A fill that takes more than a fraction of a second raises `engine.errors.JobCancelled` soon after ``cancel`` (None:
+never) is set, and calls ``progress(fraction of this call done, 0..1)`` (None: nobody listens) as it goes."""
 
 
 @dataclass(frozen=True)

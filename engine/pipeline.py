@@ -1,7 +1,8 @@
 """One removal: hole regions -> context windows -> one batch through the model -> composite.
 
-Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill. Inputs are never modified (unless
-the caller asks for the result in place).
+Contract: ``image`` is uint8 (H, W, 3) RGB, ``hole`` is bool (H, W) with True = fill, and the optional ``exclude`` is
+bool (H, W) with True = never a source (the sampling area's excluded part: a fill takes no texture or colour from it;
+where it overlaps the hole, the hole wins). Inputs are never modified (unless the caller asks for the result in place).
 Composition inside each window, with A the composition map and ``known`` the image with the hole zeroed (or, for
 weights trained with a classical pre-fill, with the hole holding that fill)::
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engine.errors import JobCancelled, JobTooLarge
+from engine.errors import JobCancelled, JobTooLarge, NothingToSample
 from engine.inpainter import Inpainter
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
@@ -68,7 +69,7 @@ class InpaintResult:
     image: uint8 (H, W, 3) RGB result. alpha_learned: True when the alpha maps are DFNet's learned maps, False when they
     are the composition mask (feathered across ``band_px`` pixels, or the hole itself when ``band_px`` is 0).
     band_px: the seam band used, in pixels. timings: seconds per stage ("plan", "prepare", "model", "composite",
-    "total").
+    "total"). notes: one-line remarks for the user, e.g. that a network only partly honoured the exclude mask.
     """
 
     image: np.ndarray
@@ -78,6 +79,7 @@ class InpaintResult:
     device: str
     band_px: int
     timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def alpha_map(self) -> np.ndarray:
         """uint8 (H, W, 3): the composition maps of all windows (255 = model output), 0 elsewhere."""
@@ -106,12 +108,36 @@ class InpaintResult:
         return total
 
 
-def validate_inputs(image: np.ndarray, hole: np.ndarray) -> None:
-    """Raise ValueError unless image is uint8 (H, W, 3) and hole is bool (H, W) of the same size."""
+def validate_inputs(image: np.ndarray, hole: np.ndarray, exclude: np.ndarray | None = None) -> None:
+    """Raise ValueError unless image is uint8 (H, W, 3) and hole (and exclude, unless None) are bool (H, W) of the same
+    size."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be a uint8 array of shape (H, W, 3), got {getattr(image, 'shape', '?')}")
-    if not isinstance(hole, np.ndarray) or hole.dtype != np.bool_ or hole.shape != image.shape[:2]:
-        raise ValueError(f"hole must be a bool array of shape {image.shape[:2]}, got {getattr(hole, 'shape', '?')}")
+    masks = {"hole": hole} if exclude is None else {"hole": hole, "exclude": exclude}
+    for name, mask in masks.items():
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.shape != image.shape[:2]:
+            raise ValueError(f"{name} must be a bool array of shape {image.shape[:2]}, "
+                             f"got {getattr(mask, 'shape', '?')}")
+
+
+def check_sampling_area(hole: np.ndarray, exclude: np.ndarray | None) -> None:
+    """Raise NothingToSample when ``exclude`` (bool (H, W), True = never a source) covers every pixel outside
+    ``hole`` (bool (H, W)): no fill would have anything to copy from."""
+    if exclude is not None and hole.any() and (hole | exclude).all():
+        raise NothingToSample("the excluded sampling area covers the whole photo outside the hole, so there is "
+                              "nothing left to fill it from: exclude less")
+
+
+def exclude_note(spec) -> str | None:
+    """What a removal with an exclude mask tells the user about model ``spec``: None when its fill honours the mask
+    fully (the classical fills), else how far a network does (only its classical pre-fill avoids the area)."""
+    if spec.kind != "network":
+        return None
+    if spec.input_fill is None:
+        return (f"{spec.title} does not use the sampling area (it may continue the excluded area's colours into the "
+                "hole): choose PatchMatch to keep them out")
+    return (f"{spec.title} avoids the excluded sampling area only in its {spec.input_fill} pre-fill; the network "
+            "itself still sees it next to the hole: choose PatchMatch to keep it out strictly")
 
 
 def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_place: bool = False) -> int:
@@ -161,21 +187,35 @@ def _check(cancel: threading.Event | None) -> None:
         raise JobCancelled("removal cancelled")
 
 
-def _prepare_window(image: np.ndarray, hole: np.ndarray, box: Box, native: int) -> tuple[np.ndarray, np.ndarray]:
+def _prepare_window(image: np.ndarray, hole: np.ndarray, exclude: np.ndarray | None, box: Box, native: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Crop a window and downscale it so its longer side is at most ``native``.
 
-    Returns float32 (h, w, 3) in [0, 1] RGB and bool (h, w) hole.
+    Returns float32 (h, w, 3) in [0, 1] RGB, bool (h, w) hole and bool (h, w) exclude (None when ``exclude`` is).
+    NothingToSample when the window holds no pixel that is neither hole nor excluded.
     """
     y0, x0, y1, x1 = box
     crop = image[y0:y1, x0:x1]
-    crop_hole = hole[y0:y1, x0:x1]
     if window_scale(box, native) < 1.0:
         small_h, small_w = _small_size(box, native)
-        size = (small_w, small_h)
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        # any hole pixel touching a low-resolution pixel makes it a hole: the fill never misses part of the hole
-        crop_hole = cv2.resize(crop_hole.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA) > 0
-    return crop.astype(np.float32) / 255.0, crop_hole
+        crop = cv2.resize(crop, (small_w, small_h), interpolation=cv2.INTER_AREA)
+    crop_hole = _crop_mask(hole, box, native)
+    crop_exclude = None if exclude is None else _crop_mask(exclude, box, native)
+    if crop_exclude is not None and (crop_hole | crop_exclude).all():
+        raise NothingToSample(f"everything around the hole at x {x0}-{x1}, y {y0}-{y1} px is excluded from the "
+                              "sampling area, so there is nothing near it to fill it from: exclude less around it")
+    return crop.astype(np.float32) / 255.0, crop_hole, crop_exclude
+
+
+def _crop_mask(mask: np.ndarray, box: Box, native: int) -> np.ndarray:
+    """bool (h, w): ``box`` of ``mask`` (bool (H, W)), downscaled like the window; any set pixel touching a
+    low-resolution pixel sets it, so the fill never misses part of the hole nor copies from an excluded pixel."""
+    y0, x0, y1, x1 = box
+    crop = mask[y0:y1, x0:x1]
+    if window_scale(box, native) >= 1.0:
+        return crop
+    small_h, small_w = _small_size(box, native)
+    return cv2.resize(crop.view(np.uint8) * np.uint8(255), (small_w, small_h), interpolation=cv2.INTER_AREA) > 0
 
 
 def _small_size(box: Box, native: int) -> tuple[int, int]:
@@ -190,15 +230,15 @@ def _padded_shape(small_hw: tuple[int, int], multiple: int, min_side: int) -> tu
 
 
 def _pad_batch(
-    crops: list[np.ndarray], holes: list[np.ndarray], multiple: int, min_side: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reflect-pad every window (bottom and right) to one shape: each side a multiple of ``multiple`` and at least
-    ``min_side``."""
+    crops: list[np.ndarray], masks: list[list[np.ndarray] | None], multiple: int, min_side: int
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Reflect-pad every window and its masks (a list per kind, e.g. holes and excludes; None stays None) at the
+    bottom and right to one shape: each side a multiple of ``multiple`` and at least ``min_side``."""
     height = max(_padded_shape(c.shape[:2], multiple, min_side)[0] for c in crops)
     width = max(_padded_shape(c.shape[:2], multiple, min_side)[1] for c in crops)
     images = np.stack([pad_bottom_right(crop, height, width) for crop in crops])
-    masks = np.stack([pad_bottom_right(crop_hole, height, width) for crop_hole in holes])
-    return images, masks
+    padded = [None if kind is None else np.stack([pad_bottom_right(m, height, width) for m in kind]) for kind in masks]
+    return images, padded
 
 
 def _batches(windows: list[Box], spec, min_side: int) -> list[list[Box]]:
@@ -220,8 +260,13 @@ def inpaint(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     in_place: bool = False,
+    exclude: np.ndarray | None = None,
 ) -> InpaintResult:
     """Fill ``hole`` in ``image`` with ``model``; see the module docstring for the composition rule.
+
+    ``exclude``: bool (H, W), True = never a source for the fill (None or empty: the whole photo may be sampled).
+    PatchMatch and OpenCV's fills, and a network's classical pre-fill, honour it within each window (see
+    :func:`exclude_note` for networks). Raises NothingToSample up front when it leaves nothing to fill from.
 
     ``band_px``: width of the seam band in pixels (>= 0); None = the model's own (``spec.seam_band_px``).
 
@@ -230,7 +275,9 @@ def inpaint(
     ``in_place``: write the result into ``image`` itself instead of a copy (3 bytes per pixel less), for callers
     that no longer need the original, like the command line; by default the inputs are never modified.
     """
-    validate_inputs(image, hole)
+    validate_inputs(image, hole, exclude)
+    if exclude is not None and not exclude.any():
+        exclude = None
     spec = model.spec
     band_px = spec.seam_band_px if band_px is None else band_px
     report = progress or (lambda fraction, message: None)
@@ -245,7 +292,9 @@ def inpaint(
         report(1.0, "Nothing to remove")
         return InpaintResult(image if in_place else image.copy(), (), spec.alpha_learned, spec.name,
                              model.device_name, band_px, timings)
+    check_sampling_area(hole, exclude)
     check_memory(estimate_peak_bytes(image.shape[:2], windows, spec, in_place))
+    note = None if exclude is None else exclude_note(spec)
     # windows never overlap, so a window's crop never holds pixels already written for another: in place is exact
     output = image if in_place else image.copy()
 
@@ -255,10 +304,11 @@ def inpaint(
     for batch_boxes in _batches(windows, spec, min_side):
         _check(cancel)
         tick = time.perf_counter()
-        prepared = [_prepare_window(image, hole, box, spec.native_size) for box in batch_boxes]
+        prepared = [_prepare_window(image, hole, exclude, box, spec.native_size) for box in batch_boxes]
         crops = [p[0] for p in prepared]
-        small_holes = [p[1] for p in prepared]
-        batch, batch_holes = _pad_batch(crops, small_holes, spec.size_multiple, min_side)
+        small_excludes = None if exclude is None else [p[2] for p in prepared]
+        batch, (batch_holes, batch_excludes) = _pad_batch(crops, [[p[1] for p in prepared], small_excludes],
+                                                          spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         done = 0.1 + 0.8 * first / len(windows)  # the model's share of the bar: 0.1 .. 0.9
         share = 0.8 * len(batch_boxes) / len(windows)
@@ -267,7 +317,7 @@ def inpaint(
         report(done, message)
         tick = time.perf_counter()
         prediction = model.predict(batch, batch_holes, cancel, functools.partial(
-            _report_within, report, done, share, message), sizes=[c.shape[:2] for c in crops])
+            _report_within, report, done, share, message), sizes=[c.shape[:2] for c in crops], excludes=batch_excludes)
         timings["model"] = timings.get("model", 0.0) + time.perf_counter() - tick
         _check(cancel)
         tick = time.perf_counter()
@@ -280,7 +330,8 @@ def inpaint(
 
     timings["total"] = time.perf_counter() - start
     report(1.0, "Done")
-    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, band_px, timings)
+    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, band_px, timings,
+                         notes=() if note is None else (note,))
 
 
 def _report_within(report: ProgressCallback, done: float, share: float, message: str, fraction: float) -> None:

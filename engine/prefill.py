@@ -18,7 +18,8 @@ INPUT_FILLS = (*CLASSICAL_METHODS, "patchmatch")
 
 def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None,
             sizes: Sequence[tuple[int, int]] | None = None,
-            progress: Callable[[float], None] | None = None) -> np.ndarray:
+            progress: Callable[[float], None] | None = None,
+            excludes: np.ndarray | None = None) -> np.ndarray:
     """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) RGB in [0, 1]) with ``method``
     (one of `INPUT_FILLS`); float32 (N, H, W, 3) RGB in [0, 1] out, pixels outside the holes unchanged. Raises
     JobCancelled soon after ``cancel`` is set, ValueError for an unknown method.
@@ -26,22 +27,25 @@ def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threadin
     ``sizes``: the real (h, w) of each image, the rest being bottom/right padding (`engine.regions.pad_bottom_right`).
     Each image is then filled from its real pixels only - a fill that copies texture would otherwise copy the
     padding's mirror images into the hole - and the fill is padded the same way. ``progress(fraction 0..1)`` is
-    reported within PatchMatch's fills (OpenCV's take milliseconds and report nothing)."""
+    reported within PatchMatch's fills (OpenCV's take milliseconds and report nothing). ``excludes`` (bool (N, H, W),
+    True = never a source; None = none): pixels no fill copies from (see each fill for how)."""
     if method != "patchmatch" and method not in CLASSICAL_METHODS:
         raise ValueError(f"unknown input fill {method!r} (known: {', '.join(INPUT_FILLS)})")
 
-    def fill(part: np.ndarray, part_holes: np.ndarray, done: float, share: float) -> np.ndarray:
+    def fill(part: np.ndarray, part_holes: np.ndarray, part_excludes: np.ndarray | None, done: float, share: float
+             ) -> np.ndarray:
         if method != "patchmatch":
-            return classical_fill(part, part_holes, method, cancel)
+            return classical_fill(part, part_holes, method, cancel, part_excludes)
         within = None if progress is None else (lambda fraction: progress(done + share * fraction))
-        return patchmatch_fill(part, part_holes, cancel, within)
+        return patchmatch_fill(part, part_holes, cancel, within, part_excludes)
 
     full_size = [images.shape[1:3]] * len(images)
     if sizes is None or [tuple(s) for s in sizes] == full_size:
-        return fill(images, holes, 0.0, 1.0)
+        return fill(images, holes, excludes, 0.0, 1.0)
     height, width = images.shape[1:3]
     out = np.empty(images.shape, np.float32)
     for i, (h, w) in enumerate(sizes):
-        part = fill(images[i:i + 1, :h, :w], holes[i:i + 1, :h, :w], i / len(sizes), 1 / len(sizes))
+        part_excludes = None if excludes is None else excludes[i:i + 1, :h, :w]
+        part = fill(images[i:i + 1, :h, :w], holes[i:i + 1, :h, :w], part_excludes, i / len(sizes), 1 / len(sizes))
         out[i] = pad_bottom_right(part[0], height, width)
     return out

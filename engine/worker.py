@@ -41,7 +41,7 @@ LoadModel = Callable[[str, str], "Inpainter"]
 """``load_model(name_or_path, device) -> Inpainter`` (``engine.registry.load_model``)."""
 
 RunPipeline = Callable[..., "InpaintResult"]
-"""``run(image, hole, model, *, band_px, progress, cancel) -> InpaintResult`` (``engine.pipeline.inpaint``)."""
+"""``run(image, hole, model, *, band_px, exclude, progress, cancel) -> InpaintResult`` (``engine.pipeline.inpaint``)."""
 
 
 def _readonly_copy(arr: np.ndarray) -> np.ndarray:
@@ -54,8 +54,9 @@ def _readonly_copy(arr: np.ndarray) -> np.ndarray:
 class InpaintJob:
     """An immutable request to fill ``hole`` in ``image`` with ``model``.
 
-    image: uint8 (H, W, 3) RGB; hole: bool (H, W), True = pixel to fill. Construction (directly or via
-    :meth:`snapshot`) validates both and stores private read-only C-contiguous copies, so later edits
+    image: uint8 (H, W, 3) RGB; hole: bool (H, W), True = pixel to fill; exclude: None or bool (H, W), True = never a
+    source for the fill (the sampling area's excluded part). Construction (directly or via
+    :meth:`snapshot`) validates them and stores private read-only C-contiguous copies, so later edits
     of the caller's arrays never reach the job. With ``share_image`` the image is not copied (a 24 MP copy costs
     tens of ms, hundreds when its memory is touched for the first time): it must then be a read-only C-contiguous
     array that the caller promises not to change until the job's future is done. ``request_id`` is the caller's tag
@@ -70,6 +71,7 @@ class InpaintJob:
     request_id: int = 0
     band_px: int | None = None
     share_image: bool = False
+    exclude: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         image, hole = self.image, self.hole
@@ -87,6 +89,12 @@ class InpaintJob:
             )
         if hole.shape != image.shape[:2]:
             raise ValueError(f"InpaintJob: hole size {hole.shape} differs from image size {image.shape[:2]}")
+        exclude = self.exclude
+        if exclude is not None and (not isinstance(exclude, np.ndarray) or exclude.dtype != np.bool_
+                                    or exclude.shape != image.shape[:2]):
+            raise ValueError(f"InpaintJob: exclude must be None or bool of shape {image.shape[:2]} (True = never a "
+                             f"source), got {getattr(exclude, 'dtype', type(exclude).__name__)} "
+                             f"{getattr(exclude, 'shape', '')}")
         if not isinstance(self.model, str) or not self.model:
             raise ValueError(f"InpaintJob: model must be a non-empty name or path, got {self.model!r}")
         if not isinstance(self.device, str) or not self.device:
@@ -100,6 +108,8 @@ class InpaintJob:
         else:
             object.__setattr__(self, "image", _readonly_copy(image))
         object.__setattr__(self, "hole", _readonly_copy(hole))
+        if exclude is not None:
+            object.__setattr__(self, "exclude", _readonly_copy(exclude))
 
     @classmethod
     def snapshot(
@@ -111,10 +121,12 @@ class InpaintJob:
         request_id: int = 0,
         band_px: int | None = None,
         share_image: bool = False,
+        exclude: np.ndarray | None = None,
     ) -> InpaintJob:
-        """Capture the caller's current image and hole as a job (validated read-only copies; see ``share_image``)."""
+        """Capture the caller's current image, hole and exclude mask as a job (validated read-only copies; see
+        ``share_image``)."""
         return cls(image=image, hole=hole, model=model, device=device, request_id=request_id, band_px=band_px,
-                   share_image=share_image)
+                   share_image=share_image, exclude=exclude)
 
 
 @dataclass(frozen=True)
@@ -297,7 +309,8 @@ class EngineWorker:
             raise JobCancelled(f"Cancelled: {job.model}")
         if isinstance(job, SwitchModelJob):
             return ModelLoaded(spec=model.spec, device=str(model.device))
-        return self._run(job.image, job.hole, model, band_px=job.band_px, progress=item.progress, cancel=item.cancel)
+        return self._run(job.image, job.hole, model, band_px=job.band_px, exclude=job.exclude, progress=item.progress,
+                         cancel=item.cancel)
 
     def _ensure_model(self, name: str, device: str, progress: ProgressCallback | None) -> Inpainter:
         """Return the loaded model for (name, device), loading it if needed. Recently used models stay loaded while

@@ -18,6 +18,28 @@ def synthetic_rgb(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarra
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
+def emblem_scene(height: int = 96, width: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A photo whose only magenta is an "emblem" touching the hole's right side, and a mask excluding it from the
+    sampling area: (image uint8 (H, W, 3) RGB, hole bool (H, W), exclude bool (H, W)). Green noise elsewhere. Any
+    fill that may sample the emblem copies magenta into the hole; see :func:`magenta_pixels`."""
+    rng = np.random.default_rng(seed)
+    image = (rng.integers(0, 60, (height, width, 1)) + np.array([40, 90, 40])).astype(np.uint8)
+    cy, cx, sy, sx = height // 2, width // 2, height / 96, width / 128
+    hole = np.zeros((height, width), bool)
+    hole[round(cy - 15 * sy):round(cy + 15 * sy), round(cx - 24 * sx):round(cx + 20 * sx)] = True
+    image[round(cy - 20 * sy):round(cy + 20 * sy), round(cx + 16 * sx):round(cx + 36 * sx)] = (250, 0, 250)
+    exclude = np.zeros((height, width), bool)
+    exclude[round(cy - 22 * sy):round(cy + 22 * sy), round(cx + 14 * sx):round(cx + 38 * sx)] = True
+    return image, hole, exclude
+
+
+def magenta_pixels(rgb: np.ndarray) -> int:
+    """How many pixels of ``rgb`` (uint8 (..., 3), or float in [0, 1]) are magenta-ish, like :func:`emblem_scene`'s
+    emblem (red above 60 %, green below 30 %)."""
+    rgb = np.asarray(rgb, np.float32) / (255.0 if np.asarray(rgb).dtype == np.uint8 else 1.0)
+    return int(((rgb[..., 0] > 0.6) & (rgb[..., 1] < 0.3)).sum())
+
+
 def write_photo_folder(folder: Path, n: int = 4, size: int = 64) -> Path:
     """Write ``n`` distinct synthetic RGB photos (size x size PNG, smooth gradients) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -16,11 +16,15 @@ CLASSICAL_METHODS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
 
 
 def classical_fill(
-    images: np.ndarray, holes: np.ndarray, method: str = "telea", cancel: threading.Event | None = None
+    images: np.ndarray, holes: np.ndarray, method: str = "telea", cancel: threading.Event | None = None,
+    excludes: np.ndarray | None = None,
 ) -> np.ndarray:
     """OpenCV fill of ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
     Returns float32 (N, H, W, 3) in [0, 1] (quantised to 8 bits); pixels outside the holes are the input's.
+    ``excludes`` (bool (N, H, W), True = never a source; None = none): these fills spread the colours of the hole's
+    edge inwards and cannot skip a source pixel, so the excluded pixels are filled along with the hole and then given
+    back their own values: their colours never reach the hole, which takes the colours beyond them instead.
     Raises JobCancelled between images once ``cancel`` is set.
     """
     flag = CLASSICAL_METHODS[method]
@@ -29,14 +33,18 @@ def classical_fill(
         if cancel is not None and cancel.is_set():
             raise JobCancelled("removal cancelled")
         rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        filled[i] = cv2.inpaint(rgb8, hole.astype(np.uint8), CLASSICAL_RADIUS_PX, flag).astype(np.float32) / 255.0
+        unknown = hole if excludes is None else hole | excludes[i]
+        fill8 = cv2.inpaint(rgb8, unknown.astype(np.uint8), CLASSICAL_RADIUS_PX, flag)
+        if unknown is not hole:
+            np.copyto(fill8, rgb8, where=~hole[..., None])
+        filled[i] = fill8.astype(np.float32) / 255.0
     return filled
 
 
-def _fill_hook(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None, progress, method: str
-               ) -> np.ndarray:
+def _fill_hook(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None, progress, excludes=None, *,
+               method: str) -> np.ndarray:
     """`classical_fill` with the arguments of `engine.model_spec.ClassicalFill` (fast: no progress within a call)."""
-    return classical_fill(images, holes, method, cancel)
+    return classical_fill(images, holes, method, cancel, excludes)
 
 
 for _method, _title, _paper, _rank in (

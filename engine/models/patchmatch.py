@@ -49,10 +49,13 @@ def _library():
 
 
 def patchmatch_fill(images: np.ndarray, holes: np.ndarray, cancel: threading.Event | None = None,
-                    progress: Callable[[float], None] | None = None) -> np.ndarray:
+                    progress: Callable[[float], None] | None = None,
+                    excludes: np.ndarray | None = None) -> np.ndarray:
     """PatchMatch fill of ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
     Returns float32 (N, H, W, 3) in [0, 1] (quantised to 8 bits); pixels outside the holes are the input's.
+    ``excludes`` (bool (N, H, W), True = never copied from; None = none) is the library's global mask, less the hole:
+    its pixels are neither filled nor used as a source, so no patch of the hole comes from them.
     Raises JobCancelled within ``CANCEL_POLL_S`` of ``cancel`` being set; the native call then finishes unseen on its
     own thread (it cannot be interrupted) and the next fill waits for it. ``progress(fraction)`` is estimated from the
     time spent (`EXPECTED_S`).
@@ -62,6 +65,7 @@ def patchmatch_fill(images: np.ndarray, holes: np.ndarray, cancel: threading.Eve
     a, b = EXPECTED_S
     expected = [a + b * int(hole.sum()) for hole in holes]
     for i, (image, hole) in enumerate(zip(images, holes, strict=True)):
+        excluded = None if excludes is None or not excludes[i].any() else (excludes[i] & ~hole).astype(np.uint8)
         rgb8 = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
         def report(elapsed_s: float, i: int = i) -> None:
@@ -69,20 +73,22 @@ def patchmatch_fill(images: np.ndarray, holes: np.ndarray, cancel: threading.Eve
                 within = min(elapsed_s / expected[i], 0.95)
                 progress((sum(expected[:i]) + within * expected[i]) / sum(expected))
 
-        filled[i] = _run_cancellable(library, rgb8, hole.astype(np.uint8), cancel, report).astype(np.float32) / 255.0
+        result = _run_cancellable(library, rgb8, hole.astype(np.uint8), excluded, cancel, report)
+        filled[i] = result.astype(np.float32) / 255.0
     return filled
 
 
-def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, cancel: threading.Event | None,
-                     report: Callable[[float], None]) -> np.ndarray:
-    """One native fill on a helper thread, waited for while watching ``cancel`` and reporting the seconds spent."""
+def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, excluded8: np.ndarray | None,
+                     cancel: threading.Event | None, report: Callable[[float], None]) -> np.ndarray:
+    """One native fill on a helper thread, waited for while watching ``cancel`` and reporting the seconds spent.
+    ``excluded8``: uint8 (H, W), non-zero = neither filled nor a source (None: every known pixel is a source)."""
     outcome: dict[str, object] = {}
 
     def run() -> None:
         with _NATIVE_LOCK:
             try:
                 library.set_random_seed(SEED)
-                outcome["result"] = library.inpaint(rgb8, hole8, patch_size=PATCH_RADIUS_PX)
+                outcome["result"] = library.inpaint(rgb8, hole8, global_mask=excluded8, patch_size=PATCH_RADIUS_PX)
             except Exception as exc:  # handed to the waiting thread
                 outcome["error"] = exc
 

@@ -90,7 +90,7 @@ def _slow_worker(started: threading.Event) -> EngineWorker:
     def load(name, device):
         return _FakeModel(get_spec(name))
 
-    def run(image, hole, model, *, band_px, progress, cancel):
+    def run(image, hole, model, *, band_px, exclude, progress, cancel):
         started.set()
         progress(0.1, "working")
         if cancel.wait(15):
@@ -132,7 +132,7 @@ def test_a_hard_composite_is_labelled_as_the_hole_mask(qtbot, make_main_window, 
 
     bands = []
 
-    def run(image, hole, model, *, band_px, progress, cancel):
+    def run(image, hole, model, *, band_px, exclude, progress, cancel):
         bands.append(band_px)
         return inpaint(image, hole, model, band_px=0, progress=progress, cancel=cancel)
 
@@ -152,9 +152,9 @@ def _gated_worker(release: threading.Event) -> EngineWorker:
     from engine.pipeline import inpaint
     from engine.registry import load_model
 
-    def run(image, hole, model, *, band_px, progress, cancel):
+    def run(image, hole, model, *, band_px, exclude, progress, cancel):
         assert release.wait(15)
-        return inpaint(image, hole, model, band_px=band_px, progress=progress, cancel=cancel)
+        return inpaint(image, hole, model, band_px=band_px, exclude=exclude, progress=progress, cancel=cancel)
 
     return EngineWorker(load_model=load_model, run=run)
 

@@ -48,7 +48,7 @@ class Fakes:
             raise RuntimeError(f"cannot load {name}")
         return FakeModel(FakeSpec(name), "cpu" if device == "auto" else device)
 
-    def run(self, image, hole, model, *, band_px, progress, cancel):
+    def run(self, image, hole, model, *, band_px, exclude, progress, cancel):
         self.threads.add(threading.get_ident())
         job_id = int(image[0, 0, 0])  # tests tag each job by its first pixel
         self.runs.append(job_id)
