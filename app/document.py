@@ -5,7 +5,9 @@ Coordinates: ``(x, y)`` are float image pixel coordinates; pixel (column ``i``, 
 centre, which keeps results exact at any zoom. A box is ``(y0, x0, y1, x1)``: ints, half-open, rows then columns
 (the same as the engine's ``WindowResult.box``).
 
-Image: uint8 (H, W, 3) RGB. Hole mask: bool (H, W), True = pixel to fill.
+Image: uint8 (H, W, 3) RGB. Hole mask: bool (H, W), True = pixel to fill. Exclude mask (the sampling area's excluded
+part): bool (H, W), True = pixel the fill must never copy from. The mask tools edit one of the two, the document's
+:attr:`Document.layer`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ import numpy as np
 from app.history import Box, History, ImagePatch, MaskPatch, Step
 
 Listener = Callable[[str, "Box | None"], None]
-"""``callback(kind, box)`` with kind ``"mask"`` or ``"image"`` and the box that changed."""
+"""``callback(kind, box)`` with kind ``"mask"`` (the hole mask), ``"exclude"`` or ``"image"`` and the box that
+changed."""
+
+LAYERS = ("hole", "exclude")
+"""The masks the mask tools can edit: the hole (what to fill) and the exclude mask (what never to sample)."""
+_LAYER_KIND = {"hole": "mask", "exclude": "exclude"}  # the listener kind of each layer's changes
 
 MAX_GROW_PX = 1000
 """Largest radius accepted by ``grow_mask``/``shrink_mask`` (pixels)."""
@@ -54,16 +61,16 @@ def _tight_box(hit: np.ndarray, y0: int, x0: int) -> Box | None:
     return (y0 + int(rows[0]), x0 + int(cols[0]), y0 + int(rows[-1]) + 1, x0 + int(cols[-1]) + 1)
 
 
-def _changed_part(box: Box, old: np.ndarray, new: np.ndarray) -> MaskPatch | None:
-    """The old and new mask values (bool, ``box``'s shape) of ``box``, shrunk to the pixels that differ; None when none
-    do."""
+def _changed_part(box: Box, old: np.ndarray, new: np.ndarray, layer: str) -> MaskPatch | None:
+    """The old and new values (bool, ``box``'s shape) of ``box`` of the ``layer`` mask, shrunk to the pixels that
+    differ; None when none do."""
     y0, x0 = box[:2]
     diff = _tight_box(old != new, y0, x0)
     if diff is None:
         return None
     dy0, dx0, dy1, dx1 = diff
     part = (slice(dy0 - y0, dy1 - y0), slice(dx0 - x0, dx1 - x0))
-    return MaskPatch.from_arrays(diff, old[part], new[part])
+    return MaskPatch.from_arrays(diff, old[part], new[part], layer)
 
 
 def mask_bbox(mask: np.ndarray) -> Box | None:
@@ -157,7 +164,8 @@ class Document:
             raise ValueError(f"document image must be uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
         self.photo = photo
         self._image = np.array(rgb, dtype=np.uint8, order="C", copy=True)
-        self._mask = np.zeros(rgb.shape[:2], dtype=bool)
+        self._masks = {layer: np.zeros(rgb.shape[:2], dtype=bool) for layer in LAYERS}
+        self._layer = "hole"
         self._history = History(max_history_bytes, max_history_steps)
         self._listeners: list[Listener] = []
         path = getattr(photo, "path", None)
@@ -183,9 +191,33 @@ class Document:
     @property
     def mask(self) -> np.ndarray:
         """Current hole mask, bool (H, W), True = fill; a read-only view."""
-        view = self._mask.view()
+        view = self._masks["hole"].view()
         view.flags.writeable = False
         return view
+
+    @property
+    def exclude(self) -> np.ndarray:
+        """Current exclude mask, bool (H, W), True = never a source for the fill; a read-only view."""
+        view = self._masks["exclude"].view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def layer(self) -> str:
+        """The mask the mask tools edit: "hole" or "exclude" (see `LAYERS`)."""
+        return self._layer
+
+    def set_layer(self, layer: str) -> None:
+        """Make the mask tools edit ``layer`` ("hole" or "exclude"); a running stroke is finished first."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown mask layer {layer!r} (choose from {', '.join(LAYERS)})")
+        self._finish_stroke()
+        self._layer = layer
+
+    @property
+    def _mask(self) -> np.ndarray:
+        """The mask the tools edit (:attr:`layer`), writable."""
+        return self._masks[self._layer]
 
     @property
     def height(self) -> int:
@@ -285,7 +317,7 @@ class Document:
             changed = _union(changed, tight)
         if changed is not None:
             self._stroke_box = _union(self._stroke_box, changed)
-            self._notify("mask", changed)
+            self._notify(_LAYER_KIND[self._layer], changed)
         return changed
 
     def _segment_boxes(self, a: tuple[float, float], b: tuple[float, float], radius: float) -> list[Box]:
@@ -349,7 +381,7 @@ class Document:
             self._mask[y0:y1, x0:x1] = self._stroke_old_values(box)
         self._reset_stroke()
         if box is not None:
-            self._notify("mask", box)
+            self._notify(_LAYER_KIND[self._layer], box)
         return box
 
     def _reset_stroke(self) -> None:
@@ -359,10 +391,12 @@ class Document:
         self._stroke_backup = {}
 
     # ----------------------------------------------------------- mask tools
-    def _record_mask(self, box: Box, old: np.ndarray, label: str) -> Box | None:
-        """Record ``old`` -> current values of ``box`` as one step, shrunk to the pixels that changed."""
+    def _record_mask(self, box: Box, old: np.ndarray, label: str, layer: str | None = None) -> Box | None:
+        """Record ``old`` -> current values of ``box`` of ``layer`` (None: :attr:`layer`) as one step, shrunk to the
+        pixels that changed."""
+        layer = layer or self._layer
         y0, x0, y1, x1 = box
-        patch = _changed_part(box, old, self._mask[y0:y1, x0:x1])
+        patch = _changed_part(box, old, self._masks[layer][y0:y1, x0:x1], layer)
         if patch is None:
             return None
         self._history.push(
@@ -370,17 +404,20 @@ class Document:
         )
         return patch.box
 
-    def _replace_mask_box(self, box: Box | None, values: np.ndarray, label: str) -> Box | None:
-        """Set the mask in ``box`` to bool ``values`` as one undo step; returns the box that changed (or None)."""
+    def _replace_mask_box(self, box: Box | None, values: np.ndarray, label: str, layer: str | None = None
+                          ) -> Box | None:
+        """Set ``layer``'s mask (None: :attr:`layer`) in ``box`` to bool ``values`` as one undo step; returns the box
+        that changed (or None)."""
         self._finish_stroke()
         if box is None:
             return None
+        layer = layer or self._layer
         y0, x0, y1, x1 = box
-        old = self._mask[y0:y1, x0:x1].copy()
-        self._mask[y0:y1, x0:x1] = values
-        changed = self._record_mask(box, old, label)
+        old = self._masks[layer][y0:y1, x0:x1].copy()
+        self._masks[layer][y0:y1, x0:x1] = values
+        changed = self._record_mask(box, old, label, layer)
         if changed is not None:
-            self._notify("mask", changed)
+            self._notify(_LAYER_KIND[layer], changed)
         return changed
 
     def _finish_stroke(self) -> None:
@@ -432,7 +469,7 @@ class Document:
         meanwhile (pass it to :meth:`apply_mask_patch`)."""
         y0, x0, y1, x1 = box
         old = self._mask[y0:y1, x0:x1]
-        return _changed_part(box, old, old & ~hit if subtract else old | hit)
+        return _changed_part(box, old, old & ~hit if subtract else old | hit, self._layer)
 
     def apply_mask_patch(self, patch: MaskPatch, label: str) -> Box:
         """Apply a :meth:`mask_patch` made from the current mask, as one undo step; returns the box that changed."""
@@ -462,18 +499,20 @@ class Document:
         self._finish_stroke()
         return self._replace_mask_box((0, 0, self.height, self.width), ~self._mask, "invert mask")
 
-    def set_mask(self, hole: np.ndarray) -> Box | None:
-        """Replace the mask by a bool (H, W) array (e.g. a loaded mask file); one undo step."""
+    def set_mask(self, hole: np.ndarray, layer: str | None = None) -> Box | None:
+        """Replace ``layer``'s mask (None: :attr:`layer`) by a bool (H, W) array (e.g. a loaded mask file); one undo
+        step."""
         self._finish_stroke()
+        layer = layer or self._layer
         hole = np.asarray(hole)
         if hole.shape != self._mask.shape:
             raise ValueError(f"mask shape {hole.shape} does not match the image {self._mask.shape}")
         values = hole.astype(bool, copy=False)
-        box = _union(mask_bbox(self._mask), mask_bbox(values))
+        box = _union(mask_bbox(self._masks[layer]), mask_bbox(values))
         if box is None:
             return None
         y0, x0, y1, x1 = box
-        return self._replace_mask_box(box, values[y0:y1, x0:x1], "set mask")
+        return self._replace_mask_box(box, values[y0:y1, x0:x1], "set mask", layer)
 
     def _morph_box(self, px: int) -> Box | None:
         box = mask_bbox(self._mask)
@@ -546,21 +585,22 @@ class Document:
         """
         self._finish_stroke()
         image_patch = patch if patch is not None else self.image_patch(result)
-        if hole is not None and hole.shape != self._mask.shape:
-            raise ValueError(f"hole {hole.shape} does not match the document {self._mask.shape}")
+        mask = self._masks["hole"]
+        if hole is not None and hole.shape != mask.shape:
+            raise ValueError(f"hole {hole.shape} does not match the document {mask.shape}")
         # only inside the hole's box: no full-size temporary (on a 24 MP photo the first one froze the window
         # for tens of ms while its memory was mapped)
-        region = mask_bbox(self._mask if hole is None else hole)
+        region = mask_bbox(mask if hole is None else hole)
         mask_patch = None
         if region is not None:
             ry0, rx0, ry1, rx1 = region
-            cleared = self._mask[ry0:ry1, rx0:rx1]
+            cleared = mask[ry0:ry1, rx0:rx1]
             if hole is not None:
                 cleared = cleared & hole[ry0:ry1, rx0:rx1]
             mask_box = _tight_box(cleared, ry0, rx0)
             if mask_box is not None:
                 my0, mx0, my1, mx1 = mask_box
-                old_mask = self._mask[my0:my1, mx0:mx1]
+                old_mask = mask[my0:my1, mx0:mx1]
                 new_mask = old_mask & ~cleared[my0 - ry0:my1 - ry0, mx0 - rx0:mx1 - rx0]
                 mask_patch = MaskPatch.from_arrays(mask_box, old_mask, new_mask)
         if image_patch is None and mask_patch is None:
@@ -587,12 +627,12 @@ class Document:
         self._image_version = step.image_version_after if forward else step.image_version_before
         if step.mask is not None:
             y0, x0, y1, x1 = step.mask.box
-            self._mask[y0:y1, x0:x1] = step.mask.unpack(which)
+            self._masks[step.mask.layer][y0:y1, x0:x1] = step.mask.unpack(which)
         if step.image is not None:
             self._notify("image", step.image.box)
             changed = step.image.box
         if step.mask is not None:
-            self._notify("mask", step.mask.box)
+            self._notify(_LAYER_KIND[step.mask.layer], step.mask.box)
             changed = _union(changed, step.mask.box)
         return changed
 

@@ -1,8 +1,9 @@
 """Bounded undo/redo history of compact steps (no Qt).
 
-A step records only the rectangle an edit changed: the old and new hole-mask values of that box (bit-packed,
-1 bit per pixel) and/or the old and new uint8 RGB pixels of a box. The history is bounded both by the number of
-steps and by the total bytes the steps hold (undo and redo branches together); the oldest steps go first.
+A step records only the rectangle an edit changed: the old and new values of that box of one mask, the hole or the
+exclude mask (bit-packed, 1 bit per pixel), and/or the old and new uint8 RGB pixels of a box. The history is bounded
+both by the number of steps and by the total bytes the steps hold (undo and redo branches together); the oldest steps
+go first.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from engine.regions import Box
 
 @dataclass(frozen=True)
 class MaskPatch:
-    """Old and new hole-mask values of ``box``, each ``np.packbits`` of the bool (h, w) block in C order."""
+    """Old and new values of ``box`` of the ``layer`` mask ("hole" or "exclude"), each ``np.packbits`` of the bool
+    (h, w) block in C order."""
 
     box: Box
     old: np.ndarray
     new: np.ndarray
+    layer: str = "hole"
 
     @classmethod
-    def from_arrays(cls, box: Box, old: np.ndarray, new: np.ndarray) -> MaskPatch:
-        """Pack bool (h, w) blocks ``old`` and ``new`` (values of the mask in ``box`` before and after)."""
-        return cls(box, np.packbits(old, axis=None), np.packbits(new, axis=None))
+    def from_arrays(cls, box: Box, old: np.ndarray, new: np.ndarray, layer: str = "hole") -> MaskPatch:
+        """Pack bool (h, w) blocks ``old`` and ``new`` (values of the ``layer`` mask in ``box`` before and after)."""
+        return cls(box, np.packbits(old, axis=None), np.packbits(new, axis=None), layer)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -47,6 +47,8 @@ from engine.regions import Box
 TOOLS = ("brush", "eraser", "lasso", "rect", "object")
 MAX_TOOL_SIZE = 2000
 """Largest brush or eraser diameter, image pixels."""
+EXCLUDE_COLOR = "#22b8ff"
+"""Overlay colour of the exclude mask (where the fill must not sample), shown at the hole overlay's opacity."""
 MIN_ZOOM = 0.01
 MAX_ZOOM = 64.0
 WHEEL_STEP = 1.2
@@ -101,6 +103,11 @@ def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray) -> None:
     converted = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA, dst=out)
     if converted is not out and not np.may_share_memory(converted, out):  # OpenCV could not write into the view
         out[...] = converted
+
+
+def _opaque_pixel(color: QColor) -> np.uint32:
+    """``color`` as one opaque pixel of a 32-bit QImage (B, G, R, A in memory)."""
+    return np.array([color.blue(), color.green(), color.red(), 255], np.uint8).view(np.uint32)[0]
 
 
 def _rgb_image(rgb: np.ndarray) -> QImage:
@@ -509,7 +516,7 @@ class QtCanvas(QGraphicsView):
     def _on_document_changed(self, kind: str, box: Box | None) -> None:
         if self.document is None:
             return
-        if kind == "mask":
+        if kind in ("mask", "exclude"):
             self._update_mask_box(box)
         elif kind == "image":
             self.photo_item.set_rgb(self.document.image, self._clip_box(box))
@@ -525,15 +532,18 @@ class QtCanvas(QGraphicsView):
         return (max(0, y0), max(0, x0), min(h, y1), min(w, x1))
 
     def _update_mask_box(self, box: Box | None) -> None:
-        """Convert only ``box`` of the document's mask into overlay pixels and repaint it."""
+        """Convert only ``box`` of the document's hole and exclude masks into overlay pixels and repaint it (the hole
+        over the exclude mask where both are set: the hole is filled either way)."""
         y0, x0, y1, x1 = self._clip_box(box)
         if y1 <= y0 or x1 <= x0:
             return
-        c = self._overlay_color
-        colour = np.array([c.blue(), c.green(), c.red(), 255], np.uint8).view(np.uint32)[0]  # one B, G, R, A pixel
         sub = self.document.mask[y0:y1, x0:x1]
+        out = self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0]
         # hole pixels get the colour, the others 0 (transparent): 0/1 times the colour, one pass
-        np.multiply(sub.view(np.uint8), colour, out=self.mask_item.pixels.view(np.uint32)[y0:y1, x0:x1, 0])
+        np.multiply(sub.view(np.uint8), _opaque_pixel(self._overlay_color), out=out)
+        excluded = self.document.exclude[y0:y1, x0:x1]
+        if excluded.any():  # ~20 ms more for a whole 24 MP photo
+            np.copyto(out, _opaque_pixel(QColor(EXCLUDE_COLOR)), where=excluded & ~sub)
         self.mask_item.changed((y0, x0, y1, x1))
 
     # ------------------------------------------------------------------ styles, tools

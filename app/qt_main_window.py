@@ -234,7 +234,8 @@ class QtMainWindow(QMainWindow):
         for action in (self.act_save, self.act_save_as, self.act_export_mask, self.act_remove):
             action.setEnabled(has_doc and idle)
         # the mask stays editable while a removal runs: the next pass can be painted meanwhile
-        for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink):
+        for action in (self.act_import_mask, self.act_clear, self.act_invert, self.act_grow, self.act_shrink,
+                       self.act_exclude):
             action.setEnabled(has_doc and files_idle)
         self.act_reuse_mask.setEnabled(has_doc and self.removals.last_hole is not None)
         self.act_open.setEnabled(idle)
@@ -378,8 +379,8 @@ class QtMainWindow(QMainWindow):
             self.canvas.setFocus()
         else:
             self.size_info_label.setText("")
-        for action in (self.act_alpha, self.act_alpha_alone, self.act_raw, self.act_split):
-            action.setChecked(False)
+        for action in (self.act_alpha, self.act_alpha_alone, self.act_raw, self.act_split, self.act_exclude):
+            action.setChecked(False)  # a new photo's mask tools paint its hole (its exclude mask starts empty)
         self.alpha_label.setText("")
         self.time_label.setText("")  # the last removal's time belongs to the photo it was made on
         self._update_actions()
@@ -597,6 +598,16 @@ class QtMainWindow(QMainWindow):
         self.tool_actions[tool].setChecked(True)
         self._show_tool_size(self._current_tool_size())
 
+    def set_sampling_exclude(self, on: bool) -> None:
+        """Make the mask tools paint the exclude mask (``on``: where the fill must not copy from) or the hole."""
+        self.act_exclude.setChecked(on)
+        if self.document is None:
+            return
+        self.canvas.cancel_gesture()
+        self.document.set_layer("exclude" if on else "hole")
+        self.message("Sampling: exclude - paint where the fill must not copy from; X paints the hole again." if on
+                     else "Painting the hole: what should go.")
+
     def set_tool_size(self, size: float) -> None:
         """Diameter in image pixels (1..MAX_TOOL_SIZE) of the current tool (the brush for lasso and rectangle)."""
         self.canvas.set_tool_size(size)  # the canvas reports it back through tool_size_changed
@@ -644,7 +655,7 @@ class QtMainWindow(QMainWindow):
         """Add the last removal's mask to the current one (one undo step), ready for another pass."""
         last_hole = self.removals.last_hole
         if self.document is not None and last_hole is not None:
-            self.document.set_mask(np.asarray(self.document.mask) | last_hole)
+            self.document.set_mask(np.asarray(self.document.mask) | last_hole, layer="hole")
             self._update_actions()
 
     def invert_mask(self) -> None:
@@ -897,7 +908,8 @@ class QtMainWindow(QMainWindow):
             title = get_spec(result.model).title
         except FusionPaintError:  # removed from the models folder meanwhile
             title = result.model
-        self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.")
+        notes = "".join(f" {_sentence(note)}" for note in result.notes)
+        self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.{notes}", 15_000)
         self._update_actions()
 
     def _on_failed(self, request_id: int, text: str) -> None:

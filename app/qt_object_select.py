@@ -111,7 +111,7 @@ class ObjectSelection(QObject):
         self.message.emit(text)
 
     def _on_document_changed(self, kind: str, _box) -> None:
-        if kind == "mask":
+        if kind in ("mask", "exclude"):  # either may be the mask a prepared edit was made from
             self._mask_changes += 1
         elif kind == "image":
             self._pixel_changes += 1

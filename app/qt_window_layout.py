@@ -119,6 +119,9 @@ def build_actions(window) -> None:
         window.tool_group.addAction(action)
         window.tool_actions[tool] = action
     window.tool_actions["brush"].setChecked(True)
+    window.act_exclude = _action(window, "Sampling: e&xclude", window.set_sampling_exclude, "X", checkable=True,
+                                 icon="exclude", tip="The mask tools paint where the fill must not copy from (X); "
+                                 "X again paints the hole. Honoured by PatchMatch, OpenCV and a network's pre-fill")
     window.act_smaller = _action(window, "Smaller brush", lambda: window.step_tool_size(-1), "[")
     window.act_bigger = _action(window, "Bigger brush", lambda: window.step_tool_size(+1), "]")
 
@@ -170,6 +173,8 @@ def build_menus(window) -> None:
     for action in window.tool_actions.values():
         tools.addAction(action)
     tools.addSeparator()
+    tools.addAction(window.act_exclude)
+    tools.addSeparator()
     tools.addAction(window.act_smaller)
     tools.addAction(window.act_bigger)
 
@@ -189,6 +194,8 @@ def build_toolbars(window) -> None:
     tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
     for action in window.tool_actions.values():
         tools.addAction(action)
+    tools.addSeparator()
+    tools.addAction(window.act_exclude)
     tools.addSeparator()
     tools.addAction(window.act_undo)
     tools.addAction(window.act_redo)

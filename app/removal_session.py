@@ -48,14 +48,16 @@ class RemovalSession:
         return self._running_id is not None
 
     def start(self, document: Document, model: str, device: str) -> InpaintJob:
-        """A job for the document's image and mask with a new request id, which becomes the running one.
+        """A job for the document's image, hole and exclude mask (left out when empty) with a new request id, which
+        becomes the running one.
 
         The photo's pixels change only when a removal is applied, undone or redone, or another photo opens, and the
         editor allows none of these while a removal runs (:attr:`busy`): the job reads them without a copy.
         """
         self._last_id += 1
+        exclude = document.exclude if document.exclude.any() else None
         job = InpaintJob.snapshot(document.image, document.mask, model, device, request_id=self._last_id,
-                                  share_image=True)
+                                  share_image=True, exclude=exclude)
         self._running_id = self._last_id
         self._running_hole = job.hole
         self._started = time.perf_counter()
