@@ -908,8 +908,10 @@ class QtMainWindow(QMainWindow):
             title = get_spec(result.model).title
         except FusionPaintError:  # removed from the models folder meanwhile
             title = result.model
-        notes = "".join(f" {_sentence(note)}" for note in result.notes)
-        self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.{notes}", 15_000)
+        if result.notes:  # what the user must know comes first (the time and device have their own labels)
+            self.message(" ".join(_sentence(note) for note in result.notes), 15_000)
+        else:
+            self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.")
         self._update_actions()
 
     def _on_failed(self, request_id: int, text: str) -> None:

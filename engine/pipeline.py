@@ -134,10 +134,9 @@ def exclude_note(spec) -> str | None:
     if spec.kind != "network":
         return None
     if spec.input_fill is None:
-        return (f"{spec.title} does not use the sampling area (it may continue the excluded area's colours into the "
-                "hole): choose PatchMatch to keep them out")
-    return (f"{spec.title} avoids the excluded sampling area only in its {spec.input_fill} pre-fill; the network "
-            "itself still sees it next to the hole: choose PatchMatch to keep it out strictly")
+        return f"{spec.name} ignores the exclude mask: choose PatchMatch to keep the excluded area out"
+    return (f"{spec.name} honours the exclude mask only in its {spec.input_fill} pre-fill: choose PatchMatch to keep "
+            "the excluded area out strictly")
 
 
 def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_place: bool = False) -> int:
