@@ -133,10 +133,10 @@ def exclude_note(spec) -> str | None:
     fully (the classical fills), else how far a network does (only its classical pre-fill avoids the area)."""
     if spec.kind != "network":
         return None
+    name = spec.title.split(" (")[0]  # "DFNet", or a fine-tuned model's own name
     if spec.input_fill is None:
-        return f"{spec.name} ignores the exclude mask: choose PatchMatch to keep the excluded area out"
-    return (f"{spec.name} honours the exclude mask only in its {spec.input_fill} pre-fill: choose PatchMatch to keep "
-            "the excluded area out strictly")
+        return f"{name} ignores the exclude mask: PatchMatch keeps the excluded area out"
+    return f"{name} honours the exclude mask only in its pre-fill: PatchMatch keeps the area out strictly"
 
 
 def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_place: bool = False) -> int:

@@ -81,7 +81,8 @@ def test_a_network_window_gets_the_exclude_mask_cropped_and_scaled_like_its_hole
     assert box != (0, 0, 1200, 1600)  # a crop of the photo
     assert excludes[0].sum() > 0 and not (excludes[0] & ~holes[0]).all()
     assert magenta_pixels(base[0][holes[0]]) == 0
-    assert "pre-fill" in result.notes[0] and "PatchMatch" in result.notes[0]
+    assert result.notes == ("DFNet honours the exclude mask only in its pre-fill: PatchMatch keeps the area out "
+                            "strictly",)
 
 
 def test_excluding_everything_outside_the_hole_is_refused():
@@ -148,7 +149,7 @@ def test_the_command_line_says_when_a_network_only_partly_honours_the_exclude_ma
                  "--model", str(weights), "--device", "cpu", "--exclude", str(paths["exclude"])])
     assert code == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1 and "choose PatchMatch" in warnings[0]
+    assert len(warnings) == 1 and "PatchMatch keeps the area out" in warnings[0]
 
 
 def test_a_bad_exclude_mask_or_one_that_leaves_nothing_to_sample_is_one_line(tmp_path, capsys):
