@@ -6,7 +6,6 @@ from engine.regions import (
     context_window,
     fit_to_multiple,
     hole_boxes,
-    merge_overlapping,
     pad_bottom_right,
     plan_windows,
     round_up,
@@ -39,13 +38,31 @@ def test_context_window_never_exceeds_a_small_photo():
     assert context_window((10, 10, 20, 20), (100, 300), native_size=512) == (0, 0, 100, 300)
 
 
-def test_merge_overlapping_until_disjoint():
-    boxes = [(0, 0, 10, 10), (5, 5, 20, 20), (19, 19, 30, 30), (100, 100, 110, 110)]
-    merged = merge_overlapping(boxes)
-    assert merged == [(0, 0, 30, 30), (100, 100, 110, 110)]
-    for i, a in enumerate(merged):
-        for b in merged[i + 1:]:
-            assert not boxes_overlap(a, b)
+def test_close_holes_share_one_window():
+    hole = np.zeros((2000, 3000), bool)
+    hole[1000:1030, 1000:1030] = True
+    hole[1000:1030, 1060:1090] = True  # 30 px apart: one window holds both, hardly downscaled
+    windows = plan_windows(hole, native_size=512)
+    assert len(windows) == 1 and window_scale(windows[0], 512) >= 1 / 1.25
+
+
+def test_holes_far_apart_keep_windows_of_their_own_size_however_many_there_are():
+    """Merging every overlapping window made 60 dust spots on a 24 MP photo one window seen at 512 px (each spot at
+    1/12 of its size); now each spot keeps a window near its own size, and no two windows overlap."""
+    rng = np.random.default_rng(0)
+    hole = np.zeros((4000, 6000), bool)
+    spots = []
+    for _ in range(60):
+        y, x = int(rng.integers(100, 3900)), int(rng.integers(100, 5900))
+        hole[y - 15:y + 15, x - 15:x + 15] = True
+        spots.append((y - 15, x - 15, y + 15, x + 15))
+    windows = plan_windows(hole, native_size=512, size_multiple=256)
+    assert len(windows) > 30
+    assert min(window_scale(w, 512) for w in windows) >= 1 / 1.25 - 1e-9
+    for i, a in enumerate(windows):
+        assert not any(boxes_overlap(a, b) for b in windows[i + 1:])
+    for y0, x0, y1, x1 in spots:  # each spot lies whole in one window
+        assert any(w[0] <= y0 and w[1] <= x0 and y1 <= w[2] and x1 <= w[3] for w in windows)
 
 
 @pytest.mark.parametrize("seed", range(5))
