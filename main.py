@@ -11,6 +11,7 @@
 """
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 1
 
 
 class Terminated(BaseException):
@@ -48,7 +50,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run FusionPaint; returns the process exit code (130 after Ctrl+C, 143 after SIGTERM, with one line instead
-    of a traceback)."""
+    of a traceback; quietly 1 when the reader of the output went away, as in ``fusionpaint models | head``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
@@ -62,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run_subcommand(argv)
         finally:
             signal.signal(signal.SIGTERM, previous)
+    except BrokenPipeError:
+        # as Python's documentation advises: send what is left to the null device, so the flush at exit cannot fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -75,7 +81,9 @@ def _run_subcommand(argv: list[str]) -> int:
     if getattr(args, "func", None) is None:
         build_parser().print_help()
         return 2
-    return args.func(args)
+    code = args.func(args)
+    sys.stdout.flush()  # here, so a reader that went away is seen while BrokenPipeError can still be handled
+    return code
 
 
 if __name__ == "__main__":

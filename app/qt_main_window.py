@@ -37,7 +37,7 @@ from app.qt_object_select import ObjectSelection
 from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars, size_to_slider
 from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import FinishedRemoval, RemovalSession
-from app.settings import Settings, add_recent_file, load_settings, save_settings
+from app.settings import Settings, add_recent_file, read_settings, save_settings
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.model_spec import ModelSpec
@@ -167,7 +167,7 @@ class QtMainWindow(QMainWindow):
 
     def __init__(self, worker: EngineWorker | None = None, settings: Settings | None = None) -> None:
         super().__init__()
-        self.settings = settings if settings is not None else load_settings()
+        self.settings, settings_note = (settings, None) if settings is not None else read_settings()
         self.document: Document | None = None
         self.save_path: Path | None = None
         self.last_result = None
@@ -211,7 +211,9 @@ class QtMainWindow(QMainWindow):
         self.objects.message.connect(self.message)
         self.objects.busy_changed.connect(self.object_busy_label.setVisible)
         self.refresh_models(select=self._model_name)
-        if not self.settings.intro_shown and self._classical_only():
+        if settings_note:
+            self.message(settings_note, 30_000)
+        elif not self.settings.intro_shown and self._classical_only():
             self.statusBar().showMessage(CLASSICAL_ONLY_SHORT, 30_000)  # once, at the first start
             self.settings.intro_shown = True
         self._restore_geometry()

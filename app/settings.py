@@ -1,8 +1,10 @@
 """User settings: one typed dataclass saved as JSON in ``engine.paths.user_config_dir() / "settings.json"``.
 
-Loading never fails: a missing or corrupt file gives the defaults, unknown keys are ignored and a value of the wrong
-type or out of range falls back to that field's default. Files written by older versions go through ``_migrate``.
-Saving is atomic (`engine.files.atomic_write`).
+Loading never fails: a missing file gives the defaults, unknown keys are ignored and a value of the wrong type or out
+of range falls back to that field's default. The file may be UTF-8 (with or without a byte-order mark, as Notepad
+writes it) or UTF-16. A file that cannot be read as settings (not JSON, not an object, nested too deeply, a pipe, ...)
+is kept beside as ``settings.json.bad`` and the defaults are used, with a note for the user. Files written by older
+versions go through ``_migrate``. Saving is atomic (`engine.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import WriteError
-from engine.files import atomic_write, write_failure_reason
+from engine.files import atomic_write, open_regular, write_failure_reason
 from engine.paths import user_config_dir
 
 SCHEMA_VERSION = 1
@@ -136,14 +138,33 @@ def _validated(data: dict[str, Any]) -> Settings:
 
 def load_settings(path: str | PathLike[str] | None = None) -> Settings:
     """Read settings from ``path`` (default :func:`settings_path`); defaults when missing, unreadable or corrupt."""
+    return read_settings(path)[0]
+
+
+def read_settings(path: str | PathLike[str] | None = None) -> tuple[Settings, str | None]:
+    """(settings, note) from ``path`` (default :func:`settings_path`). note: None, or one line for the user when the
+    file could not be read as settings and was renamed to ``settings.json.bad`` (defaults are used instead)."""
     file = Path(path) if path is not None else settings_path()
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return Settings()
-    if not isinstance(data, dict):
-        return Settings()
-    return _validated(_migrate(data))
+        with open_regular(file) as fh:
+            data = json.loads(fh.read())  # bytes: UTF-8, UTF-16 or UTF-32, with or without a byte-order mark
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except FileNotFoundError:
+        return Settings(), None
+    except (OSError, ValueError, RecursionError):
+        return Settings(), _set_aside(file)
+    return _validated(_migrate(data)), None
+
+
+def _set_aside(file: Path) -> str:
+    """Rename an unreadable settings file to NAME.bad (replacing an older one); the note saying so."""
+    bad = file.with_name(file.name + ".bad")
+    try:
+        os.replace(file, bad)
+    except OSError as exc:
+        return f"Settings file {file} could not be read ({write_failure_reason(exc)} to set it aside): using defaults."
+    return f"Settings file {file} could not be read: kept as {bad.name}, using defaults."
 
 
 def save_settings(settings: Settings, path: str | PathLike[str] | None = None) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError, NothingToSample, WriteError
+from engine.files import writable_target
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, image_files, load_image, load_mask, save_format, save_image
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
+from engine.units import printable
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -56,19 +58,21 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {printable(message)}", file=sys.stderr)
     return code
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {printable(message)}", file=sys.stderr)
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` name the same file: the same existing file, or the same path if one is missing."""
-    if a.exists() and b.exists():
+    """True when ``a`` and ``b`` name the same file: the same existing file, or the same path where one cannot be
+    looked at (missing, a loop of links, in a folder that may not be searched)."""
+    try:
         return os.path.samefile(a, b)
-    return a.resolve() == b.resolve()
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _output_conflict(outputs: dict[str, Path], inputs: dict[str, Path], overwrite: bool) -> str | None:
@@ -143,7 +147,8 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     if conflict:
         return _fail(conflict, EXIT_USAGE)
     for path in outputs.values():
-        save_format(path)  # an unknown file type stops before any work, so no output is left half done
+        save_format(path)  # an unknown file type, a pipe or a read-only file stops before any work
+        writable_target(path)
     photo, result = _clean_one(image_path, mask_path, model, args.band, exclude_path)
     summary = (f"{len(result.windows)} region(s) filled with {result.model} on {result.device} in "
                f"{result.timings.get('total', 0.0):.2f} s")
@@ -154,7 +159,7 @@ def _remove_one(args: argparse.Namespace, model) -> int:
         _warn(warning)
     if alpha_map is not None:
         save_image(Path(args.alpha_out), alpha_map)
-    print(f"{out_path}: {summary}")
+    print(printable(f"{out_path}: {summary}"))
     return 0
 
 
@@ -172,7 +177,7 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
         if folder.is_dir() and _same_file(out_dir, folder) and not args.overwrite:
             return _fail(f"output folder {out_dir} is the {label} folder; choose another or pass --overwrite",
                          EXIT_USAGE)
-    photos = image_files(images_dir, recursive=False)
+    photos = image_files(images_dir, recursive=False, special=True)  # a pipe or a folder is named as skipped
     if not photos:
         return _fail(f"no photos ({', '.join(SUPPORTED_EXTENSIONS)}) in {images_dir}")
     masks_by_stem = {p.stem: p for p in image_files(masks_arg, recursive=False)} if masks_arg.is_dir() else None
@@ -208,7 +213,7 @@ def _remove_folder(args: argparse.Namespace, model) -> int:
         except (ImageError, WriteError, NothingToSample) as exc:
             _warn(str(exc))
             failures += 1
-    print(f"{done} photo(s) written to {out_dir}, {failures} skipped")
+    print(printable(f"{done} photo(s) written to {out_dir}, {failures} skipped"))
     return 0 if failures == 0 else EXIT_ERROR
 
 
@@ -243,6 +248,6 @@ def run_models(args: argparse.Namespace) -> int:
         name = row["name"] + (" *" if row["default"] else "")
         weights = row["weights_file"] or "-"
         params = f"{row['parameters']:,}" if row["parameters"] else "-"
-        print(f"{name:<16} {row['status']:<11} {params:>11}  {weights:<44} {row['license']}")
+        print(printable(f"{name:<16} {row['status']:<11} {params:>11}  {weights:<44} {row['license']}"))
     print("* default model")
     return 0

@@ -1,13 +1,15 @@
-"""Writing files safely: the one atomic writer of FusionPaint (photos, masks, weights, model cards, checkpoints,
-settings, reports)."""
+"""Reading and writing files safely: the one atomic writer of FusionPaint (photos, masks, weights, model cards,
+checkpoints, settings, reports), and opening for reading only what is a regular file."""
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from engine.errors import WriteError
 
@@ -33,7 +35,46 @@ def write_failure_reason(error: OSError) -> str:
         return "the folder does not exist"
     if error.errno == errno.EROFS:
         return "read-only file system"
+    if error.errno == errno.ELOOP:
+        return "a loop of symbolic links"
     return " ".join((error.strerror or str(error) or type(error).__name__).split())
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for reading in binary mode; OSError ("... is not a regular file") for a pipe, a device or a
+    socket, which could block forever or never end. Checked on the opened file, so nothing can swap it meanwhile."""
+    nonblocking = getattr(os, "O_NONBLOCK", 0)  # so opening a pipe without a writer does not wait for one (POSIX)
+    fd = os.open(path, os.O_RDONLY | nonblocking)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.fspath(path)} is not a regular file")
+        if nonblocking:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def writable_target(path: str | os.PathLike[str]) -> Path:
+    """The file that saving to ``path`` creates or replaces: ``path``, or the target of a symbolic link there.
+    WriteError unless it is missing or a regular file this user may write: a folder, a device, a pipe, a socket,
+    a loop of links or a read-only file is never replaced."""
+    p = Path(path)
+    try:
+        target = Path(os.path.realpath(p)) if p.is_symlink() else p
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as e:  # a loop of links, a folder on the way that may not be searched, ...
+        raise WriteError(f"could not save {p}: {write_failure_reason(e)}") from e
+    if stat.S_ISDIR(mode):
+        raise WriteError(f"could not save {p}: it is a folder")
+    if not stat.S_ISREG(mode):
+        raise WriteError(f"could not save {p}: it is not a regular file (a device, a pipe or a socket)")
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        raise WriteError(f"could not save {p}: the file is read-only")
+    return target
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
@@ -43,13 +84,11 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     On any error, an interruption included, the temporary file is removed and an existing ``path`` is left
     untouched; an OSError (disk full, permission denied, missing folder, ...) is raised as
     WriteError("could not save PATH: reason"); other exceptions pass through. A symbolic link at ``path`` is
-    followed, so its target is replaced. The new file gets the permissions of the file it replaces, or the usual
-    ones for a new file.
+    followed, so its target is replaced; what is not a regular file is refused first (`writable_target`). The new
+    file gets the permissions of the file it replaces, or the usual ones for a new file.
     """
     p = Path(path)
-    target = Path(os.path.realpath(p)) if p.is_symlink() else p
-    if target.is_dir():
-        raise WriteError(f"could not save {p}: it is a folder")
+    target = writable_target(p)
     temp: Path | None = None
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import stat
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
 
 from engine.errors import ImageError
-from engine.files import atomic_write
+from engine.files import atomic_write, write_failure_reason
 
 MAX_SIDE_PX = 65535
 """Longest image side accepted, in pixels (JPEG's own limit; Pillow's pixel-count limit applies as well)."""
@@ -42,11 +43,13 @@ MAX_DPI = 65535
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 """Lower-case file extensions that `load_image` reads and `save_image` writes."""
 
-def image_files(folder: str | os.PathLike[str], *, recursive: bool) -> list[Path]:
+def image_files(folder: str | os.PathLike[str], *, recursive: bool, special: bool = False) -> list[Path]:
     """The files in ``folder`` (and in its subfolders when ``recursive``) with a supported extension (any case),
-    sorted by path. ``folder`` must be an existing folder: callers check it and name it in their message."""
+    sorted by path. ``folder`` must be an existing folder: callers check it and name it in their message.
+    ``special``: also the entries so named that are not regular files (folders, pipes, loops of links), which
+    `load_image` refuses with a message, for a caller that names what it skips."""
     found = Path(folder).rglob("*") if recursive else Path(folder).iterdir()
-    return sorted(p for p in found if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS)
+    return sorted(p for p in found if (special or p.is_file()) and p.suffix.lower() in SUPPORTED_EXTENSIONS)
 
 
 _FORMAT_BY_EXTENSION = {
@@ -154,11 +157,15 @@ def _read(path: str | os.PathLike[str], use: Callable[[Path, Image.Image], _T]) 
     each, instead of reaching stderr.
     """
     p = Path(path)
-    if not p.exists():
-        raise ImageError(f"cannot open {p}: file not found")
-    if p.is_dir():
+    try:
+        mode = os.stat(p).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ImageError(f"cannot open {p}: file not found") from None
+    except OSError as e:  # a loop of links, a folder that may not be searched, ...
+        raise ImageError(f"cannot open {p}: {write_failure_reason(e)}") from None
+    if stat.S_ISDIR(mode):
         raise ImageError(f"cannot open {p}: it is a folder, not an image file")
-    if not p.is_file():  # a pipe or a device would block or never end
+    if not stat.S_ISREG(mode):  # a pipe or a device would block or never end
         raise ImageError(f"cannot open {p}: not a regular file")
     limit = Image.MAX_IMAGE_PIXELS
     too_large = f"cannot open {p}: image is too large (over the safety limit of {limit} pixels)"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from safetensors import SafetensorError
 
 from engine.errors import WeightsError
-from engine.files import atomic_write
+from engine.files import atomic_write, open_regular
 
 if TYPE_CHECKING:  # PyTorch is imported when weights are first read or written, not when the editor starts
     import torch
@@ -29,7 +29,7 @@ MAX_PARAMETER_MAGNITUDE = 1000.0
 def sha256_of(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -79,7 +79,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     if path.suffix != ".safetensors":
         return {}
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:  # a pipe named *.safetensors in the models folder must not block the scan
             header_len = int.from_bytes(fh.read(8), "little")
             if header_len <= 0 or header_len > 100_000_000:
                 raise ValueError("bad header length")

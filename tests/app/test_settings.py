@@ -7,7 +7,15 @@ import os
 
 import pytest
 
-from app.settings import SCHEMA_VERSION, Settings, add_recent_file, load_settings, save_settings, settings_path
+from app.settings import (
+    SCHEMA_VERSION,
+    Settings,
+    add_recent_file,
+    load_settings,
+    read_settings,
+    save_settings,
+    settings_path,
+)
 from engine.paths import user_config_dir
 
 
@@ -103,3 +111,35 @@ def test_recent_files_order_unique_and_limit(tmp_path):
     assert s.recent_files[0] == str(paths[0]) and len(s.recent_files) == 4
     add_recent_file(s, "relative.png")
     assert s.recent_files[0] == os.path.abspath("relative.png")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be"])
+def test_a_file_with_a_byte_order_mark_or_in_utf_16_is_read(tmp_path, encoding):
+    path = tmp_path / "settings.json"
+    path.write_bytes(json.dumps({"brush_size": 12, "last_folder": "/Fotos/Été"}).encode(encoding))
+    assert read_settings(path) == (Settings(brush_size=12, last_folder="/Fotos/Été"), None)
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["not JSON", "nested 100,000 deep", "a list", "a pipe"])
+def test_an_unreadable_file_is_kept_aside_and_reported(tmp_path, kind):
+    path = tmp_path / "settings.json"
+    if kind == "a pipe":
+        os.mkfifo(path)
+    else:
+        text = {"not JSON": "{not json", "nested 100,000 deep": "[" * 100_000 + "]" * 100_000, "a list": "[1]"}[kind]
+        path.write_text(text, encoding="utf-8")
+    settings, note = read_settings(path)
+    assert settings == Settings()
+    assert note and "settings.json.bad" in note and "\n" not in note
+    assert not path.exists() and (tmp_path / "settings.json.bad").exists()
+    assert read_settings(path) == (Settings(), None)  # the next start: no file, no note
+
+
+def test_the_editor_says_in_its_status_bar_that_its_settings_were_set_aside(make_main_window):
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text("{not json", encoding="utf-8")
+    window = make_main_window()
+    assert "settings.json.bad" in window.statusBar().currentMessage()
+    assert window.settings == Settings()
