@@ -2,10 +2,13 @@
 
 The trainer runs as ``python -m main train ... --json-progress`` in a :class:`QProcess` (the editor never imports
 the trainer); its stdout carries one JSON object per line (see trainer/progress.py for the events). The dialog
-shows the step, the losses, images per second, the time left and the latest preview (rows of input | result |
-alpha | ground truth). Cancel sends SIGTERM (``QProcess.terminate``): the trainer writes its checkpoint and
+shows the phase (reading photos, training, scoring) with its progress, the step of the step the run is expected to
+reach, the losses, images per second, the time left and the latest preview (rows of input | result | alpha | ground
+truth). Cancel sends SIGTERM (``QProcess.terminate``): the trainer writes its checkpoint and
 exits, so the run can be resumed with ``fusionpaint train --resume RUN_FOLDER``. When the run ends the
-dialog shows the before/after figures on the held-out photos and emits ``model_ready(name)``.
+dialog shows the before/after figures on the held-out photos and the run folder's size, and emits
+``model_ready(name)`` when a model was exported (a run that did not help exports none unless "Keep the model even if
+it does not help" is ticked).
 
 Earlier runs (kept in the user's runs folder so they can be resumed) are listed with the disk each uses, and can be
 resumed, renamed or deleted; the list and those actions also go through the command line (``fusionpaint runs``).
@@ -26,6 +29,7 @@ from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialogButtonBox,
     QFileDialog,
@@ -102,6 +106,8 @@ class FineTuneDialog(FittedDialog):
         self.checkpoint: str | None = None
         self.run_dir: str | None = None
         self.last_step: dict | None = None
+        self.finished_run = False
+        """True once the trainer said the run is over (a ``done`` event), whether or not it exported a model."""
         self.events: list[dict] = []
         self._buffer = b""
         self._budget_s = 60.0 * minutes
@@ -132,12 +138,15 @@ class FineTuneDialog(FittedDialog):
         self.minutes_spin.setToolTip("The whole run: reading the photos, training, and scoring before/after")
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("automatic (model-folder-date)")
+        self.keep_check = QCheckBox("Keep the model even if it does not help")
+        self.keep_check.setToolTip("By default a model that scores worse than where it started is not exported")
         form = QFormLayout()
         form.addRow("Photos:", folder_row)
         form.addRow("Network:", self.model_combo)
         form.addRow("Start from:", self.start_combo)
         form.addRow("Time budget:", self.minutes_spin)
         form.addRow("Name:", self.name_edit)
+        form.addRow("", self.keep_check)
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setRange(0, 1000)
@@ -235,9 +244,10 @@ class FineTuneDialog(FittedDialog):
     def command(self) -> list[str]:
         """Arguments after the Python executable: ``-m main train ... --json-progress`` (``--resume FOLDER`` for
         :meth:`resume_selected`)."""
+        keep = ["--keep-unhelpful"] if self.keep_check.isChecked() else []
         if self._resume_dir is not None:
             return ["-m", self.module, "train", "--resume", self._resume_dir, "--minutes",
-                    str(self.minutes_spin.value()), "--json-progress", *self.extra_args]
+                    str(self.minutes_spin.value()), "--json-progress", *keep, *self.extra_args]
         args = ["-m", self.module, "train", "--model", str(self.model_combo.currentData()),
                 "--data", self.folder_edit.text().strip(), "--minutes", str(self.minutes_spin.value()),
                 "--json-progress"]
@@ -245,7 +255,7 @@ class FineTuneDialog(FittedDialog):
             args += ["--init", str(self.start_combo.currentData())]
         if self.name_edit.text().strip():
             args += ["--name", self.name_edit.text().strip()]
-        return args + self.extra_args
+        return args + keep + self.extra_args
 
     def start(self) -> None:
         """Start a new run with the settings above (ignored while one runs)."""
@@ -271,6 +281,7 @@ class FineTuneDialog(FittedDialog):
     def _launch(self) -> None:
         self.events.clear()
         self.model_name = self.checkpoint = self.last_step = None
+        self.finished_run = False
         self._buffer = b""
         self._budget_s = 60.0 * self.minutes_spin.value()
         self._started_at = time.monotonic()  # the budget covers the whole run: reading photos and scoring too
@@ -399,18 +410,24 @@ class FineTuneDialog(FittedDialog):
             )
         elif kind == "phase":
             self.status_label.setText(str(event.get("message", "")))
+            if event.get("name") in ("reading", "scoring") and event.get("total"):
+                self.progress_bar.setValue(int(1000 * min(1.0, event.get("done", 0) / event["total"])))
+        elif kind == "estimate" and not event.get("enough"):
+            self.status_label.setText("The time budget is too short for a useful run.")
         elif kind == "step":
             self.last_step = event
-            steps = event.get("steps")
+            expected = event.get("steps_expected") or event.get("steps")
             eta = event.get("eta_s")
             # the run stops at whichever limit comes first: the step count or the time budget
-            fraction = event["step"] / steps if steps else 0.0
+            fraction = event["step"] / expected if expected else 0.0
             if self._started_at is not None and self._budget_s > 0:
                 fraction = max(fraction, (time.monotonic() - self._started_at) / self._budget_s)
             self.progress_bar.setValue(int(1000 * min(1.0, max(0.0, fraction))))
-            left = None if eta is None else eta + self._scoring_s  # the budget includes the scoring at the end
+            left = event.get("time_left_s")
+            if left is None and eta is not None:
+                left = eta + self._scoring_s  # the budget includes the scoring at the end
             self.status_label.setText(
-                f"Step {event['step']}{'/' + str(steps) if steps else ''}, "
+                f"Step {event['step']}{f' of ~{expected}' if expected else ''} (training), "
                 f"{event.get('images_per_s') or 0:.2f} images/s, {format_duration(left)} left"
                 + (" (scoring included)" if self._scoring_s else "")
             )
@@ -427,10 +444,17 @@ class FineTuneDialog(FittedDialog):
             self.status_label.setText(str(event.get("summary", "")))
         elif kind == "done":
             self.model_name = event.get("model_name")
+            self.finished_run = True
             self.progress_bar.setValue(1000)
             self.result_label.setText(self._results_html(event))
             QTimer.singleShot(0, self, lambda: self.scroll.ensureWidgetVisible(self.result_label))
-            self.status_label.setText(f"Done: the new model '{self.model_name}' is ready in the model list.")
+            if self.model_name:
+                self.status_label.setText(f"Done: the new model '{self.model_name}' is ready in the model list.")
+            elif event.get("finished"):
+                self.status_label.setText("This run is finished already; nothing was trained or exported.")
+            else:
+                self.status_label.setText("Done: no model was exported"
+                                          + (" (fine-tuning did not help)." if event.get("helped") is False else "."))
         elif kind == "error":
             self.status_label.setText(f"Training failed: {event.get('message')}")
         elif kind == "log":
@@ -456,15 +480,17 @@ class FineTuneDialog(FittedDialog):
         summary = event.get("summary") or ""
         before = (event.get("before") or {}).get("overall") or {}
         after = (event.get("after") or {}).get("overall") or {}
+        folder = (f"<p>The run folder uses {_megabytes(event.get('run_bytes') or 0)} (kept for resuming; delete it "
+                  "under Earlier runs).</p>" if event.get("run_dir") else "")
         if not before or not after:
-            return f"<p>{summary}</p>"
+            return f"<p>{summary}</p>{folder}"
         rows = "".join(
             f"<tr><td>{label}</td><td align='right'>{_num(before.get(key))}</td>"
             f"<td align='right'>{_num(after.get(key))}</td><td>({better} is better)</td></tr>"
             for key, label, better in _METRIC_ROWS
         )
         return (f"<p><b>{summary}</b></p><table cellspacing='6'><tr><th></th><th>before</th><th>after</th>"
-                f"<th></th></tr>{rows}</table>")
+                f"<th></th></tr>{rows}</table>{folder}")
 
     def _finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
         self._read_stderr()
@@ -473,17 +499,21 @@ class FineTuneDialog(FittedDialog):
             self._buffer += b"\n"
             self._read_stdout()
         crashed = exit_status == QProcess.ExitStatus.CrashExit
-        if self.model_name and exit_code == 0 and not crashed:
+        if self.finished_run and exit_code == 0 and not crashed:
             self._set_state("done")
-            self.model_ready.emit(self.model_name)
+            if self.model_name:
+                self.model_ready.emit(self.model_name)
         elif self.state == "stopping" or exit_code in (130, 143):
-            where = f" Checkpoint kept: {self.checkpoint}" if self.checkpoint else ""
+            stopped = next((e for e in reversed(self.events) if e.get("event") == "stopped"), {})
+            size = f" ({_megabytes(stopped['run_bytes'])})" if stopped.get("run_bytes") else ""
+            where = f" Checkpoint kept: {self.checkpoint}{size}" if self.checkpoint else ""
             self.status_label.setText("Stopped." + where)
             self._set_state("stopped")
         else:
             errors = [e.get("message") for e in self.events if e.get("event") == "error"]
             message = errors[-1] if errors else f"the trainer exited with code {exit_code}"
-            self.status_label.setText(f"Training failed: {message}")
+            too_short = any(e.get("event") == "estimate" and not e.get("enough") for e in self.events)
+            self.status_label.setText(f"{'Not trained' if too_short else 'Training failed'}: {message}")
             self._set_state("failed")
 
     def _process_error(self, error: QProcess.ProcessError) -> None:
@@ -577,7 +607,8 @@ class FineTuneDialog(FittedDialog):
     def _set_state(self, state: str) -> None:
         self.state = state
         busy = state in ("running", "stopping")
-        for widget in (self.folder_edit, self.model_combo, self.start_combo, self.minutes_spin, self.name_edit):
+        for widget in (self.folder_edit, self.model_combo, self.start_combo, self.minutes_spin, self.name_edit,
+                       self.keep_check):
             widget.setEnabled(not busy)
         self.start_button.setEnabled(not busy)
         self.cancel_button.setEnabled(state == "running")

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
+from engine.units import printable
 from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, ConfigError, TrainConfig
 
 _TRAIN_FIELDS = (
@@ -22,7 +24,7 @@ _TRAIN_FIELDS = (
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "input_fill",
-    "adversarial_from_step", "compile",
+    "adversarial_from_step", "compile", "keep_unhelpful",
 )
 
 
@@ -105,8 +107,8 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        "8 DFNet / 16 DMFN on a GPU)")
     train.add_argument("--steps", type=_positive_int, help="stop after this many steps")
     train.add_argument("--minutes", type=_positive_float,
-                       help="the whole run's time budget in minutes: reading the photos, training and the "
-                       "before/after scoring at the end (training stops early enough to score)")
+                       help="the whole run's time budget in minutes: reading the photos, training, the before/after "
+                       "scoring and the export; a budget buying too few steps is refused, naming the one needed")
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     train.add_argument("--precision", default=None, choices=PRECISIONS,
@@ -149,6 +151,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        "(default: the user's runs folder / NAME)")
     train.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                        help="skip the before/after evaluation on held-out photos")
+    train.add_argument("--keep-unhelpful", action="store_true", default=None,
+                       help="export the model even when the before/after scoring says fine-tuning did not help "
+                       "(by default such a model is not exported; the run folder stays)")
     train.set_defaults(func=run_train)
 
     ev = subparsers.add_parser(
@@ -193,12 +198,13 @@ def _error(message: str, json_lines: bool = False, code: int = 2) -> int:
     message = " ".join(str(message).split())
     if json_lines:
         print(json.dumps({"event": "error", "message": message}), flush=True)
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(f"error: {printable(message)}", file=sys.stderr, flush=True)
     return code
 
 
 def run_train(args: argparse.Namespace) -> int:
     """``fusionpaint train``: returns 0 (done), 2 (bad input), 1 (failure), 130/143 (stopped, checkpoint kept)."""
+    from trainer.budget import process_age_s
     from trainer.checkpoint import CheckpointError
     from trainer.progress import Progress
 
@@ -206,7 +212,7 @@ def run_train(args: argparse.Namespace) -> int:
     values = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
     try:
         if args.resume:
-            given = {k: values[k] for k in ("steps", "minutes", "device", "workers", "compile")
+            given = {k: values[k] for k in ("steps", "minutes", "device", "workers", "compile", "keep_unhelpful")
                      if values[k] is not None}
             if values["clip_grad"] is not None:
                 given["clip_grad"] = values["clip_grad"]
@@ -225,7 +231,8 @@ def run_train(args: argparse.Namespace) -> int:
         from trainer.distributed import dist_info_from_env
         from trainer.loop import Trainer
 
-        trainer = Trainer(config, progress, resume=args.resume, overrides=overrides)
+        started = time.perf_counter() - process_age_s()  # the time budget counts from the process's start
+        trainer = Trainer(config, progress, resume=args.resume, overrides=overrides, started=started)
         if config is not None and not args.resume and dist_info_from_env().is_main:
             _refuse_existing_model(trainer.config)
         created = trainer.dist.enabled
@@ -325,9 +332,9 @@ def run_runs(args: argparse.Namespace) -> int:
         return _error(f"'runs {args.action}' takes {expected} name{'s' if expected != 1 else ''}")
     try:
         if args.action == "rename":
-            print(f"renamed {args.names[0]} to {rename_run(root, *args.names).name}")
+            print(printable(f"renamed {args.names[0]} to {rename_run(root, *args.names).name}"))
         elif args.action == "delete":
-            print(f"deleted {args.names[0]}: {delete_run(root, args.names[0]) / 2**20:.1f} MB freed")
+            print(printable(f"deleted {args.names[0]}: {delete_run(root, args.names[0]) / 2**20:.1f} MB freed"))
         else:
             runs = list_runs(root)
             if args.json:
@@ -335,8 +342,8 @@ def run_runs(args: argparse.Namespace) -> int:
             else:
                 for run in runs:
                     step = "-" if run.step is None else str(run.step)
-                    print(f"{run.name:<40} {run.arch or '?':<6} step {step:>8} {run.bytes / 2**20:9.1f} MB")
-                print(f"{len(runs)} run(s), {sum(r.bytes for r in runs) / 2**20:.1f} MB in {root}")
+                    print(printable(f"{run.name:<40} {run.arch or '?':<6} step {step:>8} {run.bytes / 2**20:9.1f} MB"))
+                print(printable(f"{len(runs)} run(s), {sum(r.bytes for r in runs) / 2**20:.1f} MB in {root}"))
     except (ConfigError, OSError) as exc:
         return _error(str(exc))
     return 0

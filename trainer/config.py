@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from engine.prefill import INPUT_FILLS as PREFILLS
@@ -33,7 +33,8 @@ MIN_PHOTO_SIDE = 64
 DEFAULT_STEPS = 1000
 """Steps of a run that gives neither ``--steps`` nor ``--minutes``."""
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+"""A valid run or model name, matched with ``fullmatch`` (``$`` would let a trailing newline through)."""
 
 
 class ConfigError(ValueError):
@@ -61,6 +62,7 @@ class TrainConfig:
     adversarial or discriminator feature-matching loss - then the paper's full loss.
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
     then 17 % faster steps; worth it for runs of an hour or more).
+    keep_unhelpful: export the model even when the before/after scoring says fine-tuning did not help.
     workers: batches prepared ahead in a background thread; None = 2 on a GPU, 0 on the CPU.
     batch: images per step per process; None = the architecture's recipe decides (`trainer.arches`).
     arch: the network's architecture (a built-in network's name, ``--model`` on the command line).
@@ -96,6 +98,7 @@ class TrainConfig:
     input_fill: str | None = None
     adversarial_from_step: int = 0
     compile: bool = False
+    keep_unhelpful: bool = False
 
     def to_dict(self) -> dict:
         """Plain dict (str, int, float, bool, None) for checkpoints and model cards."""
@@ -110,6 +113,14 @@ class TrainConfig:
         if "arch" not in data and "model" in data:
             data["arch"] = data.pop("model")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_absolute_paths(self) -> TrainConfig:
+        """A copy with ``data``, ``masks`` and an ``init`` weights file as absolute paths."""
+        def absolute(path: str | None) -> str | None:
+            return None if path is None else str(Path(path).expanduser().resolve())
+
+        init = self.init if self.init in (INIT_DEFAULT, INIT_RANDOM) else absolute(self.init)
+        return replace(self, data=absolute(self.data), masks=absolute(self.masks), init=init)
 
     def resolved_lr(self) -> float:
         return float(self.lr if self.lr is not None else recipe_for(self.arch).base_lr)
@@ -183,7 +194,7 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        if self.name is not None and not NAME_RE.match(self.name):
+        if self.name is not None and not NAME_RE.fullmatch(self.name):
             raise ConfigError(
                 f"--name '{self.name}' may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
             )

@@ -17,6 +17,7 @@ import math
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -132,27 +133,41 @@ class PhotoCache:
         min_side: int,
         max_side: int,
         log: Callable[[str], None] | None = None,
+        deadline: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> PhotoCache:
         """Decode every file once (in a few threads), skipping unreadable files and short sides < ``min_side``.
 
         Photos with a short side above ``max_side`` are downscaled (area filter) to short side ``max_side``.
+        ``deadline`` (``time.perf_counter()`` seconds): stop reading then, keeping the photos read so far (always a
+        leading part of ``paths``, at least one usable photo). ``progress(done, total)`` after each file.
         ``log`` gets one line per skipped file and a summary line. Raises ValueError if nothing is usable.
         """
         if min_side < 1 or max_side < min_side:
             raise ValueError(f"need 1 <= min_side <= max_side, got min_side={min_side}, max_side={max_side}")
         files = [Path(p) for p in paths]
         workers = max(1, min(8, os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            decoded = list(pool.map(lambda p: _decode_one(p, min_side, max_side), files))
         images, kept, skipped = [], [], []
-        for path, (rgb, reason) in zip(files, decoded, strict=True):
-            if rgb is None:
-                skipped.append((path, reason))
-                if log is not None:
-                    log(f"skipped {path}: {reason}")
-            else:
-                images.append(rgb)
-                kept.append(path)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            futures = [pool.submit(_decode_one, p, min_side, max_side) for p in files]
+            for done, (path, future) in enumerate(zip(files, futures, strict=True), start=1):
+                rgb, reason = future.result()
+                if rgb is None:
+                    skipped.append((path, reason))
+                    if log is not None:
+                        log(f"skipped {path}: {reason}")
+                else:
+                    images.append(rgb)
+                    kept.append(path)
+                if progress is not None:
+                    progress(done, len(files))
+                if deadline is not None and images and done < len(files) and time.perf_counter() >= deadline:
+                    if log is not None:
+                        log(f"read {done} of {len(files)} photos within the time budget; training on those")
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         if log is not None:
             log(f"decoded {len(images)} photos, skipped {len(skipped)}")
         if not images:

@@ -465,28 +465,9 @@ EVAL_SEED = 20240601
 """Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
 
 
-def evaluate_generators(
-    generators: dict[str, nn.Module | ModelSpec],
-    arch: str,
-    photos: tuple[Path, ...] | list[Path],
-    *,
-    size: int,
-    device: torch.device | str = "cpu",
-    masks_per_photo: int = 3,
-    log: Callable[[str], None] | None = None,
-    fill: str | None = None,
-) -> dict:
-    """Compare generators on held-out photos with the same seeded masks (``fill``: DFNet's input fill). A
-    generator given as a `ModelSpec` is that classical fill.
-
-    Each photo is centre-cropped to a square and resized to size x size (as in :func:`evaluate`);
-    ``masks_per_photo`` masks from
-    ``MaskSampler(seed=EVAL_SEED)`` (hole ratio 0-60 %). The prediction is composited hard (known pixels from the
-    photo) and scored with engine.metrics. Returns {"photos": n, "samples": k, NAME: {"overall": {...},
-    "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim (whole image),
-    l1_percent_hole, psnr_hole, ssim_hole, bpe (see engine.metrics.all_metrics). Float32, eval mode.
-    """
-    device = torch.device(device)
+def held_out_images(photos: Sequence[Path], size: int, log: Callable[[str], None] | None = None) -> list[np.ndarray]:
+    """The held-out photos as ``size`` x ``size`` uint8 RGB (:func:`prepare_photo`); unreadable ones and short sides
+    below ``MIN_PHOTO_SIDE`` are left out."""
     images = []
     for path in photos:
         try:
@@ -497,33 +478,77 @@ def evaluate_generators(
             continue
         if min(rgb.shape[:2]) >= MIN_PHOTO_SIDE:
             images.append(prepare_photo(rgb, size))
-    sampler = MaskSampler(size, seed=EVAL_SEED, device="cpu")
-    samples = []
-    for rgb in images:
-        for hole in sampler.next(masks_per_photo):
-            samples.append((rgb, hole))
+    return images
+
+
+def held_out_pairs(images: Sequence[np.ndarray], masks_per_photo: int) -> list[tuple[int, np.ndarray, Tensor]]:
+    """(photo number, photo, hole (1,S,S) float 1 = hole) with the seeded evaluation masks, round robin: every photo's
+    first mask, then every photo's second, ..., so that scoring only the first pairs still covers many photos."""
+    if not images:
+        return []
+    sampler = MaskSampler(images[0].shape[0], seed=EVAL_SEED, device="cpu")
+    holes = [sampler.next(masks_per_photo) for _ in images]
+    return [(i, images[i], holes[i][k]) for k in range(masks_per_photo) for i in range(len(images))]
+
+
+def compare_on_pairs(
+    generators: dict[str, nn.Module | ModelSpec],
+    arch: str,
+    pairs: Sequence[tuple[int, np.ndarray, Tensor]],
+    *,
+    device: torch.device | str = "cpu",
+    fill: str | None = None,
+    deadline: float | None = None,
+    pair_s: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Score every generator on each pair in turn (all of them on one pair before the next), so that stopping early
+    still compares them on the same pairs. A generator given as a `ModelSpec` is that classical fill; ``fill``:
+    DFNet's input fill. The prediction is composited hard (known pixels from the photo) and scored with
+    engine.metrics. Float32, eval mode.
+
+    ``deadline`` (``time.perf_counter()`` seconds): no pair is started that would end after it; a pair costs the mean
+    of those scored so far (``pair_s`` before the first). ``progress(done, total)`` after each pair.
+    Returns {"photos": photos scored, "samples": pairs scored, "pairs": pairs offered, "pair_s": mean seconds per
+    pair, NAME: {"overall": {...}, "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim
+    (whole image), l1_percent_hole, psnr_hole, ssim_hole, bpe (see engine.metrics.all_metrics).
+    """
+    device = torch.device(device)
     recipe = recipe_for(arch)
+    networks = {name: net for name, net in generators.items() if not isinstance(net, ModelSpec)}
+    modes = {name: net.training for name, net in networks.items()}
+    for net in networks.values():
+        net.eval()
+        net.to(device)
     per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
-    for name, net in generators.items():
-        classical = isinstance(net, ModelSpec)
-        if not classical:
-            was_training = net.training
-            net.eval()
-            net.to(device)
-        for rgb, hole in samples:
+    photos: set[int] = set()
+    scored, spent = 0, 0.0
+    try:
+        for number, rgb, hole in pairs:
+            cost = spent / scored if scored else pair_s
+            if deadline is not None and time.perf_counter() + cost > deadline:
+                break
+            t0 = time.perf_counter()
             hole_np = hole[0].numpy() > 0.5
-            if not hole_np.any():
-                continue
-            if classical:
-                pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None, None)[0]
-            else:
-                image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
-                pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
-            composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
-            per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
-        if not classical:
-            net.train(was_training)
-    report: dict = {"photos": len(images), "samples": len(samples)}
+            if hole_np.any():
+                for name, net in generators.items():
+                    if isinstance(net, ModelSpec):
+                        pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None, None)[0]
+                    else:
+                        image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
+                        pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
+                    composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
+                    per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
+                photos.add(number)
+            scored += 1
+            spent += time.perf_counter() - t0
+            if progress is not None:
+                progress(scored, len(pairs))
+    finally:
+        for name, net in networks.items():
+            net.train(modes[name])
+    report: dict = {"photos": len(photos), "samples": scored, "pairs": len(pairs),
+                    "pair_s": spent / scored if scored else pair_s}
     for name, rows in per_model.items():
         bins: dict[str, list[dict[str, float]]] = {}
         for ratio, row in rows:
@@ -531,6 +556,24 @@ def evaluate_generators(
         report[name] = {"overall": mean_metrics([m for _, m in rows]),
                         "bins": {b: mean_metrics(bins[b]) for b in sorted(bins)}}
     return report
+
+
+def evaluate_generators(
+    generators: dict[str, nn.Module | ModelSpec],
+    arch: str,
+    photos: Sequence[Path],
+    *,
+    size: int,
+    device: torch.device | str = "cpu",
+    masks_per_photo: int = 3,
+    log: Callable[[str], None] | None = None,
+    fill: str | None = None,
+) -> dict:
+    """Compare generators on held-out photos (:func:`held_out_images`) with the same seeded masks
+    (:func:`held_out_pairs`, ``MaskSampler(seed=EVAL_SEED)``, hole ratio 0-60 %): :func:`compare_on_pairs` on all
+    pairs."""
+    pairs = held_out_pairs(held_out_images(photos, size, log), masks_per_photo)
+    return compare_on_pairs(generators, arch, pairs, device=device, fill=fill)
 
 
 MIN_GAIN = 0.01

@@ -10,16 +10,19 @@ instructions, else float32. Losses are read back from the GPU only every ``repor
 never drains for a progress line.
 
 Stopping: after ``steps`` steps or ``minutes`` minutes, whichever comes first. ``minutes`` is the whole run's
-wall-clock budget, from the Trainer's creation (reading the photos included) to the end of scoring: training stops
-early enough for the held-out scoring, whose time is estimated by scoring one held-out photo before training
-(:meth:`Trainer.scoring_estimate_s`); at least one step is always trained. SIGTERM or Ctrl+C (SIGINT) stop
+wall-clock budget (`trainer.budget`), from the process's start to the export: reading the photos stops after a
+share of it, the first `TIMING_STEPS` steps are timed and the run says how many steps the budget buys (a budget
+buying fewer than `MIN_USEFUL_STEPS` is refused, naming the budget needed, with nothing trained or exported), and
+training stops when the next step would eat into what is kept for the scoring (its cost per pair timed on one
+held-out pair before training) and the export (a timed checkpoint write). SIGTERM or Ctrl+C (SIGINT) stop
 at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at once). Every
-``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically.
+``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically; a run that
+reached its limit is marked finished there, and resuming it without a new limit trains and exports nothing.
 
-At the end the base and the fine-tuned generator are compared on the held-out photos (fixed seeded masks,
-hard composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per
-hole-ratio bin, and the generator is exported as ``NAME.safetensors`` + ``NAME.json`` into the user's
-models folder.
+At the end the base and the fine-tuned generator are compared on held-out pairs (fixed seeded masks, hard
+composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per hole-ratio bin, as
+many pairs as the time left allows, and the generator is exported as ``NAME.safetensors`` + ``NAME.json`` into the
+user's models folder - unless the scoring says it did not help (``keep_unhelpful`` exports it anyway).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import shutil
 import signal
 import sys
 import threading
@@ -47,6 +51,15 @@ from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
 from trainer.arches import recipe_for
+from trainer.budget import (
+    MIN_SCORED_PAIRS,
+    MIN_USEFUL_STEPS,
+    READING_SHARE,
+    SCORING_SHARE,
+    TIMING_STEPS,
+    Budget,
+    needed_minutes,
+)
 from trainer.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
@@ -57,13 +70,13 @@ from trainer.checkpoint import (
 from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
 from trainer.data import BatchSampler, BatchSource, PhotoCache, split_folder
 from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
-from trainer.evaluate import evaluate_generators, judge
+from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.progress import Progress
-from trainer.runs import CHECKPOINT_NAME, write_summary
+from trainer.runs import CHECKPOINT_NAME, folder_bytes, remove_stale_temp_files, write_summary
 
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
-                    "clip_grad", "compile")
+                    "clip_grad", "compile", "keep_unhelpful")
 """Settings a resumed run may change; everything else comes from the checkpoint."""
 EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
 """Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
@@ -128,6 +141,7 @@ class Trainer:
     ``overrides`` ({setting: value} for the names in `RESUME_OVERRIDES`) applied.
     ``export``: write NAME.safetensors + NAME.json at the end (rank 0).
     ``report_every``: read the losses back every this many steps (None = 1 on the CPU, 10 on a GPU).
+    ``started``: ``time.perf_counter()`` time the time budget counts from (None = now).
     """
 
     def __init__(
@@ -140,22 +154,33 @@ class Trainer:
         export: bool = True,
         report_every: int | None = None,
         dist_info: DistInfo | None = None,
+        started: float | None = None,
     ) -> None:
-        self._budget_t0 = time.perf_counter()  # ``minutes`` counts from here: reading photos and scoring included
-        self._scoring_reserve_s = 0.0
+        started = time.perf_counter() if started is None else started  # ``minutes`` counts from here
         self.dist = dist_info or dist_info_from_env()
         self.progress = progress or Progress(enabled=False)
         if not self.dist.is_main:
             self.progress = Progress(enabled=False)
         self.resume_state: dict | None = None
+        self._new_limit = bool({"steps", "minutes"} & set(overrides or {}))
         if resume is not None:
+            folder = Path(resume).expanduser()
+            remove_stale_temp_files(folder if folder.is_dir() else folder.parent)
             self.resume_state = load_checkpoint(resume)
             config = _merge_resume_config(TrainConfig.from_dict(self.resume_state["config"]), overrides)
             # the run continues in the folder it was resumed from, never where the checkpoint's text points
             config.run_dir = str(resolve_checkpoint(resume).parent)
+        elif config is not None:
+            config = config.with_absolute_paths()  # a resumed run finds them from any working folder
         if config is None:
             raise ConfigError("a training run needs a configuration or a checkpoint to resume")
         self.config = config.validate()
+        self.budget = Budget(None if config.minutes is None else 60.0 * config.minutes, started)
+        self._estimated = False
+        self._step_s = 0.0
+        """Expected seconds of a training step (timed as the run goes)."""
+        self.finished = False
+        """True once the run reached its step or time limit (stored in the checkpoint)."""
         self.export = export
         self._report_every = report_every
         self.step = 0
@@ -190,6 +215,9 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name
         if self.resume_state is None:
             self._refuse_a_kept_run()
+        self._run_dir_existed = self.run_dir.exists()
+        if self.dist.is_main and self._run_dir_existed:
+            remove_stale_temp_files(self.run_dir)
 
         self._setup_data()
         self.base_note = ""
@@ -204,6 +232,7 @@ class Trainer:
         self.generator.train()
         if cfg.compile:
             self.generator.compile()  # in place: parameter names and checkpoints stay as without it
+        _import_dynamo_without_its_cache()  # torch.optim imports it; only a compiled run may create its cache
         torch.manual_seed(cfg.seed + 1)
         self.discriminator: nn.Module | None = self.recipe.build_discriminator(dev, self.memory_format)
         lr = cfg.lr_at(0)
@@ -243,11 +272,11 @@ class Trainer:
         return dev
 
     def _run_name(self) -> str:
-        if self.resume_state is not None and self.config.run_dir and NAME_RE.match(Path(self.config.run_dir).name):
+        if self.resume_state is not None and self.config.run_dir and NAME_RE.fullmatch(Path(self.config.run_dir).name):
             return Path(self.config.run_dir).name  # the folder's name: a run renamed by the user keeps its new name
         if self.resume_state is not None and self.resume_state.get("run_name"):
             name = self.resume_state["run_name"]
-            if not isinstance(name, str) or not NAME_RE.match(name):
+            if not isinstance(name, str) or not NAME_RE.fullmatch(name):
                 raise ConfigError(f"the checkpoint's run name {name!r} is not a valid model name")
             return name
         name = self.config.resolved_name()
@@ -260,11 +289,17 @@ class Trainer:
             # The split never depends on settings a resumed run may change, so the data order continues exactly.
             self.split = split_folder(cfg.data, held_out_fraction=cfg.held_out_fraction, min_held_out=5,
                                       seed=cfg.seed)
+            total = len(self.split.train) + len(self.split.held_out)
             self.cache = PhotoCache.decode(
-                self.split.train, min_side=MIN_PHOTO_SIDE, max_side=2 * cfg.size, log=self.progress.log
+                self.split.train, min_side=MIN_PHOTO_SIDE, max_side=2 * cfg.size, log=self.progress.log,
+                deadline=self.budget.deadline(READING_SHARE),
+                progress=lambda done, _: self._phase("reading", done, total),
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        scored = cfg.evaluate and self.dist.is_main
+        self._held_out = held_out_images(self.split.held_out, cfg.size, self.progress.log) if scored else []
+        self._phase("reading", total, total)
         seed = cfg.seed + 1000 * self.dist.rank
         photos = BatchSampler(self.cache, size=cfg.size, batch=self.batch, device=self.device, seed=seed)
         if cfg.masks:
@@ -350,6 +385,7 @@ class Trainer:
             "rng": rng_state(),
             "samplers": self.batches.state_dict(),
             "world_size": self.dist.world_size,
+            "finished": self.finished,
         }
 
     def _restore(self, state: dict) -> None:
@@ -453,12 +489,12 @@ class Trainer:
         return time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0
 
     def _should_stop(self, signals: _StopSignals, steps: int | None) -> str | None:
-        """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks."""
-        cfg = self.config
+        """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks. The time budget
+        stops the run once the next step would not fit, but never before the timing steps and the estimate."""
         reason = None
         if steps is not None and self.step >= steps:
             reason = "steps"
-        elif cfg.minutes is not None and self.step > self._session_start_step and self._budget_left_s() <= 0:
+        elif self.budget.seconds is not None and self._estimated and self.budget.training_left_s() < self._step_s:
             reason = "minutes"
         if signals.reason is not None:
             reason = signals.reason
@@ -486,14 +522,17 @@ class Trainer:
         steps = cfg.resolved_steps()
         if self.base_note:
             self.progress.log(self.base_note)
-        if cfg.minutes is not None:
-            self._scoring_reserve_s = self.scoring_estimate_s()
+        if self.resume_state is not None and ((self.resume_state.get("finished") and not self._new_limit)
+                                              or (steps is not None and self.step >= steps)):
+            return self._already_finished()
+        self._prepare_scoring()
         self.progress.emit(
             "start", model=self.arch, name=self.run_name, device=str(self.device), steps=steps,
-            minutes=cfg.minutes, scoring_s=self._scoring_reserve_s, batch=self.batch,
+            minutes=cfg.minutes, scoring_s=self.budget.scoring_s, batch=self.batch,
             world_size=self.dist.world_size, photos=len(self.cache), held_out=len(self.split.held_out),
             skipped=len(self.cache.skipped), run_dir=str(self.run_dir), resumed_from=self.step,
         )
+        self._phase("training", 0, 0)
         self._session_start_step = self.step
         self._t0 = session_t0 = time.perf_counter()
         self._cpu_t0 = time.process_time()
@@ -506,11 +545,19 @@ class Trainer:
         checkpoint_step = -1
         reason = self._should_stop(signals, steps)
         while reason is None:
+            step_t0 = time.perf_counter()
             images, holes = self.next_batch()
             losses = self.train_step(images, holes)
             for k, v in losses.items():
                 sums[k] = sums[k] + v if k in sums else v.clone()
             count += 1
+            session_steps = self.step - self._session_start_step
+            if self.cuda and session_steps <= TIMING_STEPS:
+                torch.cuda.synchronize(self.device)  # the timed steps must be finished to be timed
+            self._time_step(time.perf_counter() - step_t0, session_steps)
+            left = self.budget.training_left_s()
+            if not self._estimated and (session_steps == TIMING_STEPS or (left is not None and left < self._step_s)):
+                self._estimate(steps)  # early when the next timing step would not fit
             at_report = self.step % self.report_every == 0 or (steps is not None and self.step >= steps)
             if at_report:
                 now = time.perf_counter()
@@ -520,26 +567,33 @@ class Trainer:
                 window_t0, window_step = now, self.step
                 result.last_losses = means
                 result.loss_history.append({"step": self.step, **means})
+                eta = self._eta(steps)
                 self.progress.emit(
-                    "step", step=self.step, steps=steps, losses=means, lr=cfg.lr_at(self.step - 1),
-                    images_per_s=rate, eta_s=self._eta(steps, rate),
+                    "step", step=self.step, steps=steps, steps_expected=self._steps_expected(steps), losses=means,
+                    lr=cfg.lr_at(self.step - 1), images_per_s=rate, eta_s=eta, time_left_s=self._time_left(eta),
                 )
             if cfg.preview_every and self.step % cfg.preview_every == 0:
                 self._write_preview()
-            if self.step % cfg.checkpoint_every == 0:
-                result.checkpoint = self.save_checkpoint()
-                checkpoint_step = self.step
             # all ranks reach the same report steps, so the collective stop check never deadlocks
             if at_report or not self.dist.enabled:
                 reason = self._should_stop(signals, steps)
+            timed = session_steps == TIMING_STEPS and self.budget.seconds is not None and reason is None
+            if self.step % cfg.checkpoint_every == 0 or timed:
+                t0 = time.perf_counter()
+                result.checkpoint = self.save_checkpoint()
+                checkpoint_step = self.step
+                # time kept for the final checkpoint and the export (a part of a checkpoint)
+                self.budget.end_s = max(self.budget.end_s, 2 * (time.perf_counter() - t0))
         result.step = self.step
-        if checkpoint_step != self.step:
+        self.finished = reason in ("steps", "minutes")
+        if checkpoint_step != self.step or self.finished:
             result.checkpoint = self.save_checkpoint()
         if reason in EXIT_STOPPED:
             result.status = "stopped"
             result.exit_code = EXIT_STOPPED[reason]
             self.progress.emit("stopped", step=self.step, reason=reason,
-                               checkpoint=str(result.checkpoint) if result.checkpoint else None)
+                               checkpoint=str(result.checkpoint) if result.checkpoint else None,
+                               run_dir=str(self.run_dir), run_bytes=folder_bytes(self.run_dir))
             self._barrier()
             return result
         if cfg.preview_every and self.step % cfg.preview_every != 0:
@@ -554,40 +608,114 @@ class Trainer:
         if self.dist.enabled:
             dist.barrier()
 
-    def _eta(self, steps: int | None, images_per_s: float) -> float | None:
+    def _phase(self, name: str, done: int, total: int) -> None:
+        """A ``phase`` event ("reading" photos, "training", "scoring" pairs) with its progress: at most twice a
+        second, and always the first and the last."""
+        now = time.perf_counter()
+        if 0 < done < total and now - getattr(self, "_phase_t", 0.0) < 0.5:
+            return
+        self._phase_t = now
+        message = {"reading": f"Reading photos: {done} of {total}...", "training": "Training...",
+                   "scoring": f"Scoring before and after: {done} of {total} held-out pairs..."}[name]
+        self.progress.emit("phase", name=name, done=done, total=total, message=message)
+
+    def _time_step(self, seconds: float, session_steps: int) -> None:
+        """Update ``_step_s``, the expected seconds of a step: the latest step's time, then a moving average; the
+        first step of a session (one-off costs, compiling) counts only until a second is timed."""
+        if session_steps <= TIMING_STEPS:
+            self._step_s = seconds
+        else:
+            self._step_s = 0.8 * self._step_s + 0.2 * seconds
+
+    def _steps_expected(self, steps: int | None) -> int | None:
+        """The step the run is expected to stop at: the step limit or what the time budget buys, whichever first."""
+        affordable = self.budget.affordable_steps(self._step_s)
+        if affordable is None:
+            return steps
+        expected = self.step + affordable
+        return expected if steps is None else min(steps, expected)
+
+    def _estimate(self, steps: int | None) -> None:
+        """Emit the steps the run is expected to reach (``estimate``); ConfigError, with nothing trained, kept or
+        exported, when the time budget buys fewer than `MIN_USEFUL_STEPS` (or than the steps asked for)."""
+        self._estimated = True
+        expected = self._steps_expected(steps)
+        wanted = min(MIN_USEFUL_STEPS, steps - self._session_start_step) if steps is not None else MIN_USEFUL_STEPS
+        enough = self.budget.seconds is None or expected - self._session_start_step >= wanted
+        setup_s = self._t0 - self.budget.t0
+        needed = None if enough else needed_minutes(setup_s, wanted, self._step_s, self.budget.scoring_s)
+        self.progress.emit(
+            "estimate", steps_expected=expected, step_s=self._step_s, minimum=MIN_USEFUL_STEPS, enough=enough,
+            images_per_s=self.batch * self.dist.world_size / max(self._step_s, 1e-9), needed_minutes=needed,
+        )
+        if enough:
+            return
+        if not self._run_dir_existed and self.dist.is_main:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        raise ConfigError(
+            f"a {self.config.minutes:g}-minute budget buys about {expected - self._session_start_step} training "
+            f"steps on this machine ({self._step_s:.1f} s each, after {setup_s:.0f} s of reading and setting up, with "
+            f"{self.budget.scoring_s:.0f} s kept for scoring); a useful run needs at least {wanted}: give "
+            f"--minutes {needed} or more. Nothing was trained or exported."
+        )
+
+    def _eta(self, steps: int | None) -> float | None:
+        """Seconds of training left: the steps left at the current pace, or the budget's training time left."""
         candidates = []
-        if steps is not None and images_per_s > 0:
-            steps_per_s = images_per_s / (self.batch * self.dist.world_size)
-            candidates.append(max(0, steps - self.step) / steps_per_s)
-        if self.config.minutes is not None:
-            candidates.append(max(0.0, self._budget_left_s()))
+        if steps is not None:
+            candidates.append(max(0, steps - self.step) * self._step_s)
+        left = self.budget.training_left_s()
+        if left is not None:
+            candidates.append(max(0.0, left))
         return min(candidates) if candidates else None
 
-    def _budget_left_s(self) -> float:
-        """Seconds of ``minutes`` left for training: the budget less the time spent and the scoring reserve."""
-        spent = time.perf_counter() - self._budget_t0
-        return self.config.minutes * 60 - spent - self._scoring_reserve_s
+    def _time_left(self, eta: float | None) -> float | None:
+        """Seconds left of the whole run: training, scoring and export."""
+        if eta is None:
+            return None
+        return eta + self.budget.scoring_s + self.budget.end_s
 
-    def scoring_estimate_s(self) -> float:
-        """Seconds the held-out scoring at the end will take, measured by scoring the first held-out photo with
-        the generator as it is now and with the "before" model (0 without scoring), times the held-out photos. A
-        "before" network costs what the generator does; a classical "before" (PatchMatch takes seconds) is timed."""
+    def _prepare_scoring(self) -> None:
+        """The held-out pairs, the "before" model and the seconds one pair takes (the first pair, scored now). With a
+        time budget the scoring keeps at most `SCORING_SHARE` of it, on smaller crops (where the network takes
+        them) when fewer than `MIN_SCORED_PAIRS` would fit; without one, the time all pairs take."""
         cfg = self.config
-        if not (cfg.evaluate and self.split.held_out and self.dist.is_main):
-            return 0.0
+        self._pairs: list = []
+        self._pair_s = 0.0
+        if not self._held_out:
+            return
+        self._before = self._before_model()
+        size = cfg.size
+        while True:
+            images = [prepare_photo(image, size) for image in self._held_out]
+            self._pairs = held_out_pairs(images, cfg.eval_masks_per_photo)
+            probe = compare_on_pairs({"before": self._before[0], "after": unwrap(self.generator)}, self.arch,
+                                     self._pairs[:1], device=self.device, fill=cfg.input_fill)
+            self._pair_s = probe["pair_s"]
+            self.budget.scoring_s = len(self._pairs) * self._pair_s
+            if self.budget.seconds is None:
+                return
+            self.budget.scoring_s = min(self.budget.scoring_s, SCORING_SHARE * self.budget.seconds)
+            smaller = self._smallest_size(size)
+            if self.budget.scoring_s >= MIN_SCORED_PAIRS * self._pair_s or smaller == size:
+                return
+            size = smaller
 
-        def seconds(model) -> float:
-            t0 = time.perf_counter()
-            evaluate_generators({"model": model}, self.arch, self.split.held_out[:1], size=cfg.size,
-                                device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill)
-            return time.perf_counter() - t0
+    def _smallest_size(self, size: int) -> int:
+        """The smallest crop size, halving ``size``, the network takes."""
+        while size % 2 == 0 and self.recipe.config_problem(_with_size(self.config, size // 2)) is None:
+            size //= 2
+        return size
 
-        generator = unwrap(self.generator)
-        after = seconds(generator)
-        generator.train()
-        classical = self._classical_before()
-        before = after if classical is None else seconds(classical)
-        return (after + before) * len(self.split.held_out)
+    def _already_finished(self) -> TrainResult:
+        """A resumed run that has nothing left to train: say so, export nothing."""
+        summary = (f"the run {self.run_name} is finished (step {self.step}): nothing to train or export; give "
+                   "--steps or --minutes to train it further")
+        self.progress.log(summary)
+        self.progress.emit("done", model_name=None, weights=None, card=None, before=None, after=None, helped=None,
+                           summary=summary, steps=self.step, time_s=0.0, run_dir=str(self.run_dir),
+                           run_bytes=folder_bytes(self.run_dir), finished=True)
+        return TrainResult(status="done", step=self.step, summary=summary)
 
     # ------------------------------------------------------------------ preview, evaluation, export
 
@@ -604,17 +732,19 @@ class Trainer:
     def _finish(self, result: TrainResult, time_s: float) -> None:
         cfg = self.config
         generator = unwrap(self.generator)
-        if cfg.evaluate and self.split.held_out:
-            before_model, before_label = self._before_model()
-            self.progress.emit("phase", name="scoring", message=(
-                f"Scoring before and after on {len(self.split.held_out)} held-out photos..."))
-            report = evaluate_generators(
-                {"before": before_model, "after": generator}, self.arch, self.split.held_out, size=cfg.size,
-                device=self.device, masks_per_photo=cfg.eval_masks_per_photo, fill=cfg.input_fill,
+        before_label = None
+        if self._pairs:
+            before_model, before_label = self._before
+            deadline = self.budget.deadline(keep_s=self.budget.end_s / 2)  # the final checkpoint is written
+            report = compare_on_pairs(
+                {"before": before_model, "after": generator}, self.arch, self._pairs, device=self.device,
+                fill=cfg.input_fill, deadline=deadline, pair_s=self._pair_s,
+                progress=lambda done, total: self._phase("scoring", done, total),
             )
             result.before, result.after = report["before"], report["after"]
             result.helped, result.summary = judge(report["before"], report["after"], report["photos"])
-            self.progress.emit("evaluation", photos=report["photos"], before=result.before, after=result.after,
+            self.progress.emit("evaluation", photos=report["photos"], pairs=report["samples"],
+                               pairs_offered=report["pairs"], before=result.before, after=result.after,
                                helped=result.helped, summary=result.summary)
         elif not cfg.evaluate:
             result.summary = "evaluation skipped (--no-evaluate): no before/after figures"
@@ -622,13 +752,17 @@ class Trainer:
             result.summary = "no held-out photos (the folder is too small): fine-tuning was not evaluated"
             self.progress.log(result.summary)
         generator.train()
-        if self.export:
+        keep = result.helped is not False or cfg.keep_unhelpful
+        if self.export and not keep:
+            self.progress.log("the model was not exported: fine-tuning did not help (--keep-unhelpful keeps such "
+                              "a model)")
+        if self.export and keep:
             from trainer.export import export_model, free_model_name
 
             card = {
                 "title": f"{self.run_name} (fine-tuned {self.arch})",
                 "base_model": self._base_description(),
-                "before_model": before_label if cfg.evaluate and self.split.held_out else None,
+                "before_model": before_label,
                 "data": str(Path(cfg.data).expanduser().resolve()),
                 "photo_count": len(self.cache),
                 "held_out_count": len(self.split.held_out),
@@ -659,6 +793,7 @@ class Trainer:
             "done", model_name=result.model_name, weights=str(result.weights) if result.weights else None,
             card=str(result.card) if result.card else None, before=result.before, after=result.after,
             helped=result.helped, summary=result.summary, steps=self.step, time_s=time_s,
+            run_dir=str(self.run_dir), run_bytes=folder_bytes(self.run_dir),
         )
 
     def _before_model(self) -> tuple[nn.Module | ModelSpec, str]:
@@ -697,6 +832,28 @@ def _merge_resume_config(saved: TrainConfig, overrides: dict | None) -> TrainCon
     for key, value in overrides.items():
         setattr(saved, key, value)
     return saved
+
+
+def _with_size(config: TrainConfig, size: int) -> TrainConfig:
+    from dataclasses import replace
+
+    return replace(config, size=size, batch=None)
+
+
+def _import_dynamo_without_its_cache() -> None:
+    """Import ``torch._dynamo`` (torch.optim does) without leaving its compile cache (TEMP/torchinductor_USER)
+    behind: importing it creates that folder, which only a compiled run uses."""
+    import os
+    import tempfile
+
+    if "torch._dynamo" in sys.modules or "TORCHINDUCTOR_CACHE_DIR" in os.environ:
+        return
+    with tempfile.TemporaryDirectory(prefix="fusionpaint-") as scratch:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = scratch
+        try:
+            import torch._dynamo  # noqa: F401
+        finally:
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
 
 
 def _cpu_state(module: nn.Module) -> dict[str, Tensor]:

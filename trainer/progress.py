@@ -2,14 +2,20 @@
 
 JSON mode writes one object per line to stdout and nothing else there; each has ``"event"`` plus fields:
 
+- ``phase``: name ("reading" photos, "training", "scoring" held-out pairs), done, total (of that phase), message
 - ``start``: model, device, steps (int or null), minutes (float or null; the whole run's budget), scoring_s (the
-  seconds of it kept for the before/after scoring at the end), batch, photos, held_out, run_dir
-- ``step``: step, steps (null when only a time budget is set), losses {name: float}, lr, images_per_s, eta_s
+  seconds kept for the before/after scoring at the end), batch, photos, held_out, run_dir
+- ``estimate`` (after the first timed steps): steps_expected (the step the run should reach), step_s (seconds per
+  step), images_per_s, minimum (the fewest steps worth a run), enough (bool), needed_minutes (null when enough)
+- ``step``: step, steps (null when only a time budget is set), steps_expected, losses {name: float}, lr,
+  images_per_s, eta_s (seconds of training left), time_left_s (seconds left of the whole run, scoring included)
 - ``preview``: step, path (PNG: rows of input | result | alpha | ground truth)
 - ``checkpoint``: step, path
-- ``evaluation``: photos, before, after (metric dicts, see trainer.loop), helped (bool or null), summary (str)
-- ``done``: model_name, weights, card, before, after, helped, summary, steps, time_s
-- ``stopped``: step, reason ("SIGTERM", "SIGINT"), checkpoint
+- ``evaluation``: photos, pairs (scored), pairs_offered, before, after (metric dicts, see trainer.loop), helped (bool
+  or null), summary (str)
+- ``done``: model_name (null when nothing was exported), weights, card, before, after, helped, summary, steps,
+  time_s, run_dir, run_bytes (the run folder's size), finished (true for a finished run resumed to no effect)
+- ``stopped``: step, reason ("SIGTERM", "SIGINT"), checkpoint, run_dir, run_bytes
 - ``log``: message
 - ``error``: message
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from engine.units import format_duration
@@ -59,8 +66,14 @@ class Progress:
             self.stream.write(json.dumps({"event": event, **_clean(fields)}) + "\n")
             self.stream.flush()
             return
-        if event == "start":
-            self._open_bar(fields.get("steps"))
+        if event == "phase":
+            self._phase_bar(fields)
+        elif event == "estimate":
+            if fields.get("enough"):
+                self.log(f"this run is expected to reach step {fields.get('steps_expected')} "
+                         f"({fields.get('step_s', 0.0):.1f} s per step, "
+                         f"{fields.get('images_per_s', 0.0):.2f} images/s)")
+        elif event == "start":
             self.log(
                 f"training {fields.get('model')} on {fields.get('photos')} photos "
                 f"({fields.get('held_out')} held out) on {fields.get('device')}, batch {fields.get('batch')}"
@@ -74,9 +87,14 @@ class Progress:
         elif event == "stopped":
             self.log(f"stopped ({fields.get('reason')}) at step {fields.get('step')}; "
                      f"checkpoint: {fields.get('checkpoint')}")
+            self.log(run_folder_line(fields))
         elif event == "done":
             self.close()
-            self.log(f"model '{fields.get('model_name')}' saved: {fields.get('weights')}")
+            if fields.get("model_name"):
+                self.log(f"model '{fields.get('model_name')}' saved: {fields.get('weights')}")
+            elif not fields.get("finished"):
+                self.log("no model exported")
+            self.log(run_folder_line(fields))
         elif event == "error":
             self.close()
             print(f"error: {fields.get('message')}", file=sys.stderr)
@@ -94,20 +112,33 @@ class Progress:
         else:
             print(message, file=sys.stderr)
 
-    def _open_bar(self, steps: int | None) -> None:
+    def _phase_bar(self, fields: dict) -> None:
+        """One bar per phase: photos read, steps trained (of the expected), pairs scored."""
         from tqdm import tqdm
 
-        self._bar = tqdm(total=steps, unit="step", dynamic_ncols=True, file=sys.stderr)
+        name = fields.get("name")
+        if self._bar is None or self._bar.desc != name:
+            self.close()
+            unit = {"reading": "photo", "training": "step", "scoring": "pair"}.get(name, "it")
+            total = fields.get("total") or None
+            self._bar = tqdm(total=total, desc=name, unit=unit, dynamic_ncols=True, file=sys.stderr)
+        if name != "training":
+            self._bar.total = fields.get("total") or None
+            self._bar.n = int(fields.get("done") or 0)
+            self._bar.refresh()
 
     def _update_bar(self, fields: dict) -> None:
-        if self._bar is None:
-            self._open_bar(fields.get("steps"))
+        if self._bar is None or self._bar.desc != "training":
+            self._phase_bar({"name": "training"})
         bar = self._bar
         bar.n = int(fields.get("step", 0))
+        expected = fields.get("steps_expected")
+        if expected:
+            bar.total = int(expected)  # shown as "x/y": y is the step the run is expected to reach
         losses = fields.get("losses") or {}
         postfix = {k: f"{v:.4g}" for k, v in losses.items() if isinstance(v, float)}
         postfix["img/s"] = f"{fields.get('images_per_s', 0.0):.2f}"
-        postfix["eta"] = format_duration(fields.get("eta_s"))
+        postfix["left"] = format_duration(fields.get("time_left_s", fields.get("eta_s")))
         bar.set_postfix(postfix, refresh=False)
         bar.refresh()
 
@@ -115,3 +146,12 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def run_folder_line(fields: dict) -> str:
+    """Where the run is kept and the disk it uses, with how to resume or delete it."""
+    folder = fields.get("run_dir")
+    megabytes = (fields.get("run_bytes") or 0) / 2**20
+    name = Path(str(folder)).name
+    return (f"run folder {folder}: {megabytes:.1f} MB (resume with 'fusionpaint train --resume {folder}', delete "
+            f"with 'fusionpaint runs delete {name}')")

@@ -103,6 +103,24 @@ def test_done_event_shows_figures_and_emits_model_ready(qtbot, tmp_path):
     assert blocker.args == ["mine"] and dialog.state == "done"
 
 
+def test_a_run_that_did_not_help_exports_nothing_unless_kept(qtbot, tmp_path):
+    dialog = FineTuneDialog(folder=str(tmp_path))
+    qtbot.addWidget(dialog)
+    assert "--keep-unhelpful" not in dialog.command()
+    dialog.keep_check.setChecked(True)
+    assert "--keep-unhelpful" in dialog.command()
+    dialog.handle_event({"event": "step", "step": 3, "steps": None, "steps_expected": 40, "losses": {"total": 1.0},
+                         "images_per_s": 1.0, "eta_s": 50.0, "time_left_s": 75.0})
+    assert "Step 3 of ~40" in dialog.status_label.text() and "1:15 left" in dialog.status_label.text()
+    dialog.handle_event({"event": "done", "model_name": None, "helped": False, "summary": "Fine-tuning did not help",
+                         "run_dir": str(tmp_path), "run_bytes": 3 * 2**20})
+    assert "did not help" in dialog.status_label.text() and "uses 3 MB" in dialog.result_label.text()
+    emitted = []
+    dialog.model_ready.connect(emitted.append)
+    dialog._finished(0, QProcess.ExitStatus.NormalExit)
+    assert dialog.state == "done" and emitted == []
+
+
 @pytest.mark.slow
 def test_run_shows_progress_and_cancels(qtbot, tmp_path):
     data = write_photo_folder(tmp_path / "photos")

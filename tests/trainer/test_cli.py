@@ -156,3 +156,13 @@ def test_gallery_bad_input_is_one_line(tmp_path, capsys, argv, message):
     assert _run(["gallery", "--images", str(photos), "--lasso", "--size", "32", "--device", "cpu", *argv]) == 2
     assert message in _one_error_line(capsys)
     assert not (tmp_path / "g").exists() and not (photos / "inside").exists()
+
+
+def test_runs_list_escapes_a_folder_name_holding_terminal_codes(capsys):
+    from engine.paths import user_runs_dir
+    from main import main
+
+    (user_runs_dir() / "\x1b[2Jred").mkdir(parents=True)
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2Jred" in out

@@ -56,6 +56,15 @@ def test_training_run_exports_a_listed_model(tmp_path):
         Image.fromarray(rgb.astype(np.uint8)).save(folder / f"photo{i}.png")
     config = TrainConfig(arch="dmfn", data=str(folder), init="random", steps=1, device="cpu", name="from-run",
                          preview_every=0, eval_masks_per_photo=2, run_dir=str(tmp_path / "run"))
+    # from random initialisation "before" is the best classical fill: one step of a random DMFN cannot beat it,
+    # so by default nothing is exported and the run folder stays
+    unhelpful = train(config)
+    assert unhelpful.status == "done" and unhelpful.helped is False and unhelpful.model_name is None
+    assert unhelpful.weights is None and "from-run" not in [spec.name for spec in list_models()]
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+
+    config.keep_unhelpful = True
+    config.run_dir = str(tmp_path / "kept")
     result = train(config)
     assert result.status == "done" and result.model_name == "from-run"
     assert result.weights.is_file() and result.card.is_file()
@@ -64,6 +73,5 @@ def test_training_run_exports_a_listed_model(tmp_path):
     assert card["metrics_before"]["overall"]["count"] == 2 and isinstance(card["helped"], bool)
     assert card["summary"].startswith("Fine-tuning ")
     assert "from-run" in [spec.name for spec in list_models()]
-    # from random initialisation "before" is the best classical fill: one step of a random DMFN cannot beat it
     assert card["before_model"].startswith("patchmatch (the best classical fill")
     assert card["helped"] is False and card["metrics_before"]["overall"]["psnr_hole"] > 15

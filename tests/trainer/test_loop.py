@@ -1,6 +1,5 @@
 """The training step: a few steps on one fixed batch lower the loss of both networks; previews; schedule."""
 
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -277,41 +276,3 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
                                       run_dir=str(tmp_path / f"run{flag}")), export=False)
         trainer.setup()
         assert compiled == expected
-
-
-def test_the_scoring_estimate_times_a_slow_classical_before(tmp_path, monkeypatch):
-    """From random initialisation "before" is the best classical fill; PatchMatch takes seconds per photo, so the
-    estimate measures it instead of counting it as free."""
-    from dataclasses import replace
-
-    photos = str(write_photo_folder(tmp_path / "photos", n=8))
-    trainer = Trainer(TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu",
-                                  eval_masks_per_photo=1, run_dir=str(tmp_path / "run")), export=False)
-    trainer.setup()
-    classical = trainer._classical_before()
-    assert classical is not None and classical.kind == "classical"
-    slow = replace(classical, fill=lambda images, holes, cancel, progress: time.sleep(0.5) or images.copy())
-    monkeypatch.setattr(trainer, "_classical_before", lambda: slow)
-    assert trainer.scoring_estimate_s() >= 0.5 * len(trainer.split.held_out)
-
-
-@pytest.mark.slow
-def test_a_time_budget_leaves_room_for_scoring(tmp_path, monkeypatch):
-    """``minutes`` covers the whole run: training stops when the time left equals the scoring estimate (after at
-    least one step), and the estimate comes from scoring one held-out photo."""
-    photos = str(write_photo_folder(tmp_path / "photos", n=8))
-    def config(run):
-        return TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
-                           minutes=1.0, steps=3, eval_masks_per_photo=1, run_dir=str(tmp_path / run))
-
-    measured = Trainer(config("measured"), export=False)
-    measured.setup()
-    assert len(measured.split.held_out) == 2
-    assert measured.scoring_estimate_s() > 0
-
-    monkeypatch.setattr(Trainer, "scoring_estimate_s", lambda self: 60.0)  # scoring would fill the budget
-    squeezed = Trainer(config("squeezed"), export=False).run()
-    assert squeezed.step == 1 and squeezed.after is not None  # one step, then scored
-    monkeypatch.setattr(Trainer, "scoring_estimate_s", lambda self: 0.0)
-    roomy = Trainer(config("roomy"), export=False).run()
-    assert roomy.step == 3  # the step limit came first

@@ -70,7 +70,7 @@ def test_sigterm_writes_checkpoint(tmp_path):
             proc.kill()
     events += [json.loads(line) for line in rest.splitlines()]
     assert proc.returncode == EXIT_STOPPED["SIGTERM"], err
-    kinds = [e["event"] for e in events if e["event"] != "log"]
+    kinds = [e["event"] for e in events if e["event"] not in ("log", "phase")]
     assert kinds[0] == "start" and "stopped" in kinds and "done" not in kinds
     checkpoint = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     assert 1 <= checkpoint["step"] < 1000

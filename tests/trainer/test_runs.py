@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from trainer.config import ConfigError
+from trainer.config import ConfigError, TrainConfig
 from trainer.runs import delete_run, list_runs, rename_run, write_summary
 
 
@@ -48,3 +48,27 @@ def test_rename_and_delete(tmp_path):
     assert freed >= 1100 and [r.name for r in list_runs(tmp_path)] == ["second"]
     with pytest.raises(ConfigError, match="no run named"):
         delete_run(tmp_path, "holiday-2026")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("summary", ['{"saved": "yesterday", "step": 3}', "[" * 100_000 + "]" * 100_000, None])
+def test_a_summary_that_is_wrong_nested_too_deeply_or_a_pipe_is_ignored(tmp_path, summary):
+    folder = _run(tmp_path, "run", 10)
+    os.utime(folder / "checkpoint.pt", (70.0, 70.0))
+    if summary is None:
+        os.mkfifo(folder / "run.json")
+    else:
+        (folder / "run.json").write_text(summary, encoding="utf-8")
+    [run] = list_runs(tmp_path)
+    assert run.saved == 70.0 and run.step == (3 if summary and "yesterday" in summary else None)
+
+
+def test_a_name_with_a_trailing_newline_is_refused(tmp_path):
+    _run(tmp_path, "first", 10)
+    with pytest.raises(ConfigError, match="not a valid name"):
+        rename_run(tmp_path, "first", "abc\n")
+    with pytest.raises(ConfigError, match="no run named"):
+        rename_run(tmp_path, "first\n", "second")
+    with pytest.raises(ConfigError):
+        TrainConfig(arch="dfnet", data=str(tmp_path), name="abc\n").validate()
+    assert [r.name for r in list_runs(tmp_path)] == ["first"]
