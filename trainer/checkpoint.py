@@ -27,7 +27,7 @@ import torch
 
 from engine.errors import WriteError
 from engine.files import atomic_write
-from trainer.runs import CHECKPOINT_NAME
+from trainer.runs import CHECKPOINT_NAME, remove_stale_temp_files
 
 CHECKPOINT_VERSION = 1
 
@@ -152,14 +152,14 @@ _LOW_DISK_BYTES = 64 * 2**20
 def save_checkpoint(path: str | Path, state: dict) -> Path:
     """Write ``state`` (see the module docstring) to ``path`` atomically; adds ``version``. Returns the path.
 
-    Temporary files left in the folder by an earlier save that was killed are removed first (one run writes to a
-    folder at a time). A failed write raises CheckpointError with one line (a full disk is named as such); the
-    previous checkpoint is then untouched.
+    Temporary files left in the folder by an earlier write that was killed (a checkpoint, the run's summary, a
+    preview) are removed first (`trainer.runs.remove_stale_temp_files`; one run writes to a folder at a time). A
+    failed write raises CheckpointError with one line (a full disk is named as such); the previous checkpoint is
+    then untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
+    remove_stale_temp_files(path.parent)
     payload = to_plain({**state, "version": CHECKPOINT_VERSION})
     payload["checksum"] = checksum(payload)
     try:

@@ -73,7 +73,7 @@ from trainer.distributed import DistInfo, average_gradients, dist_info_from_env,
 from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.progress import Progress
-from trainer.runs import CHECKPOINT_NAME, folder_bytes, remove_stale_temp_files, write_summary
+from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
 
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
                     "clip_grad", "compile", "keep_unhelpful")
@@ -164,8 +164,6 @@ class Trainer:
         self.resume_state: dict | None = None
         self._new_limit = bool({"steps", "minutes"} & set(overrides or {}))
         if resume is not None:
-            folder = Path(resume).expanduser()
-            remove_stale_temp_files(folder if folder.is_dir() else folder.parent)
             self.resume_state = load_checkpoint(resume)
             config = _merge_resume_config(TrainConfig.from_dict(self.resume_state["config"]), overrides)
             # the run continues in the folder it was resumed from, never where the checkpoint's text points
@@ -181,6 +179,8 @@ class Trainer:
         """Expected seconds of a training step (timed as the run goes)."""
         self.finished = False
         """True once the run reached its step or time limit (stored in the checkpoint)."""
+        self._phase_t = 0.0
+        """``time.perf_counter()`` time of the latest ``phase`` event (they are sent at most twice a second)."""
         self.export = export
         self._report_every = report_every
         self.step = 0
@@ -216,8 +216,6 @@ class Trainer:
         if self.resume_state is None:
             self._refuse_a_kept_run()
         self._run_dir_existed = self.run_dir.exists()
-        if self.dist.is_main and self._run_dir_existed:
-            remove_stale_temp_files(self.run_dir)
 
         self._setup_data()
         self.base_note = ""
@@ -612,7 +610,7 @@ class Trainer:
         """A ``phase`` event ("reading" photos, "training", "scoring" pairs) with its progress: at most twice a
         second, and always the first and the last."""
         now = time.perf_counter()
-        if 0 < done < total and now - getattr(self, "_phase_t", 0.0) < 0.5:
+        if 0 < done < total and now - self._phase_t < 0.5:
             return
         self._phase_t = now
         message = {"reading": f"Reading photos: {done} of {total}...", "training": "Training...",

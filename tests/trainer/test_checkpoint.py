@@ -130,3 +130,14 @@ def test_a_checkpoint_written_before_checksums_is_still_read(tmp_path):
     path = tmp_path / "old.pt"
     torch.save({"version": CHECKPOINT_VERSION, "step": 5, "generator": {"w": torch.ones(3)}}, path)
     assert load_checkpoint(path)["step"] == 5
+
+
+def test_a_save_removes_what_a_killed_run_left_half_written_in_its_folder(tmp_path):
+    (tmp_path / "previews").mkdir()
+    stale = [tmp_path / ".run.json.k1ll3d.tmp", tmp_path / "previews" / ".step_0000100.png.k1ll3d.tmp"]
+    for path in stale:
+        path.write_bytes(b"x" * 10)
+    (tmp_path / "previews" / "step_0000100.png").write_bytes(b"png")  # a finished preview stays
+    save_checkpoint(tmp_path / "checkpoint.pt", {"step": 1})
+    assert not any(path.exists() for path in stale)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["checkpoint.pt", "previews", "step_0000100.png"]
