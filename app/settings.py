@@ -136,11 +136,6 @@ def _validated(data: dict[str, Any]) -> Settings:
     return Settings(**values)
 
 
-def load_settings(path: str | PathLike[str] | None = None) -> Settings:
-    """Read settings from ``path`` (default :func:`settings_path`); defaults when missing, unreadable or corrupt."""
-    return read_settings(path)[0]
-
-
 def read_settings(path: str | PathLike[str] | None = None) -> tuple[Settings, str | None]:
     """(settings, note) from ``path`` (default :func:`settings_path`). note: None, or one line for the user when the
     file could not be read as settings and was renamed to ``settings.json.bad`` (defaults are used instead)."""

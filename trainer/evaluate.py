@@ -1,5 +1,5 @@
 """Measure models on photo + hole-mask pairs, per hole-ratio bin, beside the classical OpenCV baselines; and the
-held-out comparison that ends a fine-tune (:func:`evaluate_generators`, :func:`judge`).
+held-out comparison that ends a fine-tune (:func:`held_out_pairs`, :func:`compare_on_pairs`, :func:`judge`).
 
 Pairing (fixed, documented so numbers are comparable between runs), built by :func:`eval_set`:
 
@@ -556,24 +556,6 @@ def compare_on_pairs(
         report[name] = {"overall": mean_metrics([m for _, m in rows]),
                         "bins": {b: mean_metrics(bins[b]) for b in sorted(bins)}}
     return report
-
-
-def evaluate_generators(
-    generators: dict[str, nn.Module | ModelSpec],
-    arch: str,
-    photos: Sequence[Path],
-    *,
-    size: int,
-    device: torch.device | str = "cpu",
-    masks_per_photo: int = 3,
-    log: Callable[[str], None] | None = None,
-    fill: str | None = None,
-) -> dict:
-    """Compare generators on held-out photos (:func:`held_out_images`) with the same seeded masks
-    (:func:`held_out_pairs`, ``MaskSampler(seed=EVAL_SEED)``, hole ratio 0-60 %): :func:`compare_on_pairs` on all
-    pairs."""
-    pairs = held_out_pairs(held_out_images(photos, size, log), masks_per_photo)
-    return compare_on_pairs(generators, arch, pairs, device=device, fill=fill)
 
 
 MIN_GAIN = 0.01

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.qt_main_window import HOLE_MASK_LABEL, NOT_LEARNED_LABEL
-from app.settings import load_settings
+from app.settings import read_settings
 from engine.errors import JobCancelled
 from engine.registry import get_spec
 from engine.worker import EngineWorker
@@ -296,7 +296,7 @@ def test_open_via_drop_signal(qtbot, main_window, png_file):
     finish_files(qtbot, main_window)
     assert main_window.document is not None
     qtbot.waitUntil(lambda: not main_window._settings_writer.busy, timeout=WAIT_MS)  # written off the GUI thread
-    assert str(png_file) in load_settings().recent_files
+    assert str(png_file) in read_settings()[0].recent_files
 
 
 def test_grow_and_shrink_match_a_disk_kernel(opened):
@@ -499,7 +499,7 @@ def test_settings_round_trip_through_the_window(make_main_window):
     first.device_combo.activated.emit(first.device_combo.currentIndex())
     first.resize(700, 540)
     assert first.close()
-    saved = load_settings()
+    saved = read_settings()[0]
     assert (saved.brush_size, saved.eraser_size, saved.model, saved.device) == (33, 12, "opencv-ns", "cpu")
     assert saved.overlay_color == "#00ff00" and saved.overlay_opacity == pytest.approx(0.25)
     assert saved.window_geometry
@@ -1071,7 +1071,7 @@ def test_preferences_apply_quality_mask_style_and_undo_memory(qtbot, opened):
     dialog.undo_spin.setValue(16)
     opened.apply_preferences(dialog)
     qtbot.waitUntil(lambda: not opened._settings_writer.busy, timeout=WAIT_MS)
-    settings = load_settings()
+    settings = read_settings()[0]
     assert (settings.jpeg_quality, settings.overlay_color, settings.undo_memory_mb) == (80, "#00ff00", 16)
     assert opened.canvas.mask_item.opacity() == pytest.approx(0.3)
     assert doc.history.max_bytes == 16 * 2**20

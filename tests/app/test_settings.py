@@ -11,7 +11,6 @@ from app.settings import (
     SCHEMA_VERSION,
     Settings,
     add_recent_file,
-    load_settings,
     read_settings,
     save_settings,
     settings_path,
@@ -28,7 +27,7 @@ def test_defaults():
 
 def test_round_trip_at_the_default_path():
     assert settings_path() == user_config_dir() / "settings.json"
-    assert load_settings() == Settings()  # missing file
+    assert read_settings()[0] == Settings()  # missing file
     s = Settings(
         last_folder="/photos",
         brush_size=12,
@@ -44,7 +43,7 @@ def test_round_trip_at_the_default_path():
     )
     save_settings(s)
     assert settings_path().is_file()
-    assert load_settings() == s
+    assert read_settings()[0] == s
     assert [p for p in os.listdir(settings_path().parent) if p != "settings.json"] == []  # no temp files left
 
 
@@ -52,9 +51,9 @@ def test_corrupt_file_gives_defaults(tmp_path):
     path = tmp_path / "settings.json"
     for text in ("{not json", "[1, 2, 3]", "", "\xff\xfe"):
         path.write_text(text, encoding="latin-1")
-        assert load_settings(path) == Settings()
+        assert read_settings(path)[0] == Settings()
     path.write_bytes(b"\x00\x81\xff")
-    assert load_settings(path) == Settings()
+    assert read_settings(path)[0] == Settings()
 
 
 def test_unknown_keys_ignored_and_bad_values_fall_back(tmp_path):
@@ -72,7 +71,7 @@ def test_unknown_keys_ignored_and_bad_values_fall_back(tmp_path):
         "future_option": {"a": 1},
     }
     path.write_text(json.dumps(data), encoding="utf-8")
-    s = load_settings(path)
+    s = read_settings(path)[0]
     assert s.brush_size == 26 and s.alpha_opacity == 0.2 and s.device == "cuda"
     assert (s.eraser_size, s.overlay_color, s.overlay_opacity) == (40, "#ff3b30", 0.5)
     assert s.jpeg_quality == 95 and s.recent_files == []
@@ -82,14 +81,14 @@ def test_unknown_keys_ignored_and_bad_values_fall_back(tmp_path):
 def test_file_without_schema_version_is_migrated(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"brush_size": 10}), encoding="utf-8")
-    s = load_settings(path)
+    s = read_settings(path)[0]
     assert s.brush_size == 10 and s.schema_version == SCHEMA_VERSION
 
 
 def test_save_is_atomic_and_reports_the_file(tmp_path):
     path = tmp_path / "sub" / "settings.json"
     save_settings(Settings(brush_size=5), path)
-    assert load_settings(path).brush_size == 5
+    assert read_settings(path)[0].brush_size == 5
     blocker = tmp_path / "file"
     blocker.write_text("x")
     from engine.errors import WriteError
