@@ -157,6 +157,8 @@ def _recipe(config: TrainConfig, batch: int) -> str:
     else:
         weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
         losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"
+        if config.style_region == "hole":
+            losses += ", style on the hole"
         fill = f"fill {config.input_fill}"
     return f"batch {batch}, {config.precision}, {config.size} px, {losses}, {fill}"
 

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 
 from engine.units import printable
-from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, ConfigError, TrainConfig
+from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, STYLE_REGIONS, ConfigError, TrainConfig
 
 _TRAIN_FIELDS = (
     "arch", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
-    "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "input_fill",
+    "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "style_region", "input_fill",
     "adversarial_from_step", "compile", "keep_unhelpful",
 )
 
@@ -133,6 +133,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="multiply the VGG losses' weights by W (default 1 = the paper's): DFNet's perceptual and "
                        "style (0.1, 240), DMFN's self-guided regression and feature matching (25) and alignment (1); "
                        "0 = no VGG losses and no VGG pass (faster)")
+    train.add_argument("--style-region", choices=STYLE_REGIONS, default="image",
+                       help="DFNet: where the style loss compares texture statistics: the whole image (the paper) or "
+                       "the hole only (Gram matrices over the hole's positions, as the evaluation's Gram distance)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "

@@ -23,6 +23,9 @@ INPUT_FILLS = ("zeros", *PREFILLS)
 engine.networks.dfnet); each recipe (`trainer.arches`) says which its network takes."""
 TEXTURE_SCALES = 3
 """DFNet's texture losses (perceptual, style) act on this many of the finest scales in the paper."""
+STYLE_REGIONS = ("image", "hole")
+"""Where DFNet's style loss compares texture statistics: the whole image (the paper) or the hole only."""
+
 INIT_DEFAULT = "default"
 """``--init default``: the shipped weights of the architecture when installed, else random initialisation."""
 INIT_RANDOM = "random"
@@ -56,6 +59,8 @@ class TrainConfig:
     which start at step ``texture_from_step`` (L1 + total variation only before it), their paper weights (0.1, 240)
     multiplied by ``texture_weight`` (1 = the paper; for DMFN it multiplies its VGG terms' weights: self-guided
     regression and feature matching, 25, and geometric alignment, 1; 0 = none of them and no VGG pass).
+    ``style_region`` (DFNet): one of `STYLE_REGIONS`, where the style loss compares texture statistics ("image", the
+    paper, or "hole": `trainer.losses.hole_style_loss`, weight 1 times ``texture_weight``).
     ``input_fill``: one of `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random
     initialisation).
     adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
@@ -95,6 +100,7 @@ class TrainConfig:
     texture_scales: int = TEXTURE_SCALES
     texture_from_step: int = 0
     texture_weight: float = 1.0
+    style_region: str = "image"
     input_fill: str | None = None
     adversarial_from_step: int = 0
     compile: bool = False
@@ -188,6 +194,8 @@ class TrainConfig:
              f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
             (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
             (self.texture_weight >= 0, f"--texture-weight must be 0 or more, got {self.texture_weight}"),
+            (self.style_region in STYLE_REGIONS,
+             f"--style-region must be one of {', '.join(STYLE_REGIONS)}, got {self.style_region!r}"),
             (self.adversarial_from_step >= 0,
              f"--adversarial-from-step must be 0 or more, got {self.adversarial_from_step}"),
         ]

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from engine.networks.dfnet import DFNetOutput, image_pyramid
+from trainer.config import STYLE_REGIONS
 from trainer.vgg import VGG19Features
 
 DFNET_VGG_LAYERS = ("pool1", "pool2", "pool3")
@@ -33,12 +34,15 @@ DFNET_TEXTURE_SCALES = 3
 
 @dataclass(frozen=True)
 class DFNetLossWeights:
-    """Official DFNet weights: L1 6, perceptual 0.1, style 240, total variation 0.1."""
+    """Official DFNet weights: L1 6, perceptual 0.1, style 240, total variation 0.1. ``style_hole``: the weight of
+    `hole_style_loss` when the style term is taken over the hole only (a FusionPaint departure: that loss is a
+    relative distance, about 0.5 for a plausible fill, where the paper's is about 1e-3 of a Gram's scale)."""
 
     l1: float = 6.0
     perceptual: float = 0.1
     style: float = 240.0
     tv: float = 0.1
+    style_hole: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,35 @@ def style_loss(
     )
 
 
+def hole_style_loss(
+    pred_feats: Mapping[str, Tensor], target_feats: Mapping[str, Tensor], hole: Tensor, layers: Sequence[str]
+) -> Tensor:
+    """Texture statistics over the hole only: the mean over ``layers`` and images of the relative Frobenius distance
+    ||G_pred - G_true|| / ||G_true|| of Gram matrices taken over the hole's positions -> scalar >= 0 (0 = the same
+    statistics; about 0.5 for a plausible fill, 1 for all-zero features).
+
+    hole (N, 1, H, W) {0, 1} at the image's resolution; at each layer it is area-downsampled to the feature grid and
+    weights the positions (G = sum_p w_p F_p F_p^T / sum_p w_p), the training counterpart of the evaluation's
+    ``gram_dist``. An image whose hole covers no position adds 0. Computed in float32 at least, autocast disabled.
+    """
+    _check_image("hole", hole)
+    values = []
+    for name in layers:
+        f = pred_feats[name]
+        t = target_feats[name]
+        if f.dtype in (torch.float16, torch.bfloat16):
+            f, t = f.float(), t.float()
+        with torch.autocast(device_type=f.device.type, enabled=False):
+            w = F.interpolate(hole.to(f.dtype), size=f.shape[-2:], mode="area").flatten(1)  # (N, P)
+            n = w.sum(dim=1).clamp_min(1e-6)[:, None, None]
+            fw, tw = f.flatten(2) * w[:, None], t.flatten(2) * w[:, None]  # (N, C, P)
+            g_pred = torch.bmm(fw, f.flatten(2).transpose(1, 2)) / n
+            g_true = torch.bmm(tw, t.flatten(2).transpose(1, 2)) / n
+            reference = torch.linalg.matrix_norm(g_true).clamp_min(1e-6)
+            values.append((torch.linalg.matrix_norm(g_pred - g_true) / reference).mean())
+    return torch.stack(values).mean()
+
+
 def dilate(hole: Tensor, px: int = 1) -> Tensor:
     """Binary dilation of a (N, 1, H, W) {0,1} hole by a (2 px + 1) square; same shape and dtype."""
     _check_image("hole", hole)
@@ -160,6 +193,7 @@ def dfnet_losses(
     *,
     weights: DFNetLossWeights | None = None,
     texture_scales: int = DFNET_TEXTURE_SCALES,
+    style_region: str = "image",
 ) -> dict[str, Tensor]:
     """DFNet training loss, the paper's (6, 3) setting (``texture_scales`` < 3: fewer VGG scales, 0 = none).
 
@@ -172,6 +206,7 @@ def dfnet_losses(
     - "l1": mean over the 6 scales of `l1_loss`(result_k, target_k) (structure loss);
     - "perceptual", "style": means over the ``texture_scales`` finest scales of `perceptual_loss`, `style_loss`
       on VGG19 pool1..pool3 (Gram normalised by C*H*W); zero (and no VGG pass) when ``texture_scales`` is 0;
+      ``style_region="hole"``: "style" is `hole_style_loss` on the scale's hole instead, weighted ``style_hole``;
     - "tv": mean over the 3 finest scales of `tv_loss_in_hole` of result_k (texture loss);
     - "total" = 6 l1 + 0.1 perceptual + 240 style + 0.1 tv (``weights`` overrides the official values).
     All values are scalars; the target's VGG features are computed without gradient.
@@ -184,6 +219,8 @@ def dfnet_losses(
     _check_hole(hole, target)
     if not 0 <= texture_scales <= DFNET_TEXTURE_SCALES:
         raise ValueError(f"dfnet_losses: texture_scales must be 0 to {DFNET_TEXTURE_SCALES}, got {texture_scales}")
+    if style_region not in STYLE_REGIONS:
+        raise ValueError(f"dfnet_losses: style_region must be one of {STYLE_REGIONS}, got {style_region!r}")
     missing = [k for k in DFNET_VGG_LAYERS if k not in vgg.layers]
     if texture_scales and missing:
         raise ValueError(f"dfnet_losses: the VGG must provide {DFNET_VGG_LAYERS}, it lacks {missing}")
@@ -196,7 +233,10 @@ def dfnet_losses(
         with torch.no_grad():
             target_feats = vgg(targets[k])
         perceptual.append(perceptual_loss(pred_feats, target_feats, DFNET_VGG_LAYERS))
-        style.append(style_loss(pred_feats, target_feats, DFNET_VGG_LAYERS))
+        if style_region == "hole":
+            style.append(hole_style_loss(pred_feats, target_feats, holes[k], DFNET_VGG_LAYERS))
+        else:
+            style.append(style_loss(pred_feats, target_feats, DFNET_VGG_LAYERS))
     tv = [tv_loss_in_hole(results[k], holes[k]) for k in range(DFNET_TEXTURE_SCALES)]
     zero = l1.new_zeros(())
     terms = {
@@ -206,7 +246,8 @@ def dfnet_losses(
         "tv": torch.stack(tv).mean(),
     }
     terms["total"] = (
-        w.l1 * terms["l1"] + w.perceptual * terms["perceptual"] + w.style * terms["style"] + w.tv * terms["tv"]
+        w.l1 * terms["l1"] + w.perceptual * terms["perceptual"]
+        + (w.style_hole if style_region == "hole" else w.style) * terms["style"] + w.tv * terms["tv"]
     )
     return terms
 

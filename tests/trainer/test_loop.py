@@ -66,6 +66,7 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
     ({"arch": "dfnet", "texture_scales": 4}, "--texture-scales must be 0 to 3"),
     ({"arch": "dfnet", "texture_from_step": -1}, "--texture-from-step"),
     ({"arch": "dfnet", "texture_weight": -0.5}, "--texture-weight must be 0 or more"),
+    ({"arch": "dfnet", "style_region": "sky"}, "--style-region must be one of image, hole"),
     ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
     ({"arch": "dmfn", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
 ])

@@ -274,3 +274,50 @@ def test_bad_shapes_are_refused():
         L.tv_loss_in_hole(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4))
     with pytest.raises(ValueError, match="unknown DMFN"):
         L._dmfn_weights({"lambda": 1.0})
+
+
+def test_hole_style_loss_is_the_evaluations_gram_distance_over_the_hole():
+    from trainer.evaluate import masked_gram_distance
+
+    pred = {"a": torch.rand(2, 4, 8, 8, generator=gen(30)), "b": torch.rand(2, 6, 4, 4, generator=gen(31))}
+    true = {"a": torch.rand(2, 4, 8, 8, generator=gen(32)), "b": torch.rand(2, 6, 4, 4, generator=gen(33))}
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[0, :, 0:8, 4:12] = 1  # whole cells at both grids: the area weights are 0 or 1
+    hole[1, :, 8:16, 0:16] = 1
+    loss = L.hole_style_loss(pred, true, hole, ("a", "b"))
+    expected = sum(masked_gram_distance({k: v[i] for k, v in pred.items()}, {k: v[i] for k, v in true.items()},
+                                        hole[i, 0] > 0.5, ("a", "b")) for i in range(2)) / 2
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert L.hole_style_loss(true, true, hole, ("a", "b")).item() == pytest.approx(0.0, abs=1e-6)
+    # features outside the hole do not count
+    changed = {k: v.clone() for k, v in pred.items()}
+    changed["a"][0, :, 6:8, :] += 5.0  # rows 6-7 of the 8x8 grid are outside image 0's hole (rows 0-3)
+    changed["a"][1, :, 0:2, :] += 5.0
+    assert L.hole_style_loss(changed, true, hole, ("a", "b")).item() == pytest.approx(loss.item(), rel=1e-6)
+
+
+def test_hole_style_loss_gradient_float64():
+    hole = torch.zeros(1, 1, 8, 8, dtype=torch.float64)
+    hole[:, :, 2:7, 1:5] = 1  # partial cells at the 4x4 grid: fractional weights
+    true = {"a": torch.rand(1, 3, 4, 4, generator=gen(34), dtype=torch.float64)}
+    pred = torch.rand(1, 3, 4, 4, generator=gen(35), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda p: L.hole_style_loss({"a": p}, true, hole, ("a",)), (pred,))
+
+
+def test_dfnet_style_on_the_hole(vgg_dfnet):
+    target = torch.rand(2, 3, 32, 32, generator=gen(13))
+    hole = torch.zeros(2, 1, 32, 32)
+    hole[:, :, 8:24, 8:24] = 1
+    out = _fake_dfnet_output(target, hole, 0.1, requires_grad=True)
+    terms = L.dfnet_losses(out, target, hole, vgg_dfnet, style_region="hole")
+    holes = L.hole_pyramid(hole, 6)
+    targets = image_pyramid(target, 6)
+    style = sum(L.hole_style_loss(vgg_dfnet(out.results[k]), vgg_dfnet(targets[k]), holes[k], L.DFNET_VGG_LAYERS)
+                for k in range(3)) / 3
+    assert torch.isclose(terms["style"], style, rtol=1e-4)
+    total = 6 * terms["l1"] + 0.1 * terms["perceptual"] + 1.0 * terms["style"] + 0.1 * terms["tv"]
+    assert torch.isclose(terms["total"], total)
+    terms["total"].backward()
+    assert out.results[0].grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="style_region must be one of"):
+        L.dfnet_losses(out, target, hole, vgg_dfnet, style_region="everywhere")

@@ -28,6 +28,9 @@ def test_the_recipe_cell_describes_each_architecture():
     assert "warm-up (no discriminator), VGG terms x 0.01, correction" in recipe(light, 4)
     dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch")
     assert recipe(dfnet, 8) == "batch 8, auto, 256 px, VGG on 1 scale(s) from step 200, fill patchmatch"
+    hole_style = TrainConfig(arch="dfnet", data="x", texture_weight=0.3, style_region="hole", input_fill="patchmatch")
+    assert recipe(hole_style, 8) == ("batch 8, auto, 256 px, VGG on 3 scale(s) x 0.3 from step 0, style on the hole, "
+                                     "fill patchmatch")
 
 
 def test_cells_add_the_texture_columns_where_the_report_has_them():

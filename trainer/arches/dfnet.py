@@ -42,10 +42,11 @@ class DFNetRecipe(Recipe):
 
     @staticmethod
     def loss_weights(config: TrainConfig) -> losses.DFNetLossWeights:
-        """The paper's loss weights with the VGG perceptual and style weights times ``texture_weight``."""
+        """The paper's loss weights with the VGG perceptual and style weights (either style term's) times
+        ``texture_weight``."""
         paper = losses.DFNetLossWeights()
         return replace(paper, perceptual=paper.perceptual * config.texture_weight,
-                       style=paper.style * config.texture_weight)
+                       style=paper.style * config.texture_weight, style_hole=paper.style_hole * config.texture_weight)
 
     def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
         with trainer.part("input fill"):
@@ -56,7 +57,8 @@ class DFNetRecipe(Recipe):
             with trainer.part("loss forward"):
                 terms = losses.dfnet_losses(output, images, holes, trainer.vgg,
                                             weights=self.loss_weights(trainer.config),
-                                            texture_scales=self.texture_scales(trainer.config, trainer.step))
+                                            texture_scales=self.texture_scales(trainer.config, trainer.step),
+                                            style_region=trainer.config.style_region)
         trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
         trainer.last_preview = (images, holes, output.results[0].detach(), output.alphas[0].detach())
         return {k: v.detach() for k, v in terms.items()}
