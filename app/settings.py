@@ -42,10 +42,11 @@ class Settings:
     ``overlay_color``: hole overlay colour ``"#RRGGBB"``. ``overlay_opacity``, ``alpha_opacity`` (learned-alpha
     view): 0..1. ``model``: registry name, ``""`` = the registry default. ``device``: ``"auto"``, ``"cpu"``,
     ``"cuda"``, ``"cuda:N"`` or ``"mps"``. ``window_geometry``: the main window's saved geometry, base64 text.
-    ``recent_files``: paths, most recent first. ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed.
-    ``keep_gps``: saved photos keep the GPS location of their EXIF (off: it is removed). ``finetune_folder``: the
-    folder of photos the last fine-tuning run used. ``intro_shown``: the first-start note on what the fills can do was
-    shown. ``undo_memory_mb``: memory the undo history of a photo may hold, MIN_UNDO_MB..MAX_UNDO_MB.
+    ``recent_files``: paths, most recent first (reading keeps the first RECENT_FILES_LIMIT non-empty strings).
+    ``jpeg_quality``: 1..100. ``last_folder``: last folder browsed. ``keep_gps``: saved photos keep the GPS location
+    of their EXIF (off: it is removed). ``finetune_folder``: the folder of photos the last fine-tuning run used.
+    ``intro_shown``: the first-start note on what the fills can do was shown. ``undo_memory_mb``: memory the undo
+    history of a photo may hold, MIN_UNDO_MB..MAX_UNDO_MB.
     """
 
     schema_version: int = SCHEMA_VERSION
@@ -98,6 +99,17 @@ def _valid_fraction(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
 
 
+def _first_paths(values: list[Any], limit: int) -> list[str]:
+    """The first ``limit`` non-empty strings of ``values``; the entries after them are not looked at."""
+    paths: list[str] = []
+    for value in values:
+        if len(paths) >= limit:
+            break
+        if isinstance(value, str) and value:
+            paths.append(value)
+    return paths
+
+
 def _validated(data: dict[str, Any]) -> Settings:
     """Settings from a (migrated) dict: unknown keys dropped, invalid values replaced by defaults."""
     defaults = Settings()
@@ -112,7 +124,7 @@ def _validated(data: dict[str, Any]) -> Settings:
         "model": lambda v: isinstance(v, str),
         "device": lambda v: isinstance(v, str) and bool(v),
         "window_geometry": lambda v: isinstance(v, str),
-        "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+        "recent_files": lambda v: isinstance(v, list),
         "jpeg_quality": lambda v: _valid_int(v, 1, 100),
         "keep_gps": lambda v: isinstance(v, bool),
         "finetune_folder": lambda v: isinstance(v, str),
@@ -128,7 +140,7 @@ def _validated(data: dict[str, Any]) -> Settings:
             elif f.name in ("overlay_opacity", "alpha_opacity"):
                 value = float(value)
             elif f.name == "recent_files":
-                value = list(value)
+                value = _first_paths(value, RECENT_FILES_LIMIT)
             values[f.name] = value
         else:
             values[f.name] = getattr(defaults, f.name)
@@ -183,6 +195,6 @@ def add_recent_file(settings: Settings, path: str | PathLike[str], limit: int = 
     and keeping at most ``limit`` entries. Changes ``settings`` in place and returns it."""
     entry = os.path.abspath(os.fspath(path))
     key = os.path.normcase(entry)
-    rest = [p for p in settings.recent_files if os.path.normcase(os.path.abspath(p)) != key]
+    rest = [p for p in settings.recent_files[:limit] if os.path.normcase(os.path.abspath(p)) != key]
     settings.recent_files = [entry, *rest][: max(0, limit)]
     return settings

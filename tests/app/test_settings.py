@@ -8,6 +8,7 @@ import os
 import pytest
 
 from app.settings import (
+    RECENT_FILES_LIMIT,
     SCHEMA_VERSION,
     Settings,
     add_recent_file,
@@ -74,7 +75,7 @@ def test_unknown_keys_ignored_and_bad_values_fall_back(tmp_path):
     s = read_settings(path)[0]
     assert s.brush_size == 26 and s.alpha_opacity == 0.2 and s.device == "cuda"
     assert (s.eraser_size, s.overlay_color, s.overlay_opacity) == (40, "#ff3b30", 0.5)
-    assert s.jpeg_quality == 95 and s.recent_files == []
+    assert s.jpeg_quality == 95 and s.recent_files == ["/x.jpg"]
     assert not hasattr(s, "future_option")
 
 
@@ -142,3 +143,41 @@ def test_the_editor_says_in_its_status_bar_that_its_settings_were_set_aside(make
     window = make_main_window()
     assert "settings.json.bad" in window.statusBar().currentMessage()
     assert window.settings == Settings()
+
+
+def test_reading_keeps_only_the_first_valid_recent_files(tmp_path):
+    path = tmp_path / "settings.json"
+    entries = [5, "", None, *(f"/photos/{k}.jpg" for k in range(100_000))]
+    path.write_text(json.dumps({"recent_files": entries}), encoding="utf-8")
+    settings, note = read_settings(path)
+    assert note is None
+    assert settings.recent_files == [f"/photos/{k}.jpg" for k in range(RECENT_FILES_LIMIT)]
+
+
+def test_adding_a_recent_file_looks_at_no_more_entries_than_it_keeps(monkeypatch):
+    s = Settings(recent_files=[f"/photos/{k}.jpg" for k in range(100_000)])
+    calls = []
+    real_abspath = os.path.abspath
+    monkeypatch.setattr(os.path, "abspath", lambda p: calls.append(p) or real_abspath(p))
+    add_recent_file(s, "/photos/new.jpg")
+    assert s.recent_files == ["/photos/new.jpg", *(f"/photos/{k}.jpg" for k in range(RECENT_FILES_LIMIT - 1))]
+    assert len(calls) <= RECENT_FILES_LIMIT + 1
+
+
+@pytest.mark.timeout(60)
+def test_the_editor_starts_with_a_huge_recent_files_list(make_main_window):
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    entries = [f"/photos/{k}.jpg" for k in range(100_000)]
+    settings_path().write_text(json.dumps({"recent_files": entries}), encoding="utf-8")
+    window = make_main_window()
+    assert [a.toolTip() for a in window.recent_menu.actions()] == entries[:RECENT_FILES_LIMIT]
+
+
+@pytest.mark.timeout(60)
+def test_the_editor_starts_with_settings_nested_100_000_deep(make_main_window):
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('{"a": ' * 100_000 + "1" + "}" * 100_000, encoding="utf-8")
+    window = make_main_window()
+    assert window.settings == Settings()
+    note = window.statusBar().currentMessage()
+    assert "settings.json.bad" in note and "\n" not in note
