@@ -45,14 +45,12 @@ def test_a_budget_that_buys_too_few_steps_is_refused_with_the_budget_needed(tmp_
 
 
 @pytest.mark.slow
-def test_a_timed_run_ends_within_its_budget_with_its_progress(tmp_path, monkeypatch):
+def test_a_timed_run_reports_its_phases_and_progress(tmp_path, monkeypatch):
+    # whether the run ends within its minutes is measured by bench/bench_finetune.py, not timed here
     monkeypatch.setattr(loop, "MIN_USEFUL_STEPS", 2)
     progress = _Events()
-    t0 = time.perf_counter()
     result = Trainer(_config(tmp_path, minutes=0.75, texture_weight=0.0), progress, export=False).run()
-    wall = time.perf_counter() - t0
     assert result.status == "done" and result.step >= loop.TIMING_STEPS and result.after is not None
-    assert wall <= 1.1 * 45, (wall, [(e["event"], e.get("name"), round(e["t"] - t0, 1)) for e in progress.events])
     steps = [e for e in progress.events if e["event"] == "step"]
     assert all(e["steps_expected"] >= e["step"] and e["time_left_s"] is not None for e in steps)
     phases = [e["name"] for e in progress.events if e["event"] == "phase"]
