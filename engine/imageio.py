@@ -603,6 +603,14 @@ def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:
 
 def _save_to(temp: Path, image: Image.Image, **options) -> None:
     """``image.save`` into a file this function opens and always closes, even when Ctrl+C or SIGTERM interrupts
-    the encoder (Pillow closes the files it opens itself only on ordinary errors)."""
+    the encoder (Pillow closes the files it opens itself only on ordinary errors). A TIFF is encoded in memory
+    first: libtiff writes on the file's descriptor itself, where a full disk would end in libtiff's own lines on
+    the terminal and an "encoder error" instead of the OSError saying "disk full"."""
+    if options.get("format") == "TIFF":
+        encoded = io.BytesIO()
+        image.save(encoded, **options)
+        with open(temp, "wb") as fh:
+            fh.write(encoded.getbuffer())
+        return
     with open(temp, "wb") as fh:
         image.save(fh, **options)

@@ -828,3 +828,35 @@ def test_an_absurd_pixel_density_is_not_kept(tmp_path):
     sane = tmp_path / "sane.png"
     Image.fromarray(_smooth(16, 16)).save(sane, dpi=(300, 300))
     assert load_image(sane).dpi == pytest.approx((300, 300), abs=0.01)
+
+
+def _temporary_files_on_a_full_disk(monkeypatch) -> None:
+    """Make every temporary file of atomic_write a link to /dev/full, whose writes fail with ENOSPC as on a full disk
+    (for writes Python makes and for those a C library such as libtiff makes on the file descriptor alike)."""
+    import tempfile
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp_on_full_disk(*args, **kwargs):
+        fd, name = real_mkstemp(*args, **kwargs)
+        os.close(fd)
+        os.unlink(name)
+        os.symlink("/dev/full", name)
+        return os.open(name, os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_on_full_disk)
+
+
+@pytest.mark.parametrize("name", ["out.tif", "out.tiff", "out.png", "out.jpg", "out.webp", "out.bmp"])
+def test_a_full_disk_is_one_disk_full_error_in_every_format(tmp_path, monkeypatch, capfd, name):
+    _temporary_files_on_a_full_disk(monkeypatch)
+    out = tmp_path / name
+    out.write_bytes(b"old contents")
+    with pytest.raises(WriteError) as info:
+        save_image(out, _pattern(300, 400), alpha=np.full((300, 400), 200, np.uint8))
+    assert str(info.value) == f"could not save {out}: disk full"
+    assert capfd.readouterr().err == ""  # nothing from the encoder's own library on the terminal
+    assert out.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
