@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,17 @@ def writable_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+_NAME_MAX = 255
+"""Longest file name most file systems hold, in bytes."""
+_TEMP_PREFIX_MAX = _NAME_MAX - len("..") - 8 - len(".tmp")
+"""Bytes of the target's name a temporary name ``.NAME.XXXXXXXX.tmp`` holds (mkstemp adds 8 characters)."""
+
+
+def _temp_prefix(name: str) -> str:
+    """``.NAME.`` with NAME cut to `_TEMP_PREFIX_MAX` bytes (whole characters), so the temporary name fits."""
+    return "." + os.fsencode(name)[:_TEMP_PREFIX_MAX].decode(sys.getfilesystemencoding(), "ignore") + "."
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Create or replace ``path`` atomically; returns it. ``write(temp_path)`` fills a temporary file in the same
     folder, which is flushed to disk and then renamed onto ``path`` (``os.replace``).
@@ -91,7 +103,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     target = writable_target(p)
     temp: Path | None = None
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=target.parent)
         os.close(fd)
         temp = Path(temp_name)
         write(temp)

@@ -860,3 +860,14 @@ def test_a_full_disk_is_one_disk_full_error_in_every_format(tmp_path, monkeypatc
     assert capfd.readouterr().err == ""  # nothing from the encoder's own library on the terminal
     assert out.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+@pytest.mark.parametrize("length", [241, 242, 250, 255])
+def test_names_up_to_the_longest_a_folder_holds_can_be_saved(tmp_path, length):
+    out = tmp_path / ("x" * (length - 4) + ".png")
+    save_image(out, _smooth(8, 8))
+    assert load_image(out).rgb.shape == (8, 8, 3)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    accented = tmp_path / ("é" * ((length - 4) // 2) + "x" * ((length - 4) % 2) + ".png")  # 2 bytes a letter
+    save_image(accented, _smooth(8, 8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, accented.name])
