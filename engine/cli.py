@@ -146,9 +146,10 @@ def _remove_one(args: argparse.Namespace, model) -> int:
     conflict = _output_conflict(outputs, inputs, args.overwrite)
     if conflict:
         return _fail(conflict, EXIT_USAGE)
-    for path in outputs.values():
-        save_format(path)  # an unknown file type, a pipe or a read-only file stops before any work
-        writable_target(path)
+    for name in (args.output, args.alpha_out):
+        if name:  # an unknown file type, a pipe, a read-only file or folder stops before any work
+            save_format(Path(name))
+            writable_target(name)  # the name as given: one ending in a separator names a folder
     photo, result = _clean_one(image_path, mask_path, model, args.band, exclude_path)
     summary = (f"{len(result.windows)} region(s) filled with {result.model} on {result.device} in "
                f"{result.timings.get('total', 0.0):.2f} s")

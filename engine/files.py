@@ -59,13 +59,21 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
 
 def writable_target(path: str | os.PathLike[str]) -> Path:
     """The file that saving to ``path`` creates or replaces: ``path``, or the target of a symbolic link there.
-    WriteError unless it is missing or a regular file this user may write: a folder, a device, a pipe, a socket,
-    a loop of links or a read-only file is never replaced."""
+    WriteError unless it is a regular file this user may write, or missing in a folder that exists and this user
+    may write: a folder (or a name ending in a separator, which names one), a device, a pipe, a socket, a loop of
+    links or a read-only file is never replaced."""
     p = Path(path)
+    if os.fspath(path).endswith(tuple(filter(None, (os.sep, os.altsep)))):
+        raise WriteError(f"could not save {os.fspath(path)}: a name ending in {os.sep} names a folder")
     try:
         target = Path(os.path.realpath(p)) if p.is_symlink() else p
         mode = os.stat(target).st_mode
     except FileNotFoundError:
+        folder = target.parent
+        if not folder.is_dir():
+            raise WriteError(f"could not save {p}: the folder does not exist") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise WriteError(f"could not save {p}: the folder is read-only") from None
         return target
     except OSError as e:  # a loop of links, a folder on the way that may not be searched, ...
         raise WriteError(f"could not save {p}: {write_failure_reason(e)}") from e
@@ -100,7 +108,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     file gets the permissions of the file it replaces, or the usual ones for a new file.
     """
     p = Path(path)
-    target = writable_target(p)
+    target = writable_target(path)
     temp: Path | None = None
     try:
         fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target.name), suffix=".tmp", dir=target.parent)

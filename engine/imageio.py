@@ -580,7 +580,7 @@ def save_image(
         except Exception as e:  # an encoder refusing the data or an option
             raise ImageError(f"could not save {p}: {_one_line(e)}") from None
 
-    atomic_write(p, write)
+    atomic_write(path, write)  # the name as given: one ending in a separator is refused
     if alpha is not None and fmt not in _ALPHA_FORMATS and int(alpha.min()) < 255:
         return (f"{p.name}: {fmt} cannot hold transparency: the transparent parts of the photo were saved opaque "
                 f"(save as PNG, WebP or TIFF to keep them)",)
@@ -598,7 +598,7 @@ def save_mask(path: str | os.PathLike[str], hole: np.ndarray) -> None:
     if not isinstance(hole, np.ndarray) or hole.dtype != np.bool_ or hole.ndim != 2:
         raise ValueError(f"hole must be a bool array of shape (H, W), got {getattr(hole, 'shape', hole)!r}")
     image = Image.fromarray(hole.astype(np.uint8) * 255)
-    atomic_write(p, lambda temp: _save_to(temp, image, format="PNG", compress_level=6))
+    atomic_write(path, lambda temp: _save_to(temp, image, format="PNG", compress_level=6))
 
 
 def _save_to(temp: Path, image: Image.Image, **options) -> None:

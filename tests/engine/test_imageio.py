@@ -871,3 +871,9 @@ def test_names_up_to_the_longest_a_folder_holds_can_be_saved(tmp_path, length):
     accented = tmp_path / ("é" * ((length - 4) // 2) + "x" * ((length - 4) % 2) + ".png")  # 2 bytes a letter
     save_image(accented, _smooth(8, 8))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, accented.name])
+
+
+def test_a_name_ending_in_a_separator_names_a_folder_and_is_refused(tmp_path):
+    with pytest.raises(WriteError, match="names a folder"):
+        save_image(str(tmp_path / "out.png") + os.sep, _smooth(8, 8))
+    assert list(tmp_path.iterdir()) == []

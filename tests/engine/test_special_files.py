@@ -91,6 +91,76 @@ def test_the_atomic_writer_replaces_only_regular_files(tmp_path):
     assert stat.S_ISFIFO(os.stat(pipe).st_mode) and read_only.read_bytes() == b"old"
 
 
+def read_only_folder(folder: Path, monkeypatch) -> Path:
+    """``folder``, created with mode 0o555; for root, whom modes do not stop, os.access answers for it as for
+    anyone else (as a read-only file system would)."""
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        real_access = os.access
+
+        def access(path, mode, *args, **kwargs):
+            if mode & os.W_OK and os.path.realpath(path) == os.path.realpath(folder):
+                return False
+            return real_access(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+    return folder
+
+
+def _no_work(monkeypatch) -> None:
+    """Fail the test if the photo is read: a refusal must come before any work."""
+    import engine.cli
+
+    def refuse(path):
+        raise AssertionError(f"{path} was read before the outputs were checked")
+
+    monkeypatch.setattr(engine.cli, "load_image", refuse)
+
+
+@pytest.mark.parametrize("which", ["output", "alpha"])
+def test_an_output_in_a_read_only_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch, which):
+    photo, mask = _photo_and_mask(tmp_path)
+    locked = read_only_folder(tmp_path / "locked", monkeypatch)
+    out, alpha = tmp_path / "out.png", tmp_path / "alpha.png"
+    if which == "output":
+        out = locked / "out.png"
+    else:
+        alpha = locked / "alpha.png"
+    _no_work(monkeypatch)
+    capsys.readouterr()
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(out), "--alpha-out", str(alpha),
+                 "--model", "opencv-telea"])
+    _one_error(code, capsys.readouterr().err.splitlines(), f"{which}.png" if which == "alpha" else "out.png",
+               "read-only")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "locked", "mask.png"]
+    assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize("which", ["-o", "--alpha-out"])
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(tmp_path, capsys, monkeypatch, which):
+    photo, mask = _photo_and_mask(tmp_path)
+    names = {"-o": tmp_path / "out.png", "--alpha-out": tmp_path / "alpha.png", which: tmp_path / "no" / "x.png"}
+    _no_work(monkeypatch)
+    capsys.readouterr()
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(names["-o"]), "--alpha-out",
+                 str(names["--alpha-out"]), "--model", "opencv-telea"])
+    _one_error(code, capsys.readouterr().err.splitlines(), "x.png", "the folder does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]
+
+
+@pytest.mark.parametrize("which", ["-o", "--alpha-out"])
+def test_an_output_name_ending_in_a_separator_is_refused(tmp_path, capsys, which):
+    photo, mask = _photo_and_mask(tmp_path)
+    names = {"-o": str(tmp_path / "out.png"), "--alpha-out": str(tmp_path / "alpha.png")}
+    names[which] += os.sep
+    capsys.readouterr()
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", names["-o"], "--alpha-out", names["--alpha-out"],
+                 "--model", "opencv-telea"])
+    _one_error(code, capsys.readouterr().err.splitlines(), "png" + os.sep, "names a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]
+
+
 @pytest.mark.parametrize("which", ["photo", "mask", "output"])
 def test_a_loop_of_links_is_one_line(tmp_path, capsys, which):
     photo, mask = _photo_and_mask(tmp_path)
