@@ -159,7 +159,10 @@ def _remove_one(args: argparse.Namespace, model) -> int:
                               keep_gps=args.keep_gps):
         _warn(warning)
     if alpha_map is not None:
-        save_image(Path(args.alpha_out), alpha_map)
+        try:
+            save_image(Path(args.alpha_out), alpha_map)
+        except FusionPaintError as exc:
+            return _fail(f"{exc}; the result {out_path} was saved and is kept")
     print(printable(f"{out_path}: {summary}"))
     return 0
 

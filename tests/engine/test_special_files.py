@@ -161,6 +161,26 @@ def test_an_output_name_ending_in_a_separator_is_refused(tmp_path, capsys, which
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png"]
 
 
+def test_an_alpha_map_that_fails_after_the_result_says_the_result_is_kept(tmp_path, capsys, monkeypatch):
+    import engine.cli
+
+    photo, mask = _photo_and_mask(tmp_path)
+    real_save = engine.cli.save_image
+
+    def save_on_a_disk_that_fills_up(path, *args, **kwargs):
+        if Path(path).name == "alpha.png":
+            raise WriteError(f"could not save {path}: disk full")
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(engine.cli, "save_image", save_on_a_disk_that_fills_up)
+    capsys.readouterr()
+    code = main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "out.png"), "--alpha-out",
+                 str(tmp_path / "alpha.png"), "--model", "opencv-telea"])
+    _one_error(code, capsys.readouterr().err.splitlines(), "alpha.png: disk full", "out.png", "kept")
+    assert Image.open(tmp_path / "out.png").size == (32, 24)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "mask.png", "out.png"]
+
+
 @pytest.mark.parametrize("which", ["photo", "mask", "output"])
 def test_a_loop_of_links_is_one_line(tmp_path, capsys, which):
     photo, mask = _photo_and_mask(tmp_path)
