@@ -56,11 +56,11 @@ class ModelSpec:
     working_bytes_per_pixel: memory one inference takes per input pixel (activations; measured on the CPU in
     float32 at the native size, batch 1 and 8, rounded up), for the memory check before a removal.
     rank: order in the model list; the usable built-in model with the lowest rank is the default. Set from the
-    measured validation table (README, Models), so that the default is the best fill a user has.
+    measured validation table (docs/models.md), so that the default is the best fill a user has.
     max_batch: most context windows per call (1: progress and cancelling between windows for slow fills).
     cpu_bf16: run the network under bf16 autocast on CPUs where bf16 is native and faster
     (`engine.device.cpu_bf16_faster`); set only for weights whose bf16 error was measured invisible
-    (``bench/bench_engine.py``, README Benchmarks).
+    (``bench/bench_engine.py``, docs/benchmarks.md).
     software: what a classical fill runs on, shown as its device, e.g. "OpenCV".
     seam_band_px: pixels outside the hole across which the fill fades into the photo (`engine.pipeline`); 0 = hard
     composite, for networks whose output outside the hole is never trained (blending it in would add its errors).

@@ -44,8 +44,8 @@ register_model(ModelSpec(
     # keeps PatchMatch's texture where it fits, better than PatchMatch alone in every metric and bin (see the card)
     input_fill="patchmatch",
     working_bytes_per_pixel=400,
-    cpu_bf16=True,  # the shipped weights' bf16 error: mean 0.25 / max 2.7 of 255 in the sample's hole (README)
-    rank=5,  # the default: the best VGG distance, L1, PSNR and SSIM of every model in every bin on val (README)
+    cpu_bf16=True,  # shipped weights' bf16 error: mean 0.25 / max 2.7 of 255 in the sample's hole (docs/benchmarks.md)
+    rank=5,  # the default: the best VGG distance, L1, PSNR and SSIM of every model in every bin on val (docs/models.md)
     build=_build,
     forward=_forward,
 ))

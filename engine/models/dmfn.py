@@ -40,8 +40,8 @@ register_model(ModelSpec(
     # classical fills' L1 at 20-30 % (trainer/recipes/README.md), so the editor gives it Telea's, as trained
     input_fill="telea",
     working_bytes_per_pixel=1000,
-    cpu_bf16=True,  # the shipped weights' bf16 error: mean 0.07 / max 0.8 of 255 in the sample's hole (README)
-    rank=30,  # after DFNet and PatchMatch: the best L1, PSNR and SSIM on val, a worse VGG distance (README)
+    cpu_bf16=True,  # shipped weights' bf16 error: mean 0.07 / max 0.8 of 255 in the sample's hole (docs/benchmarks.md)
+    rank=30,  # after DFNet and PatchMatch: the best L1, PSNR and SSIM on val, a worse VGG distance (docs/models.md)
     seam_band_px=0,  # trained on the hard composite: its output outside the hole is never supervised
     build=_build,
     forward=_forward,

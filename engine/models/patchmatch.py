@@ -113,7 +113,7 @@ register_model(ModelSpec(
     training_data="none (no learning)",
     paper="Barnes, Shechtman, Finkelstein and Goldman, PatchMatch, SIGGRAPH 2009",
     native_size=NATIVE_SIZE_PX,
-    rank=10,  # after DFNet (on PatchMatch's own pre-fill): the best VGG distance of the classical fills (README)
+    rank=10,  # after DFNet (on PatchMatch's own pre-fill): the classical fills' best VGG distance (docs/models.md)
     max_batch=1,
     software="PyPatchMatch",
     fill=patchmatch_fill,
