@@ -8,6 +8,7 @@ weights is listed with status "no weights"; selecting it raises :class:`ModelUna
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import pkgutil
@@ -22,7 +23,7 @@ from engine.errors import ModelUnavailable, WeightsError
 from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_models_dir
 from engine.prefill import INPUT_FILLS
-from engine.weights import load_into, load_weights, read_arch
+from engine.weights import load_into, load_weights, read_arch, tensor_names
 
 if TYPE_CHECKING:  # PyTorch is imported when a network is first built, not when the editor starts
     import torch
@@ -115,19 +116,22 @@ def _card_input_fill(card: dict, default: str | None) -> str | None:
     return value
 
 
-def _guess_arch(weights: Path) -> str | None:
-    """Architecture of a weights file without metadata, judged by its tensor names."""
-    try:
-        keys = set(load_weights(weights))
-    except WeightsError:
-        return None
+@functools.cache
+def _arch_keys() -> dict[str, frozenset[str]]:
+    """{architecture: the tensor names of its state dict}, each network built once on the meta device."""
     import torch
 
-    for spec in trainable_specs():
-        with torch.device("meta"):
-            if set(spec.build().state_dict()) == keys:
-                return spec.arch
-    return None
+    with torch.device("meta"):
+        return {spec.arch: frozenset(spec.build().state_dict()) for spec in trainable_specs()}
+
+
+def _guess_arch(weights: Path) -> str | None:
+    """Architecture of a weights file without metadata, judged by its tensor names (None: no network fits)."""
+    try:
+        names = tensor_names(weights)
+    except WeightsError:
+        return None
+    return next((arch for arch, keys in _arch_keys().items() if keys == names), None)
 
 
 _SKIPPED_USER_MODELS: dict[Path, str] = {}

@@ -78,13 +78,27 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     path = Path(path)
     if path.suffix != ".safetensors":
         return {}
+    return dict(_read_header(path).get("__metadata__") or {})
+
+
+def tensor_names(path: str | Path) -> set[str]:
+    """Names of the tensors in a weights file: from the header alone for ``.safetensors`` (no tensor is read),
+    by loading a ``.pt``/``.pth`` file (weights only). WeightsError as :func:`load_weights`."""
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return set(load_weights(path))
+    return set(_read_header(path)) - {"__metadata__"}
+
+
+def _read_header(path: Path) -> dict:
+    """The JSON header of a safetensors file, its ``__metadata__`` checked to map text to text."""
     try:
         with open_regular(path) as fh:  # a pipe named *.safetensors in the models folder must not block the scan
             header_len = int.from_bytes(fh.read(8), "little")
             if header_len <= 0 or header_len > 100_000_000:
                 raise ValueError("bad header length")
             header = json.loads(fh.read(header_len))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise WeightsError(f"cannot read weights file {path}: {_first_line(exc)}") from exc
     metadata = header.get("__metadata__") if isinstance(header, dict) else None
     if metadata is None:
@@ -93,7 +107,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise WeightsError(f"weights file {path} has a malformed header (its metadata must map text to text)")
-    return dict(metadata)
+    return header
 
 
 def read_arch(path: str | Path) -> str | None:

@@ -208,3 +208,40 @@ def test_a_malformed_card_is_skipped_with_one_warning(dmfn_state, capsys, card_t
     assert err.count("\n") == 1 and err.startswith("warning: skipped bad.safetensors: ")
     with pytest.raises(ModelUnavailable):
         get_spec("bad")
+
+
+def _metadata_less(path, state):
+    """A safetensors file without the architecture in its header (as written by other tools)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
+def test_many_files_without_metadata_are_listed_without_building_a_network_per_file(monkeypatch, dmfn_state):
+    """3,000 such files took over two minutes: every file built each network and loaded all its tensors."""
+    from dataclasses import replace
+
+    import engine.registry as registry
+
+    builds, loads = [], []
+    for name, spec in list(registry._BUILTIN.items()):
+        if spec.kind == "network":
+            monkeypatch.setitem(registry._BUILTIN, name, replace(
+                spec, build=lambda build=spec.build: builds.append(1) or build()))
+    import safetensors.torch
+
+    load_file = safetensors.torch.load_file
+    monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: loads.append(1) or load_file(*a, **k))
+    registry._arch_keys.cache_clear()
+    folder = user_models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(300):
+        _metadata_less(folder / f"tiny{i:03d}.safetensors", {"w": torch.zeros(1)})
+    _metadata_less(folder / "guessed.safetensors", dmfn_state)
+    names = [spec.name for spec in list_models()]
+    assert len(builds) <= len(registry.trainable_specs()) and not loads  # no tensor was read
+    assert "guessed" in names and get_spec("guessed").arch == "dmfn"
+    skipped = registry.skipped_user_models()
+    assert len(skipped) == 300 and "does not say which architecture" in skipped[folder / "tiny000.safetensors"]
+
