@@ -89,7 +89,8 @@ def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
     arch = read_arch(weights) or (card or {}).get("arch") or _guess_arch(weights)
     archs = [spec.arch for spec in trainable_specs()]
     if arch not in archs:
-        raise WeightsError(f"weights file {weights} does not say which architecture it is ({' or '.join(archs)})")
+        raise WeightsError(f"weights file {weights} does not say which architecture it is, and its tensors fit "
+                           f"neither {' nor '.join(archs)}")
     base = network_spec(arch)
     card = card or {}
     return replace(
@@ -126,11 +127,9 @@ def _arch_keys() -> dict[str, frozenset[str]]:
 
 
 def _guess_arch(weights: Path) -> str | None:
-    """Architecture of a weights file without metadata, judged by its tensor names (None: no network fits)."""
-    try:
-        names = tensor_names(weights)
-    except WeightsError:
-        return None
+    """Architecture of a weights file without metadata, judged by its tensor names (None: no network fits).
+    WeightsError when the file cannot be read or is refused (e.g. a pickle holding code)."""
+    names = tensor_names(weights)
     return next((arch for arch, keys in _arch_keys().items() if keys == names), None)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,7 +58,9 @@ def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[s
         if path.suffix == ".safetensors":
             state = load_file(str(path), device="cpu")
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch warns about pickle protocols above 2 in two lines of its own
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
             if isinstance(state, Mapping) and "state_dict" in state:
                 state = state["state_dict"]
     except (SafetensorError, OSError, RuntimeError, EOFError, ValueError, TypeError) as exc:
@@ -65,8 +68,8 @@ def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[s
     except Exception as exc:  # unpickling errors from weights_only=True have several types
         # torch's own text advises weights_only=False, which would run the file's code: never shown to users
         raise WeightsError(
-            f"weights file {path} holds Python objects besides tensors; FusionPaint refuses to load it, because "
-            "loading such a file could run code from it (use a .safetensors file)"
+            f"weights file {path} refused as an unsafe pickle: it holds Python objects besides tensors, and loading "
+            "it could run code from it (FusionPaint accepts .safetensors files and weights-only torch files)"
         ) from exc
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"weights file {path} does not hold a dictionary of tensors")

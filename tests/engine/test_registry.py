@@ -121,7 +121,7 @@ def test_pickles_with_code_are_refused(tmp_path):
     path = tmp_path / "evil.pt"
     with open(path, "wb") as fh:
         pickle.dump({"weight": _Evil()}, fh, protocol=2)
-    with pytest.raises(WeightsError, match="evil.pt holds Python objects besides tensors") as caught:
+    with pytest.raises(WeightsError, match="evil.pt refused as an unsafe pickle: it holds Python objects") as caught:
         load_weights(path)
     assert "weights_only" not in str(caught.value)  # torch's advice to turn the safety off never reaches users
 
@@ -244,4 +244,26 @@ def test_many_files_without_metadata_are_listed_without_building_a_network_per_f
     assert "guessed" in names and get_spec("guessed").arch == "dmfn"
     skipped = registry.skipped_user_models()
     assert len(skipped) == 300 and "does not say which architecture" in skipped[folder / "tiny000.safetensors"]
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_an_unsafe_pickle_given_as_a_model_is_refused_in_one_line(tmp_path, capsys, protocol):
+    from main import main
+
+    path = tmp_path / "some.pt"
+    with open(path, "wb") as fh:
+        pickle.dump({"weight": _Evil()}, fh, protocol=protocol)  # protocol 4 made torch print a UserWarning
+    code = main(["remove", str(tmp_path / "photo.png"), "--mask", str(tmp_path / "mask.png"), "-o",
+                 str(tmp_path / "out.png"), "--model", str(path)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Warning" not in err and "weights_only" not in err
+    assert err.startswith(f"error: weights file {path} refused as an unsafe pickle")
+    assert "safetensors" in err and "weights-only" in err
+
+
+def test_a_weights_only_torch_file_is_still_accepted(tmp_path, dmfn_state):
+    path = tmp_path / "plain.pt"
+    torch.save(dict(dmfn_state), path)
+    assert get_spec(path).arch == "dmfn"
+    assert load_model(path, device="cpu").spec.weights_file == path
 
