@@ -71,7 +71,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 def _check_card(card: dict, weights: Path) -> None:
     """WeightsError naming the card when a field the registry uses has the wrong type."""
-    name, sha, arch = card.get("name"), card.get("sha256"), card.get("arch")
+    name, sha, arch, license_ = card.get("name"), card.get("sha256"), card.get("arch"), card.get("license")
     problem = None
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
         problem = "'name' must be a short text"
@@ -79,6 +79,13 @@ def _check_card(card: dict, weights: Path) -> None:
         problem = "'sha256' must be 64 hexadecimal digits"
     elif arch is not None and not isinstance(arch, str):
         problem = "'arch' must be text"
+    elif license_ is not None and not isinstance(license_, str):
+        problem = "'license' must be text"
+    else:
+        try:
+            _card_input_fill(card, None)
+        except ValueError as exc:
+            problem = str(exc)
     if problem:
         raise WeightsError(f"model card {weights.with_suffix('.json')}: {problem}")
 
@@ -107,13 +114,12 @@ def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
 
 
 def _card_input_fill(card: dict, default: str | None) -> str | None:
-    """The card's ``input_fill`` ("zeros" or absent = None, or one of `INPUT_FILLS`); WeightsError otherwise."""
+    """The card's ``input_fill`` ("zeros" or absent = None, or one of `INPUT_FILLS`); ValueError otherwise."""
     value = card.get("input_fill", default)
     if value in (None, "zeros"):
         return None
     if value not in INPUT_FILLS:
-        raise WeightsError(f"model card asks for an unknown input fill {value!r} (known: zeros, "
-                           f"{', '.join(INPUT_FILLS)})")
+        raise ValueError(f"unknown input fill {value!r} (known: zeros, {', '.join(INPUT_FILLS)})")
     return value
 
 
@@ -142,13 +148,20 @@ def skipped_user_models() -> dict[Path, str]:
 
 
 def _read_card(card_path: Path) -> dict | None:
-    """The JSON model card beside a weights file, None when there is none; ValueError when it is unreadable."""
+    """The JSON model card beside a weights file, None when there is none; ValueError naming the card when it is
+    unreadable."""
     if not card_path.is_file():
         return None
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = json.loads(card_path.read_text(encoding="utf-8-sig"))
     except RecursionError:
         raise ValueError(f"model card {card_path} is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"model card {card_path} is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model card {card_path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read model card {card_path}: {exc.strerror or exc}") from None
     if not isinstance(card, dict):
         raise ValueError(f"model card {card_path} is not a JSON object")
     return card
@@ -159,16 +172,20 @@ def _user_model_specs() -> list[ModelSpec]:
     _SKIPPED_USER_MODELS.clear()
     if not folder.is_dir():
         return []
-    specs = []
+    specs: dict[str, ModelSpec] = {}
     for weights in sorted(folder.glob("*.safetensors")):
         try:
             spec = _fine_tuned_spec(weights, _read_card(weights.with_suffix(".json")))
         except (OSError, ValueError, WeightsError) as exc:
             _SKIPPED_USER_MODELS[weights] = str(exc)  # a broken file must not hide the other models
             continue
-        if spec.name not in _BUILTIN:
-            specs.append(spec)
-    return specs
+        if spec.name in _BUILTIN:
+            _SKIPPED_USER_MODELS[weights] = f"name '{spec.name}' is taken by a built-in model"
+        elif spec.name in specs:
+            _SKIPPED_USER_MODELS[weights] = f"name '{spec.name}' is also used by {specs[spec.name].weights_file.name}"
+        else:
+            specs[spec.name] = spec
+    return list(specs.values())
 
 
 def builtin_model_names() -> tuple[str, ...]:

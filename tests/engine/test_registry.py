@@ -267,3 +267,37 @@ def test_a_weights_only_torch_file_is_still_accepted(tmp_path, dmfn_state):
     assert get_spec(path).arch == "dmfn"
     assert load_model(path, device="cpu").spec.weights_file == path
 
+
+@pytest.mark.parametrize("card_bytes", [b'{"name": ', b"\xff{}", b'{"input_fill": 3}', b'{"license": 5}'])
+def test_a_broken_card_is_reported_by_its_own_name(dmfn_state, capsys, card_bytes):
+    from main import main
+
+    folder = user_models_dir()
+    save_weights(folder / "bad.safetensors", dmfn_state, arch="dmfn")
+    (folder / "bad.json").write_bytes(card_bytes)
+    assert main(["models"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: skipped bad.safetensors: ")
+    assert str(folder / "bad.json") in err
+    with pytest.raises(WeightsError, match="bad.json"):
+        get_spec(folder / "bad.safetensors")
+
+
+def test_user_models_whose_names_collide_are_skipped_with_a_reason(dmfn_state, capsys):
+    from main import main
+
+    folder = user_models_dir()
+    for stem, name in (("a", "dfnet"), ("b", "twin"), ("c", "twin")):
+        save_weights(folder / f"{stem}.safetensors", dmfn_state, arch="dmfn")
+        (folder / f"{stem}.json").write_text(json.dumps({"name": name}))
+    save_weights(folder / "dmfn.safetensors", dmfn_state, arch="dmfn")  # no card: named after the file
+    specs = list_models()
+    assert [s.name for s in specs].count("twin") == 1 and get_spec("twin").weights_file == folder / "b.safetensors"
+    assert get_spec("dfnet").card is None and get_spec("dmfn").card is None  # the built-ins keep their names
+    assert main(["models"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert sorted(err) == [
+        "warning: skipped a.safetensors: name 'dfnet' is taken by a built-in model",
+        "warning: skipped c.safetensors: name 'twin' is also used by b.safetensors",
+        "warning: skipped dmfn.safetensors: name 'dmfn' is taken by a built-in model",
+    ]
