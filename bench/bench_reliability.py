@@ -1,16 +1,23 @@
-"""Reliability harness: hostile files and interrupted saves through ``fusionpaint remove``, counted per category.
+"""Reliability harness: hostile files, file systems, settings and names, and interrupted saves, counted per category.
 
 Each hostile case (tests/data/hostile.py: the inputs that once failed, plus seeded random damage of every format,
-odd modes, odd masks and hostile weights files) runs the command line in a fresh process, in a folder of its own.
+odd modes, odd masks and hostile weights files) runs ``fusionpaint remove`` in a fresh process, in a folder of its
+own. Each scenario (links and special files, settings files, names, scan bombs, many holes) builds its folder (the
+user folders under it, as FUSIONPAINT_HOME) and runs its command in a fresh process: a ``fusionpaint`` command line, or
+the editor's settings reader on a file.
 An outcome is one of: success (exit 0, only ``warning:`` lines), clean error (one ``error:`` line, after any
-warnings), traceback, other output, hang (no exit within the timeout) or killed by a signal. Every run is also checked
-for files left behind, for a changed input file and for a pickled payload that ran.
+warnings), partial (a folder's photos written, some skipped with one line each), traceback, other output, hang (no
+exit within the timeout) or killed by a signal. Every run is also checked for files left behind, for data lost (an
+input changed, or a file a scenario keeps - an older output, a settings file set aside - not as it was), for a
+scenario's wrong result (another outcome than expected, words it must show missing, an escape sequence printed) and
+for a pickled payload that ran.
 
 Interrupted saves: a 12-megapixel removal is sent SIGTERM, SIGINT or SIGKILL while its output is being written over
 an older output. Counted: temporary files left behind and whether the target is the whole old or the whole new file.
 
     python bench/bench_reliability.py                      # 10 random cases per kind, 12 interruptions per signal
     python bench/bench_reliability.py --per-kind 40 --kills 30
+    python bench/bench_reliability.py --only settings --only names --kills 0   # some categories only
 """
 
 import argparse
@@ -32,9 +39,20 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.data.hostile import Case, random_cases, regression_cases  # noqa: E402
+from tests.data.hostile import (  # noqa: E402
+    CLEAN,
+    Case,
+    Scenario,
+    judge,
+    prepare,
+    random_cases,
+    regression_cases,
+    restore_permissions,
+    scenario_cases,
+    settings_command,
+)
 
-OUTCOMES = ("success", "clean error", "traceback", "other output", "hang", "signal")
+OUTCOMES = ("success", "clean error", "partial", "traceback", "other output", "hang", "signal")
 
 
 def _command(folder: Path, case: Case) -> list[str]:
@@ -78,8 +96,26 @@ def run_hostile(case: Case, folder: Path, marker: Path, timeout_s: float) -> dic
     left = sorted({p.name for p in folder.iterdir()} - expected)
     changed = [name for name, data in inputs
                if hashlib.sha256((folder / name).read_bytes()).digest() != hashlib.sha256(data).digest()]
-    return {"outcome": outcome, "left": left, "changed": changed, "payload_ran": marker.exists(),
+    return {"outcome": outcome, "left": left, "lost": changed, "wrong": [], "payload_ran": marker.exists(),
             "err": err.strip().splitlines()[-1:] if err.strip() else []}
+
+
+def run_scenario(scenario: Scenario, folder: Path, marker: Path, timeout_s: float) -> dict:
+    """Build ``scenario`` in ``folder``, run its command in a fresh process: what `tests.data.hostile.judge` found."""
+    run, before, listed = prepare(scenario, folder)
+    command = (settings_command(run.argv[0]) if run.entry == "settings"
+               else [sys.executable, str(ROOT / "main.py"), *run.argv])
+    env = {**os.environ, "FUSIONPAINT_HOME": str(folder / "home")}
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
+        code, out, err = done.returncode, done.stdout, done.stderr
+    except subprocess.TimeoutExpired as exc:
+        code, out = None, ""
+        err = (exc.stderr or b"").decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+    try:
+        return {**judge(run, folder, before, listed, code, out, err), "payload_ran": marker.exists()}
+    finally:
+        restore_permissions(folder)
 
 
 def _noise_photo(path: Path, width: int, height: int, seed: int) -> None:
@@ -133,34 +169,45 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--kills", type=int, default=12, help="interrupted saves per signal (0: none)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a run counts as a hang")
+    parser.add_argument("--only", action="append", metavar="CATEGORY",
+                        help="run only this category (repeat for several; default: all)")
     args = parser.parse_args()
     print(f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
           f"seed {args.seed}, {args.per_kind} random cases per kind", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         marker = tmp_path / "payload-ran"
-        cases = regression_cases(str(marker)) + random_cases(args.seed, args.per_kind)
+        cases: list[Case | Scenario] = [*regression_cases(str(marker)), *random_cases(args.seed, args.per_kind),
+                                        *scenario_cases()]
+        if args.only:
+            unknown = set(args.only) - {case.category for case in cases}
+            if unknown:
+                parser.error(f"no category {', '.join(sorted(unknown))}")
+            cases = [case for case in cases if case.category in args.only]
         table: dict[str, Counter] = defaultdict(Counter)
         problems = []
         start = time.monotonic()
         for i, case in enumerate(cases):
-            result = run_hostile(case, tmp_path / f"case{i}", marker, args.timeout)
+            run = run_scenario if isinstance(case, Scenario) else run_hostile
+            result = run(case, tmp_path / f"case{i}", marker, args.timeout)
             row = table[case.category]
             row["cases"] += 1
             row[result["outcome"]] += 1
             row["files left"] += bool(result["left"])
-            row["input changed"] += bool(result["changed"])
+            row["data lost"] += bool(result["lost"])
+            row["wrong result"] += bool(result["wrong"])
             row["payload ran"] += result["payload_ran"]
-            if result["outcome"] not in ("success", "clean error") or result["left"] or result["changed"]:
+            if result["outcome"] not in CLEAN or result["left"] or result["lost"] or result["wrong"]:
                 problems.append((case.category, case.name, result))
-        columns = ("cases", *OUTCOMES, "files left", "input changed", "payload ran")
-        print(f"\n{'category':<26}" + "".join(f"{c:>14}" for c in columns))
+        columns = ("cases", *OUTCOMES, "files left", "data lost", "wrong result", "payload ran")
+        print(f"\n| {'category':<24} |" + "".join(f" {c} |" for c in columns))
+        print(f"|{'-' * 26}|" + "".join(f"{'-' * (len(c) + 1)}:|" for c in columns))
         total = Counter()
         for category, row in table.items():
             total.update(row)
-            print(f"{category:<26}" + "".join(f"{row[c]:>14}" for c in columns))
-        print(f"{'all':<26}" + "".join(f"{total[c]:>14}" for c in columns))
-        print(f"({len(cases)} runs in {time.monotonic() - start:.0f} s)")
+            print(f"| {category:<24} |" + "".join(f" {row[c]:>{len(c)}} |" for c in columns))
+        print(f"| {'**all**':<24} |" + "".join(f" {total[c]:>{len(c)}} |" for c in columns))
+        print(f"\n({len(cases)} runs in {time.monotonic() - start:.0f} s)")
         for category, name, result in problems:
             print(f"PROBLEM {category} / {name}: {result}")
 

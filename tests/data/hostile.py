@@ -4,14 +4,21 @@ tests run and that ``bench/bench_reliability.py`` runs at scale.
 A :class:`Case` is the files of one ``fusionpaint remove`` run: a photo, a mask and optionally a weights file.
 ``regression_cases()`` are the inputs that once ended in a traceback, a hang, a wrong result or lost data;
 ``random_cases(seed, per_kind)`` adds seeded random damage of every supported format.
+A :class:`Scenario` builds what files alone cannot (links, pipes, read-only files, user folders) and runs any
+command on it: ``scenario_cases()`` covers links and special files, settings files, names, scan bombs and many holes.
 """
 
+import hashlib
 import io
 import json
+import os
+import stat
 import struct
+import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -231,3 +238,522 @@ def random_cases(seed: int, per_kind: int) -> list[Case]:
     nan_weights = safetensors_bytes(header, np.full(108, np.nan, np.float32).tobytes())
     cases.append(Case("hostile weights", "foreign tensors holding NaN", photo, mask, ("w.safetensors", nan_weights)))
     return cases
+
+
+# --- Scenarios: hostile file systems, settings, names and workloads ----------------------------------------------
+#
+# A :class:`Case` is only files; a :class:`Scenario` builds anything in a folder of its own (links, pipes, read-only
+# files, a models or runs folder under ``home``, which the run gets as FUSIONPAINT_HOME) and names the command to run
+# on it: a ``fusionpaint`` command line, or `app.settings.read_settings` on a file (:func:`settings_command`). It
+# says what must hold afterwards: the outcome (success or one ``error:`` line), words the output must show, the files
+# that must be kept as they were (the user's originals, an older output) and the only new files allowed.
+
+ESC = "\x1b[31m"
+"""Turn the text red: what a hostile name would do to a terminal if printed as it is."""
+BOMB_SCANS = 300
+"""Scans of the progressive JPEG scan bombs (engine.imageio refuses more than 256)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one scenario runs and what must hold afterwards.
+
+    argv: ``fusionpaint`` arguments (entry "cli") or the settings file's path (entry "settings").
+    expect: "success" (exit 0, no ``error:`` line), "error" (exit 1 or 2, exactly one ``error:`` line, the last) or
+    "partial" (exit 1 without an ``error:`` line: a folder's photos written but some skipped, each in one line).
+    kept: (path before, path after) pairs: what was at the first path when the run started is at the second one
+    afterwards (same kind, bytes and mode; a link with the same target), e.g. an older output, or a settings file set
+    aside. outputs: the new entries allowed on success (nothing new is allowed after an error, except these when
+    ``outputs_on_error``). words: text that must appear in stdout + stderr. stdout_words: in stdout only.
+    plain_lines: every stderr line is a ``warning:`` or ``error:`` line (False for commands with progress output).
+    about: a name exactly one stderr line must mention (a file skipped with one line among progress output)."""
+
+    argv: tuple[str, ...]
+    expect: str
+    entry: str = "cli"
+    kept: tuple[tuple[Path, Path], ...] = ()
+    outputs: tuple[Path, ...] = ()
+    outputs_on_error: bool = False
+    words: tuple[str, ...] = ()
+    stdout_words: tuple[str, ...] = ()
+    plain_lines: bool = True
+    about: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """category / name: as a Case's. build(folder) makes the scenario's files in ``folder`` (which exists and holds
+    ``home``, the user folders' root) and returns what to run on them."""
+
+    category: str
+    name: str
+    build: Callable[[Path], Run]
+
+
+SETTINGS_SNIPPET = (
+    "import json, sys\n"
+    "from dataclasses import asdict\n"
+    "from app.settings import read_settings\n"
+    "settings, note = read_settings(sys.argv[1])\n"
+    "print(json.dumps(asdict(settings)))\n"
+    "if note:\n"
+    "    print('warning: ' + note, file=sys.stderr)\n"
+)
+"""Reads a settings file as the editor does; prints the settings as JSON and the note as a ``warning:`` line."""
+
+
+def settings_command(path: str) -> list[str]:
+    """The command line (run in the repository root) reading settings file ``path`` with app.settings."""
+    return [sys.executable, "-c", SETTINGS_SNIPPET, path]
+
+
+def snapshot(path: Path) -> str:
+    """What is at ``path`` (not following a link): kind, and bytes and mode of a file, target of a link, entries of a
+    folder (recursively)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "missing"
+    if stat.S_ISLNK(st.st_mode):
+        return f"link to {os.readlink(path)}"
+    if stat.S_ISFIFO(st.st_mode):
+        return "pipe"
+    if stat.S_ISDIR(st.st_mode):
+        return "folder {" + ", ".join(f"{p.name}: {snapshot(p)}" for p in sorted(path.iterdir())) + "}"
+    if stat.S_ISREG(st.st_mode):
+        return f"file {stat.S_IMODE(st.st_mode):o} {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    return f"special {stat.S_IFMT(st.st_mode):o}"
+
+
+def entries(folder: Path) -> set[Path]:
+    """Every path under ``folder`` (links not followed)."""
+    found = set()
+    for root, dirs, files in os.walk(folder):
+        found.update(Path(root) / name for name in dirs + files)
+    return found
+
+
+CLEAN = ("success", "clean error", "partial")
+"""The outcomes of a run that ended as it should: see :class:`Run`'s ``expect``."""
+USER_FOLDERS = ("config", "data", "data/models", "data/runs")
+"""Folders under ``home`` a command may create without leaving anything behind."""
+
+
+def judge(run: Run, folder: Path, before: dict[Path, str], listed: set[Path], code: int | None, out: str,
+          err: str) -> dict:
+    """The outcome of one scenario and what went wrong. ``before``: :func:`snapshot` of each kept path taken before
+    the run; ``listed``: :func:`entries` of ``folder`` before the run; code None = no exit within the timeout.
+    Returns {"outcome", "left" (new entries not allowed), "lost" (kept paths not as they were), "wrong" (the
+    expected outcome, words or output format not met), "err" (stderr's last line)}."""
+    lines = err.strip().splitlines()
+    if code is None:
+        outcome = "hang"
+    elif code < 0:
+        outcome = "signal"
+    elif "Traceback" in err:
+        outcome = "traceback"
+    elif code == 0 and not any(line.startswith("error: ") for line in lines):
+        outcome = "success"
+    elif code in (1, 2) and lines and lines[-1].startswith("error: ") and sum(
+            line.startswith("error: ") for line in lines) == 1:
+        outcome = "clean error"
+    elif code == 1 and not any(line.startswith("error: ") for line in lines):
+        outcome = "partial"
+    else:
+        outcome = "other output"
+    if outcome in CLEAN and run.plain_lines and not all(
+            line.startswith(("warning: ", "error: ")) for line in lines):
+        outcome = "other output"
+    wrong = []
+    if outcome in CLEAN and outcome != {"success": "success", "error": "clean error", "partial": "partial"}[run.expect]:
+        wrong.append(f"{outcome}, expected {run.expect}")
+    if code is not None:
+        wrong += [f"no {word!r} in the output" for word in run.words if word not in out + err]
+        wrong += [f"no {word!r} in stdout" for word in run.stdout_words if word not in out]
+        if "\x1b" in out + err:
+            wrong.append("an escape sequence reached the terminal")
+        if run.about is not None and sum(run.about in line for line in lines) != 1:
+            wrong.append(f"not one line about {run.about}")
+    lost = [f"{first.relative_to(folder)}: {before[first]} -> {snapshot(second)}" for first, second in run.kept
+            if snapshot(second) != before[first]]
+    allowed = set(run.outputs) if outcome == "success" or run.outputs_on_error else set()
+    allowed |= {folder / "home" / name for name in USER_FOLDERS}
+    left = sorted(str(p.relative_to(folder)) for p in entries(folder) - listed - allowed
+                  if not any(p.is_relative_to(output) for output in allowed if output.is_dir()))
+    return {"outcome": outcome, "left": left, "lost": lost, "wrong": wrong, "err": lines[-1:]}
+
+
+def prepare(scenario: Scenario, folder: Path) -> tuple[Run, dict[Path, str], set[Path]]:
+    """Build ``scenario`` in ``folder`` (created, with ``home`` in it): (run, snapshots of its kept paths, entries)."""
+    (folder / "home").mkdir(parents=True)
+    run = scenario.build(folder)
+    return run, {first: snapshot(first) for first, _ in run.kept}, entries(folder)
+
+
+def restore_permissions(folder: Path) -> None:
+    """Make everything under ``folder`` writable again (read-only folders of a scenario), so it can be deleted."""
+    for path in [folder, *entries(folder)]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+
+
+def _photo_and_mask(folder: Path, size: tuple[int, int] = SIZE) -> tuple[Path, Path]:
+    (folder / "photo.png").write_bytes(_png(photo_image(size)))
+    (folder / "mask.png").write_bytes(mask_bytes(size))
+    return folder / "photo.png", folder / "mask.png"
+
+
+def _remove(photo: Path, mask: Path, out: Path | str, *more: str, model: str = "opencv-telea") -> tuple[str, ...]:
+    return ("remove", str(photo), "--mask", str(mask), "-o", str(out), "--model", model, "--device", "cpu", *more)
+
+
+def _originals(*paths: Path) -> tuple[tuple[Path, Path], ...]:
+    return tuple((p, p) for p in paths)
+
+
+def _loop(folder: Path, name: str) -> Path:
+    """``name`` and ``name.other`` in ``folder``: two links pointing at each other."""
+    loop, other = folder / name, folder / f"{name}.other"
+    loop.symlink_to(other.name)
+    other.symlink_to(loop.name)
+    return loop
+
+
+def _link_loop(which: str) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        photo, mask = _photo_and_mask(folder)
+        paths = {"photo": photo, "mask": mask, "output": folder / "out.png"}
+        paths[which] = loop = _loop(folder, f"loop-{which}.png")
+        return Run(_remove(paths["photo"], paths["mask"], paths["output"]), "error",
+                   kept=_originals(photo, mask, loop, folder / f"{loop.name}.other"),
+                   words=(loop.name, "loop of symbolic links"))
+    return build
+
+
+def _output_link_to_pipe(folder: Path) -> Run:
+    photo, mask = _photo_and_mask(folder)
+    os.mkfifo(folder / "pipe")
+    (folder / "out.png").symlink_to("pipe")
+    return Run(_remove(photo, mask, folder / "out.png"), "error",
+               kept=_originals(photo, mask, folder / "pipe", folder / "out.png"), words=("not a regular file",))
+
+
+def _output_link_into_read_only_folder(folder: Path) -> Run:
+    photo, mask = _photo_and_mask(folder)
+    locked = folder / "locked"
+    locked.mkdir()
+    (locked / "kept.png").write_bytes(_png(photo_image((8, 8))))
+    (locked / "kept.png").chmod(0o444)
+    locked.chmod(0o555)
+    (folder / "out.png").symlink_to("locked/kept.png")
+    return Run(_remove(photo, mask, folder / "out.png"), "error",
+               kept=_originals(photo, mask, locked / "kept.png", folder / "out.png"), words=("read-only",))
+
+
+def _output_pipe(folder: Path) -> Run:
+    photo, mask = _photo_and_mask(folder)
+    os.mkfifo(folder / "out.png")
+    return Run(_remove(photo, mask, folder / "out.png"), "error", kept=_originals(photo, mask, folder / "out.png"),
+               words=("not a regular file",))
+
+
+def _input_pipe(which: str) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        photo, mask = _photo_and_mask(folder)
+        paths = {"photo": photo, "mask": mask}
+        paths[which] = pipe = folder / f"pipe-{which}.png"
+        os.mkfifo(pipe)
+        return Run(_remove(paths["photo"], paths["mask"], folder / "out.png"), "error",
+                   kept=_originals(photo, mask, pipe), words=(pipe.name,))
+    return build
+
+
+def _models_folder_pipe(argv: tuple[str, ...], expect: str, words: tuple[str, ...]) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        models = folder / "home" / "data" / "models"
+        models.mkdir(parents=True)
+        os.mkfifo(models / "x.safetensors")
+        photo, mask = _photo_and_mask(folder)
+        args = tuple(str(photo) if a == "PHOTO" else str(mask) if a == "MASK" else str(folder / "out.png")
+                     if a == "OUT" else a for a in argv)
+        return Run(args, expect, kept=_originals(photo, mask, models / "x.safetensors"),
+                   outputs=(folder / "out.png",), words=words)
+    return build
+
+
+def _read_only_output(folder: Path) -> Run:
+    photo, mask = _photo_and_mask(folder)
+    out = folder / "out.png"
+    out.write_bytes(_png(photo_image((8, 8))))
+    out.chmod(0o444)
+    return Run(_remove(photo, mask, out), "error", kept=_originals(photo, mask, out), words=("out.png", "read-only"))
+
+
+def _trailing_slash(folder: Path) -> Run:
+    photo, mask = _photo_and_mask(folder)
+    return Run(_remove(photo, mask, f"{folder / 'out.png'}/"), "error", kept=_originals(photo, mask),
+               words=("out.png/",))
+
+
+def _long_output_name(length: int, older: bool) -> Callable[[Path], Run]:
+    """-o of a name of ``length`` bytes (255 is the usual file-system limit); ``older``: a file of that name exists."""
+    def build(folder: Path) -> Run:
+        photo, mask = _photo_and_mask(folder)
+        out = folder / ("o" * (length - 4) + ".png")
+        kept = _originals(photo, mask)
+        if older and length <= 255:
+            out.write_bytes(_png(photo_image((8, 8))))
+        return Run(_remove(photo, mask, out), "success" if length <= 255 else "error", kept=kept, outputs=(out,),
+                   words=() if length <= 255 else ("too long",))
+    return build
+
+
+def link_and_special_file_scenarios() -> list[Scenario]:
+    category = "links and special files"
+    return [
+        Scenario(category, "photo is a loop of links", _link_loop("photo")),
+        Scenario(category, "mask is a loop of links", _link_loop("mask")),
+        Scenario(category, "-o is a loop of links", _link_loop("output")),
+        Scenario(category, "-o is a link to a pipe", _output_link_to_pipe),
+        Scenario(category, "-o is a link to a read-only file in a read-only folder",
+                 _output_link_into_read_only_folder),
+        Scenario(category, "-o is a pipe", _output_pipe),
+        Scenario(category, "photo is a pipe", _input_pipe("photo")),
+        Scenario(category, "mask is a pipe", _input_pipe("mask")),
+        Scenario(category, "pipe x.safetensors in the models folder: models",
+                 _models_folder_pipe(("models",), "success", ("x.safetensors",))),
+        Scenario(category, "pipe x.safetensors in the models folder: models --json",
+                 _models_folder_pipe(("models", "--json"), "success", ("x.safetensors",))),
+        Scenario(category, "pipe x.safetensors in the models folder: remove --model x",
+                 _models_folder_pipe(("remove", "PHOTO", "--mask", "MASK", "-o", "OUT", "--model", "x", "--device",
+                                      "cpu"), "error", ("'x'",))),
+        Scenario(category, "existing output of mode 444", _read_only_output),
+        Scenario(category, "-o out.png/ (trailing slash)", _trailing_slash),
+        Scenario(category, "-o name of 250 bytes", _long_output_name(250, older=False)),
+        Scenario(category, "-o name of 255 bytes over an older output", _long_output_name(255, older=True)),
+        Scenario(category, "-o name of 256 bytes", _long_output_name(256, older=False)),
+    ]
+
+
+def _settings(data: bytes | None, expect_aside: bool, stdout_words: tuple[str, ...] = ()) -> Callable[[Path], Run]:
+    """settings.json holding ``data`` (None: a pipe); ``expect_aside``: it must be kept as settings.json.bad."""
+    def build(folder: Path) -> Run:
+        path = folder / "home" / "config" / "settings.json"
+        path.parent.mkdir(parents=True)
+        if data is None:
+            os.mkfifo(path)
+        else:
+            path.write_bytes(data)
+        bad = path.with_name("settings.json.bad")
+        return Run((str(path),), "success", entry="settings", kept=((path, bad if expect_aside else path),),
+                   outputs=(bad,) if expect_aside else (), words=("settings.json.bad",) if expect_aside else (),
+                   stdout_words=stdout_words)
+    return build
+
+
+def settings_scenarios() -> list[Scenario]:
+    category = "settings"
+    text = json.dumps({"brush_size": 77, "recent_files": ["/photos/a.jpg"]})
+    read = ('"brush_size": 77', '"recent_files": ["/photos/a.jpg"]')
+    depth = 100_000
+    recent = json.dumps({"recent_files": [f"/photos/{i}.jpg" for i in range(100_000)], "brush_size": 77})
+    return [
+        Scenario(category, "UTF-8 with a byte-order mark", _settings(b"\xef\xbb\xbf" + text.encode(), False, read)),
+        Scenario(category, "UTF-16 with a byte-order mark", _settings(text.encode("utf-16"), False, read)),
+        Scenario(category, "UTF-16 without a byte-order mark", _settings(text.encode("utf-16-le"), False, read)),
+        Scenario(category, f"nested {depth:,} deep",
+                 _settings(b'{"recent_files": ' + b"[" * depth + b"]" * depth + b"}", True, ('"brush_size": 40',))),
+        Scenario(category, "a pipe", _settings(None, True, ('"brush_size": 40',))),
+        Scenario(category, "100,000 recent files",
+                 _settings(recent.encode(), False, ('"recent_files": ["/photos/0.jpg"', '"/photos/9.jpg"], '))),
+        Scenario(category, "not JSON", _settings(b"\x00\xff binary garbage", True, ('"brush_size": 40',))),
+    ]
+
+
+def _train(folder: Path, *more: str) -> tuple[str, ...]:
+    return ("train", "--model", "dfnet", "--data", str(folder / "photos"), "--init", "random", "--device", "cpu",
+            "--no-evaluate", "--preview-every", "0", *more)
+
+
+def _photo_folder(folder: Path, n: int = 8) -> Path:
+    photos = folder / "photos"
+    photos.mkdir()
+    for i in range(n):
+        (photos / f"p{i}.png").write_bytes(_png(photo_image((96, 80)).rotate(90 * i)))
+    return photos
+
+
+def _train_name(name: str, shown: str) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        photos = _photo_folder(folder, 2)
+        return Run(_train(folder, "--name", name, "--minutes", "1"), "error", kept=_originals(photos),
+                   words=(shown,))
+    return build
+
+
+def _model_card_named(name: str, argv: tuple[str, ...], shown: str) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        models = folder / "home" / "data" / "models"
+        models.mkdir(parents=True)
+        (models / "mine.safetensors").write_bytes(safetensors_bytes(
+            {"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "__metadata__": {"arch": "dfnet"}},
+            bytes(4)))
+        (models / "mine.json").write_text(json.dumps({"name": name}), encoding="utf-8")
+        return Run(argv, "success", kept=_originals(models), stdout_words=(shown,))
+    return build
+
+
+def _runs(names: tuple[str, ...], argv: tuple[str, ...], expect: str, shown: str) -> Callable[[Path], Run]:
+    """Run folders named ``names`` (each with a summary), then ``fusionpaint runs`` + ``argv``."""
+    def build(folder: Path) -> Run:
+        runs = folder / "home" / "data" / "runs"
+        runs.mkdir(parents=True)
+        for name in names:
+            (runs / name).mkdir()
+            (runs / name / "run.json").write_text(json.dumps({"arch": "dfnet", "step": 7, "data": "x", "saved": 1.0}))
+        return Run(("runs", *argv), expect, kept=_originals(runs), words=(shown,))
+    return build
+
+
+def name_scenarios() -> list[Scenario]:
+    category = "names"
+    red = f"{ESC}red"
+    return [
+        Scenario(category, "train --name 'abc\\n'", _train_name("abc\n", "abc\\n")),
+        Scenario(category, "train --name with a terminal escape", _train_name(red, "\\x1b[31mred")),
+        Scenario(category, "model card name with a terminal escape: models",
+                 _model_card_named(red, ("models",), "\\x1b[31mred")),
+        Scenario(category, "model card name with a terminal escape: models --json",
+                 _model_card_named(red, ("models", "--json"), "\\u001b[31mred")),
+        Scenario(category, "run folder named with a terminal escape: runs list",
+                 _runs((red, "plain"), ("list",), "success", "\\x1b[31mred")),
+        Scenario(category, "run folder named 'abc\\n': runs list", _runs(("abc\n",), ("list",), "success", "abc\\n")),
+        Scenario(category, "runs rename to a name with a newline",
+                 _runs(("plain",), ("rename", "plain", "new\nname"), "error", "new\\nname")),
+        Scenario(category, "runs rename of a run named with a terminal escape",
+                 _runs((red,), ("rename", red, "plain"), "error", "\\x1b[31mred")),
+        Scenario(category, "runs delete of a run named with a terminal escape",
+                 _runs((red,), ("delete", red), "error", "\\x1b[31mred")),
+    ]
+
+
+def scan_bomb(scans: int = BOMB_SCANS, mode: str = "RGB", size: tuple[int, int] = SIZE) -> bytes:
+    """A progressive JPEG of ``size`` whose last scan is repeated until the file holds ``scans`` scans."""
+    image = photo_image(size).convert(mode)
+    data = encode(image, "JPEG", progressive=True)
+    last, end = data.rindex(b"\xff\xda"), data.rindex(b"\xff\xd9")
+    have = data.count(b"\xff\xda")
+    return data[:end] + data[last:end] * max(0, scans - have) + data[end:]
+
+
+def _bomb_in_remove(which: str) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        photo, mask = _photo_and_mask(folder)
+        bomb = folder / f"bomb-{which}.jpg"
+        bomb.write_bytes(scan_bomb(mode="L" if which != "photo" else "RGB"))
+        paths = {"photo": photo, "mask": mask}
+        more: tuple[str, ...] = ()
+        if which == "exclude":
+            more = ("--exclude", str(bomb))
+        else:
+            paths[which] = bomb
+        return Run(_remove(paths["photo"], paths["mask"], folder / "out.png", *more), "error",
+                   kept=_originals(photo, mask, bomb), words=(bomb.name, "scans"))
+    return build
+
+
+def _bomb_in_photo_folder(folder: Path) -> Run:
+    photos = folder / "photos"
+    photos.mkdir()
+    (photos / "good.png").write_bytes(_png(photo_image()))
+    (photos / "bomb.jpg").write_bytes(scan_bomb())
+    (folder / "mask.png").write_bytes(mask_bytes())
+    out = folder / "out"
+    return Run(("remove", "--images", str(photos), "--masks", str(folder / "mask.png"), "-o", str(out), "--model",
+                "opencv-telea", "--device", "cpu"), "partial", kept=_originals(photos, folder / "mask.png"),
+               outputs=(out,), outputs_on_error=True, words=("bomb.jpg", "scans", "1 skipped"), plain_lines=False,
+               about="bomb.jpg")
+
+
+def _bomb_in_training(good: int) -> Callable[[Path], Run]:
+    """A training folder of ``good`` usable photos and a scan bomb, with a budget too small to train (refused after
+    reading) or nothing usable (refused)."""
+    def build(folder: Path) -> Run:
+        photos = _photo_folder(folder, good)
+        (photos / "bomb.jpg").write_bytes(scan_bomb(size=(96, 80)))
+        return Run(_train(folder, "--minutes", "0.05", "--name", "bombed"), "error", kept=_originals(photos),
+                   words=("scans",), plain_lines=False, about="bomb.jpg")
+    return build
+
+
+def scan_bomb_scenarios() -> list[Scenario]:
+    category = "scan bombs"
+    return [
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG as photo", _bomb_in_remove("photo")),
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG as mask", _bomb_in_remove("mask")),
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG as --exclude", _bomb_in_remove("exclude")),
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG in a folder of photos", _bomb_in_photo_folder),
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG alone in a training folder", _bomb_in_training(0)),
+        Scenario(category, f"{BOMB_SCANS}-scan JPEG among 8 training photos (train --minutes 0.05)",
+                 _bomb_in_training(8)),
+    ]
+
+
+MANY_HOLES_SIZE = (320, 240)
+"""(width, height) of the many-holes photos."""
+BIG_MANY_HOLES_SIZE = (4000, 3000)
+"""(width, height) of a photo on which 300 small holes far apart keep windows of their own."""
+
+
+def many_holes_mask(count: int = 300, side: int = 3, size: tuple[int, int] = MANY_HOLES_SIZE,
+                    border: bool = False) -> np.ndarray:
+    """bool (H, W) with ``count`` separate square holes of ``side`` px on a regular grid (``border``: along the
+    photo's edges instead, each cut by the edge)."""
+    width, height = size
+    hole = np.zeros((height, width), bool)
+    if border:
+        edge = [(x, 0) for x in range(0, width, 2 * side)] + [(x, height - 1) for x in range(0, width, 2 * side)]
+        edge += [(0, y) for y in range(0, height, 2 * side)] + [(width - 1, y) for y in range(0, height, 2 * side)]
+        for x, y in edge[:count]:
+            hole[max(0, y - side // 2): y + side // 2 + 1, max(0, x - side // 2): x + side // 2 + 1] = True
+        return hole
+    columns = int(np.ceil(np.sqrt(count * width / height)))
+    step_x, step_y = width // columns, height // int(np.ceil(count / columns))
+    assert step_x > side and step_y > side, "holes would touch"
+    for i in range(count):
+        y, x = (i // columns) * step_y + step_y // 2, (i % columns) * step_x + step_x // 2
+        hole[y: y + side, x: x + side] = True
+    return hole
+
+
+def _many_holes(model: str, count: int, side: int, border: bool = False,
+                size: tuple[int, int] = MANY_HOLES_SIZE) -> Callable[[Path], Run]:
+    def build(folder: Path) -> Run:
+        big = size != MANY_HOLES_SIZE  # a JPEG: quicker to write and read than a PNG of many megapixels
+        ext = "jpg" if big else "png"
+        photo, mask, out = folder / f"photo.{ext}", folder / "mask.png", folder / f"out.{ext}"
+        photo.write_bytes(encode(photo_image(size), "JPEG" if big else "PNG"))
+        hole = many_holes_mask(count, side, size, border=border)
+        mask.write_bytes(_png(Image.fromarray(hole.astype(np.uint8) * 255)))
+        return Run(_remove(photo, mask, out, model=model), "success", kept=_originals(photo, mask), outputs=(out,))
+    return build
+
+
+def many_holes_scenarios() -> list[Scenario]:
+    category = "many holes"
+    return [
+        Scenario(category, "300 holes of 3 px, opencv-telea", _many_holes("opencv-telea", 300, 3)),
+        Scenario(category, "300 holes of 3 px, opencv-ns", _many_holes("opencv-ns", 300, 3)),
+        Scenario(category, "300 holes of 3 px, patchmatch", _many_holes("patchmatch", 300, 3)),
+        Scenario(category, "1,000 one-pixel holes, opencv-telea", _many_holes("opencv-telea", 1000, 1)),
+        Scenario(category, "300 holes cut by the photo's edges, opencv-telea",
+                 _many_holes("opencv-telea", 300, 3, border=True)),
+        Scenario(category, "300 holes of 3 px on a 12 MP photo (234 windows), opencv-telea",
+                 _many_holes("opencv-telea", 300, 3, size=BIG_MANY_HOLES_SIZE)),
+    ]
+
+
+def scenario_cases() -> list[Scenario]:
+    """Every scenario: links and special files, settings, names, scan bombs, many holes."""
+    return (link_and_special_file_scenarios() + settings_scenarios() + name_scenarios() + scan_bomb_scenarios()
+            + many_holes_scenarios())

@@ -1,12 +1,32 @@
 """Every hostile input of the corpus (tests/data/hostile.py) through ``fusionpaint remove``: success, or exactly one
-``error:`` line; the inputs unchanged, nothing left beside them, no pickled code run."""
+``error:`` line; the inputs unchanged, nothing left beside them, no pickled code run. Every scenario of the corpus
+(links, pipes, settings files, names, scan bombs, many holes) through its command: its expected outcome, in one line,
+nothing the user had lost."""
 
 import hashlib
+import subprocess
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from main import main
-from tests.data.hostile import Case, random_cases, regression_cases
+from tests.data.hostile import (
+    BIG_MANY_HOLES_SIZE,
+    CLEAN,
+    Case,
+    Scenario,
+    judge,
+    many_holes_mask,
+    prepare,
+    random_cases,
+    regression_cases,
+    restore_permissions,
+    scenario_cases,
+    settings_command,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SEED = 20261122
 
@@ -67,3 +87,69 @@ def test_seeded_random_damage_ends_cleanly(tmp_path, capsys):
         folder = tmp_path / f"case{i}"
         code, err = run_case(case, folder, capsys)
         check_outcome(case, folder, code, err)
+
+
+def _run_scenario(scenario: Scenario, folder, capsys, monkeypatch) -> dict:
+    """Build ``scenario`` in ``folder`` and run it: a command line in this process (with the user folders under
+    ``folder / "home"``), settings in a child process (a hang there is a timeout, not a stuck test run)."""
+    run, before, listed = prepare(scenario, folder)
+    try:
+        if run.entry == "settings":
+            try:
+                done = subprocess.run(settings_command(run.argv[0]), cwd=ROOT, capture_output=True, text=True,
+                                      timeout=120)
+                code, out, err = done.returncode, done.stdout, done.stderr
+            except subprocess.TimeoutExpired:
+                code, out, err = None, "", ""
+        else:
+            monkeypatch.setenv("FUSIONPAINT_HOME", str(folder / "home"))
+            capsys.readouterr()
+            code = main(list(run.argv))
+            captured = capsys.readouterr()
+            out, err = captured.out, captured.err
+        return judge(run, folder, before, listed, code, out, err)
+    finally:
+        restore_permissions(folder)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("scenario", scenario_cases(), ids=lambda s: f"{s.category}: {s.name}")
+def test_every_scenario_ends_cleanly_and_loses_nothing(scenario, tmp_path, capsys, monkeypatch):
+    """Links, pipes, read-only and over-long outputs, hostile settings files and names, scan bombs and many holes:
+    the expected outcome in one line (no traceback, no hang), what the user had kept, nothing left behind."""
+    result = _run_scenario(scenario, tmp_path / "case", capsys, monkeypatch)
+    assert result["outcome"] in CLEAN, result
+    assert not result["wrong"] and not result["lost"] and not result["left"], result
+
+
+def test_the_memory_estimate_counts_every_window_of_many_holes():
+    """300 separate small holes keep windows of their own (not one window over the photo), and the estimate of a
+    removal counts each window's maps, and a network's batch of them."""
+    import engine.pipeline as pipeline
+    from engine.regions import plan_windows
+    from engine.registry import get_spec
+
+    width, height = BIG_MANY_HOLES_SIZE
+    hole = many_holes_mask(300, 3, BIG_MANY_HOLES_SIZE)
+    for name in ("opencv-telea", "dfnet"):
+        spec = get_spec(name)
+        windows = plan_windows(hole, spec.native_size, spec.size_multiple)
+        assert len(windows) > 100
+        covered = np.zeros_like(hole)
+        for y0, x0, y1, x1 in windows:
+            covered[y0:y1, x0:x1] = True
+        assert covered[hole].all()
+        window_pixels = sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in windows)
+        needed = pipeline.estimate_peak_bytes((height, width), windows, spec)
+        assert needed >= 3 * width * height + pipeline.WINDOW_BYTES_PER_PIXEL * window_pixels
+        one = pipeline.estimate_peak_bytes((height, width), windows[:1], spec)
+        assert needed - one >= pipeline.WINDOW_BYTES_PER_PIXEL * (window_pixels - _pixels(windows[0]))
+        if spec.kind == "network":
+            side = pipeline.round_up(max(spec.native_size, pipeline.MIN_NETWORK_SIDE), spec.size_multiple)
+            batch = min(len(windows), spec.max_batch)
+            assert needed - one >= spec.working_bytes_per_pixel * (batch - 1) * side * side
+
+
+def _pixels(box) -> int:
+    y0, x0, y1, x1 = box
+    return (y1 - y0) * (x1 - x0)
