@@ -268,6 +268,7 @@ def _refuse_existing_model(config: TrainConfig) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input."""
     from engine.errors import FusionPaintError
+    from engine.files import atomic_write
     from trainer.evaluate import evaluate, format_table
 
     problem = _pair_folder_error(args)
@@ -275,24 +276,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return _error(problem)
     from tqdm import tqdm
 
-    with tqdm(total=1000, desc="evaluating", file=sys.stderr, bar_format="{desc}: {percentage:3.0f}%|{bar}| "
-              "{elapsed}<{remaining} {postfix}") as bar:
+    bar = None  # started by the first progress, so an early refusal is the only line on stderr
 
-        def progress(fraction: float, message: str) -> None:
-            bar.n = round(1000 * fraction)
-            bar.set_postfix_str(message)
+    def progress(fraction: float, message: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=1000, desc="evaluating", file=sys.stderr,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}")
+        bar.n = round(1000 * fraction)
+        bar.set_postfix_str(message)
 
-        try:
-            report = evaluate(args.model, args.images, args.masks, lasso=args.lasso,
-                              masks_per_photo=args.masks_per_photo, device=args.device, size=args.size,
-                              limit=args.limit, progress=progress)
-        except (ValueError, FusionPaintError) as exc:
+    try:
+        report = evaluate(args.model, args.images, args.masks, lasso=args.lasso,
+                          masks_per_photo=args.masks_per_photo, device=args.device, size=args.size,
+                          limit=args.limit, progress=progress)
+    except (ValueError, FusionPaintError) as exc:
+        return _error(str(exc))
+    finally:
+        if bar is not None:
             bar.close()
-            return _error(str(exc))
     print(format_table(report))
     if args.json:
-        from engine.files import atomic_write
-
         text = json.dumps(report, indent=2, default=str) + "\n"
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         print(f"report written to {args.json}", file=sys.stderr)

@@ -68,6 +68,9 @@ from trainer.vgg import VGG19Features
 
 BASELINES = ("opencv-telea", "opencv-ns")
 DEFAULT_SIZE = 256
+MIN_SIZE = 16
+MAX_SIZE = 2048
+"""Range of the evaluation size, px: the VGG19 features of one pair at 2048 px take about 4 GB."""
 BIN_PATTERN = re.compile(r"^(\d{1,3})-(\d{1,3})$")
 VGG_DIST_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -249,10 +252,11 @@ def eval_set(
 ) -> EvalSet:
     """The evaluation pairs of the module docstring: from the mask files under ``masks_dir``, or with ``lasso`` the
     seeded lasso holes (``masks_per_photo`` per photo and bin, default 1). ``limit``: at most this many pairs per
-    bin. Raises ValueError for a bad combination, a size under 16 px, or no usable photos or masks."""
+    bin. Raises ValueError for a bad combination, a size outside MIN_SIZE..MAX_SIZE px, or no usable photos or
+    masks."""
     size = DEFAULT_SIZE if size is None else int(size)
-    if size < 16:
-        raise ValueError(f"evaluate: size must be >= 16 px, got {size}")
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"the evaluation size must be {MIN_SIZE} to {MAX_SIZE} px, got {size}")
     if lasso == (masks_dir is not None):
         raise ValueError("give either a mask folder or the lasso set, not both or neither")
     if masks_per_photo is not None and not lasso:
@@ -334,11 +338,12 @@ def evaluate(
     "bins": {bin: {"count", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
     ({name: reason} for models that could not be loaded). Means skip non-finite values (e.g. PSNR of an
     exact result); a metric with no finite value is None. ``progress(fraction 0..1, message)``.
-    Raises ValueError when there are no usable photos or masks (see :func:`eval_set`).
+    Raises FusionPaintError for an absent or unknown device, ValueError when there are no usable photos or masks
+    (see :func:`eval_set`).
     """
+    torch_device = resolve_device(device)
     cases = eval_set(images_dir, masks_dir, lasso=lasso, masks_per_photo=masks_per_photo, size=size, limit=limit)
     names = list(dict.fromkeys([*models, *baselines]))
-    torch_device = resolve_device(device)
     features = FeatureScores(torch_device)
     bins = cases.bins
     report: dict = {

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from trainer.cli import add_subcommands
@@ -166,3 +167,27 @@ def test_runs_list_escapes_a_folder_name_holding_terminal_codes(capsys):
     assert main(["runs"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\\x1b[2Jred" in out
+
+
+def _evaluate_argv(tmp_path, *extra):
+    from tests.helpers import write_photo_folder
+
+    photos = write_photo_folder(tmp_path / "photos", n=1)
+    return ["evaluate", "--model", "opencv-ns", "--images", str(photos), "--lasso", "--size", "32", "--limit", "1",
+            "--device", "cpu", *extra]
+
+
+@pytest.mark.parametrize(("device", "message"), [("cuda", "no CUDA GPU"), ("tpu", "unknown device 'tpu'")])
+def test_evaluate_on_a_device_that_is_absent_or_unknown_is_one_line(tmp_path, capsys, monkeypatch, device, message):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = _evaluate_argv(tmp_path)
+    argv[argv.index("--device") + 1] = device
+    assert _run(argv) == 2
+    assert message in _one_error_line(capsys)
+
+
+def test_evaluate_refuses_a_size_too_large_in_one_line(tmp_path, capsys):
+    argv = _evaluate_argv(tmp_path)
+    argv[argv.index("--size") + 1] = "30000"
+    assert _run(argv) == 2
+    assert "30000" in _one_error_line(capsys)

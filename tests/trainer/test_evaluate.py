@@ -12,6 +12,7 @@ from tests.helpers import write_photo_folder
 from trainer.evaluate import (
     BASELINES,
     LASSO_BINS,
+    MAX_SIZE,
     eval_set,
     evaluate,
     format_table,
@@ -72,9 +73,16 @@ def test_evaluate_classical_models(tmp_path):
 def test_unknown_model_is_reported_not_fatal(tmp_path):
     write_photo_folder(tmp_path / "photos", n=1)
     _masks(tmp_path / "masks")
-    report = evaluate(["no-such-model"], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32, limit=1)
-    assert "no-such-model" in report["skipped_models"]
+    report = evaluate(["no-such-model", "opencv-ns"], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32,
+                      limit=1)
+    assert "no-such-model" in report["skipped_models"] and "opencv-ns" in report["models"]
     assert "skipped no-such-model" in format_table(report)
+
+
+@pytest.mark.parametrize("size", [15, MAX_SIZE + 1])
+def test_an_evaluation_size_out_of_range_is_refused_before_reading(tmp_path, size):
+    with pytest.raises(ValueError, match=f"16 to {MAX_SIZE} px, got {size}"):
+        eval_set(tmp_path / "no-photos", lasso=True, size=size)
 
 
 @pytest.mark.slow
