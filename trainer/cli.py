@@ -266,14 +266,20 @@ def _refuse_existing_model(config: TrainConfig) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input."""
+    """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input, 1 when --json cannot be
+    written."""
     from engine.errors import FusionPaintError
-    from engine.files import atomic_write
+    from engine.files import atomic_write, writable_target
     from trainer.evaluate import evaluate, format_table
 
     problem = _pair_folder_error(args)
     if problem:
         return _error(problem)
+    try:
+        if args.json:
+            writable_target(args.json)  # a missing or read-only folder stops before any work
+    except FusionPaintError as exc:
+        return _error(str(exc))
     from tqdm import tqdm
 
     bar = None  # started by the first progress, so an early refusal is the only line on stderr
@@ -298,7 +304,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(format_table(report))
     if args.json:
         text = json.dumps(report, indent=2, default=str) + "\n"
-        atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        try:
+            atomic_write(args.json, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        except FusionPaintError as exc:
+            return _error(str(exc), code=1)
         print(f"report written to {args.json}", file=sys.stderr)
     return 0
 

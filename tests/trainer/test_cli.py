@@ -177,6 +177,30 @@ def _evaluate_argv(tmp_path, *extra):
             "--device", "cpu", *extra]
 
 
+def _no_evaluation(monkeypatch):
+    import trainer.evaluate
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the evaluation ran before its output was checked")
+
+    monkeypatch.setattr(trainer.evaluate, "evaluate", refuse)
+
+
+@pytest.mark.parametrize("folder", ["missing", "read-only"])
+def test_evaluate_checks_its_json_report_can_be_written_before_any_work(tmp_path, capsys, monkeypatch, folder):
+    from tests.engine.test_special_files import read_only_folder
+
+    target = tmp_path / "missing" / "report.json"
+    if folder == "read-only":
+        target = read_only_folder(tmp_path / "locked", monkeypatch) / "report.json"
+    argv = _evaluate_argv(tmp_path, "--json", str(target))
+    _no_evaluation(monkeypatch)
+    assert _run(argv) == 2
+    line = _one_error_line(capsys)
+    assert "report.json" in line and ("does not exist" if folder == "missing" else "read-only") in line
+    assert not target.exists()
+
+
 @pytest.mark.parametrize(("device", "message"), [("cuda", "no CUDA GPU"), ("tpu", "unknown device 'tpu'")])
 def test_evaluate_on_a_device_that_is_absent_or_unknown_is_one_line(tmp_path, capsys, monkeypatch, device, message):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
