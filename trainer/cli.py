@@ -266,8 +266,8 @@ def _refuse_existing_model(config: TrainConfig) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input, 1 when --json cannot be
-    written."""
+    """``fusionpaint evaluate``: prints the table (and writes --json); 2 for bad input (none of the models can be
+    loaded included), 1 when --json cannot be written."""
     from engine.errors import FusionPaintError
     from engine.files import atomic_write, writable_target
     from trainer.evaluate import evaluate, format_table
@@ -301,6 +301,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if not any(name in report["models"] for name in args.model):
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in report["skipped_models"].items())
+        return _error(f"no model could be evaluated: {reasons}")
     print(format_table(report))
     if args.json:
         text = json.dumps(report, indent=2, default=str) + "\n"

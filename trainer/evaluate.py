@@ -336,7 +336,8 @@ def evaluate(
     Report keys: "size", "pairing", "device", "metrics" (descriptions), "photos" (count used),
     "skipped_photos" ([path, reason]), "bins" ({bin: number of pairs}), "models" ({name: {"title",
     "bins": {bin: {"count", metric: mean or None}}, "all": {...}, "seconds_per_image"}}), "skipped_models"
-    ({name: reason} for models that could not be loaded). Means skip non-finite values (e.g. PSNR of an
+    ({name: reason} for models that could not be loaded; when none of ``models`` could, the baselines are not
+    scored either). Means skip non-finite values (e.g. PSNR of an
     exact result); a metric with no finite value is None. ``progress(fraction 0..1, message)``.
     Raises FusionPaintError for an absent or unknown device, ValueError when there are no usable photos or masks
     (see :func:`eval_set`).
@@ -360,6 +361,8 @@ def evaluate(
     total_steps = len(names) * len(cases.pairs)
     step = 0
     for name in names:
+        if name not in models and models and not report["models"]:
+            break  # none of the models asked for could be loaded: the baselines alone compare nothing
         try:
             model = load_model(name, device=device)
             title = get_spec(name).title

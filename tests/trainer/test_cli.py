@@ -215,3 +215,16 @@ def test_evaluate_refuses_a_size_too_large_in_one_line(tmp_path, capsys):
     argv[argv.index("--size") + 1] = "30000"
     assert _run(argv) == 2
     assert "30000" in _one_error_line(capsys)
+
+
+def test_evaluate_fails_in_one_line_when_its_only_model_cannot_be_loaded(tmp_path, capsys):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a weights file")
+    argv = _evaluate_argv(tmp_path, "--json", str(tmp_path / "report.json"))
+    argv[argv.index("--model") + 1] = str(broken)
+    assert _run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "broken.safetensors" in err[0], err
+    assert not (tmp_path / "report.json").exists()

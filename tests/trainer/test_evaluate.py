@@ -79,6 +79,16 @@ def test_unknown_model_is_reported_not_fatal(tmp_path):
     assert "skipped no-such-model" in format_table(report)
 
 
+def test_the_baselines_are_not_scored_when_no_model_asked_for_can_be_loaded(tmp_path):
+    write_photo_folder(tmp_path / "photos", n=1)
+    _masks(tmp_path / "masks")
+    calls = []
+    report = evaluate(["no-such-model"], tmp_path / "photos", tmp_path / "masks", device="cpu", size=32, limit=1,
+                      progress=lambda f, m: calls.append(m))
+    assert report["models"] == {} and list(report["skipped_models"]) == ["no-such-model"] and calls == []
+    assert "skipped no-such-model" in format_table(report)
+
+
 @pytest.mark.parametrize("size", [15, MAX_SIZE + 1])
 def test_an_evaluation_size_out_of_range_is_refused_before_reading(tmp_path, size):
     with pytest.raises(ValueError, match=f"16 to {MAX_SIZE} px, got {size}"):
