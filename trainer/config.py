@@ -204,12 +204,12 @@ class TrainConfig:
                 raise ConfigError(message)
         if self.name is not None and not NAME_RE.fullmatch(self.name):
             raise ConfigError(
-                f"--name '{self.name}' may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
+                f"--name {self.name!r} may only use letters, digits, '.', '_' and '-' (at most 80, no leading dot)"
             )
         from engine.registry import builtin_model_names
 
         if self.name in builtin_model_names():
-            raise ConfigError(f"--name '{self.name}' is a built-in model's name; choose another")
+            raise ConfigError(f"--name {self.name!r} is a built-in model's name; choose another")
         data = Path(self.data).expanduser()
         if not data.is_dir():
             raise ConfigError(f"--data folder not found: {data}")
