@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     fill = json.loads(args.inference.read_text(encoding="utf-8"))["input_fill"] if args.inference else card.get(
         "input_fill")
     print(f"set in engine/models/{args.arch}.py: sha256=\"{sha256}\", input_fill=\"{fill}\", "
-          "license and training_data from the card, and its rank from the README's validation table")
+          "license and training_data from the card, and its rank from the validation table in docs/models.md")
     return 0
 
 
