@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import os
 import time
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from app.settings import Settings, add_recent_file, read_settings, save_settings
 from engine.errors import FusionPaintError, ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
 from engine.model_spec import ModelSpec
-from engine.registry import default_model_name, get_spec, list_models
+from engine.registry import default_model_name, get_spec, list_models, skipped_user_models
 from engine.worker import EngineWorker
 
 APP_TITLE = "FusionPaint"
@@ -151,6 +152,43 @@ def _no_weights_text(spec: ModelSpec) -> str:
     return (f"{spec.title} has no trained weights yet, so it cannot remove objects. FusionPaint ships weights once "
             f"they fill better than the classical fills. Meanwhile use {get_spec(default_model_name()).title}, or "
             "train it on your own photos with File > Fine-tune on a folder...")
+
+
+SKIPPED_SHOWN = 2
+"""How many skipped model files the status-bar note names with their reasons (the model selector's tooltip lists
+them all)."""
+SKIPPED_REASON_CHARS = 70
+"""A reason longer than this is cut short in the status-bar note."""
+
+
+def _skipped_entries(skipped: dict[Path, str]) -> list[tuple[str, str]]:
+    """(file name, reason) of each skipped weights file, by file name; the models folder is left out of reasons."""
+    return [(weights.name, reason.replace(f"{weights.parent}{os.sep}", ""))
+            for weights, reason in sorted(skipped.items())]
+
+
+def skipped_models_note(skipped: dict[Path, str]) -> str | None:
+    """The status-bar note about the user model files the registry skipped (``engine.registry.skipped_user_models``):
+    the first ``SKIPPED_SHOWN`` with their reasons (each cut to ``SKIPPED_REASON_CHARS``), then how many more; None
+    when none was skipped."""
+    if not skipped:
+        return None
+    shown = []
+    for name, reason in _skipped_entries(skipped)[:SKIPPED_SHOWN]:
+        if len(reason) > SKIPPED_REASON_CHARS:
+            reason = reason[: SKIPPED_REASON_CHARS - 1].rstrip() + "\u2026"
+        shown.append(f"{name} ({reason})")
+    more = len(skipped) - len(shown)
+    count = ("1 model in the models folder was skipped" if len(skipped) == 1
+             else f"{len(skipped)} models in the models folder were skipped")
+    return f"{count}: {'; '.join(shown)}" + (f"; {more} more in the model selector's tooltip" if more else "")
+
+
+def skipped_models_tooltip(skipped: dict[Path, str]) -> str:
+    """Every skipped user model file with its full reason, one a line, for the model selector's tooltip ("" when
+    none)."""
+    lines = [f"{name} ({reason})" for name, reason in _skipped_entries(skipped)]
+    return "Skipped in the models folder:\n" + "\n".join(lines) if lines else ""
 
 
 def _image_filter() -> str:
@@ -692,19 +730,23 @@ class QtMainWindow(QMainWindow):
 
     # ================================================================== models
 
-    def refresh_models(self, select: str | None = None) -> None:
-        """Fill the model selector from engine.registry.list_models(); models without weights are marked."""
+    def refresh_models(self, select: str | None = None) -> str | None:
+        """Fill the model selector from engine.registry.list_models(); models without weights are marked. User model
+        files the registry skipped are named in the status bar (see :func:`skipped_models_note`, also returned) and
+        listed in full in the selector's tooltip."""
         select = select or self._model_name
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         self._specs: list[ModelSpec] = list_models()
+        skipped = skipped_user_models()
         for spec in self._specs:
             label = spec.title if spec.has_weights else f"{spec.title} (no weights)"
             if spec.card is not None and spec.card.get("helped") is False:
                 label += " - no better than before fine-tuning"
             self.model_combo.addItem(label, spec.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)
-        self.model_combo.setToolTip(CLASSICAL_ONLY_NOTE if self._classical_only() else "The model that fills the holes")
+        tip = CLASSICAL_ONLY_NOTE if self._classical_only() else "The model that fills the holes"
+        self.model_combo.setToolTip("\n\n".join(filter(None, (tip, skipped_models_tooltip(skipped)))))
         index = self.model_combo.findData(select)
         if index < 0 or not self._specs[index].has_weights:
             index = self.model_combo.findData(default_model_name())
@@ -712,6 +754,10 @@ class QtMainWindow(QMainWindow):
         self.model_combo.blockSignals(False)
         if self.model_combo.count():
             self._model_name = self.model_combo.currentData()
+        note = skipped_models_note(skipped)
+        if note:
+            self.message(note, 30_000)
+        return note
 
     def _classical_only(self) -> bool:
         """True while no network in the selector has weights: every removal uses a classical fill."""
@@ -797,8 +843,12 @@ class QtMainWindow(QMainWindow):
     def _on_finetuned_model(self, name: str) -> None:
         """Offer a new fine-tuned model in the selector; the model in use stays selected (the user compares the
         dialog's before/after figures and chooses)."""
-        self.refresh_models()
-        self.message(f"Fine-tuned model {name} is in the model list: choose it there to try it")
+        note = self.refresh_models()
+        if self.model_combo.findData(name) >= 0:
+            text = f"Fine-tuned model {name} is in the model list: choose it there to try it."
+        else:
+            text = f"Fine-tuned model {name} is not in the model list."
+        self.message(" ".join(filter(None, (text, note))), 30_000 if note else 6000)
 
     # ================================================================== removal
 

@@ -537,6 +537,42 @@ def test_a_finetuned_model_that_did_not_help_says_so_in_the_selector(make_main_w
     assert "no better" not in labels["better"]
 
 
+def test_the_editor_names_the_user_models_it_skipped(make_main_window):
+    import json
+
+    import torch
+
+    from engine.paths import user_models_dir
+    from engine.weights import save_weights
+
+    folder = user_models_dir()
+    tiny = {"x": torch.zeros(1)}  # listing reads only the metadata; nothing is loaded
+    save_weights(folder / "dfnet.safetensors", tiny, arch="dmfn")  # a built-in model's name
+    save_weights(folder / "broken.safetensors", tiny, arch="dmfn")
+    (folder / "broken.json").write_text("{not json")
+    for name in ("keep", "keep-copy"):  # two files, one name
+        save_weights(folder / f"{name}.safetensors", tiny, arch="dmfn")
+        (folder / f"{name}.json").write_text(json.dumps({"name": "keep"}))
+    window = make_main_window()
+    note = window.statusBar().currentMessage()
+    assert note.startswith("3 models in the models folder were skipped: broken.safetensors (model card broken.json ")
+    assert "dfnet.safetensors (name 'dfnet' is taken by a built-in model)" in note
+    assert "1 more in the model selector's tooltip" in note and str(folder) not in note
+    tip = window.model_combo.toolTip()
+    assert "The model that fills the holes" in tip
+    assert "keep.safetensors (name 'keep' is also used by keep-copy.safetensors)" in tip
+    assert all(f"{name}.safetensors" in tip for name in ("broken", "dfnet"))
+    assert window.model_combo.findData("keep") >= 0
+
+    window._on_finetuned_model("keep")  # listed again after a fine-tune: the note is said again
+    assert "choose it there" in window.statusBar().currentMessage()
+    assert "3 models in the models folder were skipped" in window.statusBar().currentMessage()
+    for name in ("broken", "dfnet", "keep"):
+        (folder / f"{name}.safetensors").unlink()
+    window.refresh_models()
+    assert "Skipped" not in window.model_combo.toolTip()
+
+
 def test_a_finetuned_model_is_offered_never_selected(main_window):
     main_window.select_model("opencv-telea")
     main_window._on_finetuned_model("opencv-ns")
