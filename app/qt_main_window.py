@@ -31,8 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import Document
+from app.image_maps import ResultMaps
 from app.qt_background import BackgroundTasks
-from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas, ResultMaps, display_images, dropped_photos
+from app.qt_canvas import MAX_TOOL_SIZE, QtCanvas
+from app.qt_canvas_gestures import dropped_photos
+from app.qt_canvas_images import display_images
 from app.qt_dialogs import ContentScroll, FittedDialog
 from app.qt_object_select import ObjectSelection
 from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars, size_to_slider
@@ -403,7 +406,7 @@ class QtMainWindow(QMainWindow):
 
     def _set_document(self, document: Document | None, images=None) -> None:
         """Make ``document`` current; ``images``: its canvas images when made with the decoding (see
-        :func:`app.qt_canvas.display_images`)."""
+        :func:`app.qt_canvas_images.display_images`)."""
         if self.document is not None:
             self.document.remove_listener(self._on_document_changed)
         self.document = document

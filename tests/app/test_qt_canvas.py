@@ -8,7 +8,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from app.document import Document
-from app.qt_canvas import QtCanvas, ResultMaps, heat_colors
+from app.image_maps import ResultMaps, heat_colors, heat_position, heat_tables
+from app.qt_canvas import QtCanvas
 from engine.imageio import load_image
 from tests.helpers import send_mouse
 
@@ -258,7 +259,7 @@ def test_the_heat_map_is_built_off_the_gui_thread_and_only_the_newest_is_shown(q
     levels = canvas.heat_item.pixels[..., 3]
     assert levels[: h // 2, : w // 2].min() == 255 and levels[h // 2:, w // 2:].max() == 0  # alone: opaque map
     assert not canvas.photo_item.isVisible()
-    np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], qt_canvas._heat_tables()[0][0, 128])
+    np.testing.assert_array_equal(canvas.heat_item.pixels[0, 0], heat_tables()[0][0, 128])
 
 
 def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, canvas):
@@ -281,7 +282,7 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, canvas):
 def test_an_empty_canvas_offers_open_and_drops_take_photos_only(qtbot, tmp_path, png_file):
     from PySide6.QtCore import QMimeData, QUrl
 
-    from app.qt_canvas import dropped_photos
+    from app.qt_canvas_gestures import dropped_photos
 
     view = QtCanvas()
     qtbot.addWidget(view)
@@ -328,19 +329,19 @@ def test_split_view_sides_and_the_heat_map_legend_are_labelled(qtbot, canvas):
 
 
 def test_display_and_heat_images_are_transparent_outside_what_they_show(qapp):
-    from app import qt_canvas
+    from app import qt_canvas_images as images
 
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (37, 53, 3), np.uint8)
-    photo, overlay = qt_canvas.display_images(rgb)
-    assert np.array_equal(qt_canvas._bgra_view(photo)[..., 2::-1], rgb)  # B, G, R in memory
-    assert not qt_canvas._bgra_view(overlay).any()
+    photo, overlay = images.display_images(rgb)
+    assert np.array_equal(images.bgra_view(photo)[..., 2::-1], rgb)  # B, G, R in memory
+    assert not images.bgra_view(overlay).any()
     box, alpha = (5, 7, 20, 30), np.full((15, 23), 255, np.uint8)
     inside = box_hole((37, 53), box)
-    image = qt_canvas.heat_image(37, 53, [(box, alpha)], inside, 0, alone=True)  # kept: the view does not own them
-    heat = qt_canvas._bgra_view(image)
+    image = images.heat_image(37, 53, [(box, alpha)], inside, 0, alone=True)  # kept: the view does not own them
+    heat = images.bgra_view(image)
     assert not heat[~inside].any()
-    assert (heat[inside] == qt_canvas._heat_tables()[0][0, 255]).all()
+    assert (heat[inside] == heat_tables()[0][0, 255]).all()
 
 
 def _ring(shape, hole, band_px):
@@ -352,7 +353,7 @@ def _ring(shape, hole, band_px):
 
 
 def test_a_mostly_dark_learned_map_stays_legible_and_fades_only_outside_the_hole(qapp):
-    from app import qt_canvas
+    from app import qt_canvas_images as images
 
     shape, box = (30, 40), (2, 3, 28, 37)
     hole = box_hole(shape, (10, 12, 20, 26))
@@ -360,28 +361,28 @@ def test_a_mostly_dark_learned_map_stays_legible_and_fades_only_outside_the_hole
     beyond &= box_hole(shape, box)
     level = round(0.05 * 255)  # DFNet's learned alpha is mostly near 0
     alpha = np.full((26, 34, 3), level, np.uint8)
-    over_image = qt_canvas.heat_image(*shape, [(box, alpha)], hole, 4, alone=False)  # kept: views do not own it
-    over = qt_canvas._bgra_view(over_image)
+    over_image = images.heat_image(*shape, [(box, alpha)], hole, 4, alone=False)  # kept: views do not own it
+    over = images.bgra_view(over_image)
     assert (over[hole][:, 3] == 255).all()  # in the hole 0 is the pre-fill, not the photo: always coloured
-    zero = qt_canvas._heat_tables()[0][0, 0, :3].astype(int)
+    zero = heat_tables()[0][0, 0, :3].astype(int)
     assert np.abs(over[hole][:, :3].astype(int) - zero).sum(axis=1).min() > 60  # 0.05 is far from 0's colour
     assert (over[band][:, 3] > 60).all() and not over[beyond].any()  # the band fades to the photo, then nothing
-    alone_image = qt_canvas.heat_image(*shape, [(box, alpha)], hole, 4, alone=True)
-    alone = qt_canvas._bgra_view(alone_image)
+    alone_image = images.heat_image(*shape, [(box, alpha)], hole, 4, alone=True)
+    alone = images.bgra_view(alone_image)
     assert (alone[hole | band][:, 3] == 255).all() and not alone[beyond].any()  # no hard edge at the window
-    assert qt_canvas.heat_position(0.05) > 0.3 and qt_canvas.heat_position(1.0) == 1.0
+    assert heat_position(0.05) > 0.3 and heat_position(1.0) == 1.0
 
 
 def test_the_raw_view_shows_the_output_only_where_the_removal_used_it(qapp):
-    from app import qt_canvas
+    from app import qt_canvas_images as images
 
     shape, box = (30, 40), (0, 0, 30, 40)
     hole = box_hole(shape, (10, 12, 20, 26))
     raw = np.zeros((30, 40, 3), np.uint8)
     raw[..., 1] = 255  # a network's output outside the hole is not meaningful (here: green everywhere)
     band, beyond = _ring(shape, hole, 3)
-    image = qt_canvas.raw_image(*shape, [(box, raw)], hole, 3)  # kept: the view does not own the pixels
-    view = qt_canvas._bgra_view(image)
+    image = images.raw_image(*shape, [(box, raw)], hole, 3)  # kept: the view does not own the pixels
+    view = images.bgra_view(image)
     assert (view[hole] == (0, 255, 0, 255)).all()
     # across the seam band it fades out to the photo as the feather does: no hard edge
     from engine.pipeline import feather_weights
@@ -390,16 +391,16 @@ def test_the_raw_view_shows_the_output_only_where_the_removal_used_it(qapp):
     assert (view[band][:, 3] > 0).all() and np.abs(view[..., 3].astype(int) - weights).max() <= 1
     assert (view[band][:, 1] == view[band][:, 3]).all()  # premultiplied green
     assert not view[beyond].any()  # the photo shows there
-    hard_image = qt_canvas.raw_image(*shape, [(box, raw)], hole, 0)
-    hard = qt_canvas._bgra_view(hard_image)
+    hard_image = images.raw_image(*shape, [(box, raw)], hole, 0)
+    hard = images.bgra_view(hard_image)
     assert (hard[hole][:, 3] == 255).all() and not hard[~hole].any()
 
 
 def test_the_hole_outline_follows_the_hole(qapp):
-    from app import qt_canvas
+    from app import qt_canvas_images as images
 
     hole = box_hole((30, 40), (10, 12, 20, 26))
-    bounds = qt_canvas.hole_outline(hole, [(0, 0, 30, 40)]).boundingRect()
+    bounds = images.hole_outline(hole, [(0, 0, 30, 40)]).boundingRect()
     assert (bounds.left(), bounds.top(), bounds.right(), bounds.bottom()) == (12.5, 10.5, 25.5, 19.5)
 
 
