@@ -45,3 +45,11 @@ class BackgroundTasks(QObject):
             self._timer.stop()
         for future, then in finished:
             then(None if future.cancelled() or future.exception() is not None else future.result())
+
+
+def outcome(function, *args):
+    """(function(*args), None), or (None, the exception it raised): a helper thread's result for the GUI thread."""
+    try:
+        return function(*args), None
+    except Exception as exc:
+        return None, exc

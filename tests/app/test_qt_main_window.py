@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.qt_main_window import HOLE_MASK_LABEL, NOT_LEARNED_LABEL
+from app.qt_result_views import HOLE_MASK_LABEL, NOT_LEARNED_LABEL
 from app.settings import read_settings
 from engine.errors import JobCancelled
 from engine.registry import get_spec
@@ -244,7 +244,7 @@ def test_the_raw_view_and_split_compare_take_over_from_the_alpha_map_alone(qtbot
 
 
 def test_the_alpha_legend_says_what_0_and_1_mean_in_and_outside_the_hole():
-    from app.qt_main_window import result_maps
+    from app.qt_result_views import result_maps
     from engine.pipeline import InpaintResult, WindowResult
 
     window = WindowResult(box=(0, 0, 4, 4), alpha=np.zeros((4, 4, 3), np.uint8), raw=np.zeros((4, 4, 3), np.uint8),
@@ -596,7 +596,7 @@ def test_undoing_a_removal_drops_its_alpha_and_raw_views(qtbot, opened):
 
 def test_photos_are_decoded_and_encoded_off_the_gui_thread(qtbot, main_window, dialogs, png_file, tmp_path,
                                                             monkeypatch):
-    import app.qt_main_window as window_module
+    import app.qt_file_commands as file_commands
 
     threads = []
 
@@ -606,8 +606,8 @@ def test_photos_are_decoded_and_encoded_off_the_gui_thread(qtbot, main_window, d
             return function(*args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(window_module, "load_image", recording(window_module.load_image))
-    monkeypatch.setattr(window_module, "save_image", recording(window_module.save_image))
+    monkeypatch.setattr(file_commands, "load_image", recording(file_commands.load_image))
+    monkeypatch.setattr(file_commands, "save_image", recording(file_commands.save_image))
     assert main_window.open_path(png_file)
     finish_files(qtbot, main_window)
     assert main_window.document is not None
@@ -1019,37 +1019,39 @@ def test_the_mask_can_be_hidden_and_still_edited(qtbot, opened):
 
 def test_a_first_user_is_told_plainly_what_the_classical_fill_can_do(no_network_weights, qtbot, monkeypatch):
     import app.qt_main_window as main_window
+    import app.qt_model_picker as picker
     from app.settings import Settings
 
     settings = Settings()
     first = main_window.QtMainWindow(settings=settings)
     qtbot.addWidget(first)
-    assert first.statusBar().currentMessage() == main_window.CLASSICAL_ONLY_SHORT
-    assert first.model_combo.toolTip() == main_window.CLASSICAL_ONLY_NOTE and settings.intro_shown
+    assert first.statusBar().currentMessage() == picker.CLASSICAL_ONLY_SHORT
+    assert first.model_combo.toolTip() == picker.CLASSICAL_ONLY_NOTE and settings.intro_shown
     second = main_window.QtMainWindow(settings=settings)  # said once
     qtbot.addWidget(second)
     assert second.statusBar().currentMessage() == "Open a photo (Ctrl+O) or drop one here."
     shown = []
-    monkeypatch.setattr(main_window.QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(picker.QMessageBox, "information", lambda parent, title, text: shown.append(text))
     assert not second.select_model("dfnet")
     assert "no trained weights yet" in shown[0] and "/" not in shown[0].replace("File > Fine-tune", "")
 
 
 def test_with_the_shipped_dfnet_weights_no_classical_only_note(qtbot):
     import app.qt_main_window as main_window
+    import app.qt_model_picker as picker
     from app.settings import Settings
 
     window = main_window.QtMainWindow(settings=Settings())
     qtbot.addWidget(window)
-    assert window.statusBar().currentMessage() != main_window.CLASSICAL_ONLY_SHORT
-    assert window.model_combo.toolTip() != main_window.CLASSICAL_ONLY_NOTE
+    assert window.statusBar().currentMessage() != picker.CLASSICAL_ONLY_SHORT
+    assert window.model_combo.toolTip() != picker.CLASSICAL_ONLY_NOTE
     labels = [window.model_combo.itemText(i) for i in range(window.model_combo.count())]
     assert "DFNet (Deep Fusion Network)" in labels  # offered without "(no weights)"
     assert window.select_model("dfnet")
 
 
 def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_window, png_file, tmp_path):
-    from app.qt_main_window import BRUSH_VIEW_PX
+    from app.qt_mask_commands import BRUSH_VIEW_PX
     from app.qt_window_layout import size_to_slider, slider_to_size
 
     big = tmp_path / "big.png"
@@ -1084,12 +1086,12 @@ def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_wind
 
 
 def test_engine_messages_become_sentences_in_dialogs():
-    from app.qt_main_window import _sentence
+    from app.messages import sentence
 
-    assert _sentence("cannot open a.png: not an image file or an unsupported format") == (
+    assert sentence("cannot open a.png: not an image file or an unsupported format") == (
         "Cannot open a.png: not an image file or an unsupported format.")
-    assert _sentence("Already a sentence.") == "Already a sentence."
-    assert _sentence("") == ""
+    assert sentence("Already a sentence.") == "Already a sentence."
+    assert sentence("") == ""
 
 
 def test_preferences_apply_quality_mask_style_and_undo_memory(qtbot, opened):

@@ -1,0 +1,130 @@
+"""The editor's views of the photo and of the last removal: hold-to-compare, split compare, the raw prediction and
+the alpha heat map, with the words that say what each shows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.image_maps import ResultMaps
+from engine.errors import FusionPaintError
+from engine.registry import get_spec
+
+NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
+
+HOLE_MASK_LABEL = "hole mask (not learned)"
+"""The alpha view's label for a model composited hard (seam band 0): the map is the hole itself."""
+
+
+def _short_title(name: str | None) -> str:
+    """A model's title without its parenthesis ("PatchMatch", "DFNet"), for the views' labels."""
+    try:
+        return get_spec(name).title.split(" (")[0]
+    except FusionPaintError:  # removed from the models folder meanwhile
+        return str(name)
+
+
+def result_maps(result, hole: np.ndarray) -> ResultMaps:
+    """What the alpha and raw views show of ``result`` (an engine.pipeline.InpaintResult computed for ``hole``),
+    with the words for what the alpha's 0 and 1 mean in the hole and outside it."""
+    model, band = _short_title(result.model), result.band_px
+    output = f"{model}'s output"
+    if result.alpha_learned:
+        try:
+            fill = get_spec(result.model).input_fill
+        except FusionPaintError:
+            fill = None
+        low = f"{_short_title(fill)}'s pre-fill" if fill else "black (no pre-fill)"
+        legend = (f"Alpha: {model}'s learned composition map", f"In the hole (outlined): 0 = {low}, 1 = {output}",
+                  f"Outside it: 0 = the photo, 1 = {output}" + (f" (up to {band} px out)" if band else ""))
+    elif band:
+        legend = (f"Alpha: {NOT_LEARNED_LABEL}", f"In the hole (outlined): 1 = {output}",
+                  f"Outside it: 1 to 0 across the {band} px seam band, 0 = the photo")
+    else:
+        legend = (f"Alpha: {HOLE_MASK_LABEL}", f"In the hole (outlined): 1 = {output}", "Outside it: 0 = the photo")
+    where = f"in the hole, fading out across its {band} px seam band" if band else "in the hole"
+    raw_label = f"Raw prediction: {output} before blending, {where}; the photo elsewhere"
+    return ResultMaps(windows=tuple((w.box, w.alpha, w.raw) for w in result.windows), hole=hole, band_px=band,
+                      legend=legend, raw_label=raw_label)
+
+
+class ResultViews:
+    """The view toggles of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def show_original(self, on: bool) -> None:
+        """Show the photo as loaded while ``on`` (hold Tab, backslash or the Original button)."""
+        if self.document is None:
+            return
+        if on:
+            self.canvas.set_view_mode("original")
+        else:
+            self.canvas.set_view_mode("split" if self.act_split.isChecked() else
+                                      "raw" if self.act_raw.isChecked() else "result")
+
+    def _on_original_held(self, on: bool) -> None:
+        self.show_original(on)
+
+    def toggle_split(self) -> None:
+        if self.document is None:
+            self.act_split.setChecked(False)
+            return
+        if self.act_split.isChecked():
+            self.act_raw.setChecked(False)
+            self._leave_alpha_alone()
+        self.show_original(False)
+
+    def toggle_raw(self) -> None:
+        if self.last_result is None:
+            self.act_raw.setChecked(False)
+            return
+        if self.act_raw.isChecked():
+            self.act_split.setChecked(False)
+            self._leave_alpha_alone()
+        self.show_original(False)
+
+    def _leave_alpha_alone(self) -> None:
+        """Split compare or the raw view was chosen: "Alpha map alone" would hide it, so that view ends."""
+        if self.act_alpha_alone.isChecked():
+            self.act_alpha_alone.setChecked(False)
+            self.act_alpha.setChecked(False)
+            self._update_alpha_view()
+
+    def toggle_alpha(self) -> None:
+        if self.last_result is None:
+            self.act_alpha.setChecked(False)
+            self.message("No removal yet: the alpha map exists after the first removal.")
+            return
+        if not self.act_alpha.isChecked():
+            self.act_alpha_alone.setChecked(False)
+        self._update_alpha_view()
+
+    def toggle_alpha_alone(self) -> None:
+        if self.last_result is None:
+            self.act_alpha_alone.setChecked(False)
+            return
+        if self.act_alpha_alone.isChecked():  # it hides every other view
+            self.act_alpha.setChecked(True)
+            self.act_split.setChecked(False)
+            self.act_raw.setChecked(False)
+            self.show_original(False)
+        self._update_alpha_view()
+
+    def _on_alpha_opacity(self, value: int) -> None:
+        self.settings.alpha_opacity = value / 100.0
+        self._update_alpha_view()
+
+    def _update_alpha_view(self) -> None:
+        if not self.act_alpha.isChecked() or self.last_result is None:
+            self.canvas.set_alpha_mode("off")
+            self.alpha_label.setText("")
+            return
+        mode = "alone" if self.act_alpha_alone.isChecked() else "overlay"
+        self.canvas.set_alpha_mode(mode, self.alpha_slider.value() / 100.0)
+        if self.last_result.alpha_learned:
+            self.alpha_label.setText(" Alpha: learned composition map")
+        else:
+            label = HOLE_MASK_LABEL if self.last_result.band_px == 0 else NOT_LEARNED_LABEL
+            self.alpha_label.setText(f" Alpha: {label}")
+
+    def _on_zoom_changed(self, _scale: float) -> None:
+        self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")
