@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import PIL.Image
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.document import Document
@@ -18,6 +18,7 @@ from app.messages import sentence
 from app.qt_background import outcome
 from app.qt_canvas_gestures import dropped_photos
 from app.qt_canvas_images import display_images
+from app.qt_window_layout import make_action
 from app.settings import add_recent_file
 from engine.errors import ImageError, WriteError
 from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
@@ -56,6 +57,25 @@ def _image_filter() -> str:
 
 class FileCommands:
     """Open, paste, copy, save and export commands of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def _build_file_actions(self) -> None:
+        """The File menu's actions: ``act_open``, ``act_paste``, ``act_copy``, ``act_save``, ``act_save_as``,
+        ``act_export_mask``, ``act_import_mask``, ``act_export_alpha``, ``act_keep_gps`` and ``act_quit``."""
+        key = QKeySequence.StandardKey
+        self.act_open = make_action(self, "&Open...", self.open_dialog, key.Open, tip="Open a photo (Ctrl+O)")
+        self.act_save = make_action(self, "&Save", self.save, key.Save, tip="Save the cleaned photo (Ctrl+S)")
+        self.act_paste = make_action(self, "&Paste photo", self.paste_photo, key.Paste,
+                                     tip="Open the image on the clipboard (Ctrl+V)")
+        self.act_copy = make_action(self, "&Copy photo", self.copy_photo, key.Copy,
+                                    tip="Copy the current (cleaned) photo to the clipboard (Ctrl+C)")
+        self.act_save_as = make_action(self, "Save &as...", self.save_as, "Ctrl+Shift+S")
+        self.act_export_mask = make_action(self, "Export &mask...", self.export_mask, tip="PNG, white = hole")
+        self.act_import_mask = make_action(self, "&Load mask...", self.import_mask, tip="PNG, white = hole")
+        self.act_export_alpha = make_action(self, "Export &alpha map...", self.export_alpha)
+        self.act_keep_gps = make_action(self, "Keep &location (GPS) when saving", self._set_keep_gps,
+                                        checkable=True, tip="Off: the photo's GPS position is removed from saved files")
+        self.act_keep_gps.setChecked(bool(self.settings.keep_gps))
+        self.act_quit = make_action(self, "&Quit", self.close, key.Quit)
 
     def _run_file_task(self, text: str, then, function, *args) -> None:
         """Run ``function(*args)`` (decoding or encoding a photo) on a helper thread, then ``then(result, error)``

@@ -11,12 +11,20 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout
 
 from app.qt_dialogs import ContentScroll, FittedDialog
+from app.qt_window_layout import make_action
 from engine.registry import list_models
 
 
 class HelpCommands:
     """Help > Keyboard shortcuts, Help > About and Edit > Preferences of :class:`app.qt_main_window.QtMainWindow`
     (mixed in)."""
+
+    def _build_help_actions(self) -> None:
+        """``act_preferences`` (Edit > Preferences...), ``act_shortcuts`` and ``act_about`` (the Help menu)."""
+        self.act_preferences = make_action(self, "&Preferences...", self.show_preferences, "Ctrl+,",
+                                           tip="JPEG quality, mask colour and opacity, undo memory")
+        self.act_shortcuts = make_action(self, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.act_about = make_action(self, "&About FusionPaint", self.show_about)
 
     def show_preferences(self) -> None:
         """Edit > Preferences: JPEG quality, mask colour and opacity, undo memory; applied and saved on OK."""

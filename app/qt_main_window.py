@@ -8,8 +8,8 @@ only zooms and pans, so the result always applies to the state it was computed f
 
 Its commands are mixed in, one job a module: files (:mod:`app.qt_file_commands`), the model selector
 (:mod:`app.qt_model_picker`), removals (:mod:`app.qt_removal`), the result views (:mod:`app.qt_result_views`), mask
-edits (:mod:`app.qt_mask_commands`), help and preferences (:mod:`app.qt_help`); :mod:`app.qt_window_layout` builds
-its actions, menus, toolbars and status bar.
+edits (:mod:`app.qt_mask_commands`), help and preferences (:mod:`app.qt_help`). Each makes its own actions and
+controls in a ``_build_*`` method; :mod:`app.qt_window_layout` places them in the menus, toolbars and status bar.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from app.document import Document
 from app.qt_background import BackgroundTasks, outcome
@@ -31,7 +31,7 @@ from app.qt_model_picker import CLASSICAL_ONLY_SHORT, ModelPicker
 from app.qt_object_select import ObjectSelection
 from app.qt_removal import RemovalRunner
 from app.qt_result_views import ResultViews
-from app.qt_window_layout import build_actions, build_menus, build_status_bar, build_toolbars
+from app.qt_window_layout import build_menus, build_status_bar, build_toolbars
 from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import RemovalSession
 from app.settings import Settings, read_settings, save_settings
@@ -91,8 +91,17 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
         self.bridge.model_loaded.connect(self._on_model_loaded, queued)
         self.bridge.model_failed.connect(self._on_model_failed, queued)
 
-        build_actions(self)
-        build_menus(self)
+        self._build_file_actions()
+        self._build_model_controls()
+        self._build_mask_controls()
+        self._build_removal_controls()
+        self._build_view_controls()
+        self._build_help_actions()
+        self.object_busy_label = QLabel("Finding the object... (Esc cancels)")
+        self.object_busy_label.setVisible(False)
+        self.size_info_label = QLabel("")  # the photo's size, pixels
+        self.recent_menu = build_menus(self)
+        self._rebuild_recent_menu()
         build_toolbars(self)
         build_status_bar(self)
         self.canvas.zoom_changed.connect(self._on_zoom_changed)

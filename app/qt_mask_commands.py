@@ -5,10 +5,12 @@ grow, shrink and reuse of the last mask, and the overlay's style.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QInputDialog, QSlider, QSpinBox
 
 from app.qt_canvas import MAX_TOOL_SIZE
-from app.qt_window_layout import size_to_slider
+from app.qt_window_layout import SIZE_SLIDER_STEPS, make_action, size_to_slider, slider_to_size
 
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
@@ -16,6 +18,58 @@ BRUSH_VIEW_PX = 30
 
 class MaskCommands:
     """Tool and mask commands of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def _build_mask_controls(self) -> None:
+        """The mask commands' actions (``act_undo``, ``act_redo``, ``act_clear``, ``act_invert``, ``act_reuse_mask``,
+        ``act_grow``, ``act_shrink``, ``act_exclude``, ``act_smaller``, ``act_bigger``), one checkable action per
+        tool (``tool_actions`` by tool name, exclusive in ``tool_group``) and the tool size's logarithmic slider and
+        box (``size_slider``, ``size_spin``: diameter in image pixels, 1..MAX_TOOL_SIZE)."""
+        key = QKeySequence.StandardKey
+        self.act_undo = make_action(self, "&Undo", self.undo, key.Undo, icon_name="undo")
+        self.act_redo = make_action(self, "&Redo", self.redo, ["Ctrl+Shift+Z", "Ctrl+Y"], icon_name="redo")
+        self.act_clear = make_action(self, "C&lear mask", self.clear_mask, "Ctrl+Shift+A")
+        self.act_invert = make_action(self, "&Invert mask", self.invert_mask, "Ctrl+I")
+        self.act_reuse_mask = make_action(self, "Reuse last &mask", self.reuse_last_mask, "Ctrl+Shift+R",
+                                          tip="Paint the last removal's mask again, e.g. for another pass")
+        self.act_grow = make_action(self, "&Grow mask...", lambda: self.grow_mask(None), "Ctrl+G")
+        self.act_shrink = make_action(self, "Shrin&k mask...", lambda: self.shrink_mask(None), "Ctrl+Shift+G")
+
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for tool, text, shortcut, tip in (
+            ("brush", "&Brush", "B", "Paint what should go (B); right-drag erases"),
+            ("eraser", "&Eraser", "E", "Erase from the mask (E)"),
+            ("lasso", "&Lasso", "L", "Draw an outline, filled on release (L); Alt subtracts"),
+            ("rect", "Rec&tangle", "R", "Drag a rectangle (R); Alt subtracts"),
+            ("object", "&Object", "O", "Drag a box around an object: GrabCut finds its outline (O); Alt subtracts"),
+        ):
+            action = make_action(self, text, lambda _=False, t=tool: self.set_tool(t), shortcut, checkable=True,
+                                 tip=tip, icon_name=tool)
+            self.tool_group.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["brush"].setChecked(True)
+        self.act_exclude = make_action(
+            self, "Sampling: e&xclude", self.set_sampling_exclude, "X", checkable=True, icon_name="exclude",
+            tip="The mask tools paint where the fill must not copy from (X); X again paints the hole. Honoured by "
+            "PatchMatch, OpenCV and a network's pre-fill")
+        self.act_smaller = make_action(self, "Smaller brush", lambda: self.step_tool_size(-1), "[")
+        self.act_bigger = make_action(self, "Bigger brush", lambda: self.step_tool_size(+1), "]")
+
+        size_tip = ("Brush / eraser diameter in image pixels: type it, drag the slider, press [ and ], "
+                    "Alt + wheel or Alt + right-drag on the photo")
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)  # logarithmic: fine steps for small sizes
+        self.size_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the canvas ([ ], Tab, space)
+        self.size_slider.setRange(0, SIZE_SLIDER_STEPS)
+        self.size_slider.setFixedWidth(130)
+        self.size_slider.setToolTip(size_tip)
+        self.size_slider.valueChanged.connect(lambda value: self.set_tool_size(slider_to_size(value)))
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(1, MAX_TOOL_SIZE)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip(size_tip)
+        self.size_spin.setKeyboardTracking(False)  # applied on Enter or when focus leaves, not per digit
+        self.size_spin.valueChanged.connect(self.set_tool_size)
+        self._show_tool_size(self.canvas.brush_size)
 
     def set_tool(self, tool: str) -> None:
         self.canvas.set_tool(tool)

@@ -8,12 +8,17 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QComboBox, QLabel, QMessageBox
 
 from app.messages import no_weights_text, sentence
+from app.qt_window_layout import make_action
+from engine.device import cuda_absence
 from engine.errors import FusionPaintError
 from engine.model_spec import ModelSpec
 from engine.registry import default_model_name, get_spec, list_models, skipped_user_models
+
+DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
+"""The device selector's choices: (value for the engine, label)."""
 
 CLASSICAL_ONLY_SHORT = ("No network has trained weights yet: removals use a classical fill. PatchMatch copies "
                         "texture from the rest of the photo; OpenCV's fills suit small blemishes, specks and wires.")
@@ -65,6 +70,31 @@ def skipped_models_tooltip(skipped: dict[Path, str]) -> str:
 
 class ModelPicker:
     """The model and device selectors of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def _build_model_controls(self) -> None:
+        """``act_finetune`` (File > Fine-tune on a folder...), the model and device selectors (``model_combo``,
+        ``device_combo``; a GPU that cannot be used is offered greyed out with the reason) and ``device_label``."""
+        self.act_finetune = make_action(self, "&Fine-tune on a folder...", self.open_finetune)
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(230)
+        self.model_combo.setMaximumWidth(340)
+        self.model_combo.activated.connect(self._on_model_chosen)
+        self.model_combo.activated.connect(self._focus_canvas)
+        self.device_combo = QComboBox()
+        for value, text in DEVICES:
+            self.device_combo.addItem(text, value)
+        absent = cuda_absence()
+        if absent is not None:  # offered, but greyed out with the reason
+            index = self.device_combo.findData("cuda")
+            self.device_combo.model().item(index).setEnabled(False)
+            self.device_combo.setItemData(index, f"Not available: {absent}", Qt.ItemDataRole.ToolTipRole)
+        index = self.device_combo.findData(self.settings.device)
+        if index < 0 or not self.device_combo.model().item(index).isEnabled():
+            index = 0  # Auto
+        self.device_combo.setCurrentIndex(index)
+        self.device_combo.activated.connect(self._on_device_chosen)
+        self.device_combo.activated.connect(self._focus_canvas)
+        self.device_label = QLabel("Device: -")
 
     def refresh_models(self, select: str | None = None) -> str | None:
         """Fill the model selector from engine.registry.list_models(); models without weights are marked. User model

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QToolButton
 
 from app.messages import no_weights_text, sentence
 from app.qt_result_views import result_maps
+from app.qt_window_layout import make_action
 from app.removal_session import FinishedRemoval
 from engine.errors import FusionPaintError
 from engine.registry import get_spec
@@ -17,6 +20,35 @@ from engine.registry import get_spec
 
 class RemovalRunner:
     """Remove, cancel and the engine worker's replies for :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def _build_removal_controls(self) -> None:
+        """``act_remove`` (also Enter), ``act_cancel`` (Esc), and the status bar's ``progress_bar`` (0..1000),
+        ``cancel_button`` and ``time_label`` (the last removal's time)."""
+        self.act_remove = make_action(self, "&Remove", self.remove, "Ctrl+R",
+                                      tip="Fill the painted area (Enter, Ctrl+R)", icon_name="remove")
+        self.act_cancel = make_action(self, "&Cancel removal", self.cancel, "Esc",
+                                      tip="Stop the running removal (Esc)")
+        for seq in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            QShortcut(QKeySequence(seq), self, self._enter_pressed)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFixedWidth(180)
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the removal (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setVisible(False)
+        self.time_label = QLabel("")
+
+    def _enter_pressed(self) -> None:
+        """Enter removes, except while the brush-size box has the focus: there it applies the typed size and hands
+        the keyboard back to the photo."""
+        if self.size_spin.hasFocus():
+            self.size_spin.interpretText()
+            self.canvas.setFocus()
+            return
+        self.remove()
 
     def remove(self) -> None:
         """Send a snapshot of the image and mask to the engine worker."""

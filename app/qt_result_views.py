@@ -5,8 +5,11 @@ the alpha heat map, with the words that say what each shows.
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QSlider, QToolButton
 
 from app.image_maps import ResultMaps
+from app.qt_window_layout import icon, make_action
 from engine.errors import FusionPaintError
 from engine.registry import get_spec
 
@@ -50,6 +53,44 @@ def result_maps(result, hole: np.ndarray) -> ResultMaps:
 
 class ResultViews:
     """The view toggles of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    def _build_view_controls(self) -> None:
+        """The View menu's actions (``act_zoom_in``, ``act_zoom_out``, ``act_fit``, ``act_actual``, ``act_split``,
+        ``act_raw``, ``act_alpha``, ``act_alpha_alone``, ``act_show_mask``), the hold-to-compare
+        ``original_button``, the heat map's ``alpha_slider`` (opacity, 0..100 %) and ``alpha_label``, and the status
+        bar's ``zoom_label``."""
+        canvas = self.canvas
+        self.act_zoom_in = make_action(self, "Zoom &in", canvas.zoom_in, ["Ctrl++", "Ctrl+="])
+        self.act_zoom_out = make_action(self, "Zoom &out", canvas.zoom_out, "Ctrl+-")
+        self.act_fit = make_action(self, "&Fit", lambda: canvas.zoom_fit(), "Ctrl+0")
+        self.act_actual = make_action(self, "&100 %", canvas.zoom_actual, "Ctrl+1")
+        self.act_split = make_action(self, "&Split compare", self.toggle_split, "C", checkable=True,
+                                     tip="Original left, result right (C)")
+        self.act_alpha = make_action(self, "&Alpha map", self.toggle_alpha, "A", checkable=True,
+                                     tip="Heat map of the last removal's composition alpha (A)", icon_name="alpha")
+        self.act_alpha_alone = make_action(self, "Alpha map &alone", self.toggle_alpha_alone, "Shift+A",
+                                           checkable=True)
+        self.act_raw = make_action(self, "Ra&w prediction", self.toggle_raw, "W", checkable=True,
+                                   tip="The model's output before composition (W)")
+        self.act_show_mask = make_action(self, "Show &mask", canvas.set_mask_shown, "M", checkable=True,
+                                         tip="Show or hide the painted mask (M); painting still works while hidden")
+        self.act_show_mask.setChecked(True)
+        self.original_button = QToolButton()
+        self.original_button.setText("Original")
+        self.original_button.setIcon(icon("original"))
+        self.original_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.original_button.setToolTip("Hold to see the original photo (or hold Tab / \\)")
+        self.original_button.pressed.connect(lambda: self.show_original(True))
+        self.original_button.released.connect(lambda: self.show_original(False))
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.alpha_slider.setRange(0, 100)
+        self.alpha_slider.setFixedWidth(100)
+        self.alpha_slider.setValue(int(round(100 * self.settings.alpha_opacity)))
+        self.alpha_slider.setToolTip("Alpha heat-map opacity")
+        self.alpha_slider.valueChanged.connect(self._on_alpha_opacity)
+        self.alpha_label = QLabel()
+        self.zoom_label = QLabel("")
 
     def show_original(self, on: bool) -> None:
         """Show the photo as loaded while ``on`` (hold Tab, backslash or the Original button)."""

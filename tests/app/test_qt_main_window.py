@@ -952,10 +952,10 @@ def test_the_shortcuts_and_preferences_dialogs_fit_a_small_screen(qtbot, main_wi
 
 def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypatch):
     import app.qt_main_window as main_window
-    import app.qt_window_layout as layout
+    import app.qt_model_picker as picker
     from app.settings import Settings
 
-    monkeypatch.setattr(layout, "cuda_absence", lambda: "this PyTorch build has no GPU support (CPU only)")
+    monkeypatch.setattr(picker, "cuda_absence", lambda: "this PyTorch build has no GPU support (CPU only)")
     settings = Settings()
     settings.device = "cuda"  # chosen on another machine
     window = main_window.QtMainWindow(settings=settings)
@@ -965,7 +965,7 @@ def test_a_gpu_that_cannot_be_used_is_greyed_out_with_the_reason(qtbot, monkeypa
     assert not combo.model().item(index).isEnabled()
     assert "no GPU support" in combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
     assert window.device == "auto"
-    monkeypatch.setattr(layout, "cuda_absence", lambda: None)
+    monkeypatch.setattr(picker, "cuda_absence", lambda: None)
     other = main_window.QtMainWindow(settings=settings)
     qtbot.addWidget(other)
     assert other.device_combo.model().item(index).isEnabled() and other.device == "cuda"
