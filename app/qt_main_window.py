@@ -232,10 +232,6 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
         self.time_label.setText("")  # the last removal's time belongs to the photo it was made on
         self._update_actions()
 
-    # ================================================================== models
-
-    # ================================================================== views
-
     # ================================================================== settings, closing
 
     def _restore_geometry(self) -> None:

@@ -4,16 +4,30 @@ grow, shrink and reuse of the last mask, and the overlay's style.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QSlider, QSpinBox
 
 from app.qt_canvas import MAX_TOOL_SIZE
-from app.qt_window_layout import SIZE_SLIDER_STEPS, make_action, size_to_slider, slider_to_size
+from app.qt_window_layout import make_action
 
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
+SIZE_SLIDER_STEPS = 1000
+"""The size slider's positions, spread logarithmically over 1..MAX_TOOL_SIZE pixels."""
+
+
+def slider_to_size(position: int) -> int:
+    """Size slider position (0..SIZE_SLIDER_STEPS) -> diameter in pixels, logarithmic over 1..MAX_TOOL_SIZE."""
+    return max(1, round(MAX_TOOL_SIZE ** (position / SIZE_SLIDER_STEPS)))
+
+
+def size_to_slider(size: float) -> int:
+    """Diameter in pixels (1..MAX_TOOL_SIZE) -> size slider position (0..SIZE_SLIDER_STEPS)."""
+    return round(SIZE_SLIDER_STEPS * math.log(max(1.0, size)) / math.log(MAX_TOOL_SIZE))
 
 
 class MaskCommands:

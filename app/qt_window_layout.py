@@ -1,6 +1,6 @@
 """How the editor window is laid out: the menu bar, the toolbars and the status bar, arranged from the actions and
 controls that each command module of :class:`app.qt_main_window.QtMainWindow` makes (its ``_build_*`` method), and
-the helpers they are made with (:func:`make_action`, :func:`icon`, the size slider's logarithmic scale).
+the helpers they are made with (:func:`make_action`, :func:`icon`).
 
 Nothing here adds attributes to the window: the functions only read the window's actions and controls and place
 them.
@@ -8,27 +8,11 @@ them.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QToolBar
 
-from app.qt_canvas import MAX_TOOL_SIZE
 from resources import ICONS_DIR
-
-SIZE_SLIDER_STEPS = 1000
-"""The size slider's positions, spread logarithmically over 1..MAX_TOOL_SIZE pixels."""
-
-
-def slider_to_size(position: int) -> int:
-    """Size slider position (0..SIZE_SLIDER_STEPS) -> diameter in pixels, logarithmic over 1..MAX_TOOL_SIZE."""
-    return max(1, round(MAX_TOOL_SIZE ** (position / SIZE_SLIDER_STEPS)))
-
-
-def size_to_slider(size: float) -> int:
-    """Diameter in pixels (1..MAX_TOOL_SIZE) -> size slider position (0..SIZE_SLIDER_STEPS)."""
-    return round(SIZE_SLIDER_STEPS * math.log(max(1.0, size)) / math.log(MAX_TOOL_SIZE))
 
 
 def icon(name: str) -> QIcon:

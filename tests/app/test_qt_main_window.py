@@ -1051,8 +1051,7 @@ def test_with_the_shipped_dfnet_weights_no_classical_only_note(qtbot):
 
 
 def test_brush_size_fits_each_photo_and_can_be_typed_or_dragged(qtbot, main_window, png_file, tmp_path):
-    from app.qt_mask_commands import BRUSH_VIEW_PX
-    from app.qt_window_layout import size_to_slider, slider_to_size
+    from app.qt_mask_commands import BRUSH_VIEW_PX, size_to_slider, slider_to_size
 
     big = tmp_path / "big.png"
     Image.new("RGB", (2400, 1600), (90, 120, 150)).save(big)
