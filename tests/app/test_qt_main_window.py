@@ -562,6 +562,7 @@ def test_the_editor_names_the_user_models_it_skipped(make_main_window):
     assert "The model that fills the holes" in tip
     assert "keep.safetensors (name 'keep' is also used by keep-copy.safetensors)" in tip
     assert all(f"{name}.safetensors" in tip for name in ("broken", "dfnet"))
+    assert "is not valid JSON (" in tip and "\u2026" in note  # a long reason is cut short in the status bar only
     assert window.model_combo.findData("keep") >= 0
 
     window._on_finetuned_model("keep")  # listed again after a fine-tune: the note is said again
