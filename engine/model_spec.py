@@ -1,13 +1,15 @@
 """What the engine and the editor know about one model (:class:`ModelSpec`), and the table of built-in models.
 
 Each file in ``engine/models/`` describes its models and calls :func:`register_model` when imported;
-`engine.registry` imports them all, adds the user's fine-tuned models and loads them. This module imports neither
-PyTorch nor any model, so listing the models costs the editor's start-up nothing.
+`engine.registry` imports them all, adds the user's fine-tuned models and loads them. A model under construction
+(or a test's throwaway network) is registered for a ``with`` block by :func:`temporarily_registered`. This module
+imports neither PyTorch nor any model, so listing the models costs the editor's start-up nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,6 +122,13 @@ class ModelSpec:
 
 
 _BUILTIN: dict[str, ModelSpec] = {}
+"""The built-in models by name, kept in rank order (best first, ties by name); `engine.registry` reads it live."""
+
+
+def _keep_ranked() -> None:
+    ranked = sorted(_BUILTIN.values(), key=lambda spec: (spec.rank, spec.name))
+    _BUILTIN.clear()
+    _BUILTIN.update((spec.name, spec) for spec in ranked)
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
@@ -127,9 +136,27 @@ def register_model(spec: ModelSpec) -> ModelSpec:
     if spec.name in _BUILTIN:
         raise ValueError(f"model '{spec.name}' is already registered")
     _BUILTIN[spec.name] = spec
+    _keep_ranked()
     return spec
+
+
+@contextlib.contextmanager
+def temporarily_registered(*specs: ModelSpec) -> Iterator[None]:
+    """Within the ``with`` block, ``specs`` are built-in models, for everything that lists or loads models (the
+    registry, the trainer, the benchmarks): a new name is added, a registered one's spec is replaced meanwhile (e.g.
+    a network as it looks without its weights). Afterwards the table is as before. For tests and for trying a model
+    under construction; a model that ships registers with :func:`register_model` in its own file."""
+    saved = dict(_BUILTIN)
+    try:
+        for spec in specs:
+            _BUILTIN[spec.name] = spec
+        _keep_ranked()
+        yield
+    finally:
+        _BUILTIN.clear()
+        _BUILTIN.update(saved)
 
 
 def registered_specs() -> list[ModelSpec]:
     """The registered built-in models, best rank first (ties by name)."""
-    return sorted(_BUILTIN.values(), key=lambda spec: (spec.rank, spec.name))
+    return list(_BUILTIN.values())

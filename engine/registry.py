@@ -2,7 +2,9 @@
 folder, and weights files given by path.
 
 A third model is one new file in ``engine/models/`` that describes it (`engine.model_spec.ModelSpec`) and calls
-`engine.model_spec.register_model`; a network also needs its layers in ``engine/networks/``. A network without
+`engine.model_spec.register_model`; a network also needs its layers in ``engine/networks/`` (and, to be trained, its
+recipe in ``trainer/arches/``). `engine.model_spec.temporarily_registered` adds or replaces models for a ``with``
+block (tests, a model under construction). A network without
 weights is listed with status "no weights"; selecting it raises :class:`ModelUnavailable`, never random output.
 """
 
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import engine.models
+from engine import model_spec
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
-from engine.model_spec import ModelSpec, registered_specs
+from engine.model_spec import ModelSpec
 from engine.paths import user_models_dir
 from engine.prefill import INPUT_FILLS
 from engine.weights import load_into, load_weights, read_arch, tensor_names
@@ -33,7 +36,8 @@ if TYPE_CHECKING:  # PyTorch is imported when a network is first built, not when
 for _module in pkgutil.iter_modules(engine.models.__path__):
     importlib.import_module(f"{engine.models.__name__}.{_module.name}")
 
-_BUILTIN: dict[str, ModelSpec] = {spec.name: spec for spec in registered_specs()}
+_BUILTIN: dict[str, ModelSpec] = model_spec._BUILTIN
+"""The built-in models (the live table of `engine.model_spec`, best rank first)."""
 
 
 def trainable_specs() -> list[ModelSpec]:
@@ -123,13 +127,18 @@ def _card_input_fill(card: dict, default: str | None) -> str | None:
     return value
 
 
-@functools.cache
 def _arch_keys() -> dict[str, frozenset[str]]:
-    """{architecture: the tensor names of its state dict}, each network built once on the meta device."""
+    """{architecture: the tensor names of its state dict}, each network built once on the meta device (again when
+    the registered networks change)."""
+    return _arch_keys_of(tuple((spec.arch, spec.build) for spec in trainable_specs()))
+
+
+@functools.cache
+def _arch_keys_of(networks: tuple[tuple[str, object], ...]) -> dict[str, frozenset[str]]:
     import torch
 
     with torch.device("meta"):
-        return {spec.arch: frozenset(spec.build().state_dict()) for spec in trainable_specs()}
+        return {arch: frozenset(build().state_dict()) for arch, build in networks}
 
 
 def _guess_arch(weights: Path) -> str | None:

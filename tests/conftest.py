@@ -28,14 +28,15 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def no_network_weights(monkeypatch, tmp_path):
+def no_network_weights(tmp_path):
     """The built-in networks as on an installation without their weights files (what a user has who deleted them,
     or before weights ship): each network's weights file points into an empty folder."""
     from dataclasses import replace
 
-    import engine.registry as registry
+    from engine.model_spec import temporarily_registered
+    from engine.registry import trainable_specs
 
-    for name, spec in list(registry._BUILTIN.items()):
-        if spec.kind == "network":
-            missing = tmp_path / "no-weights" / f"{name}.safetensors"
-            monkeypatch.setitem(registry._BUILTIN, name, replace(spec, weights_file=missing, sha256=None))
+    missing = tmp_path / "no-weights"
+    with temporarily_registered(*(replace(spec, weights_file=missing / f"{spec.name}.safetensors", sha256=None)
+                                  for spec in trainable_specs())):
+        yield

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from engine.errors import ModelUnavailable, WeightsError
-from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA
+from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA, ModelSpec, temporarily_registered
 from engine.paths import user_models_dir
 from engine.registry import (
     build_network,
@@ -14,7 +14,9 @@ from engine.registry import (
     get_spec,
     list_models,
     load_model,
+    network_spec,
     parameter_count,
+    trainable_specs,
 )
 from engine.weights import load_weights, read_arch, save_weights, sha256_of
 
@@ -210,6 +212,48 @@ def test_a_malformed_card_is_skipped_with_one_warning(dmfn_state, capsys, card_t
         get_spec("bad")
 
 
+class _Tiny(torch.nn.Module):
+    """A one-convolution network: RGB in [0, 1] and the hole in, RGB in [0, 1] out."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(4, 3, 3, padding=1)
+
+    def forward(self, image, hole, fill=None):
+        return torch.sigmoid(self.conv(torch.cat([image * (1 - hole), hole], 1)))
+
+
+TINY = ModelSpec(name="tiny-net", title="Tiny net (a test network)", arch="tiny", license="test", training_data="none",
+                 rank=0, build=_Tiny, forward=lambda net, image, hole, fill: (net(image, hole), None))
+
+
+def test_a_model_registered_for_a_with_block_is_listed_built_and_guessed_then_gone(tmp_path):
+    before = list_models()
+    with temporarily_registered(TINY):
+        assert get_spec("tiny-net") is TINY and network_spec("tiny") is TINY and "tiny-net" in builtin_model_names()
+        assert [spec.name for spec in list_models()][0] == "tiny-net"  # rank 0: listed first
+        assert default_model_name() != "tiny-net"  # it has no weights
+        assert isinstance(build_network("tiny"), _Tiny) and parameter_count(TINY) == 4 * 3 * 9 + 3
+        assert "tiny" in [spec.arch for spec in trainable_specs()]
+        weights = tmp_path / "some.safetensors"
+        _metadata_less(weights, build_network("tiny").state_dict())
+        assert get_spec(weights).arch == "tiny"  # told apart from the other networks by its tensors
+    assert list_models() == before and "tiny-net" not in builtin_model_names()
+    with pytest.raises(ModelUnavailable, match="unknown network architecture 'tiny'"):
+        network_spec("tiny")
+
+
+def test_a_registered_model_can_be_replaced_for_a_with_block(tmp_path):
+    from dataclasses import replace
+
+    shipped = get_spec("dmfn")
+    absent = replace(shipped, weights_file=tmp_path / "absent.safetensors")
+    with temporarily_registered(absent):
+        assert get_spec("dmfn") is absent and get_spec("dmfn").status == "no weights"
+        assert [spec.name for spec in list_models()].index("dmfn") == builtin_model_names().index("dmfn")
+    assert get_spec("dmfn") is shipped
+
+
 def _metadata_less(path, state):
     """A safetensors file without the architecture in its header (as written by other tools)."""
     from safetensors.torch import save_file
@@ -225,23 +269,21 @@ def test_many_files_without_metadata_are_listed_without_building_a_network_per_f
     import engine.registry as registry
 
     builds, loads = [], []
-    for name, spec in list(registry._BUILTIN.items()):
-        if spec.kind == "network":
-            monkeypatch.setitem(registry._BUILTIN, name, replace(
-                spec, build=lambda build=spec.build: builds.append(1) or build()))
+    counted = [replace(spec, build=lambda build=spec.build: builds.append(1) or build())
+               for spec in registry.trainable_specs()]
     import safetensors.torch
 
     load_file = safetensors.torch.load_file
     monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: loads.append(1) or load_file(*a, **k))
-    registry._arch_keys.cache_clear()
     folder = user_models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(300):
         _metadata_less(folder / f"tiny{i:03d}.safetensors", {"w": torch.zeros(1)})
     _metadata_less(folder / "guessed.safetensors", dmfn_state)
-    names = [spec.name for spec in list_models()]
-    assert len(builds) <= len(registry.trainable_specs()) and not loads  # no tensor was read
-    assert "guessed" in names and get_spec("guessed").arch == "dmfn"
+    with temporarily_registered(*counted):
+        names = [spec.name for spec in list_models()]
+        assert len(builds) <= len(registry.trainable_specs()) and not loads  # no tensor was read
+        assert "guessed" in names and get_spec("guessed").arch == "dmfn"
     skipped = registry.skipped_user_models()
     assert len(skipped) == 300 and "does not say which architecture" in skipped[folder / "tiny000.safetensors"]
 

@@ -61,7 +61,7 @@ def test_a_timed_run_reports_its_phases_and_progress(tmp_path, monkeypatch):
 
 
 def test_the_scoring_stops_before_a_pair_that_would_pass_the_deadline(tmp_path):
-    from engine.registry import registered_specs
+    from engine.model_spec import registered_specs
 
     classical = next(spec for spec in registered_specs() if spec.kind == "classical")
     slow = replace(classical, fill=lambda images, holes, cancel, progress: time.sleep(0.1) or images.copy())
