@@ -1,15 +1,17 @@
 """Training throughput: images per second per precision, loss recipe and crop size, and time per part of a step.
 
     python bench/bench_train.py [--models dfnet dmfn] [--devices cpu cuda] [--precisions fp32 bf16 auto]
-                                [--recipes paper finest l1-tv] [--dmfn-recipes paper warm-up]
+                                [--recipes paper finest l1-tv warm-up]
                                 [--input-fills zeros telea] [--batches 4 8] [--sizes 128 256] [--compile]
                                 [--steps 5] [--warmup 2] [--workers N] [--json results.json]
 
 Each case builds the real trainer (trainer.loop.Trainer: same data pipeline, losses, precision and optimiser as
-``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. DFNet recipes:
-"paper" = VGG perceptual + style losses on the 3 finest scales, "finest" = on the finest scale only, "l1-tv" = L1 +
-total variation only (`--texture-scales` 3 / 1 / 0). DMFN recipes: "paper" = all its losses with the discriminator,
-"warm-up" = the reconstruction warm-up without it (`--adversarial-from-step`). Crop sizes in pixels (default 256).
+``fusionpaint train``) on synthetic photos, runs ``--warmup`` steps, then times ``--steps`` steps. The networks are
+those the trainer can train (`trainer.arches.trainable_arches`); each runs the loss recipes of ``--recipes`` that its
+training recipe names (`trainer.arches.Recipe.bench_variants`; every one has "paper"): DFNet's "paper" = VGG
+perceptual + style losses on the 3 finest scales, "finest" = on the finest scale only, "l1-tv" = L1 + total
+variation only (`--texture-scales` 3 / 1 / 0); DMFN's "paper" = all its losses with the discriminator, "warm-up" =
+the reconstruction warm-up without it (`--adversarial-from-step`). Crop sizes in pixels (default 256).
 Parts of a step, as shares of its wall time: data (photo crops + masks), input fill (classical pre-fill of the
 hole), generator forward, loss forward (VGG features included), backward (generator and VGG together; the VGG's
 share is the difference between recipes), optimiser (Adam), other. On a GPU each part is synchronised, so the
@@ -36,13 +38,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.device import describe_device  # noqa: E402
-from trainer.config import ARCHES, INPUT_FILLS, TrainConfig  # noqa: E402
+from trainer.arches import recipe_for, trainable_arches  # noqa: E402
+from trainer.config import INPUT_FILLS, TrainConfig  # noqa: E402
 from trainer.loop import Trainer  # noqa: E402
 
-RECIPES = {"paper": 3, "finest": 1, "l1-tv": 0}
-"""Loss recipe name -> DFNet texture scales (VGG perceptual and style losses on that many finest scales)."""
-DMFN_RECIPES = {"paper": 0, "warm-up": 10**9}
-"""Loss recipe name -> DMFN ``adversarial_from_step`` (the discriminator from that step on)."""
 PARTS = ("data", "input fill", "generator forward", "loss forward", "backward", "optimiser")
 
 
@@ -62,11 +61,8 @@ def _synthetic_photos(folder: Path, n: int = 24, size: int = 384) -> Path:
 def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: str, fill: str, steps: int,
                warmup: int, batch: int | None, workers: int | None, run_dir: Path, size: int = 256,
                compiled: bool = False) -> dict:
-    """Throughput and per-part times of one case."""
-    if arch == "dfnet":
-        extra = {"texture_scales": RECIPES[recipe]}
-    else:
-        extra = {"adversarial_from_step": DMFN_RECIPES[recipe]}
+    """Throughput and per-part times of one case; ``recipe``: one of the network's recipe's ``bench_variants``."""
+    extra = recipe_for(arch).bench_variants[recipe]
     config = TrainConfig(arch=arch, data=str(data), init="random", device=device, batch=batch, steps=10**9, size=size,
                          evaluate=False, workers=workers, preview_every=0, precision=precision, input_fill=fill,
                          compile=compiled, run_dir=str(run_dir / f"{arch}-{device}"), **extra)
@@ -122,14 +118,14 @@ def format_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arches = trainable_arches()
+    variants_known = sorted({name for arch in arches for name in recipe_for(arch).bench_variants})
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(ARCHES), choices=ARCHES)
+    parser.add_argument("--models", nargs="+", default=list(arches), choices=arches)
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, plus cuda when present")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["auto", "fp32", "bf16"])
-    parser.add_argument("--recipes", nargs="+", default=["paper"], choices=list(RECIPES),
-                        help="DFNet loss recipes (default: paper)")
-    parser.add_argument("--dmfn-recipes", nargs="+", default=["paper"], choices=list(DMFN_RECIPES),
-                        help="DMFN loss recipes (default: paper)")
+    parser.add_argument("--recipes", nargs="+", default=["paper"], choices=variants_known,
+                        help="loss recipes; each network runs those its training recipe names (default: paper)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256], help="crop sizes in pixels (default 256)")
     parser.add_argument("--input-fills", nargs="+", default=["zeros"], choices=INPUT_FILLS,
                         help="hole pre-fills the networks see (default: zeros)")
@@ -149,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             if device.startswith("cuda") and not torch.cuda.is_available():
                 print(f"skipping {device}: no CUDA GPU", file=sys.stderr)
                 continue
-            recipes = args.dmfn_recipes if arch == "dmfn" else args.recipes  # each network's own loss recipes
+            recipes = [name for name in args.recipes if name in recipe_for(arch).bench_variants]
             compiles = (False, True) if args.compile else (False,)
             variants = itertools.product(args.precisions, recipes, args.input_fills, args.batches, args.sizes, compiles)
             for precision, recipe, fill, batch, size, compiled in variants:

@@ -37,6 +37,7 @@ import torch  # noqa: E402
 
 from engine.device import describe_device  # noqa: E402
 from engine.models.opencv import CLASSICAL_RADIUS_PX  # noqa: E402
+from trainer.arches import recipe_for  # noqa: E402
 from trainer.checkpoint import load_checkpoint  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
 from trainer.evaluate import BASELINES, bar_misses, evaluate, format_miss, format_table  # noqa: E402
@@ -146,21 +147,10 @@ def _misses_cell(misses: list) -> str:
 
 
 def _recipe(config: TrainConfig, batch: int) -> str:
-    """The progress row's recipe cell: batch, precision, crop size, the architecture's loss schedule, input fill."""
-    if config.arch == "dmfn":
-        losses = (f"discriminator from step {config.adversarial_from_step:,}"
-                  if config.adversarial_from_step < 10**9 else "warm-up (no discriminator)")
-        if config.texture_weight != 1:
-            losses += f", VGG terms x {config.texture_weight:g}"
-        # DMFN on a pre-fill predicts a correction to it
-        fill = "fill zeros" if config.input_fill == "zeros" else f"correction to the {config.input_fill} fill"
-    else:
-        weight = f" x {config.texture_weight:g}" if config.texture_weight != 1 else ""
-        losses = f"VGG on {config.texture_scales} scale(s){weight} from step {config.texture_from_step}"
-        if config.style_region == "hole":
-            losses += ", style on the hole"
-        fill = f"fill {config.input_fill}"
-    return f"batch {batch}, {config.precision}, {config.size} px, {losses}, {fill}"
+    """The progress row's recipe cell: batch, precision, crop size, then the architecture's own loss schedule and
+    input fill (its recipe's options, `trainer.arches.RecipeOptions.describe`)."""
+    options = recipe_for(config.arch).options(config)
+    return f"batch {batch}, {config.precision}, {config.size} px, {options.describe()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     state = load_checkpoint(args.run_dir)
     config = TrainConfig.from_dict(state["config"])
     step = int(state["step"])
-    batch = config.resolved_batch("cpu")
+    batch = recipe_for(config.arch).batch_for(config, "cpu")
     base = _base_totals(args.run_dir)
     totals = {
         "total_steps": base["total_steps"] + step,

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.files import atomic_write  # noqa: E402
 from engine.registry import get_spec  # noqa: E402
 from engine.weights import load_weights, read_arch, sha256_of  # noqa: E402
-from trainer.config import ARCHES  # noqa: E402
+from trainer.arches import recipe_for, trainable_arches  # noqa: E402
+from trainer.config import TrainConfig  # noqa: E402
 from trainer.evaluate import BASELINES  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,11 +44,6 @@ DATA_LICENSE = (
     "The training photos are research / non-commercial data sets, and the evaluation masks (NVIDIA irregular masks, "
     "Liu et al. 2018) are CC BY-NC-SA 4.0: use these weights for research and non-commercial purposes only."
 )
-RECIPE_OPTIONS = {
-    "dfnet": ("size", "batch", "precision", "lr", "texture_scales", "texture_weight", "input_fill", "compile"),
-    "dmfn": ("size", "batch", "precision", "lr", "texture_weight", "input_fill", "compile"),
-}
-"""The training settings each architecture's card lists (the rest of the run's config is in its progress log)."""
 METRIC_CELLS = (("l1_percent", "L1 %", "{:.2f}"), ("psnr", "PSNR dB", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"),
                 ("vgg_dist", "VGG-d", "{:.4f}"), ("gram_dist", "Gram-d", "{:.4f}"),
                 ("sharpness", "Sharpness", "{:.3f}"))
@@ -123,7 +119,8 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
     pairs, its ``models`` the classical fills' scores). ``inference``: see ``--inference``, or None."""
     spec, key = get_spec(arch), baselines["key"]
     recipe = card.get("recipe", {})
-    options = ", ".join(f"{k} {recipe[k]}" for k in RECIPE_OPTIONS[arch] if recipe.get(k) is not None)
+    trainer_recipe = recipe_for(arch)  # the settings a card lists (the rest of the run's config: its progress log)
+    options = ", ".join(f"{k} {recipe[k]}" for k in trainer_recipe.card_settings if recipe.get(k) is not None)
     loss = _loss_text(arch, recipe)
     hardware = "; ".join(cpus) or card.get("device", "?")
     facts = [
@@ -157,16 +154,9 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
 
 
 def _loss_text(arch: str, recipe: dict) -> str:
-    """The card's loss phrase for the recipe the weights were trained with (the run's config)."""
-    if arch == "dmfn":
-        if recipe.get("adversarial_from_step", 0) >= 10**9:
-            return ("the paper's reconstruction losses (L1, VGG19 feature matching, self-guided regression, geometric "
-                    "alignment); no discriminator")
-        return (f"the paper's losses, the discriminator's (relativistic average GAN and feature matching) from step "
-                f"{recipe.get('adversarial_from_step', 0):,}")
-    if recipe.get("texture_scales"):
-        return "the paper's L1, total variation, VGG perceptual and style losses"
-    return "the paper's L1 (x6, all six scales) and total variation (x0.1, three finest); VGG losses off"
+    """The card's loss phrase for the recipe the weights were trained with (the run's config as a dict)."""
+    config = TrainConfig.from_dict({"arch": arch, "data": "", **recipe})
+    return recipe_for(arch).options(config).loss_summary()
 
 
 def _composition(seam_band_px: int) -> str:
@@ -182,9 +172,7 @@ def _departure(arch: str, trained_fill: str | None, inference: dict | None) -> s
     """The card's line on the hole's input: zeros (the paper) or a classical pre-fill, in training and inference."""
     if trained_fill in (None, "zeros"):
         return "Input as in the paper: the hole holds zeros."
-    use = ("the learned alpha blends the network's completion over that fill" if arch == "dfnet" else
-           "the network predicts a correction to that fill (its output is its input plus its last convolution, "
-           "clipped, instead of the paper's tanh)")
+    use = recipe_for(arch).prefill_use
     if inference is None:
         return (f"**Departure from the paper:** the hole is pre-filled with the classical `{trained_fill}` fill "
                 f"(`engine/prefill.py`) instead of zeros, in training and inference alike, and {use}.")
@@ -229,7 +217,7 @@ def ship(arch: str, kept: Path, baselines_path: Path, log: Path, out: Path,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("arch", choices=ARCHES)
+    parser.add_argument("arch", choices=trainable_arches())
     parser.add_argument("--kept", type=Path, required=True,
                         help="the kept weights of a default-weights run (tools/train_default.sh: RUN-kept.safetensors)")
     parser.add_argument("--baselines", type=Path, default=REPO / "trainer/recipes/val-baselines.json")

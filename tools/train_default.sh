@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The long background run that trains a default model's weights on the CPU, resumed across many sittings.
 #
-# Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]     (ARCH: dfnet, dmfn)
+# Usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]
+#        (ARCH: a network whose recipe in trainer/arches/ARCH.py has default_weights_args: dfnet, dmfn)
 #
 #   start     (default) resume the run exactly from its checkpoint; without one start it from the weights an
 #             earlier sitting on this machine kept (RUN-kept.safetensors beside the run folder), else (a new machine)
@@ -21,7 +22,8 @@
 # Run folder (checkpoint.pt, previews/, train.log, train.pid, base.json): $FUSIONPAINT_DEFAULT_RUN, else the user's
 # runs folder / default-ARCH. Photos: $FUSIONPAINT_DATASETS/photos/train, $FUSIONPAINT_DATASETS defaulting to
 # ../shared/datasets beside the repository (research-licensed; never copied into the project); validation:
-# photos/val and masks/. The recipe is the argument list below; trainer/recipes/README.md explains it.
+# photos/val and masks/. The recipe is the recipe's default_weights_args (trainer/arches/ARCH.py); trainer/recipes/
+# README.md explains it. The scoring of a sitting (finish) is per network below.
 set -euo pipefail
 
 arch="${1:?usage: tools/train_default.sh ARCH [start|status|pause|continue|stop|finish]}"
@@ -31,21 +33,21 @@ python="${PYTHON:-$root/.venv/bin/python}"
 datasets="${FUSIONPAINT_DATASETS:-$root/../shared/datasets}"
 shipped="$root/resources/weights/$arch.safetensors"
 
-case "$arch" in
-    # phase 2 (see trainer/recipes/README.md): the job DFNet does in the editor - PatchMatch's pre-fill, lasso holes
-    # beside strokes (trainer/masks.py), the paper's perceptual loss and a style loss over the hole only (the whole
-    # image's style term was 97 % of the loss even at 0.3 of its weight and left white smears where the alpha rose)
-    # on all three scales at 0.3 of their weights, bf16
-    dfnet) recipe=(--model dfnet --size 256 --batch 8 --precision auto --texture-scales 3 --texture-weight 0.3
-                   --style-region hole --input-fill patchmatch
-                   --lr-decay-every 0 --checkpoint-every 50 --preview-every 100 --compile) ;;
-    # phase 1 (see trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator, a
-    # correction to the Telea pre-fill, the VGG terms at 1/100 of the paper's weights
-    dmfn) recipe=(--model dmfn --size 128 --batch 4 --precision auto --adversarial-from-step 1000000000
-                  --input-fill telea --texture-weight 0.01 --lr-decay-every 0 --checkpoint-every 200
-                  --preview-every 400 --compile) ;;
-    *) echo "error: no default-weights recipe for '$arch' (known: dfnet, dmfn)" >&2; exit 2 ;;
-esac
+default_weights_args() {
+    # the recipe's training arguments, one a line; exits 2 naming the networks that have them
+    (cd "$root" && "$python" - "$arch" <<'PY'
+import sys
+
+from trainer.arches import recipe_for, trainable_arches
+
+known = [a for a in trainable_arches() if recipe_for(a).default_weights_args]
+if sys.argv[1] not in known:
+    print(f"error: no default-weights recipe for '{sys.argv[1]}' (known: {', '.join(known)})", file=sys.stderr)
+    sys.exit(2)
+print("\n".join(recipe_for(sys.argv[1]).default_weights_args))
+PY
+    )
+}
 
 run="${FUSIONPAINT_DEFAULT_RUN:-$("$python" -c 'from engine.paths import user_runs_dir; print(user_runs_dir())')/default-$arch}"
 kept="$run-kept.safetensors"
@@ -69,6 +71,9 @@ case "$action" in
             echo "already running: pid $pid ($run)"
             exit 0
         fi
+        recipe_lines="$(default_weights_args)" || exit 2
+        mapfile -t recipe <<<"$recipe_lines"
+        recipe=(--model "$arch" "${recipe[@]}")
         mkdir -p "$run"
         cd "$root"
         if [ -f "$run/checkpoint.pt" ]; then

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from engine.units import printable
-from trainer.config import ARCHES, INIT_DEFAULT, INPUT_FILLS, PRECISIONS, STYLE_REGIONS, ConfigError, TrainConfig
+from trainer.arches import check, network_arches
+from trainer.config import INIT_DEFAULT, INPUT_FILLS, PRECISIONS, STYLE_REGIONS, TrainConfig
+from trainer.errors import ConfigError
 
 _TRAIN_FIELDS = (
     "arch", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
@@ -94,17 +96,18 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``train``, ``evaluate``, ``gallery`` and ``runs`` on ``subparsers``."""
     train = subparsers.add_parser(
         "train",
-        help="fine-tune DFNet or DMFN on a folder of photos",
+        help=f"fine-tune a network ({', '.join(network_arches())}) on a folder of photos",
         description="Fine-tune (or train) an inpainting network on a folder of photos and export it as a model "
         "the editor can use. A few photos are held out to show whether fine-tuning helped.",
     )
-    train.add_argument("--model", dest="arch", choices=ARCHES, help="network to train (not needed with --resume)")
+    train.add_argument("--model", dest="arch", choices=network_arches(),
+                       help="network to train (not needed with --resume)")
     train.add_argument("--data", metavar="DIR", help="folder of photos (searched recursively)")
     train.add_argument("--init", default=INIT_DEFAULT, metavar="default|random|PATH",
                        help="start from the shipped weights (default), random initialisation, or a weights file")
     train.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels (default 256)")
-    train.add_argument("--batch", type=_positive_int, help="images per step and process (default: 1 on the CPU, "
-                       "8 DFNet / 16 DMFN on a GPU)")
+    train.add_argument("--batch", type=_positive_int, help="images per step and process (default: the network's "
+                       "recipe's: 1 or 2 on the CPU, more on a GPU)")
     train.add_argument("--steps", type=_positive_int, help="stop after this many steps")
     train.add_argument("--minutes", type=_positive_float,
                        help="the whole run's time budget in minutes: reading the photos, training, the before/after "
@@ -224,11 +227,11 @@ def run_train(args: argparse.Namespace) -> int:
             config, overrides = None, given
         else:
             if not values["arch"]:
-                raise ConfigError("--model is required (dfnet or dmfn) unless --resume is given")
+                raise ConfigError(f"--model is required ({' or '.join(network_arches())}) unless --resume is given")
             if not values["data"]:
                 raise ConfigError("--data DIR is required unless --resume is given")
             config = TrainConfig(**{k: v for k, v in values.items() if v is not None})
-            config.validate()
+            check(config)
             overrides = None
         progress = Progress(json_lines=json_lines)
         from trainer.distributed import dist_info_from_env

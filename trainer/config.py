@@ -1,7 +1,9 @@
-"""Settings of one training run, their defaults per architecture and their validation.
+"""Settings of one training run, their defaults and the validation of the settings every run has.
 
-A :class:`TrainConfig` is plain data: it is stored inside every checkpoint (as a dict of str/int/float/bool/None,
-so checkpoints load with ``torch.load(weights_only=True)``) and in the exported model card.
+A :class:`TrainConfig` is plain data, resolved once when a run is set up (`trainer.loop.Trainer.setup`; the
+architecture's recipe, `trainer.arches`, supplies the defaults that depend on it and checks its own rules). It is
+stored inside every checkpoint (as a dict of str/int/float/bool/None, so checkpoints load with
+``torch.load(weights_only=True)``) and in the exported model card.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from engine.prefill import INPUT_FILLS as PREFILLS
-from engine.registry import trainable_specs
-from trainer.arches import recipe_for
+from trainer.errors import NAME_RE, ConfigError
 
-ARCHES = tuple(spec.arch for spec in trainable_specs())
-"""Architectures the trainer knows: the registry's networks."""
 PRECISIONS = ("auto", "fp32", "bf16")
 INPUT_FILLS = ("zeros", *PREFILLS)
 """What the hole can hold in a network's input: zeros (the papers) or a classical fill (`engine.prefill`, see
@@ -35,14 +34,6 @@ MIN_PHOTO_SIDE = 64
 """Photos whose short side is below this many pixels are skipped."""
 DEFAULT_STEPS = 1000
 """Steps of a run that gives neither ``--steps`` nor ``--minutes``."""
-
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-"""A valid run or model name, matched with ``fullmatch`` (``$`` would let a trailing newline through)."""
-
-
-class ConfigError(ValueError):
-    """A bad setting or unusable input data; the message is one line naming the setting or folder."""
-
 
 @dataclass
 class TrainConfig:
@@ -128,14 +119,6 @@ class TrainConfig:
         init = self.init if self.init in (INIT_DEFAULT, INIT_RANDOM) else absolute(self.init)
         return replace(self, data=absolute(self.data), masks=absolute(self.masks), init=init)
 
-    def resolved_lr(self) -> float:
-        return float(self.lr if self.lr is not None else recipe_for(self.arch).base_lr)
-
-    def resolved_batch(self, device_type: str) -> int:
-        if self.batch is not None:
-            return int(self.batch)
-        return recipe_for(self.arch).default_batch(device_type, self.size)
-
     def resolved_workers(self, device_type: str) -> int:
         """Batches prepared ahead by a background thread: ``workers``, or 2 on a GPU and 0 (inline) on the CPU."""
         if self.workers is not None:
@@ -155,9 +138,10 @@ class TrainConfig:
         folder = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.data).resolve().name).strip("-._") or "photos"
         return f"{self.arch}-{folder[:40]}-{time.strftime('%Y%m%d-%H%M%S')}"
 
-    def lr_at(self, step: int) -> float:
-        """Learning rate for the update that takes the model from ``step`` to ``step + 1``."""
-        lr = self.resolved_lr()
+    def lr_at(self, step: int, base_lr: float) -> float:
+        """Learning rate for the update that takes the model from ``step`` to ``step + 1``; ``base_lr``: the run's
+        rate before the schedule (``lr``, or its recipe's default when None: `trainer.arches.Recipe.lr`)."""
+        lr = base_lr
         if self.warmup_steps > 0 and step < self.warmup_steps:
             lr *= (step + 1) / self.warmup_steps
         if self.lr_decay_every > 0:
@@ -165,20 +149,12 @@ class TrainConfig:
         return lr
 
     def validate(self) -> TrainConfig:
-        """Raise ConfigError (one line) for a bad setting; return self."""
-        if self.arch not in ARCHES:
-            raise ConfigError(f"--model must be one of {', '.join(ARCHES)}, got '{self.arch}'")
+        """Raise ConfigError (one line) for a bad setting every run has; return self. The architecture and its own
+        rules are checked by `trainer.arches.check`, which calls this."""
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
-        recipe = recipe_for(self.arch)
-        problem = recipe.config_problem(self)
-        if problem:
-            raise ConfigError(problem)
         if self.input_fill is not None and self.input_fill not in INPUT_FILLS:
             raise ConfigError(f"--input-fill must be one of {', '.join(INPUT_FILLS)}, got '{self.input_fill}'")
-        if self.input_fill is not None and self.input_fill not in recipe.input_fills:
-            raise ConfigError(f"--input-fill {self.input_fill} is not available for {self.arch} "
-                              f"(it takes: {', '.join(recipe.input_fills)})")
         checks = [
             (self.batch is None or self.batch >= 1, f"--batch must be at least 1, got {self.batch}"),
             (self.steps is None or self.steps >= 1, f"--steps must be at least 1, got {self.steps}"),

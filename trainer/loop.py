@@ -50,7 +50,7 @@ from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
-from trainer.arches import recipe_for
+from trainer.arches import Preview, StepContext, check
 from trainer.budget import (
     MIN_SCORED_PAIRS,
     MIN_USEFUL_STEPS,
@@ -67,9 +67,10 @@ from trainer.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, NAME_RE, ConfigError, TrainConfig
+from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, TrainConfig
 from trainer.data import BatchSampler, BatchSource, PhotoCache, split_folder
 from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
+from trainer.errors import NAME_RE, ConfigError
 from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.progress import Progress
@@ -172,7 +173,8 @@ class Trainer:
             config = config.with_absolute_paths()  # a resumed run finds them from any working folder
         if config is None:
             raise ConfigError("a training run needs a configuration or a checkpoint to resume")
-        self.config = config.validate()
+        self.recipe = check(config)
+        self.config = config
         self.budget = Budget(None if config.minutes is None else 60.0 * config.minutes, started)
         self._estimated = False
         self._step_s = 0.0
@@ -189,6 +191,8 @@ class Trainer:
         self._setup_done = False
         self.part_times: dict[str, float] | None = None
         """Seconds per part of the step ("generator forward", "backward", ...) when set to a dict (benchmarks)."""
+        self.last_preview: Preview | None = None
+        """The latest step's preview (written every ``preview_every`` steps)."""
 
     # ------------------------------------------------------------------ setup
 
@@ -208,9 +212,10 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         self.amp_dtype = resolve_amp_dtype(cfg.precision, dev)
         self.report_every = self._report_every or (10 if self.cuda else 1)
-        self.batch = cfg.resolved_batch(dev.type)
+        self.batch = self.recipe.batch_for(cfg, dev.type)
+        self.base_lr = self.recipe.lr(cfg)
+        """The learning rate before the schedule (`trainer.config.TrainConfig.lr_at`)."""
         self.arch = cfg.arch
-        self.recipe = recipe_for(self.arch)
         self.run_name = self._run_name()
         self.run_dir = Path(cfg.run_dir) if cfg.run_dir else user_runs_dir() / self.run_name
         if self.resume_state is None:
@@ -221,6 +226,7 @@ class Trainer:
         self.base_note = ""
         if cfg.input_fill is None:
             cfg.input_fill = self._base_input_fill()  # fixed from here on (stored in checkpoints)
+        self.options = self.recipe.options(cfg)
         generator = self.build_base_generator()
         # channels_last: always on CUDA; on the CPU where the generator runs faster so (DFNet training with bf16
         # autocast: 11 % faster generator and 12 % faster VGG losses on an AVX512-BF16 CPU)
@@ -233,7 +239,7 @@ class Trainer:
         _import_dynamo_without_its_cache()  # torch.optim imports it; only a compiled run may create its cache
         torch.manual_seed(cfg.seed + 1)
         self.discriminator: nn.Module | None = self.recipe.build_discriminator(dev, self.memory_format)
-        lr = cfg.lr_at(0)
+        lr = cfg.lr_at(0, self.base_lr)
         betas = self.recipe.adam_betas
         fused = {"fused": True} if self.cuda else {}
         self.optim_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **fused)
@@ -256,6 +262,11 @@ class Trainer:
             # averaged explicitly (`trainer.distributed.average_gradients`) and its weights start equal (same seed or
             # checkpoint)
         self._build_losses()
+        self.context = StepContext(
+            generator=self.generator, optim_g=self.optim_g, vgg=self.vgg, options=self.options,
+            backward_step=self.backward_step, autocast=self.autocast, part=self.part,
+            discriminator=self.discriminator, optim_d=self.optim_d, step=self.step,
+        )
         self._setup_done = True
 
     def _resolve_device(self) -> torch.device:
@@ -360,9 +371,12 @@ class Trainer:
         return net
 
     def _build_losses(self) -> None:
+        """The VGG19 features the recipe's losses read (None for a recipe that reads none)."""
         from trainer.vgg import VGG19Features
 
-        self.vgg = VGG19Features(self.recipe.vgg_layers).to(self.device, memory_format=self.memory_format).eval()
+        self.vgg: nn.Module | None = None
+        if self.recipe.vgg_layers:
+            self.vgg = VGG19Features(self.recipe.vgg_layers).to(self.device, memory_format=self.memory_format).eval()
 
     # ------------------------------------------------------------------ state
 
@@ -430,7 +444,7 @@ class Trainer:
                     holes.contiguous(memory_format=self.memory_format))
 
     def _set_lr(self) -> None:
-        lr = self.config.lr_at(self.step)
+        lr = self.config.lr_at(self.step, self.base_lr)
         for opt in (self.optim_g, self.optim_d):
             if opt is not None:
                 for group in opt.param_groups:
@@ -472,10 +486,12 @@ class Trainer:
         """One optimisation step on a batch (the architecture's recipe); returns detached loss tensors (not yet
         read back)."""
         self._set_lr()
-        out = self.recipe.step(self, images, holes)
+        self.context.step = self.step
+        result = self.recipe.step(self.context, images, holes)
+        self.last_preview = result.preview
         self.scaler.update()
         self.step += 1
-        return out
+        return result.losses
 
     # ------------------------------------------------------------------ the run
 
@@ -568,7 +584,8 @@ class Trainer:
                 eta = self._eta(steps)
                 self.progress.emit(
                     "step", step=self.step, steps=steps, steps_expected=self._steps_expected(steps), losses=means,
-                    lr=cfg.lr_at(self.step - 1), images_per_s=rate, eta_s=eta, time_left_s=self._time_left(eta),
+                    lr=cfg.lr_at(self.step - 1, self.base_lr), images_per_s=rate, eta_s=eta,
+                    time_left_s=self._time_left(eta),
                 )
             if cfg.preview_every and self.step % cfg.preview_every == 0:
                 self._write_preview()

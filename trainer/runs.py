@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.files import atomic_write, open_regular
-from trainer.config import NAME_RE, ConfigError
+from trainer.errors import NAME_RE, ConfigError
 
 CHECKPOINT_NAME = "checkpoint.pt"
 """File name of the latest checkpoint inside a run folder."""

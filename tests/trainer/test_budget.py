@@ -9,8 +9,9 @@ import pytest
 
 import trainer.loop as loop
 from tests.helpers import write_photo_folder
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import TrainConfig
 from trainer.data import PhotoCache
+from trainer.errors import ConfigError
 from trainer.evaluate import compare_on_pairs, held_out_pairs
 from trainer.loop import Trainer
 from trainer.progress import Progress

@@ -1,4 +1,5 @@
-"""The training step: a few steps on one fixed batch lower the loss of both networks; previews; schedule."""
+"""The training step of every network with a recipe: forward and backward; a few steps on one fixed batch lower the
+loss of the shipped networks; previews; schedule; each recipe's own settings."""
 
 from dataclasses import replace
 
@@ -7,8 +8,41 @@ import pytest
 import torch
 
 from tests.helpers import write_photo_folder
-from trainer.config import ConfigError, TrainConfig
+from trainer.arches import check, recipe_for, trainable_arches
+from trainer.config import TrainConfig
+from trainer.errors import ConfigError
 from trainer.loop import Trainer, preview_grid
+
+
+def smallest_run(arch: str) -> dict:
+    """The smallest crop size (pixels) and batch the recipe of ``arch`` trains with on the CPU."""
+    recipe = recipe_for(arch)
+    for size in (64, 128, 256, 512):
+        for batch in (1, 2):
+            if recipe.config_problem(TrainConfig(arch=arch, data=".", size=size, batch=batch)) is None:
+                return {"size": size, "batch": batch}
+    raise AssertionError(f"no small size and batch for {arch}")
+
+
+@pytest.mark.parametrize("arch", trainable_arches())
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.slow)])
+def test_every_registered_network_steps_forward_and_backward(tmp_path, arch, precision):
+    """One step of each network's recipe (bf16: the autocast path a GPU run takes, on the CPU): finite losses with a
+    total, float32 weights that changed, and a preview of the batch's shapes."""
+    config = TrainConfig(arch=arch, data=str(write_photo_folder(tmp_path / "photos")), init="random", device="cpu",
+                         precision=precision, warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "run"),
+                         **smallest_run(arch))
+    trainer = Trainer(config, export=False)
+    trainer.setup()
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    images, holes = trainer.next_batch()
+    losses = trainer.train_step(images, holes)
+    assert "total" in losses and all(torch.isfinite(value).all() for value in losses.values())
+    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True))
+    preview = trainer.last_preview
+    assert preview.completed.shape == images.shape and preview.alpha.shape == images.shape
+    assert trainer.step == 1
 
 
 @pytest.mark.slow
@@ -41,10 +75,12 @@ def test_preview_grid_layout():
 
 def test_schedule_depends_only_on_the_step():
     config = TrainConfig(arch="dmfn", data=".", lr=1e-3, warmup_steps=4, lr_decay_every=10, lr_decay=0.5)
-    assert config.lr_at(0) == pytest.approx(2.5e-4)
-    assert config.lr_at(3) == pytest.approx(1e-3)
-    assert config.lr_at(10) == pytest.approx(5e-4)
-    assert config.lr_at(25) == pytest.approx(2.5e-4)
+    base = recipe_for("dmfn").lr(config)
+    assert base == 1e-3 and recipe_for("dmfn").lr(replace(config, lr=None)) == recipe_for("dmfn").base_lr
+    assert config.lr_at(0, base) == pytest.approx(2.5e-4)
+    assert config.lr_at(3, base) == pytest.approx(1e-3)
+    assert config.lr_at(10, base) == pytest.approx(5e-4)
+    assert config.lr_at(25, base) == pytest.approx(2.5e-4)
 
 
 def test_a_config_written_before_arch_had_its_name_still_loads():
@@ -69,11 +105,12 @@ def test_a_config_written_before_arch_had_its_name_still_loads():
     ({"arch": "dfnet", "style_region": "sky"}, "--style-region must be one of image, hole"),
     ({"arch": "dfnet", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
     ({"arch": "dmfn", "input_fill": "blur"}, "--input-fill must be one of zeros, telea"),
+    ({"arch": "nonet"}, "--model must be one of dfnet, dmfn"),
 ])
 def test_bad_settings(tmp_path, changes, message):
     values = {"data": str(tmp_path), **changes}
     with pytest.raises(ConfigError, match=message):
-        TrainConfig(**values).validate()
+        check(TrainConfig(**values))
 
 
 def test_judge_needs_a_measurable_gain():
@@ -89,21 +126,6 @@ def test_judge_needs_a_measurable_gain():
     helped, text = judge(report(20.0, 15.0), report(22.0, 14.0), 3)
     assert helped is False and "did not help" in text
     assert judge({"overall": {}}, report(1.0, 1.0), 0)[0] is None
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("model", "batch"), [("dfnet", 2), ("dmfn", 1)])
-def test_mixed_precision_step_runs_on_the_cpu(tmp_path, model, batch):
-    """The autocast path a GPU run takes (bf16), exercised on the CPU: finite losses, float32 weights."""
-    config = TrainConfig(arch=model, data=str(write_photo_folder(tmp_path / "photos")), init="random", batch=batch,
-                         device="cpu", precision="bf16", warmup_steps=0, evaluate=False, run_dir=str(tmp_path / "r"))
-    trainer = Trainer(config, export=False)
-    trainer.setup()
-    assert trainer.amp_dtype == torch.bfloat16
-    images, holes = trainer.next_batch()
-    losses = trainer.train_step(images, holes)
-    assert all(torch.isfinite(value).all() for value in losses.values())
-    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
 
 
 def test_precision_auto_uses_bf16_only_on_a_cpu_where_it_trains_faster(monkeypatch):
@@ -166,7 +188,7 @@ def test_dmfn_trains_and_predicts_on_the_telea_fill(tmp_path, monkeypatch):
     config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
                          batch=1, device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
                          adversarial_from_step=10, input_fill="telea", run_dir=str(tmp_path / "run"))
-    trainer = Trainer(config.validate(), export=False)
+    trainer = Trainer(config, export=False)
     trainer.setup()
     fills = []
     real_forward = trainer.generator.forward
@@ -176,9 +198,9 @@ def test_dmfn_trains_and_predicts_on_the_telea_fill(tmp_path, monkeypatch):
     trainer.train_step(images, holes)
     telea = recipe_module.input_fill("telea", images, holes)
     torch.testing.assert_close(fills[0], telea * 2 - 1)
-    recipe_module.RECIPE.predict(trainer.generator, images, holes, "telea")
+    recipe_for("dmfn").predict(trainer.generator, images, holes, "telea")
     torch.testing.assert_close(fills[1], telea * 2 - 1)
-    recipe_module.RECIPE.predict(trainer.generator, images, holes, "zeros")
+    recipe_for("dmfn").predict(trainer.generator, images, holes, "zeros")
     assert fills[2] is None
 
 
@@ -186,18 +208,18 @@ def test_dmfn_from_random_initialisation_starts_at_its_pre_fill(tmp_path):
     """A DMFN run from random initialisation on a pre-fill predicts a correction to it that starts at zero: before
     any step the generator returns the classical fill in the hole; on zeros (the paper) it keeps its random init."""
     from trainer.arches import input_fill
-    from trainer.arches.dmfn import RECIPE
 
+    recipe = recipe_for("dmfn")
     photos = str(write_photo_folder(tmp_path / "photos"))
     runs = {}
     for fill in ("telea", "zeros"):
         config = TrainConfig(arch="dmfn", data=photos, init="random", size=128, batch=1, device="cpu",
                              precision="fp32", evaluate=False, input_fill=fill, run_dir=str(tmp_path / fill))
-        runs[fill] = Trainer(config.validate(), export=False)
+        runs[fill] = Trainer(config, export=False)
         runs[fill].setup()
     images, holes = runs["telea"].next_batch()
     inside = holes.bool().expand_as(images)
-    completed = RECIPE.predict(runs["telea"].generator, images, holes, "telea")
+    completed = recipe.predict(runs["telea"].generator, images, holes, "telea")
     torch.testing.assert_close(completed[inside], input_fill("telea", images, holes)[inside], atol=1e-6, rtol=0)
     assert runs["zeros"].generator.decoder[-1].weight.abs().sum() > 0
 
@@ -209,7 +231,7 @@ def test_dmfn_warm_up_then_adversarial_at_128_px(tmp_path):
     config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
                          batch=1, device="cpu", precision="fp32", warmup_steps=0, evaluate=False,
                          adversarial_from_step=1, run_dir=str(tmp_path / "run"))
-    trainer = Trainer(config.validate(), export=False)
+    trainer = Trainer(config, export=False)
     trainer.setup()
     images, holes = trainer.next_batch()
     assert images.shape == (1, 3, 128, 128)
@@ -222,35 +244,37 @@ def test_dmfn_warm_up_then_adversarial_at_128_px(tmp_path):
     assert not all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters(), strict=True))
 
 
+def _options(arch: str, **settings):
+    return recipe_for(arch).options(TrainConfig(arch=arch, data="photos", **settings))
+
+
 def test_texture_weight_scales_the_vgg_losses_only():
-    from trainer.arches.dfnet import RECIPE
     from trainer.losses import DFNetLossWeights
 
+    recipe = recipe_for("dfnet")
     paper = DFNetLossWeights()
-    assert RECIPE.loss_weights(TrainConfig(arch="dfnet", data="photos")) == paper
-    light = RECIPE.loss_weights(TrainConfig(arch="dfnet", data="photos", texture_weight=0.01))
+    assert recipe.loss_weights(_options("dfnet")) == paper
+    light = recipe.loss_weights(_options("dfnet", texture_weight=0.01))
     assert light.perceptual == pytest.approx(paper.perceptual * 0.01) and light.style == pytest.approx(2.4)
     assert (light.l1, light.tv) == (paper.l1, paper.tv)
 
 
 def test_texture_weight_scales_dmfns_vgg_terms_only():
-    from trainer.arches.dmfn import RECIPE
     from trainer.losses import DMFNLossWeights
 
+    recipe = recipe_for("dmfn")
     paper = DMFNLossWeights()
-    assert RECIPE.loss_weights(TrainConfig(arch="dmfn", data="photos")) == paper
-    light = RECIPE.loss_weights(TrainConfig(arch="dmfn", data="photos", texture_weight=0.1))
+    assert recipe.loss_weights(_options("dmfn")) == paper
+    light = recipe.loss_weights(_options("dmfn", texture_weight=0.1))
     assert light.lam == pytest.approx(2.5) and light.gamma == pytest.approx(0.1)
     assert (light.mae, light.eta, light.mu) == (paper.mae, paper.eta, paper.mu)
 
 
 def test_texture_weight_zero_turns_the_vgg_losses_off():
-    from trainer.arches.dfnet import RECIPE as DFNET
-    from trainer.arches.dmfn import RECIPE as DMFN
-
-    off = TrainConfig(arch="dfnet", data="photos", texture_weight=0)
-    assert DFNET.texture_scales(off, 10) == 0 and DFNET.texture_scales(replace(off, texture_weight=0.5), 10) == 3
-    weights = DMFN.loss_weights(TrainConfig(arch="dmfn", data="photos", texture_weight=0))
+    dfnet, dmfn = recipe_for("dfnet"), recipe_for("dmfn")
+    off = _options("dfnet", texture_weight=0)
+    assert dfnet.texture_scales(off, 10) == 0 and dfnet.texture_scales(replace(off, texture_weight=0.5), 10) == 3
+    weights = dmfn.loss_weights(_options("dmfn", texture_weight=0))
     assert (weights.lam, weights.gamma, weights.mae) == (0, 0, 1)
 
 
@@ -258,7 +282,7 @@ def test_a_dmfn_step_minimises_the_weighted_total(tmp_path):
     config = TrainConfig(arch="dmfn", data=str(write_photo_folder(tmp_path / "photos")), init="random", size=128,
                          batch=1, device="cpu", precision="fp32", evaluate=False, input_fill="telea",
                          texture_weight=0.1, run_dir=str(tmp_path / "run"))
-    trainer = Trainer(config.validate(), export=False)
+    trainer = Trainer(config, export=False)
     trainer.setup()
     terms = trainer.train_step(*trainer.next_batch())
     assert terms["adv"] > 0  # the paper's schedule: the discriminator from the first step
@@ -277,3 +301,19 @@ def test_compile_compiles_the_generator_in_place(tmp_path, monkeypatch):
                                       run_dir=str(tmp_path / f"run{flag}")), export=False)
         trainer.setup()
         assert compiled == expected
+
+
+@pytest.mark.parametrize("arch", [a for a in trainable_arches() if recipe_for(a).default_weights_args])
+def test_the_default_weights_arguments_are_valid_train_settings(tmp_path, arch):
+    """What tools/train_default.sh passes to ``fusionpaint train`` for each network (its recipe's
+    ``default_weights_args``) parses and passes every check."""
+    import argparse
+
+    from trainer.cli import _TRAIN_FIELDS, add_subcommands
+
+    parser = argparse.ArgumentParser()
+    add_subcommands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["train", "--model", arch, *recipe_for(arch).default_weights_args, "--data",
+                              str(tmp_path)])
+    values = {k: getattr(args, k) for k in _TRAIN_FIELDS if getattr(args, k, None) is not None}
+    assert check(TrainConfig(**values)) is recipe_for(arch)

@@ -81,7 +81,7 @@ def test_sigterm_writes_checkpoint(tmp_path):
 
 def test_a_checkpoint_cannot_choose_where_a_resumed_run_writes(tmp_path):
     from trainer.checkpoint import save_checkpoint
-    from trainer.config import ConfigError
+    from trainer.errors import ConfigError
 
     data = write_photo_folder(tmp_path / "photos")
     config = _config(data, tmp_path / "elsewhere", 4).to_dict()

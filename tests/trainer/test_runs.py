@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from trainer.config import ConfigError, TrainConfig
+from trainer.config import TrainConfig
+from trainer.errors import ConfigError
 from trainer.runs import delete_run, list_runs, rename_run, write_summary
 
 

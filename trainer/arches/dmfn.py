@@ -8,28 +8,66 @@ then predicts a correction to the fill, starting from zero)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
 
 from engine.prefill import INPUT_FILLS
 from trainer import losses
-from trainer.arches import Recipe, input_fill
-from trainer.config import TrainConfig
+from trainer.arches import Preview, Recipe, RecipeOptions, StepContext, StepResult, input_fill, register_recipe
+
+ADVERSARIAL_NEVER = 10**9
+"""An ``adversarial_from_step`` no run reaches: a reconstruction-only run, without the discriminator."""
 
 
+@dataclass(frozen=True)
+class DMFNOptions(RecipeOptions):
+    """DMFN's settings: the discriminator from step ``adversarial_from_step`` on (a reconstruction warm-up before
+    it), the VGG terms' weights times ``texture_weight``."""
+
+    adversarial_from_step: int = 0
+    texture_weight: float = 1.0
+
+    def describe(self) -> str:
+        text = (f"discriminator from step {self.adversarial_from_step:,}"
+                if self.adversarial_from_step < ADVERSARIAL_NEVER else "warm-up (no discriminator)")
+        if self.texture_weight != 1:
+            text += f", VGG terms x {self.texture_weight:g}"
+        # on a pre-fill DMFN predicts a correction to it
+        fill = "fill zeros" if self.input_fill == "zeros" else f"correction to the {self.input_fill} fill"
+        return f"{text}, {fill}"
+
+    def loss_summary(self) -> str:
+        if self.adversarial_from_step >= ADVERSARIAL_NEVER:
+            return ("the paper's reconstruction losses (L1, VGG19 feature matching, self-guided regression, geometric "
+                    "alignment); no discriminator")
+        return (f"the paper's losses, the discriminator's (relativistic average GAN and feature matching) from step "
+                f"{self.adversarial_from_step:,}")
+
+
+@register_recipe
 class DMFNRecipe(Recipe):
     arch = "dmfn"
     adam_betas = (0.5, 0.9)
     base_lr = 2e-4
     vgg_layers = losses.DMFN_VGG_LAYERS
     input_fills = ("zeros", *INPUT_FILLS)
+    options_type = DMFNOptions
+    card_settings = ("size", "batch", "precision", "lr", "texture_weight", "input_fill", "compile")
+    prefill_use = ("the network predicts a correction to that fill (its output is its input plus its last "
+                   "convolution, clipped, instead of the paper's tanh)")
+    bench_variants = {"paper": {"adversarial_from_step": 0}, "warm-up": {"adversarial_from_step": ADVERSARIAL_NEVER}}
+    # phase 1 (trainer/recipes/README.md): 128 px crops, reconstruction warm-up without the discriminator, a
+    # correction to the Telea pre-fill, the VGG terms at 1/100 of the paper's weights
+    default_weights_args = ("--size", "128", "--batch", "4", "--precision", "auto", "--adversarial-from-step",
+                            str(ADVERSARIAL_NEVER), "--input-fill", "telea", "--texture-weight", "0.01",
+                            "--lr-decay-every", "0", "--checkpoint-every", "200", "--preview-every", "400", "--compile")
 
     def default_batch(self, device_type: str, size: int) -> int:
         return 16 if device_type == "cuda" else 1
 
-    def config_problem(self, config: TrainConfig) -> str | None:
+    def config_problem(self, config) -> str | None:
         from trainer.discriminator import SIZE_MULTIPLE
 
         if config.size < 2 * SIZE_MULTIPLE or config.size % SIZE_MULTIPLE:
@@ -49,61 +87,61 @@ class DMFNRecipe(Recipe):
             generator.zero_output()
 
     @staticmethod
-    def loss_weights(config: TrainConfig) -> losses.DMFNLossWeights:
+    def loss_weights(options: DMFNOptions) -> losses.DMFNLossWeights:
         """The paper's loss weights with the VGG terms' (lam: self-guided regression and feature matching; gamma:
         geometric alignment) times ``texture_weight``."""
         paper = losses.DMFNLossWeights()
-        return replace(paper, lam=paper.lam * config.texture_weight, gamma=paper.gamma * config.texture_weight)
+        return replace(paper, lam=paper.lam * options.texture_weight, gamma=paper.gamma * options.texture_weight)
 
-    def step(self, trainer, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+    def step(self, ctx: StepContext, images: Tensor, holes: Tensor) -> StepResult:
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
         discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
         the generator steps, on the losses that need no discriminator."""
         real = images * 2.0 - 1.0
-        with trainer.part("input fill"):
-            fill = _to_signed(input_fill(trainer.config.input_fill, images, holes))
-        with trainer.autocast(), trainer.part("generator forward"):
-            out = trainer.generator(real, holes, fill=fill)
-        weights = self.loss_weights(trainer.config)
-        if trainer.step < trainer.config.adversarial_from_step:
-            with trainer.autocast(), trainer.part("loss forward"):
-                terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, trainer.vgg,
+        with ctx.part("input fill"):
+            fill = _to_signed(input_fill(ctx.options.input_fill, images, holes))
+        with ctx.autocast(), ctx.part("generator forward"):
+            out = ctx.generator(real, holes, fill=fill)
+        weights = self.loss_weights(ctx.options)
+        if ctx.step < ctx.options.adversarial_from_step:
+            with ctx.autocast(), ctx.part("loss forward"):
+                terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, ctx.vgg,
                                                      weights=weights)
             d_loss = torch.zeros(())
         else:
-            terms, d_loss = self._adversarial_losses(trainer, real, holes, out, weights)
-        trainer.backward_step(terms["total"], trainer.optim_g, trainer.generator)
-        trainer.last_preview = (images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
+            terms, d_loss = self._adversarial_losses(ctx, real, holes, out, weights)
+        ctx.backward_step(terms["total"], ctx.optim_g, ctx.generator)
+        preview = Preview(images, holes, (out.output.detach() + 1.0) / 2.0, holes.expand(-1, 3, -1, -1))
         result = {k: v.detach() for k, v in terms.items()}
         result["d"] = d_loss.detach()
-        return result
+        return StepResult(result, preview)
 
     @staticmethod
-    def _adversarial_losses(trainer, real: Tensor, holes: Tensor, out,
+    def _adversarial_losses(ctx: StepContext, real: Tensor, holes: Tensor, out,
                             weights: losses.DMFNLossWeights) -> tuple[dict[str, Tensor], Tensor]:
         """Update the discriminator once, then the generator's full loss terms (paper eq. 11) and the
         discriminator's loss."""
         from trainer.discriminator import local_patches
 
-        disc = trainer.discriminator
+        disc = ctx.discriminator
         local_side = real.shape[-1] // 2
-        with trainer.autocast():
+        with ctx.autocast():
             fake = out.output
             real_local = local_patches(real, holes, local_side)
             fake_local = local_patches(fake, holes, local_side)
             real_logits, _ = disc(real, real_local)
             fake_logits, _ = disc(fake.detach(), fake_local.detach())
             d_loss = losses.dmfn_discriminator_loss(real_logits.float(), fake_logits.float())
-        trainer.backward_step(d_loss, trainer.optim_d, disc, average=True)
+        ctx.backward_step(d_loss, ctx.optim_d, disc, average=True)
 
         disc.requires_grad_(False)
         try:
-            with trainer.autocast():
+            with ctx.autocast():
                 with torch.no_grad():
                     real_logits, real_feats = disc(real, real_local)
                 fake_logits, fake_feats = disc(fake, fake_local)
                 terms = losses.dmfn_generator_losses(
-                    out.output, out.prediction, real, holes, trainer.vgg,
+                    out.output, out.prediction, real, holes, ctx.vgg,
                     (real_logits.float(), fake_logits.float(), real_feats, fake_feats),
                     weights=weights,
                 )
@@ -121,5 +159,3 @@ def _to_signed(fill: Tensor | None) -> Tensor | None:
     """A pre-fill in [0, 1] -> DMFN's range [-1, 1] (None stays None)."""
     return None if fill is None else fill * 2.0 - 1.0
 
-
-RECIPE = DMFNRecipe()
