@@ -249,7 +249,7 @@ def run_models(args: argparse.Namespace) -> int:
     print(header)
     print("-" * len(header))
     for row in rows:
-        name = row["name"] + (" *" if row["default"] else "")
+        name = f"{row['name']}{' *' if row['default'] else ''}"
         weights = row["weights_file"] or "-"
         params = f"{row['parameters']:,}" if row["parameters"] else "-"
         print(printable(f"{name:<16} {row['status']:<11} {params:>11}  {weights:<44} {row['license']}"))

@@ -88,7 +88,8 @@ def _cpu_info() -> tuple[str, frozenset[str]]:
 
 def parse_cpuinfo(text: str) -> tuple[str, frozenset[str]]:
     """(model name, feature flags) of the first processor listed in a /proc/cpuinfo text."""
-    name, flags = "", frozenset()
+    name = ""
+    flags: frozenset[str] = frozenset()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip()

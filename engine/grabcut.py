@@ -38,6 +38,11 @@ class NoObjectFound(FusionPaintError):
     """The box is too small, or GrabCut found nothing in it to tell from the background."""
 
 
+def _to_mask(selected: np.ndarray) -> np.ndarray:
+    """``selected`` (bool (h, w)) as OpenCV's masks: uint8 (h, w), C-contiguous, 255 = selected, 0 = not."""
+    return np.where(selected, np.uint8(255), np.uint8(0))
+
+
 def _without_specks(found: np.ndarray) -> np.ndarray:
     """``found`` (uint8 (h, w), 255 = object) without its 8-connected parts under ``SPECK_SHARE`` of the largest."""
     count, parts, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
@@ -77,6 +82,7 @@ def object_mask(image: np.ndarray, box: Box, grow_px: int = GROW_PX, iterations:
     # the box in the working image, at least one pixel inside it: GrabCut needs some background to learn from
     left, top = max(1, round((x0 - cx0) * fx)), max(1, round((y0 - cy0) * fy))
     right, bottom = min(sw - 1, round((x1 - cx0) * fx)), min(sh - 1, round((y1 - cy0) * fy))
+    rect = (left, top, right - left, bottom - top)  # x, y, width, height; read by the first round only
     labels = np.zeros((sh, sw), np.uint8)
     models = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     small = np.ascontiguousarray(small)
@@ -84,15 +90,12 @@ def object_mask(image: np.ndarray, box: Box, grow_px: int = GROW_PX, iterations:
         for i in range(max(1, iterations)):
             if cancelled is not None and cancelled():
                 raise JobCancelled("object selection cancelled")
-            if i == 0:
-                cv2.grabCut(small, labels, (left, top, right - left, bottom - top), *models, 1, cv2.GC_INIT_WITH_RECT)
-            else:
-                cv2.grabCut(small, labels, None, *models, 1, cv2.GC_EVAL)
+            cv2.grabCut(small, labels, rect, *models, 1, cv2.GC_INIT_WITH_RECT if i == 0 else cv2.GC_EVAL)
     except cv2.error as exc:  # e.g. a box of one flat colour: nothing to model
         raise NoObjectFound(NOTHING_FOUND) from exc
-    found = _without_specks(cv2.compare(labels & 1, 0, cv2.CMP_GT))  # GC_FGD (1) and GC_PR_FGD (3)
+    found = _without_specks(_to_mask(labels & 1 != 0))  # GC_FGD (1) and GC_PR_FGD (3)
     full = cv2.resize(found, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
-    inside = cv2.compare(full[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0], 127, cv2.CMP_GT)  # the object in the box
+    inside = _to_mask(full[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] > 127)  # the object in the box
     bx, by, bw, bh = cv2.boundingRect(inside)
     if bw == 0:
         raise NoObjectFound(NOTHING_FOUND)
@@ -102,5 +105,5 @@ def object_mask(image: np.ndarray, box: Box, grow_px: int = GROW_PX, iterations:
     mask = np.zeros((ry1 - ry0, rx1 - rx0), np.uint8)
     mask[oy0 - ry0:oy1 - ry0, ox0 - rx0:ox1 - rx0] = inside[by:by + bh, bx:bx + bw]
     # grown by the disk of radius ``grow`` (a distance transform: its time does not depend on the radius)
-    distance = cv2.distanceTransform(cv2.compare(mask, 0, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    distance = cv2.distanceTransform(_to_mask(mask == 0), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return (ry0, rx0, ry1, rx1), distance <= grow

@@ -92,6 +92,8 @@ class NetworkInpainter(Inpainter):
     the CPU bf16 autocast where the spec allows it (``cpu_bf16``) and the CPU runs it faster; a given ``dtype`` is
     used as it is (no autocast)."""
 
+    device: torch.device
+
     def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
         import torch
 
@@ -104,7 +106,9 @@ class NetworkInpainter(Inpainter):
         fold = getattr(network, "fold_batchnorm", None)
         if fold is not None:
             network = fold()  # in float32, before any conversion to half precision
-        self.network = network.to(device=device, dtype=self.dtype, memory_format=self.memory_format)
+        # Module.to takes memory_format (documented) but PyTorch's annotations of its overloads leave it out
+        self.network = network.to(  # type: ignore[call-overload]
+            device=device, dtype=self.dtype, memory_format=self.memory_format)
         for parameter in self.network.parameters():
             parameter.requires_grad_(False)
 

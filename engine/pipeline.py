@@ -229,15 +229,17 @@ def _padded_shape(small_hw: tuple[int, int], multiple: int, min_side: int) -> tu
 
 
 def _pad_batch(
-    crops: list[np.ndarray], masks: list[list[np.ndarray] | None], multiple: int, min_side: int
-) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Reflect-pad every window and its masks (a list per kind, e.g. holes and excludes; None stays None) at the
-    bottom and right to one shape: each side a multiple of ``multiple`` and at least ``min_side``."""
+    crops: list[np.ndarray], holes: list[np.ndarray], excludes: list[np.ndarray] | None, multiple: int, min_side: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Reflect-pad every window, its hole and its exclude (None stays None) at the bottom and right to one shape:
+    each side a multiple of ``multiple`` and at least ``min_side``. Returns the three stacked, (N, h, w, ...)."""
     height = max(_padded_shape(c.shape[:2], multiple, min_side)[0] for c in crops)
     width = max(_padded_shape(c.shape[:2], multiple, min_side)[1] for c in crops)
-    images = np.stack([pad_bottom_right(crop, height, width) for crop in crops])
-    padded = [None if kind is None else np.stack([pad_bottom_right(m, height, width) for m in kind]) for kind in masks]
-    return images, padded
+
+    def stack(arrays: list[np.ndarray]) -> np.ndarray:
+        return np.stack([pad_bottom_right(a, height, width) for a in arrays])
+
+    return stack(crops), stack(holes), None if excludes is None else stack(excludes)
 
 
 def _batches(windows: list[Box], spec, min_side: int) -> list[list[Box]]:
@@ -305,9 +307,10 @@ def inpaint(
         tick = time.perf_counter()
         prepared = [_prepare_window(image, hole, exclude, box, spec.native_size) for box in batch_boxes]
         crops = [p[0] for p in prepared]
-        small_excludes = None if exclude is None else [p[2] for p in prepared]
-        batch, (batch_holes, batch_excludes) = _pad_batch(crops, [[p[1] for p in prepared], small_excludes],
-                                                          spec.size_multiple, min_side)
+        # each window's exclude is an array when ``exclude`` is one
+        small_excludes = None if exclude is None else [p[2] for p in prepared if p[2] is not None]
+        batch, batch_holes, batch_excludes = _pad_batch(crops, [p[1] for p in prepared], small_excludes,
+                                                        spec.size_multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         done = 0.1 + 0.8 * first / len(windows)  # the model's share of the bar: 0.1 .. 0.9
         share = 0.8 * len(batch_boxes) / len(windows)

@@ -54,6 +54,7 @@ def load_weights(path: str | Path, expected_sha256: str | None = None) -> dict[s
     import torch
     from safetensors.torch import load_file
 
+    state: object
     try:
         if path.suffix == ".safetensors":
             state = load_file(str(path), device="cpu")

@@ -82,15 +82,16 @@ def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, excluded8: np
                      cancel: threading.Event | None, report: Callable[[float], None]) -> np.ndarray:
     """One native fill on a helper thread, waited for while watching ``cancel`` and reporting the seconds spent.
     ``excluded8``: uint8 (H, W), non-zero = neither filled nor a source (None: every known pixel is a source)."""
-    outcome: dict[str, object] = {}
+    results: list[np.ndarray] = []  # the filled uint8 (H, W, 3) image, once the native call returns
+    errors: list[Exception] = []  # or what it raised, handed to the waiting thread
 
     def run() -> None:
         with _NATIVE_LOCK:
             try:
                 library.set_random_seed(SEED)
-                outcome["result"] = library.inpaint(rgb8, hole8, global_mask=excluded8, patch_size=PATCH_RADIUS_PX)
-            except Exception as exc:  # handed to the waiting thread
-                outcome["error"] = exc
+                results.append(library.inpaint(rgb8, hole8, global_mask=excluded8, patch_size=PATCH_RADIUS_PX))
+            except Exception as exc:
+                errors.append(exc)
 
     thread = threading.Thread(target=run, name="patchmatch", daemon=True)
     start = time.perf_counter()
@@ -100,9 +101,9 @@ def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, excluded8: np
             raise JobCancelled("removal cancelled")
         thread.join(CANCEL_POLL_S)
         report(time.perf_counter() - start)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 register_model(ModelSpec(

@@ -137,12 +137,17 @@ class FusionBlock(nn.Module):
 
 
 def fold_conv_batchnorm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
-    """Fold an eval-mode BatchNorm that directly follows ``conv`` into the conv's weight and bias, in place."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+    """Fold an eval-mode BatchNorm that directly follows ``conv`` into the conv's weight and bias, in place.
+
+    ``bn`` must track running statistics (every BatchNorm of the shipped networks does)."""
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None:
+        raise ValueError("only a BatchNorm with running statistics can be folded into a convolution")
+    scale = bn.weight / torch.sqrt(var + bn.eps)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(mean)
     with torch.no_grad():
         conv.weight.mul_(scale.view(-1, 1, 1, 1))
-        conv.bias = nn.Parameter((bias - bn.running_mean) * scale + bn.bias, requires_grad=False)
+        conv.bias = nn.Parameter((bias - mean) * scale + bn.bias, requires_grad=False)
 
 
 class DFNet(nn.Module):

@@ -122,6 +122,8 @@ class DMFNGenerator(nn.Module):
     def zero_output(self) -> None:
         """Set the last convolution's weights and bias to zero: with a pre-fill the network then returns the fill
         (training from random initialisation starts at the classical fill's quality), without one mid-grey."""
-        nn.init.zeros_(self.decoder[-1].weight)
-        nn.init.zeros_(self.decoder[-1].bias)
+        last = self.decoder[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None  # the 64 -> 3 convolution, with a bias
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
 
