@@ -43,7 +43,7 @@ from app.qt_background import BackgroundTasks
 from app.qt_canvas_gestures import CanvasGestures
 from app.qt_canvas_images import display_images, heat_image, hole_outline, opaque_pixel, raw_image, rgb_image
 from app.qt_canvas_items import QtImageItem, draw_heat_legend, draw_tag
-from engine.imageio import SUPPORTED_EXTENSIONS
+from engine.formats import SUPPORTED_EXTENSIONS
 from engine.regions import Box
 
 TOOLS = ("brush", "eraser", "lasso", "rect", "object")

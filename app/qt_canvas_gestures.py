@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QCursor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
 
-from engine.imageio import SUPPORTED_EXTENSIONS
+from engine.formats import SUPPORTED_EXTENSIONS
 
 SPLIT_GRAB_PX = 6
 """Screen pixels either side of the split divider where a left drag moves it instead of painting."""

@@ -21,7 +21,9 @@ from app.qt_canvas_images import display_images
 from app.qt_window_layout import make_action
 from app.settings import add_recent_file
 from engine.errors import ImageError, WriteError
-from engine.imageio import SUPPORTED_EXTENSIONS, Photo, load_image, load_mask, save_image, save_mask
+from engine.formats import SUPPORTED_EXTENSIONS
+from engine.imageio import Photo, load_image, save_image
+from engine.masks_io import load_mask, save_mask
 
 MAX_PASTE_PIXELS = PIL.Image.MAX_IMAGE_PIXELS
 """A pasted image obeys the same size limit as a photo file (Pillow's decompression-bomb limit)."""

@@ -48,7 +48,7 @@ def _write_case(folder: Path, width: int, height: int) -> tuple[Path, dict[str, 
 
 
 def _estimate(mask_path: Path, model: str) -> int:
-    from engine.imageio import load_mask
+    from engine.masks_io import load_mask
     from engine.pipeline import estimate_peak_bytes
     from engine.regions import plan_windows
     from engine.registry import get_spec

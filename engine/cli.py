@@ -13,7 +13,9 @@ from pathlib import Path
 from engine.device import DEVICE_CHOICES, resolve_device
 from engine.errors import FusionPaintError, ImageError, NothingToSample, WriteError
 from engine.files import writable_target
-from engine.imageio import SUPPORTED_EXTENSIONS, Photo, image_files, load_image, load_mask, save_format, save_image
+from engine.formats import SUPPORTED_EXTENSIONS, image_files, save_format
+from engine.imageio import Photo, load_image, save_image
+from engine.masks_io import load_mask
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 from engine.units import printable

@@ -44,7 +44,7 @@ def pump(app: QApplication, seconds: float = 0.2) -> None:
 
 def paint_mask(window, mask_file: Path | None) -> None:
     """Paint the object: brush strokes over the sample's mask (or over the synthetic pole)."""
-    from engine.imageio import load_mask
+    from engine.masks_io import load_mask
 
     doc, canvas = window.document, window.canvas
     if mask_file is not None and mask_file.is_file():

@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from engine.errors import ImageError
-from engine.imageio import image_files, load_image
+from engine.formats import image_files
+from engine.imageio import load_image
 
 if TYPE_CHECKING:
     from trainer.masks import FolderMaskSampler, MaskSampler

@@ -56,7 +56,8 @@ from torch import Tensor, nn
 from engine import metrics
 from engine.device import resolve_device
 from engine.errors import FusionPaintError, ImageError, ModelUnavailable, WeightsError
-from engine.imageio import load_image, load_mask
+from engine.imageio import load_image
+from engine.masks_io import load_mask
 from engine.model_spec import ModelSpec
 from engine.pipeline import inpaint
 from engine.registry import get_spec, load_model

@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.imageio import image_files, load_mask
+from engine.formats import image_files
+from engine.masks_io import load_mask
 
 STYLES = ("strokes", "boxes", "blobs", "mixed", "lasso")
 _STYLE_WEIGHTS = (0.35, 0.1, 0.1, 0.15, 0.3)

@@ -243,18 +243,16 @@ def test_sigterm_during_a_save_leaves_no_temporary_file(tmp_path, monkeypatch, c
     import os
     import signal
 
-    import engine.imageio as imageio
-
     _write_photo(tmp_path / "in.png")
     _write_mask(tmp_path / "mask.png")
     (tmp_path / "out.png").write_bytes(b"the previous result")
-    real_save = imageio.Image.Image.save
+    real_save = Image.Image.save
 
     def save_then_sigterm(self, fp, *args, **kwargs):
         real_save(self, fp, *args, **kwargs)
         os.kill(os.getpid(), signal.SIGTERM)  # arrives while the temporary file exists
 
-    monkeypatch.setattr(imageio.Image.Image, "save", save_then_sigterm)
+    monkeypatch.setattr(Image.Image, "save", save_then_sigterm)
     code = main(["remove", str(tmp_path / "in.png"), "--mask", str(tmp_path / "mask.png"), "-o",
                  str(tmp_path / "out.png"), "--model", "opencv-telea", "--overwrite"])
     assert code == 143 and capsys.readouterr().err.endswith("terminated\n")

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from engine.errors import ImageError, WeightsError
-from engine.imageio import load_image, load_mask
+from engine.imageio import load_image
+from engine.masks_io import load_mask
 from engine.weights import load_weights, save_weights
 from tests.data.hostile import FORMATS, damaged, photo_bytes
 

@@ -1,4 +1,5 @@
-"""Tests for engine.imageio: loading, saving and masks, on tiny synthetic files written to tmp_path."""
+"""Tests for engine.imageio and engine.masks_io: loading and saving photos and masks, on tiny synthetic files
+written to tmp_path."""
 
 import dataclasses
 import errno
@@ -12,14 +13,9 @@ from PIL import Image, ImageCms
 
 from engine.errors import ImageError, WriteError
 from engine.files import atomic_write
-from engine.imageio import (
-    SUPPORTED_EXTENSIONS,
-    Photo,
-    load_image,
-    load_mask,
-    save_image,
-    save_mask,
-)
+from engine.formats import SUPPORTED_EXTENSIONS
+from engine.imageio import Photo, load_image, save_image
+from engine.masks_io import load_mask, save_mask
 
 ORIENTATION = 0x0112
 
