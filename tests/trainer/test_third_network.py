@@ -18,6 +18,7 @@ from tests.helpers import write_photo_folder
 from trainer import arches
 from trainer.arches import Preview, Recipe, RecipeOptions, StepResult, trainable_arches
 from trainer.config import TrainConfig
+from trainer.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,7 +92,7 @@ def test_the_registries_list_it_only_while_registered(tiny):
 
 def test_afterwards_it_is_gone():
     assert "tiny" not in trainable_arches() and "tiny" not in builtin_model_names()
-    with pytest.raises(arches.ConfigError, match="no training recipe for 'tiny'"):
+    with pytest.raises(ConfigError, match="no training recipe for 'tiny'"):
         arches.recipe_for("tiny")
 
 
