@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 
 from PySide6.QtCore import QObject, QTimer
 
+HELPER_NICENESS = 5
+"""How many nice steps lower than the GUI thread's a helper thread's CPU priority is (Linux): when both cores are
+busy, the GUI thread's short turns of the event loop run before the helper's long work."""
+
+
+def lower_thread_priority() -> None:
+    """Lower the calling thread's CPU priority by `HELPER_NICENESS` (Linux, where the nice value is per thread;
+    elsewhere, or where the system refuses, nothing changes)."""
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + HELPER_NICENESS))
+    except OSError:
+        pass
+
 
 class BackgroundTasks(QObject):
-    """Runs work (image building, a command line) on one helper thread and hands each result to its callback on
-    the GUI thread. The GUI thread polls every 10 ms while anything is pending, so the helper thread never touches a
-    Qt object that may be gone: when the owner is closed and deleted, the timer goes with it and no callback runs.
-    Work that failed hands over None. The work itself must not use QObjects (a QImage is fine)."""
+    """Runs work (image building, a command line) on one helper thread, at a lower CPU priority than the GUI
+    thread's, and hands each result to its callback on the GUI thread. The GUI thread polls every 10 ms while
+    anything is pending, so the helper thread never touches a Qt object that may be gone: when the owner is closed
+    and deleted, the timer goes with it and no callback runs. Work that failed hands over None. The work itself must
+    not use QObjects (a QImage is fine)."""
 
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
@@ -26,7 +46,8 @@ class BackgroundTasks(QObject):
     def submit(self, then: Callable[[object], None], function: Callable, *args) -> None:
         """Run ``function(*args)`` on the helper thread, then ``then(result or None)`` on the GUI thread."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gui-helper")
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gui-helper",
+                                                initializer=lower_thread_priority)
         self._pending.append((self._executor.submit(function, *args), then))
         self._timer.start()
 
