@@ -251,7 +251,7 @@ def random_cases(seed: int, per_kind: int) -> list[Case]:
 ESC = "\x1b[31m"
 """Turn the text red: what a hostile name would do to a terminal if printed as it is."""
 BOMB_SCANS = 300
-"""Scans of the progressive JPEG scan bombs (engine.imageio refuses more than 256)."""
+"""Scans of the progressive JPEG scan bombs (engine.codec refuses more than MAX_JPEG_SCANS, 256)."""
 
 
 @dataclass(frozen=True)
