@@ -97,9 +97,9 @@ def _temp_prefix(name: str) -> str:
     return "." + os.fsencode(name)[:_TEMP_PREFIX_MAX].decode(sys.getfilesystemencoding(), "ignore") + "."
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     """Create or replace ``path`` atomically; returns it. ``write(temp_path)`` fills a temporary file in the same
-    folder, which is flushed to disk and then renamed onto ``path`` (``os.replace``).
+    folder (what it returns is ignored), which is flushed to disk and then renamed onto ``path`` (``os.replace``).
 
     On any error, an interruption included, the temporary file is removed and an existing ``path`` is left
     untouched; an OSError (disk full, permission denied, missing folder, ...) is raised as

@@ -70,7 +70,9 @@ def from_plain(obj: Any) -> Any:
 
 def rng_state() -> dict:
     """Global random states (torch CPU, every CUDA device, numpy, Python) as plain data."""
-    np_state = np.random.get_state()
+    # legacy=True is the default; numpy's stubs type the call without it as returning the dict form
+    np_state = np.random.get_state(legacy=True)
+    assert isinstance(np_state, tuple), "the global generator is MT19937, whose legacy state is a tuple"
     py_version, py_internal, py_gauss = random.getstate()
     return {
         "torch": torch.get_rng_state(),
@@ -113,7 +115,8 @@ def checksum(payload: dict) -> str:
         if isinstance(obj, torch.Tensor):
             flat = obj.detach().cpu().contiguous().reshape(-1)
             digest.update(f"tensor {flat.dtype} {tuple(obj.shape)}".encode())
-            digest.update(flat.view(torch.uint8).numpy())
+            # numpy's stubs give ndarray the buffer protocol (__buffer__) only for Python 3.12 and later
+            digest.update(flat.view(torch.uint8).numpy())  # type: ignore[arg-type]
         elif isinstance(obj, dict):
             digest.update(b"{")
             for key, value in obj.items():

@@ -12,6 +12,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import overload
 
 from engine.prefill import INPUT_FILLS as PREFILLS
 from trainer.errors import NAME_RE, ConfigError
@@ -34,6 +35,16 @@ MIN_PHOTO_SIDE = 64
 """Photos whose short side is below this many pixels are skipped."""
 DEFAULT_STEPS = 1000
 """Steps of a run that gives neither ``--steps`` nor ``--minutes``."""
+
+
+@overload
+def _absolute(path: str) -> str: ...
+@overload
+def _absolute(path: None) -> None: ...
+def _absolute(path: str | None) -> str | None:
+    """``path`` made absolute (``~`` expanded, links resolved); None stays None."""
+    return None if path is None else str(Path(path).expanduser().resolve())
+
 
 @dataclass
 class TrainConfig:
@@ -113,11 +124,8 @@ class TrainConfig:
 
     def with_absolute_paths(self) -> TrainConfig:
         """A copy with ``data``, ``masks`` and an ``init`` weights file as absolute paths."""
-        def absolute(path: str | None) -> str | None:
-            return None if path is None else str(Path(path).expanduser().resolve())
-
-        init = self.init if self.init in (INIT_DEFAULT, INIT_RANDOM) else absolute(self.init)
-        return replace(self, data=absolute(self.data), masks=absolute(self.masks), init=init)
+        init = self.init if self.init in (INIT_DEFAULT, INIT_RANDOM) else _absolute(self.init)
+        return replace(self, data=_absolute(self.data), masks=_absolute(self.masks), init=init)
 
     def resolved_workers(self, device_type: str) -> int:
         """Batches prepared ahead by a background thread: ``workers``, or 2 on a GPU and 0 (inline) on the CPU."""

@@ -313,6 +313,7 @@ class BatchSource:
             self._queue = queue.Queue(maxsize=self.prefetch)
             self._thread = threading.Thread(target=self._worker, name="batch-prefetch", daemon=True)
             self._thread.start()
+        assert self._queue is not None, "the queue is made with the prefetch thread"
         item = self._queue.get()
         if isinstance(item, BaseException):
             raise item

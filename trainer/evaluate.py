@@ -270,6 +270,7 @@ def eval_set(
     if lasso:
         needed = None if limit is None else -(-limit // per)
     else:
+        assert masks_dir is not None, "checked above: without the lasso set a mask folder is given"
         masks_root = Path(masks_dir)
         mask_bins = _masks_by_bin(masks_root, size, limit)
         if not mask_bins:
@@ -526,9 +527,9 @@ def compare_on_pairs(
     recipe = recipe_for(arch)
     networks = {name: net for name, net in generators.items() if not isinstance(net, ModelSpec)}
     modes = {name: net.training for name, net in networks.items()}
-    for net in networks.values():
-        net.eval()
-        net.to(device)
+    for network in networks.values():
+        network.eval()
+        network.to(device)
     per_model: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in generators}
     photos: set[int] = set()
     scored, spent = 0, 0.0
@@ -542,6 +543,7 @@ def compare_on_pairs(
             if hole_np.any():
                 for name, net in generators.items():
                     if isinstance(net, ModelSpec):
+                        assert net.fill is not None, f"{name}: a ModelSpec generator is a classical fill"
                         pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None, None)[0]
                     else:
                         image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)

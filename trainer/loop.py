@@ -35,8 +35,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,7 +94,8 @@ class _StopSignals:
 
     def __init__(self) -> None:
         self.reason: str | None = None
-        self._previous: dict[int, object] = {}
+        # what signal.signal returns and takes back: a handler, SIG_DFL / SIG_IGN, or None (set outside Python)
+        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | signal.Handlers | None] = {}
 
     def _handler(self, signum: int, frame: object) -> None:
         name = signal.Signals(signum).name
@@ -232,7 +236,8 @@ class Trainer:
         # autocast: 11 % faster generator and 12 % faster VGG losses on an AVX512-BF16 CPU)
         channels_last = self.cuda or getattr(generator, "channels_last_on_cpu", False)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.generator = generator.to(dev, memory_format=self.memory_format)
+        # Module.to takes memory_format (documented) but PyTorch's annotations of its overloads leave it out
+        self.generator: nn.Module = generator.to(dev, memory_format=self.memory_format)  # type: ignore[call-overload]
         self.generator.train()
         if cfg.compile:
             self.generator.compile()  # in place: parameter names and checkpoints stay as without it
@@ -365,6 +370,7 @@ class Trainer:
                 raise ConfigError(str(exc)) from exc
             self.base_note = f"starting from {path}"
         else:
+            assert cfg.input_fill is not None, "setup resolves the input fill before it builds the generator"
             self.recipe.start_random(net, cfg.input_fill)
             if cfg.init == INIT_RANDOM:
                 self.base_note = "training from random initialisation (--init random)"
@@ -374,9 +380,11 @@ class Trainer:
         """The VGG19 features the recipe's losses read (None for a recipe that reads none)."""
         from trainer.vgg import VGG19Features
 
-        self.vgg: nn.Module | None = None
+        self.vgg: VGG19Features | None = None
         if self.recipe.vgg_layers:
-            self.vgg = VGG19Features(self.recipe.vgg_layers).to(self.device, memory_format=self.memory_format).eval()
+            vgg = VGG19Features(self.recipe.vgg_layers)
+            # Module.to takes memory_format (documented) but PyTorch's annotations of its overloads leave it out
+            self.vgg = vgg.to(self.device, memory_format=self.memory_format).eval()  # type: ignore[call-overload]
 
     # ------------------------------------------------------------------ state
 
@@ -506,9 +514,10 @@ class Trainer:
         """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks. The time budget
         stops the run once the next step would not fit, but never before the timing steps and the estimate."""
         reason = None
+        left = self.budget.training_left_s()  # None without a time budget
         if steps is not None and self.step >= steps:
             reason = "steps"
-        elif self.budget.seconds is not None and self._estimated and self.budget.training_left_s() < self._step_s:
+        elif left is not None and self._estimated and left < self._step_s:
             reason = "minutes"
         if signals.reason is not None:
             reason = signals.reason
@@ -656,7 +665,8 @@ class Trainer:
         self._estimated = True
         expected = self._steps_expected(steps)
         wanted = min(MIN_USEFUL_STEPS, steps - self._session_start_step) if steps is not None else MIN_USEFUL_STEPS
-        enough = self.budget.seconds is None or expected - self._session_start_step >= wanted
+        # with a time budget the steps it buys are known (expected is None only without a budget and a step limit)
+        enough = self.budget.seconds is None or (expected is not None and expected - self._session_start_step >= wanted)
         setup_s = self._t0 - self.budget.t0
         needed = None if enough else needed_minutes(setup_s, wanted, self._step_s, self.budget.scoring_s)
         self.progress.emit(
@@ -665,6 +675,7 @@ class Trainer:
         )
         if enough:
             return
+        assert expected is not None, "a time budget buys a known number of steps"
         if not self._run_dir_existed and self.dist.is_main:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         raise ConfigError(

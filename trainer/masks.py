@@ -53,8 +53,8 @@ def hole_ratio(mask: Tensor | np.ndarray) -> float:
         m = m if m.dtype == torch.bool else m > (127 if m.dtype == torch.uint8 else 0.5)
         return float(m.float().mean()) if m.numel() else 0.0
     arr = np.asarray(mask)
-    m = arr if arr.dtype == np.bool_ else arr > (127 if arr.dtype == np.uint8 else 0.5)
-    return float(m.mean()) if m.size else 0.0
+    hole = arr if arr.dtype == np.bool_ else arr > (127 if arr.dtype == np.uint8 else 0.5)
+    return float(hole.mean()) if hole.size else 0.0
 
 
 def _check_range(ratio_range: Sequence[float]) -> tuple[float, float]:

@@ -28,9 +28,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.units import format_duration
+
+if TYPE_CHECKING:  # tqdm is imported when the first bar is shown
+    from tqdm import tqdm
 
 
 def _clean(value: Any) -> Any:
@@ -52,7 +55,7 @@ class Progress:
         self.json_lines = json_lines
         self.enabled = enabled
         self._stream = stream
-        self._bar = None
+        self._bar: tqdm[Any] | None = None
 
     @property
     def stream(self) -> TextIO:
@@ -117,20 +120,23 @@ class Progress:
         from tqdm import tqdm
 
         name = fields.get("name")
-        if self._bar is None or self._bar.desc != name:
+        bar = self._bar
+        if bar is None or bar.desc != name:
             self.close()
-            unit = {"reading": "photo", "training": "step", "scoring": "pair"}.get(name, "it")
+            units = {"reading": "photo", "training": "step", "scoring": "pair"}
+            unit = units.get(name, "it") if isinstance(name, str) else "it"
             total = fields.get("total") or None
-            self._bar = tqdm(total=total, desc=name, unit=unit, dynamic_ncols=True, file=sys.stderr)
+            bar = self._bar = tqdm(total=total, desc=name, unit=unit, dynamic_ncols=True, file=sys.stderr)
         if name != "training":
-            self._bar.total = fields.get("total") or None
-            self._bar.n = int(fields.get("done") or 0)
-            self._bar.refresh()
+            bar.total = fields.get("total") or None
+            bar.n = int(fields.get("done") or 0)
+            bar.refresh()
 
     def _update_bar(self, fields: dict) -> None:
         if self._bar is None or self._bar.desc != "training":
             self._phase_bar({"name": "training"})
         bar = self._bar
+        assert bar is not None, "_phase_bar opens the training bar"
         bar.n = int(fields.get("step", 0))
         expected = fields.get("steps_expected")
         if expected:

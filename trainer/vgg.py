@@ -100,6 +100,8 @@ class VGG19Features(nn.Module):
     but gradients flow through it to the input.
     """
 
+    mean_bgr: Tensor  # a buffer (register_buffer), (1, 3, 1, 1)
+
     def __init__(self, layers: Iterable[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")) -> None:
         super().__init__()
         self.layers: tuple[str, ...] = tuple(layers)

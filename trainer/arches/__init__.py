@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
     from trainer.config import TrainConfig
+    from trainer.vgg import VGG19Features
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class StepContext:
 
     generator: nn.Module
     optim_g: torch.optim.Optimizer
-    vgg: nn.Module | None
+    vgg: VGG19Features | None
     options: RecipeOptions
     backward_step: Callable[..., None]
     autocast: Callable[[], contextlib.AbstractContextManager]

@@ -86,6 +86,8 @@ class DFNetRecipe(Recipe):
 
     def step(self, ctx: StepContext, images: Tensor, holes: Tensor) -> StepResult:
         options = ctx.options
+        assert isinstance(options, DFNetOptions), "the loop passes the options of this recipe's options_type"
+        assert ctx.vgg is not None, "the loop builds the VGG of a recipe with vgg_layers"
         with ctx.part("input fill"):
             fill = input_fill(options.input_fill, images, holes)
         with ctx.autocast():

@@ -78,12 +78,16 @@ class DMFNRecipe(Recipe):
     def build_discriminator(self, device, memory_format) -> nn.Module:
         from trainer.discriminator import DMFNDiscriminator
 
-        return DMFNDiscriminator().to(device, memory_format=memory_format).train()
+        # Module.to takes memory_format (documented) but PyTorch's annotations of its overloads leave it out
+        return DMFNDiscriminator().to(device, memory_format=memory_format).train()  # type: ignore[call-overload]
 
     def start_random(self, generator: nn.Module, input_fill: str) -> None:
         """With a pre-fill the generator predicts a correction to it: a zeroed output convolution makes the untrained
         network return the classical fill, so training starts at its quality."""
+        from engine.networks.dmfn import DMFNGenerator
+
         if input_fill != "zeros":
+            assert isinstance(generator, DMFNGenerator), "the engine builds a DMFNGenerator for arch dmfn"
             generator.zero_output()
 
     @staticmethod
@@ -97,13 +101,16 @@ class DMFNRecipe(Recipe):
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
         discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
         the generator steps, on the losses that need no discriminator."""
+        options = ctx.options
+        assert isinstance(options, DMFNOptions), "the loop passes the options of this recipe's options_type"
+        assert ctx.vgg is not None, "the loop builds the VGG of a recipe with vgg_layers"
         real = images * 2.0 - 1.0
         with ctx.part("input fill"):
-            fill = _to_signed(input_fill(ctx.options.input_fill, images, holes))
+            fill = _to_signed(input_fill(options.input_fill, images, holes))
         with ctx.autocast(), ctx.part("generator forward"):
             out = ctx.generator(real, holes, fill=fill)
-        weights = self.loss_weights(ctx.options)
-        if ctx.step < ctx.options.adversarial_from_step:
+        weights = self.loss_weights(options)
+        if ctx.step < options.adversarial_from_step:
             with ctx.autocast(), ctx.part("loss forward"):
                 terms = losses.dmfn_generator_losses(out.output, out.prediction, real, holes, ctx.vgg,
                                                      weights=weights)
@@ -124,6 +131,8 @@ class DMFNRecipe(Recipe):
         from trainer.discriminator import local_patches
 
         disc = ctx.discriminator
+        assert disc is not None, "DMFN's recipe builds a discriminator"
+        assert ctx.vgg is not None, "the loop builds the VGG of a recipe with vgg_layers"
         local_side = real.shape[-1] // 2
         with ctx.autocast():
             fake = out.output
@@ -151,8 +160,8 @@ class DMFNRecipe(Recipe):
 
     @torch.no_grad()
     def predict(self, network: nn.Module, image01: Tensor, hole: Tensor, fill: str | None) -> Tensor:
-        fill = _to_signed(input_fill(fill, image01, hole))
-        return ((network(image01 * 2 - 1, hole, fill=fill).output + 1) / 2).clamp(0, 1)
+        prefill = _to_signed(input_fill(fill, image01, hole))
+        return ((network(image01 * 2 - 1, hole, fill=prefill).output + 1) / 2).clamp(0, 1)
 
 
 def _to_signed(fill: Tensor | None) -> Tensor | None:
