@@ -1,5 +1,7 @@
 """Small helpers shared by several test modules."""
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,11 +69,15 @@ def send_mouse(canvas, kind, pos, button=None, modifiers=None) -> None:
     QApplication.sendEvent(viewport, event)
 
 
-def without_weights(monkeypatch, name: str, folder: Path) -> None:
-    """For the test's duration, the built-in network ``name`` looks as if its weights file were not installed."""
+@contextlib.contextmanager
+def without_weights(name: str, folder: Path) -> Iterator[None]:
+    """Within the ``with`` block, the built-in network ``name`` looks as if its weights file (expected in ``folder``)
+    were not installed."""
     from dataclasses import replace
 
-    from engine import registry
+    from engine.model_spec import temporarily_registered
+    from engine.registry import get_spec
 
-    absent = replace(registry.get_spec(name), weights_file=folder / "absent.safetensors")
-    monkeypatch.setitem(registry._BUILTIN, name, absent)
+    absent = replace(get_spec(name), weights_file=folder / "absent.safetensors")
+    with temporarily_registered(absent):
+        yield

@@ -166,7 +166,7 @@ def test_scoring_phase_and_plain_loss_names(qtbot, tmp_path):
     assert dialog.status_label.text() == "Scoring before and after on 5 held-out photos..."
 
 
-def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path, monkeypatch):
+def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path):
     from engine.paths import user_models_dir
     from engine.registry import build_network
     from engine.weights import save_weights
@@ -184,9 +184,9 @@ def test_a_fine_tuned_model_can_be_the_start_of_another(qtbot, tmp_path, monkeyp
     assert args[args.index("--init") + 1] == str(weights)
     dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dfnet"))  # shipped weights, no fine-tune
     assert [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())] == ["default", "random"]
-    without_weights(monkeypatch, "dmfn", tmp_path)
-    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dmfn"))
-    starts = [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())]
+    with without_weights("dmfn", tmp_path):
+        dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("dmfn"))
+        starts = [dialog.start_combo.itemData(i) for i in range(dialog.start_combo.count())]
     assert starts == [str(weights), "random"]  # no installed DMFN weights: the fine-tune or random
 
 

@@ -472,19 +472,19 @@ def test_saving_before_closing_closes_once_the_photo_is_written(qtbot, opened, d
     assert (tmp_path / "cleaned.png").is_file() and not main_window.document.dirty
 
 
-def test_model_without_weights_is_marked_and_refused(make_main_window, dialogs, monkeypatch, tmp_path):
-    without_weights(monkeypatch, "dmfn", tmp_path)
-    main_window = make_main_window()
-    combo = main_window.model_combo
-    labels = [combo.itemText(i) for i in range(combo.count())]
-    names = [combo.itemData(i) for i in range(combo.count())]
-    assert "opencv-telea" in names and "dfnet" in names
-    assert "(no weights)" in labels[names.index("dmfn")]
-    assert "(no weights)" not in labels[names.index("dfnet")]
-    before = main_window.model_name
-    assert not main_window.select_model("dmfn")
-    assert dialogs.kinds() == ["information"]
-    assert main_window.model_name == before and combo.currentData() == before
+def test_model_without_weights_is_marked_and_refused(make_main_window, dialogs, tmp_path):
+    with without_weights("dmfn", tmp_path):
+        main_window = make_main_window()
+        combo = main_window.model_combo
+        labels = [combo.itemText(i) for i in range(combo.count())]
+        names = [combo.itemData(i) for i in range(combo.count())]
+        assert "opencv-telea" in names and "dfnet" in names
+        assert "(no weights)" in labels[names.index("dmfn")]
+        assert "(no weights)" not in labels[names.index("dfnet")]
+        before = main_window.model_name
+        assert not main_window.select_model("dmfn")
+        assert dialogs.kinds() == ["information"]
+        assert main_window.model_name == before and combo.currentData() == before
 
 
 def test_settings_round_trip_through_the_window(make_main_window):
