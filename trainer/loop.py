@@ -187,6 +187,8 @@ class Trainer:
         """True once the run reached its step or time limit (stored in the checkpoint)."""
         self._phase_t = 0.0
         """``time.perf_counter()`` time of the latest ``phase`` event (they are sent at most twice a second)."""
+        self._phase_name = ""
+        """The ``name`` of the latest ``phase`` event: a new phase is always reported at once."""
         self.export = export
         self._report_every = report_every
         self.step = 0
@@ -634,11 +636,11 @@ class Trainer:
 
     def _phase(self, name: str, done: int, total: int) -> None:
         """A ``phase`` event ("reading" photos, "training", "scoring" pairs) with its progress: at most twice a
-        second, and always the first and the last."""
+        second within a phase, and always a phase's first event and the last."""
         now = time.perf_counter()
-        if 0 < done < total and now - self._phase_t < 0.5:
+        if name == self._phase_name and 0 < done < total and now - self._phase_t < 0.5:
             return
-        self._phase_t = now
+        self._phase_t, self._phase_name = now, name
         message = {"reading": f"Reading photos: {done} of {total}...", "training": "Training...",
                    "scoring": f"Scoring before and after: {done} of {total} held-out pairs..."}[name]
         self.progress.emit("phase", name=name, done=done, total=total, message=message)

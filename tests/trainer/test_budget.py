@@ -82,3 +82,13 @@ def test_reading_stops_at_its_deadline_with_the_photos_read(tmp_path):
     cache = PhotoCache.decode(paths, min_side=32, max_side=128, deadline=time.perf_counter(),
                               progress=lambda done, total: seen.append((done, total)))
     assert cache.paths == paths[:1] and seen[0] == (1, 6)
+
+
+def test_a_new_phase_is_reported_at_once_even_within_half_a_second_of_the_last_event(tmp_path):
+    progress = _Events()
+    trainer = Trainer(_config(tmp_path, minutes=0.75, texture_weight=0.0), progress, export=False)
+    trainer._phase("training", 0, 0)
+    trainer._phase("scoring", 1, 12)  # mid-way through its pairs, right after the training event
+    trainer._phase("scoring", 2, 12)  # the same phase within half a second: left out
+    phases = [(e["name"], e["done"]) for e in progress.events if e["event"] == "phase"]
+    assert phases == [("training", 0), ("scoring", 1)]
