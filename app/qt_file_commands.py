@@ -287,16 +287,22 @@ class FileCommands:
             return False
         return answer == buttons.Discard
 
+    def _ask_png_target(self, title: str, stem_suffix: str) -> Path | None:
+        """Ask where to export a PNG, proposing the photo's name plus ``stem_suffix`` beside it; None when the user
+        cancels or keeps an existing file."""
+        src = (self.document.photo.path if self.document else None) or Path.cwd() / "photo"
+        path, _ = QFileDialog.getSaveFileName(self, title, str(src.with_name(f"{src.stem}{stem_suffix}.png")),
+                                              "PNG (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
+        if not path:
+            return None
+        target = Path(path).with_suffix(".png")
+        return target if self._confirm_replace(target) else None
+
     def export_mask(self) -> None:
         if self.document is None:
             return
-        src = self.document.photo.path or Path.cwd() / "photo"
-        path, _ = QFileDialog.getSaveFileName(self, "Export mask", str(src.with_name(f"{src.stem}_mask.png")),
-                                              "PNG (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
-        if not path:
-            return
-        target = Path(path).with_suffix(".png")
-        if not self._confirm_replace(target):
+        target = self._ask_png_target("Export mask", "_mask")
+        if target is None:
             return
         try:
             save_mask(target, np.asarray(self.document.mask))
@@ -323,13 +329,8 @@ class FileCommands:
         if self.last_result is None:
             self.message("No removal yet: the alpha map exists after the first removal.")
             return
-        src = (self.document.photo.path if self.document else None) or Path.cwd() / "photo"
-        path, _ = QFileDialog.getSaveFileName(self, "Export alpha map", str(src.with_name(f"{src.stem}_alpha.png")),
-                                              "PNG (*.png)", options=QFileDialog.Option.DontConfirmOverwrite)
-        if not path:
-            return
-        target = Path(path).with_suffix(".png")
-        if not self._confirm_replace(target):
+        target = self._ask_png_target("Export alpha map", "_alpha")
+        if target is None:
             return
         rgb = self.last_result.alpha_map()
         try:
