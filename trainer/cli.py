@@ -78,7 +78,7 @@ def _add_pair_options(parser: argparse.ArgumentParser) -> None:
                        "(the object-removal set)")
     parser.add_argument("--masks-per-photo", type=_positive_int, metavar="N",
                         help="with --lasso: holes per photo and area bin (default 1)")
-    parser.add_argument("--size", type=_positive_int, help="evaluation size in pixels, 16-2048 (default 256)")
+    parser.add_argument("--size", type=_positive_int, help="evaluation size in pixels (default 256)")
     parser.add_argument("--device", default="auto")
 
 
