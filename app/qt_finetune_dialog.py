@@ -410,7 +410,7 @@ class FineTuneDialog(FittedDialog):
             )
         elif kind == "phase":
             self.status_label.setText(str(event.get("message", "")))
-            if event.get("name") in ("reading", "scoring") and event.get("total"):
+            if event.get("name") in ("reading", "pre-filling", "scoring") and event.get("total"):
                 self.progress_bar.setValue(int(1000 * min(1.0, event.get("done", 0) / event["total"])))
         elif kind == "estimate" and not event.get("enough"):
             self.status_label.setText("The time budget is too short for a useful run.")

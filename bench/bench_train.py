@@ -70,13 +70,13 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
     trainer.setup()
     t0 = time.perf_counter()
     for _ in range(warmup):
-        trainer.train_step(*trainer.next_batch())
+        trainer.train_step(trainer.next_batch())
     warmup_s = time.perf_counter() - t0
     trainer.part_times = {}
     step_times = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        trainer.train_step(*trainer.next_batch())
+        trainer.train_step(trainer.next_batch())
         step_times.append(time.perf_counter() - t0)
     trainer.batches.close()
     total = sum(step_times)

@@ -1,9 +1,10 @@
 """A run's time budget (``--minutes``): the whole run - reading the photos, training, the before/after scoring and
 the export - ends within it. Times are ``time.perf_counter()`` seconds.
 
-How the budget is shared: reading stops after `READING_SHARE` of it; the scoring keeps at most `SCORING_SHARE`
-(fewer held-out pairs, or smaller crops, are scored to fit); the final checkpoint and the export keep what a
-measured checkpoint write costs; training gets the rest and stops when the next step would not fit.
+How the budget is shared: reading stops after `READING_SHARE` of it; pre-filling a pool of training samples takes at
+most `POOL_SHARE`; the scoring keeps at most `SCORING_SHARE` (fewer held-out pairs, or smaller crops, are scored to
+fit); the final checkpoint and the export keep what a measured checkpoint write costs; training gets the rest and
+stops when the next step would not fit.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ TIMING_STEPS = 2
 """Steps timed before the estimate (the first one carries one-off costs; the second is the rate)."""
 READING_SHARE = 0.25
 """Reading the photos stops after this share of the budget; training uses the photos read by then."""
+POOL_SHARE = 0.15
+"""With a slow pre-fill (PatchMatch), making the pool of pre-filled training samples gets at most this share of the
+budget (`trainer.prefill_pool`); training then reuses them."""
 SCORING_SHARE = 0.15
 """At most this share of the budget is kept for the before/after scoring."""
 MIN_SCORED_PAIRS = 6

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.units import printable
 from trainer.arches import check, network_arches
+from trainer.budget import POOL_SHARE
 from trainer.config import INIT_DEFAULT, INPUT_FILLS, PRECISIONS, STYLE_REGIONS, TrainConfig
 from trainer.errors import ConfigError
 
@@ -26,7 +27,7 @@ _TRAIN_FIELDS = (
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "style_region", "input_fill",
-    "adversarial_from_step", "compile", "keep_unhelpful",
+    "prefill_pool", "adversarial_from_step", "compile", "keep_unhelpful",
 )
 
 
@@ -143,6 +144,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "
                        "weights; zeros from random initialisation)")
+    train.add_argument("--prefill-pool", type=int, metavar="N",
+                       help="train on N samples (crop, hole and its pre-fill) made once and reused, instead of a new "
+                       "one every batch; 0 = always new (default: with --minutes and the patchmatch fill, as many as "
+                       f"{POOL_SHARE * 100:g} %% of the budget makes, else 0)")
     train.add_argument("--adversarial-from-step", type=int, metavar="N",
                        help="DMFN: reconstruction and VGG losses only before step N (no discriminator), then the "
                        "adversarial and feature-matching losses too (default 0)")

@@ -65,6 +65,10 @@ class TrainConfig:
     paper, or "hole": `trainer.losses.hole_style_loss`, weight 1 times ``texture_weight``).
     ``input_fill``: one of `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random
     initialisation).
+    ``prefill_pool``: training samples (crop, hole and its pre-fill) made once and reused for the whole run
+    (`trainer.prefill_pool`), 0 = a fresh crop, hole and pre-fill every batch; None = automatic: with a time budget
+    and the slow PatchMatch fill, what `trainer.budget.POOL_SHARE` of the budget buys, else 0 (resolved when
+    the run starts; a resumed run rebuilds the same pool).
     adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
     adversarial or discriminator feature-matching loss - then the paper's full loss.
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
@@ -104,6 +108,7 @@ class TrainConfig:
     texture_weight: float = 1.0
     style_region: str = "image"
     input_fill: str | None = None
+    prefill_pool: int | None = None
     adversarial_from_step: int = 0
     compile: bool = False
     keep_unhelpful: bool = False
@@ -180,6 +185,8 @@ class TrainConfig:
             (self.texture_weight >= 0, f"--texture-weight must be 0 or more, got {self.texture_weight}"),
             (self.style_region in STYLE_REGIONS,
              f"--style-region must be one of {', '.join(STYLE_REGIONS)}, got {self.style_region!r}"),
+            (self.prefill_pool is None or self.prefill_pool >= 0,
+             f"--prefill-pool must be 0 or more, got {self.prefill_pool}"),
             (self.adversarial_from_step >= 0,
              f"--adversarial-from-step must be 0 or more, got {self.adversarial_from_step}"),
         ]

@@ -52,6 +52,16 @@ class PhotoSplit:
     held_out: tuple[Path, ...]
 
 
+@dataclass
+class TrainingBatch:
+    """One batch on the training device: images (B,3,S,S) RGB [0,1], holes (B,1,S,S) 1 = hole, and fill: the
+    hole's classical pre-fill (B,3,S,S) RGB [0,1], pixels outside the hole = the image's, or None (zeros)."""
+
+    images: Tensor
+    holes: Tensor
+    fill: Tensor | None
+
+
 def list_photos(root: str | Path) -> list[Path]:
     """Every file under ``root`` (recursive) with a supported photo extension, sorted by path."""
     folder = Path(root)

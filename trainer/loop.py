@@ -53,10 +53,11 @@ from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
-from trainer.arches import Preview, StepContext, check
+from trainer.arches import Preview, StepContext, check, input_fill
 from trainer.budget import (
     MIN_SCORED_PAIRS,
     MIN_USEFUL_STEPS,
+    POOL_SHARE,
     READING_SHARE,
     SCORING_SHARE,
     TIMING_STEPS,
@@ -71,17 +72,21 @@ from trainer.checkpoint import (
     set_rng_state,
 )
 from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, TrainConfig
-from trainer.data import BatchSampler, BatchSource, PhotoCache, split_folder
+from trainer.data import BatchSampler, BatchSource, PhotoCache, TrainingBatch, split_folder
 from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
 from trainer.errors import NAME_RE, ConfigError
 from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
+from trainer.prefill_pool import PrefilledPool, pool_size_for
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
 
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
                     "clip_grad", "compile", "keep_unhelpful")
 """Settings a resumed run may change; everything else comes from the checkpoint."""
+POOL_SEED_OFFSET = 7000
+"""The pool of pre-filled samples draws from photo and mask streams seeded ``seed + POOL_SEED_OFFSET``, apart from the
+run's own, so a resumed run rebuilds the same pool."""
 EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
 """Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
 
@@ -199,6 +204,10 @@ class Trainer:
         """Seconds per part of the step ("generator forward", "backward", ...) when set to a dict (benchmarks)."""
         self.last_preview: Preview | None = None
         """The latest step's preview (written every ``preview_every`` steps)."""
+        self.pool: PrefilledPool | None = None
+        """The pre-filled training samples the run trains on, when it uses a pool (`trainer.prefill_pool`)."""
+        self._pool_state: dict | None = None
+        """The pool's position from the checkpoint being resumed (applied once the pool is rebuilt)."""
 
     # ------------------------------------------------------------------ setup
 
@@ -316,7 +325,11 @@ class Trainer:
         scored = cfg.evaluate and self.dist.is_main
         self._held_out = held_out_images(self.split.held_out, cfg.size, self.progress.log) if scored else []
         self._phase("reading", total, total)
-        seed = cfg.seed + 1000 * self.dist.rank
+        self.batches = self._batch_source(cfg.seed + 1000 * self.dist.rank, cfg.resolved_workers(self.device.type))
+
+    def _batch_source(self, seed: int, prefetch: int = 0) -> BatchSource:
+        """Crops of the cached photos and holes (the ``masks`` folder's or procedural ones), streams seeded ``seed``."""
+        cfg = self.config
         photos = BatchSampler(self.cache, size=cfg.size, batch=self.batch, device=self.device, seed=seed)
         if cfg.masks:
             try:
@@ -327,7 +340,44 @@ class Trainer:
                 raise ConfigError(str(exc)) from exc
         else:
             masks = MaskSampler(cfg.size, seed=seed + 500, device=self.device)
-        self.batches = BatchSource(photos, masks, prefetch=cfg.resolved_workers(self.device.type))
+        return BatchSource(photos, masks, prefetch=prefetch)
+
+    def _build_pool(self) -> None:
+        """Make the pool of pre-filled training samples when the run uses one (``prefill_pool``; automatic: with a
+        time budget and the PatchMatch fill, sized on the first batch's pre-fill time to `POOL_SHARE` of the
+        budget). The pool's size is stored in the config, so a resumed run rebuilds the same pool."""
+        cfg = self.config
+        samples = cfg.prefill_pool
+        seconds = self.budget.seconds
+        if samples is None:
+            samples = None if seconds is not None and cfg.input_fill == "patchmatch" else 0
+        if samples == 0:
+            cfg.prefill_pool = 0
+            return
+        if cfg.input_fill in (None, "zeros"):
+            raise ConfigError("--prefill-pool needs a pre-fill in the hole (--input-fill), not zeros")
+        assert cfg.input_fill is not None, "setup resolves the input fill"
+        source = self._batch_source(cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET)
+        started = time.perf_counter()
+        first = None
+        if samples is None:
+            assert seconds is not None, "an automatic pool is made only for a run with a time budget"
+            images, holes = source.next()
+            filled = input_fill(cfg.input_fill, images, holes)
+            assert filled is not None, "a classical fill fills"
+            first = (images, holes, filled)
+            samples = pool_size_for(seconds, (time.perf_counter() - started) / len(images), self.batch)
+        fresh = self._pool_state is None and seconds is not None
+        self.pool = PrefilledPool.build(
+            source, cfg.input_fill, samples, seed=cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET,
+            progress=lambda done, total: self._phase("pre-filling", done, total), first=first,
+            deadline=started + POOL_SHARE * seconds if fresh and seconds is not None else None,
+        )
+        source.close()
+        cfg.prefill_pool = len(self.pool)  # fixed from here on (stored in checkpoints)
+        if self._pool_state is not None:
+            self.pool.load_state_dict(self._pool_state)
+        self._phase("pre-filling", len(self.pool), len(self.pool))
 
     def _refuse_a_kept_run(self) -> None:
         """ConfigError when the run folder already holds a checkpoint: a new run would overwrite an earlier one that
@@ -406,6 +456,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "rng": rng_state(),
             "samplers": self.batches.state_dict(),
+            "pool": self.pool.state_dict() if self.pool is not None else None,
             "world_size": self.dist.world_size,
             "finished": self.finished,
         }
@@ -427,6 +478,7 @@ class Trainer:
         if int(state.get("world_size", 1)) == self.dist.world_size:
             set_rng_state(state["rng"])
             self.batches.load_state_dict(state["samplers"])
+            self._pool_state = state.get("pool")
         else:  # another process count: fresh streams, offset so earlier batches are not repeated
             self.progress.log("resuming with a different number of processes: data order restarts")
 
@@ -446,12 +498,20 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
-    def next_batch(self) -> tuple[Tensor, Tensor]:
-        """(images (B,3,S,S) RGB [0,1], holes (B,1,S,S) 1 = hole) on the device."""
-        with self.part("data"):
-            images, holes = self.batches.next()
-            return (images.contiguous(memory_format=self.memory_format),
-                    holes.contiguous(memory_format=self.memory_format))
+    def next_batch(self) -> TrainingBatch:
+        """The next batch on the device, its holes pre-filled with the run's input fill: from the pool when the run
+        uses one, else fresh crops and holes."""
+        if self.pool is not None:
+            with self.part("data"):
+                batch = self.pool.next()
+        else:
+            with self.part("data"):
+                images, holes = self.batches.next()
+            with self.part("input fill"):
+                batch = TrainingBatch(images, holes, input_fill(self.config.input_fill, images, holes))
+        fmt = self.memory_format
+        return TrainingBatch(batch.images.contiguous(memory_format=fmt), batch.holes.contiguous(memory_format=fmt),
+                             None if batch.fill is None else batch.fill.contiguous(memory_format=fmt))
 
     def _set_lr(self) -> None:
         lr = self.config.lr_at(self.step, self.base_lr)
@@ -492,12 +552,12 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.clip_grad)
             self.scaler.step(optimizer)
 
-    def train_step(self, images: Tensor, holes: Tensor) -> dict[str, Tensor]:
+    def train_step(self, batch: TrainingBatch) -> dict[str, Tensor]:
         """One optimisation step on a batch (the architecture's recipe); returns detached loss tensors (not yet
         read back)."""
         self._set_lr()
         self.context.step = self.step
-        result = self.recipe.step(self.context, images, holes)
+        result = self.recipe.step(self.context, batch)
         self.last_preview = result.preview
         self.scaler.update()
         self.step += 1
@@ -550,12 +610,14 @@ class Trainer:
         if self.resume_state is not None and ((self.resume_state.get("finished") and not self._new_limit)
                                               or (steps is not None and self.step >= steps)):
             return self._already_finished()
+        self._build_pool()
         self._prepare_scoring()
         self.progress.emit(
             "start", model=self.arch, name=self.run_name, device=str(self.device), steps=steps,
             minutes=cfg.minutes, scoring_s=self.budget.scoring_s, batch=self.batch,
             world_size=self.dist.world_size, photos=len(self.cache), held_out=len(self.split.held_out),
             skipped=len(self.cache.skipped), run_dir=str(self.run_dir), resumed_from=self.step,
+            prefilled_samples=len(self.pool) if self.pool is not None else 0,
         )
         self._phase("training", 0, 0)
         self._session_start_step = self.step
@@ -571,8 +633,7 @@ class Trainer:
         reason = self._should_stop(signals, steps)
         while reason is None:
             step_t0 = time.perf_counter()
-            images, holes = self.next_batch()
-            losses = self.train_step(images, holes)
+            losses = self.train_step(self.next_batch())
             for k, v in losses.items():
                 sums[k] = sums[k] + v if k in sums else v.clone()
             count += 1
@@ -635,13 +696,14 @@ class Trainer:
             dist.barrier()
 
     def _phase(self, name: str, done: int, total: int) -> None:
-        """A ``phase`` event ("reading" photos, "training", "scoring" pairs) with its progress: at most twice a
-        second within a phase, and always a phase's first event and the last."""
+        """A ``phase`` event ("reading" photos, "pre-filling" the pool's samples, "training", "scoring" pairs) with
+        its progress: at most twice a second within a phase, and always a phase's first event and the last."""
         now = time.perf_counter()
         if name == self._phase_name and 0 < done < total and now - self._phase_t < 0.5:
             return
         self._phase_t, self._phase_name = now, name
-        message = {"reading": f"Reading photos: {done} of {total}...", "training": "Training...",
+        message = {"reading": f"Reading photos: {done} of {total}...",
+                   "pre-filling": f"Pre-filling training holes: {done} of {total}...", "training": "Training...",
                    "scoring": f"Scoring before and after: {done} of {total} held-out pairs..."}[name]
         self.progress.emit("phase", name=name, done=done, total=total, message=message)
 

@@ -2,9 +2,11 @@
 
 JSON mode writes one object per line to stdout and nothing else there; each has ``"event"`` plus fields:
 
-- ``phase``: name ("reading" photos, "training", "scoring" held-out pairs), done, total (of that phase), message
+- ``phase``: name ("reading" photos, "pre-filling" training samples, "training", "scoring" held-out pairs), done,
+  total (of that phase), message
 - ``start``: model, device, steps (int or null), minutes (float or null; the whole run's budget), scoring_s (the
-  seconds kept for the before/after scoring at the end), batch, photos, held_out, run_dir
+  seconds kept for the before/after scoring at the end), batch, photos, held_out, run_dir, prefilled_samples (the
+  pool's samples; 0 without a pool)
 - ``estimate`` (after the first timed steps): steps_expected (the step the run should reach), step_s (seconds per
   step), images_per_s, minimum (the fewest steps worth a run), enough (bool), needed_minutes (null when enough)
 - ``step``: step, steps (null when only a time budget is set), steps_expected, losses {name: float}, lr,
@@ -123,7 +125,7 @@ class Progress:
         bar = self._bar
         if bar is None or bar.desc != name:
             self.close()
-            units = {"reading": "photo", "training": "step", "scoring": "pair"}
+            units = {"reading": "photo", "pre-filling": "sample", "training": "step", "scoring": "pair"}
             unit = units.get(name, "it") if isinstance(name, str) else "it"
             total = fields.get("total") or None
             bar = self._bar = tqdm(total=total, desc=name, unit=unit, dynamic_ncols=True, file=sys.stderr)

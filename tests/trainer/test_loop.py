@@ -35,13 +35,13 @@ def test_every_registered_network_steps_forward_and_backward(tmp_path, arch, pre
     trainer = Trainer(config, export=False)
     trainer.setup()
     before = [p.detach().clone() for p in trainer.generator.parameters()]
-    images, holes = trainer.next_batch()
-    losses = trainer.train_step(images, holes)
+    batch = trainer.next_batch()
+    losses = trainer.train_step(batch)
     assert "total" in losses and all(torch.isfinite(value).all() for value in losses.values())
     assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters(), strict=True))
     preview = trainer.last_preview
-    assert preview.completed.shape == images.shape and preview.alpha.shape == images.shape
+    assert preview.completed.shape == batch.images.shape and preview.alpha.shape == batch.images.shape
     assert trainer.step == 1
 
 
@@ -54,9 +54,9 @@ def test_overfit_lowers_loss(tmp_path, model, batch, steps):
     trainer = Trainer(config, export=False)
     trainer.setup()
     assert trainer.amp_dtype is None
-    images, holes = trainer.next_batch()
-    assert images.shape == (batch, 3, 256, 256) and holes.shape == (batch, 1, 256, 256)
-    losses = [trainer.train_step(images, holes) for _ in range(steps)]
+    fixed = trainer.next_batch()
+    assert fixed.images.shape == (batch, 3, 256, 256) and fixed.holes.shape == (batch, 1, 256, 256)
+    losses = [trainer.train_step(fixed) for _ in range(steps)]
     totals = [float(step["total"]) for step in losses]
     assert all(np.isfinite(totals))
     assert totals[-1] < totals[0], totals
@@ -159,7 +159,7 @@ def test_telea_input_fill_fills_the_hole_only():
 def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     """L1 + TV only before ``texture_from_step``, then VGG on the finest scale; the generator sees the Telea fill;
     a run from random initialisation resolves its input fill to zeros unless told otherwise."""
-    import trainer.arches.dfnet as recipe_module
+    import trainer.loop as loop_module
 
     photos = str(write_photo_folder(tmp_path / "photos"))
     config = TrainConfig(arch="dfnet", data=photos, init="random", batch=2, device="cpu", warmup_steps=0,
@@ -168,10 +168,10 @@ def test_recipe_texture_schedule_and_telea_fill(tmp_path, monkeypatch):
     trainer = Trainer(config, export=False)
     trainer.setup()
     seen = []
-    real_fill = recipe_module.input_fill
-    monkeypatch.setattr(recipe_module, "input_fill", lambda kind, *a: seen.append(kind) or real_fill(kind, *a))
-    first = trainer.train_step(*trainer.next_batch())
-    second = trainer.train_step(*trainer.next_batch())
+    real_fill = loop_module.input_fill
+    monkeypatch.setattr(loop_module, "input_fill", lambda kind, *a: seen.append(kind) or real_fill(kind, *a))
+    first = trainer.train_step(trainer.next_batch())
+    second = trainer.train_step(trainer.next_batch())
     assert first["perceptual"] == 0 and first["style"] == 0
     assert second["perceptual"] > 0 and second["style"] > 0
     assert seen == ["telea", "telea"]
@@ -194,8 +194,9 @@ def test_dmfn_trains_and_predicts_on_the_telea_fill(tmp_path, monkeypatch):
     real_forward = trainer.generator.forward
     monkeypatch.setattr(trainer.generator, "forward", lambda *a, fill=None: fills.append(fill) or real_forward(
         *a, fill=fill))
-    images, holes = trainer.next_batch()
-    trainer.train_step(images, holes)
+    batch = trainer.next_batch()
+    trainer.train_step(batch)
+    images, holes = batch.images, batch.holes
     telea = recipe_module.input_fill("telea", images, holes)
     torch.testing.assert_close(fills[0], telea * 2 - 1)
     recipe_for("dmfn").predict(trainer.generator, images, holes, "telea")
@@ -217,7 +218,8 @@ def test_dmfn_from_random_initialisation_starts_at_its_pre_fill(tmp_path):
                              precision="fp32", evaluate=False, input_fill=fill, run_dir=str(tmp_path / fill))
         runs[fill] = Trainer(config, export=False)
         runs[fill].setup()
-    images, holes = runs["telea"].next_batch()
+    batch = runs["telea"].next_batch()
+    images, holes = batch.images, batch.holes
     inside = holes.bool().expand_as(images)
     completed = recipe.predict(runs["telea"].generator, images, holes, "telea")
     torch.testing.assert_close(completed[inside], input_fill("telea", images, holes)[inside], atol=1e-6, rtol=0)
@@ -233,13 +235,13 @@ def test_dmfn_warm_up_then_adversarial_at_128_px(tmp_path):
                          adversarial_from_step=1, run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
     trainer.setup()
-    images, holes = trainer.next_batch()
-    assert images.shape == (1, 3, 128, 128)
+    batch = trainer.next_batch()
+    assert batch.images.shape == (1, 3, 128, 128)
     before = [p.detach().clone() for p in trainer.discriminator.parameters()]
-    warm_up = trainer.train_step(images, holes)
+    warm_up = trainer.train_step(batch)
     assert warm_up["adv"] == 0 and warm_up["fm_dis"] == 0 and warm_up["d"] == 0 and warm_up["mae"] > 0
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters(), strict=True))
-    full = trainer.train_step(images, holes)
+    full = trainer.train_step(batch)
     assert full["adv"] > 0 and full["fm_dis"] > 0 and full["d"] > 0
     assert not all(torch.equal(a, b) for a, b in zip(before, trainer.discriminator.parameters(), strict=True))
 
@@ -284,7 +286,7 @@ def test_a_dmfn_step_minimises_the_weighted_total(tmp_path):
                          texture_weight=0.1, run_dir=str(tmp_path / "run"))
     trainer = Trainer(config, export=False)
     trainer.setup()
-    terms = trainer.train_step(*trainer.next_batch())
+    terms = trainer.train_step(trainer.next_batch())
     assert terms["adv"] > 0  # the paper's schedule: the discriminator from the first step
     expected = (terms["mae"] + 2.5 * (terms["self_guided"] + terms["fm_vgg"]) + 0.1 * terms["align"]
                 + 5 * terms["fm_dis"] + 0.03 * terms["adv"])

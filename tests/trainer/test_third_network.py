@@ -53,7 +53,8 @@ class TinyRecipe(Recipe):
     arch = "tiny"
     options_type = TinyOptions
 
-    def step(self, ctx, images, holes):
+    def step(self, ctx, batch):
+        images, holes = batch.images, batch.holes
         with ctx.autocast(), ctx.part("generator forward"):
             completed = ctx.generator(images, holes).float()
         with ctx.part("loss forward"):

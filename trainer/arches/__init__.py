@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
     from trainer.config import TrainConfig
+    from trainer.data import TrainingBatch
     from trainer.vgg import VGG19Features
 
 
@@ -147,9 +148,10 @@ class Recipe:
         """Adjust a freshly (randomly) initialised generator before a run from random initialisation trains it with
         the hole pre-filled by ``input_fill`` ("zeros" = none)."""
 
-    def step(self, ctx: StepContext, images: Tensor, holes: Tensor) -> StepResult:
-        """One optimisation step on a batch (images (N,3,S,S) RGB in [0, 1], holes (N,1,S,S) 1 = hole) through
-        ``ctx``'s networks, optimisers and helpers; returns the detached losses and the preview."""
+    def step(self, ctx: StepContext, batch: TrainingBatch) -> StepResult:
+        """One optimisation step on a batch (its images, holes and the holes' pre-fill in the run's input fill, see
+        `trainer.data.TrainingBatch`) through ``ctx``'s networks, optimisers and helpers; returns the detached losses
+        and the preview."""
         raise NotImplementedError
 
     def predict(self, network: nn.Module, image01: Tensor, hole: Tensor, fill: str | None) -> Tensor:

@@ -12,6 +12,7 @@ from engine.prefill import INPUT_FILLS
 from trainer import losses
 from trainer.arches import Preview, Recipe, RecipeOptions, StepContext, StepResult, input_fill, register_recipe
 from trainer.config import TEXTURE_SCALES
+from trainer.data import TrainingBatch
 
 
 @dataclass(frozen=True)
@@ -84,15 +85,14 @@ class DFNetRecipe(Recipe):
         return replace(paper, perceptual=paper.perceptual * weight, style=paper.style * weight,
                        style_hole=paper.style_hole * weight)
 
-    def step(self, ctx: StepContext, images: Tensor, holes: Tensor) -> StepResult:
+    def step(self, ctx: StepContext, batch: TrainingBatch) -> StepResult:
         options = ctx.options
         assert isinstance(options, DFNetOptions), "the loop passes the options of this recipe's options_type"
         assert ctx.vgg is not None, "the loop builds the VGG of a recipe with vgg_layers"
-        with ctx.part("input fill"):
-            fill = input_fill(options.input_fill, images, holes)
+        images, holes = batch.images, batch.holes
         with ctx.autocast():
             with ctx.part("generator forward"):
-                output = ctx.generator(images, holes, fill=fill)
+                output = ctx.generator(images, holes, fill=batch.fill)
             with ctx.part("loss forward"):
                 terms = losses.dfnet_losses(output, images, holes, ctx.vgg, weights=self.loss_weights(options),
                                             texture_scales=self.texture_scales(options, ctx.step),

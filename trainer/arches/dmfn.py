@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from engine.prefill import INPUT_FILLS
 from trainer import losses
 from trainer.arches import Preview, Recipe, RecipeOptions, StepContext, StepResult, input_fill, register_recipe
+from trainer.data import TrainingBatch
 
 ADVERSARIAL_NEVER = 10**9
 """An ``adversarial_from_step`` no run reaches: a reconstruction-only run, without the discriminator."""
@@ -97,16 +98,16 @@ class DMFNRecipe(Recipe):
         paper = losses.DMFNLossWeights()
         return replace(paper, lam=paper.lam * options.texture_weight, gamma=paper.gamma * options.texture_weight)
 
-    def step(self, ctx: StepContext, images: Tensor, holes: Tensor) -> StepResult:
+    def step(self, ctx: StepContext, batch: TrainingBatch) -> StepResult:
         """Discriminator step (RaGAN), then generator step; real and completed images go through the
         discriminator in separate calls so its BatchNorm never mixes them. Before ``adversarial_from_step`` only
         the generator steps, on the losses that need no discriminator."""
         options = ctx.options
         assert isinstance(options, DMFNOptions), "the loop passes the options of this recipe's options_type"
         assert ctx.vgg is not None, "the loop builds the VGG of a recipe with vgg_layers"
+        images, holes = batch.images, batch.holes
         real = images * 2.0 - 1.0
-        with ctx.part("input fill"):
-            fill = _to_signed(input_fill(options.input_fill, images, holes))
+        fill = _to_signed(batch.fill)
         with ctx.autocast(), ctx.part("generator forward"):
             out = ctx.generator(real, holes, fill=fill)
         weights = self.loss_weights(options)
