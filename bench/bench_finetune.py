@@ -1,7 +1,7 @@
 """Does fine-tuning on a folder of one kind of photo pay off? Held-out scores before and after, per time budget.
 
     python bench/bench_finetune.py --photos DIR [--minutes 10,30] [--held-out N] [--size PX] [--pairs-per-bin N]
-                                   [--seed S] [--threads N] [--json OUT]
+                                   [--seed S] [--threads N] [--arm LABEL=ARGS ...] [--json OUT]
 
 DIR holds photos of one kind (one street's buildings, one beach). Their names, sorted (subfolders included), are
 split into the user's photos and held-out photos: every third name is held out (at least 6), or ``--held-out N``
@@ -11,7 +11,9 @@ weights) is fine-tuned on the user's photos with the trainer's own command, in a
     fusionpaint train --model dfnet --init default --data USER-PHOTOS --minutes M --size PX --seed S --name ...
                       --json-progress --keep-unhelpful
 
-(``--keep-unhelpful`` so that every budget's model is scored here, whatever the run's own verdict.) Then the
+(``--keep-unhelpful`` so that every budget's model is scored here, whatever the run's own verdict.) ``--arm
+LABEL=ARGS`` (repeatable) compares recipes at equal time: every budget is run once per arm, with ARGS added to that
+command, and each arm's models are scored beside the others. Then the
 default model, every fine-tuned model and the classical fills (patchmatch, opencv-telea, opencv-ns) are scored on
 the held-out photos with ``fusionpaint evaluate --lasso``'s scoring (`trainer.evaluate.evaluate`: seeded lasso
 object-removal holes in the 03-08, 08-15 and 15-25 % area bins, ``--pairs-per-bin`` per bin; default one per
@@ -34,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -98,13 +101,15 @@ def cpu_description() -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
-def fine_tune(photos: Path, minutes: float, *, size: int, seed: int, home: Path, threads: int | None) -> dict:
-    """Run ``fusionpaint train`` on ``photos`` for ``minutes`` in a fresh process with ``FUSIONPAINT_HOME`` = ``home``;
-    returns the run's figures (its run folder is deleted, its exported model kept)."""
-    name = f"bench-{minutes:g}min"
+def fine_tune(photos: Path, minutes: float, *, size: int, seed: int, home: Path, threads: int | None,
+              arm: str = "", extra: tuple[str, ...] = ()) -> dict:
+    """Run ``fusionpaint train`` (with the ``extra`` arguments of the ``arm``, a label) on ``photos`` for ``minutes``
+    in a fresh process with ``FUSIONPAINT_HOME`` = ``home``; returns the run's figures (its run folder is deleted,
+    its exported model kept)."""
+    name = f"bench-{arm + '-' if arm else ''}{minutes:g}min"
     command = [sys.executable, str(ROOT / "main.py"), "train", "--model", ARCH, "--init", "default",
                "--data", str(photos), "--minutes", f"{minutes:g}", "--size", str(size), "--seed", str(seed),
-               "--name", name, "--json-progress", "--keep-unhelpful"]
+               "--name", name, "--json-progress", "--keep-unhelpful", *extra]
     env = {**os.environ, "FUSIONPAINT_HOME": str(home)}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
@@ -131,6 +136,8 @@ def fine_tune(photos: Path, minutes: float, *, size: int, seed: int, home: Path,
         shutil.rmtree(done["run_dir"], ignore_errors=True)  # its checkpoint is not needed here
     return {
         "minutes": minutes,
+        "arm": arm,
+        "train_args": " ".join(extra),
         "name": name,
         "exit_code": process.returncode,
         "error": events.get("error", {}).get("message"),
@@ -140,6 +147,7 @@ def fine_tune(photos: Path, minutes: float, *, size: int, seed: int, home: Path,
         "batch": batch,
         "training_s": train_s,
         "images_per_s": steps * batch / train_s if steps and batch and train_s else None,
+        "prefilled_samples": start.get("prefilled_samples"),
         "helped": done.get("helped"),
         "verdict": done.get("summary"),
         "weights": done.get("weights"),
@@ -157,15 +165,16 @@ def _cell(value: float | int | None, key: str) -> str:
 
 def runs_table(runs: list[dict]) -> str:
     """Markdown: one row per budget with its wall time, steps, images/s and the run's own verdict."""
-    lines = ["| budget | wall time | within 10 % | steps | images/s | run's verdict |",
-             "|---|---|---|---:|---:|---|"]
+    lines = ["| budget | arm | wall time | within 10 % | steps | images/s | pre-filled samples | run's verdict |",
+             "|---|---|---|---|---:|---:|---:|---|"]
     for run in runs:
         verdict = run["verdict"] or (f"failed (exit {run['exit_code']}): {run['error']}" if run["error"]
                                      else f"exit {run['exit_code']}")
         rate = "-" if run["images_per_s"] is None else f"{run['images_per_s']:.2f}"
-        lines.append(f"| {run['minutes']:g} min | {run['wall_s'] / 60:.1f} min | "
+        arm = f"{run['arm']}: `{run['train_args']}`" if run["train_args"] else (run["arm"] or "defaults")
+        lines.append(f"| {run['minutes']:g} min | {arm} | {run['wall_s'] / 60:.1f} min | "
                      f"{'yes' if run['within_budget'] else '**no**'} | {run['steps'] or '-'} | {rate} | "
-                     f"{verdict.replace('|', '/')} |")
+                     f"{run.get('prefilled_samples') or 0} | {verdict.replace('|', '/')} |")
     return "\n".join(lines)
 
 
@@ -203,8 +212,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="lasso holes scored per area bin (default: one per held-out photo)")
     parser.add_argument("--seed", type=int, default=0, help="the training runs' seed (default 0)")
     parser.add_argument("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--arm", action="append", metavar="LABEL=ARGS",
+                        help="a recipe to compare: LABEL and extra `fusionpaint train` arguments, e.g. "
+                        "'hole=--style-region hole --texture-weight 0.3'; repeat for several (each runs every budget; "
+                        "default: one run per budget with the trainer's defaults)")
     parser.add_argument("--json", metavar="OUT", help="also write everything as JSON")
     args = parser.parse_args(argv)
+    arms: list[tuple[str, tuple[str, ...]]] = []
+    for text in args.arm or []:
+        label, _, extra = text.partition("=")
+        if not label or not label.replace("-", "").isalnum():
+            parser.error(f"--arm: expected LABEL=ARGS with a label of letters, digits and '-', got '{text}'")
+        arms.append((label, tuple(shlex.split(extra))))
+    arms = arms or [("", ())]
     try:
         budgets = [float(m) for m in args.minutes.split(",") if m.strip()]
     except ValueError:
@@ -228,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         user_dir = link_photos(user, root, scratch / "user")
         held_dir = link_photos(held, root, scratch / "held-out")
-        runs = [fine_tune(user_dir, m, size=args.size, seed=args.seed, home=scratch / "home", threads=args.threads)
-                for m in budgets]
+        runs = [fine_tune(user_dir, m, size=args.size, seed=args.seed, home=scratch / "home", threads=args.threads,
+                          arm=label, extra=extra) for label, extra in arms for m in budgets]
         labels = {ARCH: f"{ARCH} (default, before)"}
-        labels.update({run["weights"]: f"{ARCH} + {run['minutes']:g} min" for run in runs if run["weights"]})
+        labels.update({run["weights"]: f"{ARCH} + {run['minutes']:g} min{' ' + run['arm'] if run['arm'] else ''}"
+                       for run in runs if run["weights"]})
         print(f"scoring {len(labels) + len(CLASSICAL)} models on {len(held)} held-out photos, {pairs} lasso holes "
               f"per bin", file=sys.stderr, flush=True)
         report = evaluate([*labels, "patchmatch"], held_dir, lasso=True, masks_per_photo=math.ceil(pairs / len(held)),

@@ -48,14 +48,17 @@ def test_the_photos_are_linked_in_place_not_copied(tmp_path):
 
 def test_tables_have_a_row_per_budget_and_per_bin_and_model():
     runs = [
-        {"minutes": 10.0, "wall_s": 590.0, "within_budget": True, "steps": 40, "images_per_s": 0.15,
-         "verdict": "Fine-tuning helped: hole L1 9.00% -> 8.00%", "exit_code": 0, "error": None},
-        {"minutes": 0.5, "wall_s": 20.0, "within_budget": True, "steps": None, "images_per_s": None,
-         "verdict": None, "exit_code": 2, "error": "a 0.5-minute budget buys about 2 training steps"},
+        {"minutes": 10.0, "arm": "", "train_args": "", "wall_s": 590.0, "within_budget": True, "steps": 40,
+         "images_per_s": 0.15, "prefilled_samples": 88, "verdict": "Fine-tuning helped: hole L1 9.00% -> 8.00%",
+         "exit_code": 0, "error": None},
+        {"minutes": 0.5, "arm": "hole", "train_args": "--style-region hole", "wall_s": 20.0, "within_budget": True,
+         "steps": None, "images_per_s": None, "verdict": None, "exit_code": 2,
+         "error": "a 0.5-minute budget buys about 2 training steps"},
     ]
     text = runs_table(runs)
-    assert "| 10 min | 9.8 min | yes | 40 | 0.15 | Fine-tuning helped" in text
-    assert "| 0.5 min | 0.3 min | yes | - | - | failed (exit 2): a 0.5-minute budget" in text
+    assert "| 10 min | defaults | 9.8 min | yes | 40 | 0.15 | 88 | Fine-tuning helped" in text
+    assert ("| 0.5 min | hole: `--style-region hole` | 0.3 min | yes | - | - | 0 | failed (exit 2): a 0.5-minute "
+            "budget") in text
     row = {"count": 2, **{key: 0.5 for key, _ in TABLE_COLUMNS}, "psnr": None}
     report = {"bins": {"03-08": 2}, "models": {m: {"bins": {"03-08": row}, "all": row} for m in ("a", "b")}}
     lines = metrics_table(report).splitlines()
