@@ -107,7 +107,7 @@ class ModelPicker:
         skipped = skipped_user_models()
         for spec in self._specs:
             label = spec.title if spec.has_weights else f"{spec.title} (no weights)"
-            if spec.card is not None and spec.card.get("helped") is False:
+            if spec.card is not None and spec.card.helped is False:
                 label += " - no better than before fine-tuning"
             self.model_combo.addItem(label, spec.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)

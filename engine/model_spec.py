@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from engine.model_card import ModelCard
+
 FEATHERED_ALPHA = "feathered hole mask (not learned): 1 inside the hole, fading to 0 across a narrow band outside"
 """What the composition map means for a model without a learned alpha and with a seam band (the default meaning)."""
 
@@ -93,7 +95,7 @@ class ModelSpec:
     build: Callable[[], torch.nn.Module] | None = field(default=None, compare=False, repr=False)
     forward: NetworkForward | None = field(default=None, compare=False, repr=False)
     fill: ClassicalFill | None = field(default=None, compare=False, repr=False)
-    card: dict | None = field(default=None, compare=False)
+    card: ModelCard | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if (self.build is None) != (self.forward is None) or (self.build is None) == (self.fill is None):

@@ -28,6 +28,8 @@ from engine.inpainter import Inpainter
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
+"""``progress(fraction, message)``: fraction of the job done in 0..1 and what is being done; called on the thread
+that runs the job (the engine worker's)."""
 
 #: Smallest side a network is run at: a crop of a tiny photo is reflect-padded up to it, so the deepest feature
 #: maps keep more than one pixel (DMFN's InstanceNorm needs that).

@@ -14,7 +14,6 @@ import functools
 import importlib
 import json
 import pkgutil
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ import engine.models
 from engine import model_spec
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
+from engine.model_card import ZEROS, ModelCard
 from engine.model_spec import ModelSpec
 from engine.paths import user_models_dir
 from engine.prefill import INPUT_FILLS
@@ -70,61 +70,26 @@ def parameter_count(spec: ModelSpec) -> int:
     return sum(p.numel() for p in network.parameters())
 
 
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _check_card(card: dict, weights: Path) -> None:
-    """WeightsError naming the card when a field the registry uses has the wrong type."""
-    name, sha, arch, license_ = card.get("name"), card.get("sha256"), card.get("arch"), card.get("license")
-    problem = None
-    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
-        problem = "'name' must be a short text"
-    elif sha is not None and not (isinstance(sha, str) and _SHA256_RE.match(sha)):
-        problem = "'sha256' must be 64 hexadecimal digits"
-    elif arch is not None and not isinstance(arch, str):
-        problem = "'arch' must be text"
-    elif license_ is not None and not isinstance(license_, str):
-        problem = "'license' must be text"
-    else:
-        try:
-            _card_input_fill(card, None)
-        except ValueError as exc:
-            problem = str(exc)
-    if problem:
-        raise WeightsError(f"model card {weights.with_suffix('.json')}: {problem}")
-
-
-def _fine_tuned_spec(weights: Path, card: dict | None) -> ModelSpec:
-    if card is not None:
-        _check_card(card, weights)
-    arch = read_arch(weights) or (card or {}).get("arch") or _guess_arch(weights)
+def _fine_tuned_spec(weights: Path, card: ModelCard | None) -> ModelSpec:
+    arch = read_arch(weights) or (card.arch if card else None) or _guess_arch(weights)
     archs = [spec.arch for spec in trainable_specs()]
     if arch not in archs:
         raise WeightsError(f"weights file {weights} does not say which architecture it is, and its tensors fit "
                            f"neither {' nor '.join(archs)}")
     base = network_spec(arch)
-    card = card or {}
+    name = (card.name if card else None) or weights.stem
+    fill = card.input_fill if card else None
     return replace(
         base,
-        name=card.get("name", weights.stem),
-        title=f"{card.get('name', weights.stem)} (fine-tuned {base.title.split(' ')[0]})",
+        name=name,
+        title=f"{name} (fine-tuned {base.title.split(' ')[0]})",
         weights_file=weights,
-        sha256=card.get("sha256"),
-        license=card.get("license", "fine-tuned by the user; inherits the base weights' license"),
-        training_data=str(card.get("data", "user photos")),
-        input_fill=_card_input_fill(card, base.input_fill),
+        sha256=card.sha256 if card else None,
+        license=(card.license if card else None) or "fine-tuned by the user; inherits the base weights' license",
+        training_data=(card.data if card else None) or "user photos",
+        input_fill=base.input_fill if fill is None else (None if fill == ZEROS else fill),
         card=card,
     )
-
-
-def _card_input_fill(card: dict, default: str | None) -> str | None:
-    """The card's ``input_fill`` ("zeros" or absent = None, or one of `INPUT_FILLS`); ValueError otherwise."""
-    value = card.get("input_fill", default)
-    if value in (None, "zeros"):
-        return None
-    if value not in INPUT_FILLS:
-        raise ValueError(f"unknown input fill {value!r} (known: zeros, {', '.join(INPUT_FILLS)})")
-    return value
 
 
 def _arch_keys() -> dict[str, frozenset[str]]:
@@ -156,9 +121,9 @@ def skipped_user_models() -> dict[Path, str]:
     return dict(_SKIPPED_USER_MODELS)
 
 
-def _read_card(card_path: Path) -> dict | None:
-    """The JSON model card beside a weights file, None when there is none; ValueError naming the card when it is
-    unreadable."""
+def _read_card(card_path: Path) -> ModelCard | None:
+    """The model card beside a weights file, None when there is none; ValueError naming the card when it is
+    unreadable or refused (`engine.model_card.ModelCard.from_dict`)."""
     if not card_path.is_file():
         return None
     try:
@@ -173,7 +138,10 @@ def _read_card(card_path: Path) -> dict | None:
         raise ValueError(f"cannot read model card {card_path}: {exc.strerror or exc}") from None
     if not isinstance(card, dict):
         raise ValueError(f"model card {card_path} is not a JSON object")
-    return card
+    try:
+        return ModelCard.from_dict(card, known_fills=INPUT_FILLS)
+    except ValueError as exc:
+        raise ValueError(f"model card {card_path}: {exc}") from None
 
 
 def _user_model_specs() -> list[ModelSpec]:

@@ -32,10 +32,7 @@ from engine.errors import JobCancelled
 if TYPE_CHECKING:
     from engine.inpainter import Inpainter
     from engine.model_spec import ModelSpec
-    from engine.pipeline import InpaintResult
-
-ProgressCallback = Callable[[float, str], None]
-"""``progress(fraction, message)``: fraction in 0..1; called on the worker thread."""
+    from engine.pipeline import InpaintResult, ProgressCallback
 
 LoadModel = Callable[[str, str], "Inpainter"]
 """``load_model(name_or_path, device) -> Inpainter`` (``engine.registry.load_model``)."""

@@ -1,8 +1,7 @@
 """Export a trained generator as a model the editor can use: ``NAME.safetensors`` + model card ``NAME.json``.
 
-Both go to :func:`engine.paths.user_models_dir`, where :func:`engine.registry.list_models` finds them.
-The card is JSON with at least: name, arch, base_model, data, photo_count, held_out_count, steps, time_s,
-device, size, batch, created (ISO 8601, UTC), metrics_before, metrics_after, helped, summary, license.
+Both go to :func:`engine.paths.user_models_dir`, where :func:`engine.registry.list_models` finds them. The card's
+fields: `engine.model_card.ModelCard`.
 """
 
 from __future__ import annotations
@@ -10,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from engine.files import atomic_write
+from engine.model_card import ModelCard
 from engine.paths import user_models_dir
 from engine.weights import save_weights
-
-CARD_VERSION = 1
 
 
 def model_paths(name: str, folder: Path | None = None) -> tuple[Path, Path]:
@@ -41,29 +40,24 @@ def export_model(
     *,
     name: str,
     arch: str,
-    card: Mapping,
+    card: ModelCard,
     folder: Path | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[Path, Path]:
     """Write the weights (safetensors, floating-point tensors as ``dtype``, metadata arch/name/base_model) and the
-    card; return both paths. ValueError when a tensor is not finite in ``dtype`` (e.g. beyond float16's range).
+    card (its name, arch and creation time set here); return both paths. ValueError when a tensor is not finite in
+    ``dtype`` (e.g. beyond float16's range).
 
     The weights are written first so the registry never sees a card without weights.
     """
     weights_path, card_path = model_paths(name, folder)
-    full_card = {
-        "card_version": CARD_VERSION,
-        "name": name,
-        "arch": arch,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        **dict(card),
-    }
-    metadata = {"name": name, "base_model": str(full_card.get("base_model", ""))}
+    full_card = replace(card, name=name, arch=arch, created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    metadata = {"name": name, "base_model": full_card.base_model or ""}
     state = {k: v.detach().to(dtype) if v.is_floating_point() else v.detach() for k, v in state_dict.items()}
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise ValueError(f"cannot export {name}: {len(bad)} tensor(s) not finite as {dtype}, e.g. {bad[0]}")
     save_weights(weights_path, state, arch=arch, metadata=metadata)
-    text = json.dumps(full_card, indent=2, sort_keys=False, allow_nan=False, default=str) + "\n"
+    text = json.dumps(full_card.to_dict(), indent=2, sort_keys=False, allow_nan=False, default=str) + "\n"
     atomic_write(card_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return weights_path, card_path

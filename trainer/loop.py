@@ -49,6 +49,7 @@ from torch import Tensor, nn
 from engine.device import cpu_bf16_faster, describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import save_image
+from engine.model_card import ModelCard
 from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
@@ -849,34 +850,34 @@ class Trainer:
         if self.export and keep:
             from trainer.export import export_model, free_model_name
 
-            card = {
-                "title": f"{self.run_name} (fine-tuned {self.arch})",
-                "base_model": self._base_description(),
-                "before_model": before_label,
-                "data": str(Path(cfg.data).expanduser().resolve()),
-                "photo_count": len(self.cache),
-                "held_out_count": len(self.split.held_out),
-                "skipped_count": len(self.cache.skipped),
-                "steps": self.step,
-                "batch": self.batch,
-                "world_size": self.dist.world_size,
-                "size": cfg.size,
-                "time_s": round(self.elapsed_before + time_s, 1),
-                "device": describe_device(self.device),
-                "precision": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
-                "metrics_before": result.before,
-                "metrics_after": result.after,
-                "helped": result.helped,
-                "summary": result.summary,
-                "license": "fine-tuned by the user; inherits the license of the base weights",
-                "input_fill": cfg.input_fill,
-                "config": cfg.to_dict(),
-            }
+            card = ModelCard(
+                title=f"{self.run_name} (fine-tuned {self.arch})",
+                base_model=self._base_description(),
+                before_model=before_label,
+                data=str(Path(cfg.data).expanduser().resolve()),
+                photo_count=len(self.cache),
+                held_out_count=len(self.split.held_out),
+                skipped_count=len(self.cache.skipped),
+                steps=self.step,
+                batch=self.batch,
+                world_size=self.dist.world_size,
+                size=cfg.size,
+                time_s=round(self.elapsed_before + time_s, 1),
+                device=describe_device(self.device),
+                precision=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
+                metrics_before=_finite(result.before),
+                metrics_after=_finite(result.after),
+                helped=result.helped,
+                summary=result.summary,
+                license="fine-tuned by the user; inherits the license of the base weights",
+                input_fill=cfg.input_fill,
+                config=_finite(cfg.to_dict()),
+            )
             name = free_model_name(self.run_name)
             if name != self.run_name:
                 self.progress.log(f"a model named {self.run_name} exists already: exported as {name}")
             result.weights, result.card = export_model(
-                generator.state_dict(), name=name, arch=self.arch, card=_finite(card)
+                generator.state_dict(), name=name, arch=self.arch, card=card
             )
             result.model_name = name
         self.progress.emit(

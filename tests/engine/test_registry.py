@@ -135,7 +135,7 @@ def test_fine_tuned_models_are_found_in_the_user_folder(dmfn_state):
     (folder / "my-cats.json").write_text(json.dumps(card))
     (folder / "broken.safetensors").write_bytes(b"not weights")
     spec = get_spec("my-cats")
-    assert spec.status == "fine-tuned" and spec.arch == "dmfn" and spec.card["data"] == "~/Pictures/cats"
+    assert spec.status == "fine-tuned" and spec.arch == "dmfn" and spec.card.data == "~/Pictures/cats"
     assert "my-cats" in [s.name for s in list_models()]
     assert load_model("my-cats", device="cpu").spec.name == "my-cats"
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from engine.model_card import ModelCard
 from engine.registry import build_network, get_spec, list_models, load_model
 from engine.weights import read_arch
 from trainer.config import TrainConfig
@@ -17,9 +18,9 @@ from trainer.loop import train
 def test_export_is_listed_and_loadable():
     torch.manual_seed(0)
     net = build_network("dmfn")
-    card = {"base_model": "dmfn", "data": "/photos", "photo_count": 4, "steps": 2, "time_s": 1.5,
-            "device": "CPU", "metrics_before": {"overall": {"l1_percent": 9.0}},
-            "metrics_after": {"overall": {"l1_percent": 8.0}}, "helped": True}
+    card = ModelCard(base_model="dmfn", data="/photos", photo_count=4, steps=2, time_s=1.5, device="CPU",
+                     metrics_before={"overall": {"l1_percent": 9.0}}, metrics_after={"overall": {"l1_percent": 8.0}},
+                     helped=True)
     weights, card_path = export_model(net.state_dict(), name="my-dmfn", arch="dmfn", card=card)
     assert weights.name == "my-dmfn.safetensors" and card_path.name == "my-dmfn.json"
     assert read_arch(weights) == "dmfn"
@@ -28,7 +29,7 @@ def test_export_is_listed_and_loadable():
     names = [spec.name for spec in list_models()]
     assert "my-dmfn" in names
     spec = get_spec("my-dmfn")
-    assert spec.arch == "dmfn" and spec.card["metrics_after"]["overall"]["l1_percent"] == 8.0
+    assert spec.arch == "dmfn" and spec.card.metrics_after["overall"]["l1_percent"] == 8.0
     model = load_model("my-dmfn", device="cpu")
     assert model.spec.name == "my-dmfn"
 
@@ -37,11 +38,11 @@ def test_half_precision_export_and_its_range_check(tmp_path):
     from engine.weights import load_weights
 
     state = {"w": torch.tensor([1.0, -2.5]), "n": torch.tensor(3)}
-    weights, _ = export_model(state, name="half", arch="dmfn", card={}, folder=tmp_path, dtype=torch.float16)
+    weights, _ = export_model(state, name="half", arch="dmfn", card=ModelCard(), folder=tmp_path, dtype=torch.float16)
     loaded = load_weights(weights)
     assert loaded["w"].dtype == torch.float16 and loaded["n"].dtype == torch.int64
     with pytest.raises(ValueError, match="not finite as torch.float16, e.g. w"):
-        export_model({"w": torch.tensor([1e6])}, name="big", arch="dmfn", card={}, folder=tmp_path,
+        export_model({"w": torch.tensor([1e6])}, name="big", arch="dmfn", card=ModelCard(), folder=tmp_path,
                      dtype=torch.float16)
     assert not (tmp_path / "big.safetensors").exists()
 
