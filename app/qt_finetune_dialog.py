@@ -64,7 +64,9 @@ PREVIEW_COLUMNS = 4
 PREVIEW_HEIGHT = 360
 """Height a preview is shown at, at least, where the dialog's width allows (its content scrolls on a small screen)."""
 _METRIC_ROWS = (("l1_percent_hole", "L1 in hole (%)", "lower"), ("psnr_hole", "PSNR in hole (dB)", "higher"),
-                ("ssim", "SSIM", "higher"), ("bpe", "BPE (%)", "lower"))
+                ("ssim", "SSIM", "higher"), ("bpe", "BPE (%)", "lower"),
+                ("gram_dist", "Texture distance in hole (Gram-d)", "lower"),
+                ("sharpness", "Sharpness in hole (1 = as sharp as the photo)", "closer to 1"))
 
 
 LOSS_NAMES = {

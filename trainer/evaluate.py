@@ -40,6 +40,7 @@ over the photo's, 1 = as sharp, < 1 blurred, > 1 noisier; a bin's value is the r
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -169,6 +170,11 @@ def _bin_sort_key(name: str) -> tuple[int, int, str]:
     return (int(m.group(1)), int(m.group(2)), name) if m else (10**6, 0, name)
 
 
+def _float64(t: Tensor) -> Tensor:
+    """``t`` as float64, moved to the CPU first on Apple MPS (which has no float64)."""
+    return (t.cpu() if t.device.type == "mps" else t).double()
+
+
 def masked_gram_distance(
     pred: dict[str, Tensor], target: dict[str, Tensor], hole: Tensor, layers: Sequence[str] = GRAM_LAYERS
 ) -> float:
@@ -177,8 +183,8 @@ def masked_gram_distance(
     when no layer has a position at least half in the hole."""
     values = []
     for name in layers:
-        fp, ft = pred[name].double(), target[name].double()
-        cover = F.interpolate(hole[None, None].double(), size=fp.shape[-2:], mode="area")[0, 0] >= 0.5
+        fp, ft = _float64(pred[name]), _float64(target[name])
+        cover = F.interpolate(_float64(hole[None, None]), size=fp.shape[-2:], mode="area")[0, 0] >= 0.5
         n = int(cover.sum())
         if n == 0:
             continue
@@ -210,6 +216,13 @@ class FeatureScores:
         gram = masked_gram_distance({k: v[0] for k, v in feats.items()}, {k: v[1] for k, v in feats.items()},
                                     torch.from_numpy(np.ascontiguousarray(hole)).to(self.device))
         return {"vgg_dist": total / len(VGG_DIST_LAYERS), "gram_dist": gram}
+
+
+@functools.lru_cache(maxsize=1)
+def feature_scores(device: torch.device) -> FeatureScores:
+    """The `FeatureScores` of ``device``, built once and kept (the VGG19 to relu5_1, about 80 MB): the fine-tune's
+    timing probe builds it, and the final scoring, which is timed on that probe, does not pay for it again."""
+    return FeatureScores(device)
 
 
 def score_pair(result: np.ndarray, photo: np.ndarray, hole: np.ndarray, features: FeatureScores) -> dict[str, float]:
@@ -511,20 +524,26 @@ def compare_on_pairs(
     deadline: float | None = None,
     pair_s: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    features: FeatureScores | None = None,
 ) -> dict:
     """Score every generator on each pair in turn (all of them on one pair before the next), so that stopping early
     still compares them on the same pairs. A generator given as a `ModelSpec` is that classical fill; ``fill``:
-    DFNet's input fill. The prediction is composited hard (known pixels from the photo) and scored with
-    engine.metrics. Float32, eval mode.
+    DFNet's input fill. The prediction is composited hard (known pixels from the photo) and scored as `evaluate`
+    scores (:func:`score_pair`; ``features``: its VGG19 measures, by default :func:`feature_scores` on ``device``).
+    Float32, eval mode.
 
     ``deadline`` (``time.perf_counter()`` seconds): no pair is started that would end after it; a pair costs the mean
-    of those scored so far (``pair_s`` before the first). ``progress(done, total)`` after each pair.
+    of those scored so far (``pair_s`` before the first), every model's fill and scoring, VGG19 measures included.
+    ``progress(done, total)`` after each pair.
     Returns {"photos": photos scored, "samples": pairs scored, "pairs": pairs offered, "pair_s": mean seconds per
-    pair, NAME: {"overall": {...}, "bins": {"0-10": {..., "count": c}, ...}}}; metric keys: l1_percent, psnr, ssim
-    (whole image), l1_percent_hole, psnr_hole, ssim_hole, bpe (see engine.metrics.all_metrics).
+    pair, NAME: {"overall": {...}, "bins": {"00-10": {..., "count": c}, ...}}}; metric keys (means, see `METRICS` and
+    :func:`mean_metrics`): l1_percent, psnr, ssim, vgg_dist (whole image), l1_percent_hole, psnr_hole, ssim_hole,
+    bpe, gram_dist (lower is better, 0 = the photo's texture statistics), sharpness (1 = as sharp as the photo) and
+    its energies lap_energy, lap_energy_true.
     """
     device = torch.device(device)
     recipe = recipe_for(arch)
+    scores = feature_scores(device) if features is None else features
     networks = {name: net for name, net in generators.items() if not isinstance(net, ModelSpec)}
     modes = {name: net.training for name, net in networks.items()}
     for network in networks.values():
@@ -549,7 +568,7 @@ def compare_on_pairs(
                         image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)
                         pred = recipe.predict(net, image, hole[None].to(device), fill)[0].permute(1, 2, 0).cpu().numpy()
                     composite = np.where(hole_np[..., None], np.round(pred * 255), rgb).astype(np.uint8)
-                    per_model[name].append((hole_ratio(hole), metrics.all_metrics(composite, rgb, hole_np)))
+                    per_model[name].append((hole_ratio(hole), score_pair(composite, rgb, hole_np, scores)))
                 photos.add(number)
             scored += 1
             spent += time.perf_counter() - t0
@@ -571,13 +590,33 @@ def compare_on_pairs(
 
 MIN_GAIN = 0.01
 """Smallest relative fall of the held-out hole L1 that counts as an improvement (1 %)."""
+GRAM_TOLERANCE = 0.01
+"""Largest relative rise of the held-out Gram distance that still counts as no worse (1 %); a larger one means the
+fill's texture moved away from the photo's."""
+
+
+def _relative(before: float | None, after: float | None) -> float | None:
+    """(after - before) / before, 0 when both are 0; None when either is missing or not finite."""
+    if before is None or after is None or not (math.isfinite(before) and math.isfinite(after)):
+        return None
+    if before == 0:
+        return 0.0 if after == 0 else math.inf
+    return (after - before) / before
+
+
+def _value(value: float | None, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{unit}"
 
 
 def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
-    """(helped, one plain sentence) from the overall hole L1 and PSNR before and after fine-tuning.
+    """(helped, one plain sentence) from the overall held-out figures before and after fine-tuning.
 
-    It helped when the hole L1 fell by at least ``MIN_GAIN`` (relative) and the hole PSNR did not drop; a change
-    smaller than that either way is reported as no measurable difference (helped = False).
+    It helped when the hole L1 fell by at least ``MIN_GAIN`` (relative), the Gram distance (``gram_dist``) did not
+    rise by more than ``GRAM_TOLERANCE`` (relative) and the hole PSNR did not drop. It did not help when the hole L1
+    rose by ``MIN_GAIN`` or more or the Gram distance by more than ``GRAM_TOLERANCE``; anything else is no measurable
+    difference (helped = False). A report without a Gram distance (written before it was measured) is judged by L1
+    and PSNR alone. The sentence gives L1, PSNR, Gram distance, sharpness, SSIM and BPE before -> after, and says in
+    words which way L1 and the Gram distance moved when they disagree. helped = None: no held-out samples.
     """
     b, a = before.get("overall", {}), after.get("overall", {})
     if not b.get("count") or not a.get("count"):
@@ -585,15 +624,30 @@ def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
     l1_b, l1_a = b["l1_percent_hole"], a["l1_percent_hole"]
     ps_b, ps_a = (math.inf if v is None else v for v in (b["psnr_hole"], a["psnr_hole"]))
     gain = (l1_b - l1_a) / l1_b if l1_b > 0 else 0.0
-    helped = bool(gain >= MIN_GAIN and ps_a >= ps_b)
+    gram_b, gram_a = b.get("gram_dist"), a.get("gram_dist")
+    rise = _relative(gram_b, gram_a)  # None: not measured, judged by L1 and PSNR
+    l1_way = 1 if gain >= MIN_GAIN else (-1 if gain <= -MIN_GAIN else 0)  # 1 better, -1 worse
+    gram_way = 0 if rise is None else (1 if rise < -GRAM_TOLERANCE else (-1 if rise > GRAM_TOLERANCE else 0))
+    helped = bool(l1_way == 1 and gram_way != -1 and ps_a >= ps_b)
     if helped:
         verdict = "Fine-tuning helped"
-    elif abs(gain) < MIN_GAIN:
-        verdict = "Fine-tuning made no measurable difference"
-    else:
+    elif l1_way == -1 or gram_way == -1:
         verdict = "Fine-tuning did not help"
+    else:
+        verdict = "Fine-tuning made no measurable difference"
+    if l1_way * gram_way == -1:
+        verdict += (" (texture closer to the photo's but a larger L1 error)" if gram_way == 1
+                    else " (a smaller L1 error but texture further from the photo's)")
+    elif l1_way == 1 and not helped:
+        verdict += " (a smaller L1 error but a lower PSNR)"
+    gram = (f"Gram-d {_value(gram_b, '.4f')} -> {_value(gram_a, '.4f')}, "
+            if gram_b is not None or gram_a is not None else "Gram-d not measured, ")
+    sharp_b, sharp_a = b.get("sharpness"), a.get("sharpness")
+    sharp = (f"sharpness {_value(sharp_b, '.2f')} -> {_value(sharp_a, '.2f')} (1 = as sharp as the photo), "
+             if sharp_b is not None or sharp_a is not None else "")
     return helped, (
-        f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, "
-        f"SSIM {b['ssim']:.3f} -> {a['ssim']:.3f}, BPE {b['bpe']:.2f}% -> {a['bpe']:.2f}% "
+        f"{verdict}: hole L1 {l1_b:.2f}% -> {l1_a:.2f}%, hole PSNR {ps_b:.2f} -> {ps_a:.2f} dB, {gram}{sharp}"
+        f"SSIM {_value(b.get('ssim'), '.3f')} -> {_value(a.get('ssim'), '.3f')}, "
+        f"BPE {_value(b.get('bpe'), '.2f', '%')} -> {_value(a.get('bpe'), '.2f', '%')} "
         f"on {photos} held-out photo{'s' if photos != 1 else ''} ({a['count']} masks)."
     )
