@@ -13,7 +13,8 @@ part): bool (H, W), True = pixel the fill must never copy from. The mask tools e
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ MAX_GROW_PX = 1000
 """Largest radius accepted by ``grow_mask``/``shrink_mask`` (pixels)."""
 
 _TILE = 256  # side of the tiles the brush backs up before first touching them during a stroke
+
+RESULT_SLICE_PIXELS = 1 << 20
+"""Pixels of a removal's result written (and converted for display) per slice by :meth:`Document.begin_result`:
+about 1 MP, a few ms, so a 24 MP photo's result never holds the GUI thread for long."""
 
 
 def _union(a: Box | None, b: Box | None) -> Box | None:
@@ -150,6 +155,37 @@ def disk_erode(mask: np.ndarray, px: int) -> np.ndarray:
     return dist > px + 0.25 / px
 
 
+@dataclass(frozen=True)
+class MaskBox:
+    """One mask as its bounding box and a copy of that box: bool (h, w) ``values`` of ``box`` in a mask of ``shape``
+    (H, W), which is False everywhere else (None: the whole mask is False)."""
+
+    shape: tuple[int, int]
+    box: Box | None
+    values: np.ndarray | None
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> MaskBox:
+        """Copy only the bounding box of bool (H, W) ``mask``."""
+        box = mask_bbox(mask)
+        if box is None:
+            return cls(mask.shape, None, None)
+        y0, x0, y1, x1 = box
+        return cls(mask.shape, box, mask[y0:y1, x0:x1].copy())
+
+    @property
+    def empty(self) -> bool:
+        return self.box is None
+
+    def full(self) -> np.ndarray:
+        """The whole bool (H, W) mask (a new array; may run on a helper thread)."""
+        out = np.zeros(self.shape, dtype=bool)
+        if self.box is not None:
+            y0, x0, y1, x1 = self.box
+            out[y0:y1, x0:x1] = self.values
+        return out
+
+
 class Document:
     """An opened photo, its current pixels, its hole mask and the undo history.
 
@@ -179,11 +215,14 @@ class Document:
         self._last_point: tuple[float, float] | None = None
         self._stroke_box: Box | None = None
         self._stroke_backup: dict[tuple[int, int], np.ndarray] = {}
+        self._pending_result: Iterator[Box] | None = None  # the slices of a result still to write
 
     # ---------------------------------------------------------------- state
     @property
     def image(self) -> np.ndarray:
-        """Current pixels, uint8 (H, W, 3) RGB; a read-only view (copy it to modify)."""
+        """Current pixels, uint8 (H, W, 3) RGB; a read-only view (copy it to modify). A result being applied in
+        slices (:meth:`begin_result`) is written to the end first, so no reader sees it half applied."""
+        self.finish_result()
         view = self._image.view()
         view.flags.writeable = False
         return view
@@ -201,6 +240,11 @@ class Document:
         view = self._masks["exclude"].view()
         view.flags.writeable = False
         return view
+
+    def mask_snapshot(self) -> tuple[MaskBox, MaskBox]:
+        """The hole and exclude masks as they are now, each copied only inside its bounding box (the masks stay
+        editable while a removal runs, so its job needs copies; this keeps the GUI thread's share small)."""
+        return MaskBox.of(self._masks["hole"]), MaskBox.of(self._masks["exclude"])
 
     @property
     def layer(self) -> str:
@@ -575,15 +619,28 @@ class Document:
         return ImagePatch(box, self._image[y0:y1, x0:x1].copy(), np.array(image[y0:y1, x0:x1], np.uint8, copy=True))
 
     def apply_result(self, result: Any, hole: np.ndarray | None = None, patch: ImagePatch | None = None) -> Box | None:
-        """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step.
+        """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step, at once
+        (:meth:`begin_result` written to the end). Returns the union of the image and mask boxes that changed (or
+        None)."""
+        changed = self.begin_result(result, hole, patch)
+        self.finish_result()
+        return changed
+
+    def begin_result(self, result: Any, hole: np.ndarray | None = None, patch: ImagePatch | None = None,
+                     slice_pixels: int | None = None) -> Box | None:
+        """Take the pixels of an ``engine.pipeline.InpaintResult`` and clear the mask, as one undo step, the pixels
+        written in slices of about ``slice_pixels`` pixels (None: `RESULT_SLICE_PIXELS`; whole rows of the box) by
+        :meth:`apply_result_slice`; listeners hear of each slice as it is written.
 
         ``result.image`` is uint8 (H, W, 3); only ``result.changed_box()`` (y0, x0, y1, x1, or None when nothing
         changed) is copied and stored for undo. ``hole`` (bool (H, W)) is the mask the result was computed from:
-        only those pixels are cleared, so strokes painted while the removal ran stay for the next pass; None
-        clears the whole mask. ``patch``: :meth:`image_patch` of this result made beforehand (on a helper
-        thread), or None to make it here. Returns the union of the image and mask boxes that changed (or None).
+        only those pixels are cleared (at once), so strokes painted while the removal ran stay for the next pass;
+        None clears the whole mask. ``patch``: :meth:`image_patch` of this result made beforehand (on a helper
+        thread), or None to make it here. Until the last slice is written, undo, redo, another result and any read
+        of :attr:`image` write the rest first. Returns the union of the image and mask boxes that change (or None).
         """
         self._finish_stroke()
+        self.finish_result()
         image_patch = patch if patch is not None else self.image_patch(result)
         mask = self._masks["hole"]
         if hole is not None and hole.shape != mask.shape:
@@ -614,7 +671,46 @@ class Document:
             "remove", mask=mask_patch, image=image_patch, image_version_before=before, image_version_after=after
         )
         self._history.push(step)
-        return self._apply_step(step, forward=True)
+        self._image_version = after
+        changed = None
+        if mask_patch is not None:
+            self._write_mask(mask_patch, "new")
+            changed = mask_patch.box
+        if image_patch is not None:
+            self._pending_result = self._write_slices(image_patch, slice_pixels or RESULT_SLICE_PIXELS)
+            changed = _union(changed, image_patch.box)
+        return changed
+
+    def _write_slices(self, patch: ImagePatch, slice_pixels: int) -> Iterator[Box]:
+        """Write ``patch``'s new pixels a band of whole rows at a time, telling the listeners of each; yields each
+        band's box."""
+        y0, x0, y1, x1 = patch.box
+        rows = max(1, slice_pixels // max(1, x1 - x0))
+        for r0 in range(y0, y1, rows):
+            r1 = min(y1, r0 + rows)
+            self._image[r0:r1, x0:x1] = patch.new[r0 - y0:r1 - y0]
+            self._notify("image", (r0, x0, r1, x1))
+            yield (r0, x0, r1, x1)
+
+    @property
+    def applying_result(self) -> bool:
+        """True while slices of a result (:meth:`begin_result`) are still to be written."""
+        return self._pending_result is not None
+
+    def apply_result_slice(self) -> Box | None:
+        """Write the next slice of the result being applied; returns its box, or None when none was left."""
+        pending, self._pending_result = self._pending_result, None  # a listener reading the image must not recurse
+        if pending is None:
+            return None
+        box = next(pending, None)
+        if box is not None:
+            self._pending_result = pending
+        return box
+
+    def finish_result(self) -> None:
+        """Write every slice left of the result being applied (nothing when none is)."""
+        while self.apply_result_slice() is not None:
+            pass
 
     # ------------------------------------------------------------ undo/redo
     def _apply_step(self, step: Step, forward: bool) -> Box | None:
@@ -636,14 +732,23 @@ class Document:
             changed = _union(changed, step.mask.box)
         return changed
 
+    def _write_mask(self, patch: MaskPatch, which: str) -> None:
+        """Write ``patch``'s ``which`` ("old" or "new") values and tell the listeners."""
+        y0, x0, y1, x1 = patch.box
+        self._masks[patch.layer][y0:y1, x0:x1] = patch.unpack(which)
+        self._notify(_LAYER_KIND[patch.layer], patch.box)
+
     def undo(self) -> Box | None:
-        """Undo the newest step (an unfinished stroke is finished first); returns the box that changed, or None."""
+        """Undo the newest step (an unfinished stroke, or result being applied, is finished first); returns the box
+        that changed, or None."""
         self._finish_stroke()
+        self.finish_result()
         step = self._history.undo()
         return None if step is None else self._apply_step(step, forward=False)
 
     def redo(self) -> Box | None:
         """Redo the last undone step; returns the box that changed, or None."""
         self._finish_stroke()
+        self.finish_result()
         step = self._history.redo()
         return None if step is None else self._apply_step(step, forward=True)

@@ -1,21 +1,37 @@
 """Running a removal from the editor: the snapshot sent to the engine worker, its progress, and applying its
-result as one undo step (the undo record's copies are made on a helper thread).
+result as one undo step.
+
+On a 24 MP photo each of these would hold the GUI thread for tens of ms, so: at Enter the GUI thread copies only the
+bounding boxes of the hole and exclude masks, and a helper thread makes the job's full-size masks from them; the
+undo record's copies of the result are made on a helper thread; and the result's pixels are written (and converted
+for display) in slices of about 1 MP, one per turn of the event loop (:meth:`app.document.Document.begin_result`),
+the removal counting as running until the last one.
 """
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QToolButton
 
+from app.document import MaskBox
 from app.messages import no_weights_text, sentence
+from app.qt_background import outcome
 from app.qt_result_views import result_maps
 from app.qt_window_layout import make_action
 from app.removal_session import FinishedRemoval
 from engine.errors import FusionPaintError
 from engine.registry import get_spec
+from engine.worker import InpaintJob
+
+
+def make_job(image, hole: MaskBox, exclude: MaskBox, model: str, device: str, request_id: int) -> InpaintJob:
+    """The engine's job for ``image`` (uint8 (H, W, 3), read-only, shared) and the masks' boxes: the full-size hole
+    and exclude mask (None when empty) are made here, on a helper thread."""
+    return InpaintJob.snapshot(image, hole.full(), model, device, request_id=request_id, share_image=True,
+                               exclude=None if exclude.empty else exclude.full())
 
 
 class RemovalRunner:
@@ -40,6 +56,11 @@ class RemovalRunner:
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setVisible(False)
         self.time_label = QLabel("")
+        self._slice_timer = QTimer(self)  # writes the next slice of a result being applied
+        self._slice_timer.setSingleShot(True)
+        self._slice_timer.setInterval(0)
+        self._slice_timer.timeout.connect(self._apply_next_slice)
+        self._applying: tuple[object, object] | None = None  # (result, patch) while its slices are written
 
     def _enter_pressed(self) -> None:
         """Enter removes, except while the brush-size box has the focus: there it applies the typed size and hands
@@ -51,7 +72,7 @@ class RemovalRunner:
         self.remove()
 
     def remove(self) -> None:
-        """Send a snapshot of the image and mask to the engine worker."""
+        """Send a snapshot of the image and masks to the engine worker (made on a helper thread)."""
         doc = self.document
         if doc is None:
             self.message("Open a photo first.")
@@ -74,17 +95,31 @@ class RemovalRunner:
         if not spec.has_weights:
             QMessageBox.information(self, "No weights", no_weights_text(spec))
             return
-        job = self.removals.start(doc, self._model_name, self.device)
+        hole, exclude = doc.mask_snapshot()  # only the masks' boxes: they stay editable while the removal runs
+        request_id = self.removals.begin()
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.cancel_button.setVisible(True)
         self._update_actions()
         self.message(f"Removing with {spec.title}...", 0)
-        try:
-            self.bridge.submit(job)
-        except RuntimeError as exc:
-            self._end_run()
-            QMessageBox.critical(self, "Cannot remove", sentence(str(exc)))
+        # the pixels cannot change while a removal runs, so the job shares them
+        self._result_prep.submit(lambda made: self._on_job_made(request_id, made), outcome, make_job, doc.image,
+                                 hole, exclude, self._model_name, self.device, request_id)
+
+    def _on_job_made(self, request_id: int, made) -> None:
+        """Submit the job made on the helper thread (``made``: (job, None) or (None, the exception))."""
+        if not self.removals.is_current(request_id):
+            return  # cancelled meanwhile
+        job, error = made if made is not None else (None, "the removal's job could not be made")
+        if job is not None:
+            self.removals.attach(job)
+            try:
+                self.bridge.submit(job)
+                return
+            except RuntimeError as exc:
+                error = exc
+        self._end_run()
+        QMessageBox.critical(self, "Cannot remove", sentence(str(error)))
 
     def cancel(self) -> None:
         """Esc: drop the boxes the object tool is searching, else stop the running removal, else abort an unfinished
@@ -92,7 +127,10 @@ class RemovalRunner:
         if self.objects.cancel():
             return
         if self.busy:
-            if self.bridge.cancel():
+            if self.removals.running_hole is None:  # its job is still being made: nothing was sent yet
+                self._end_run()
+                self.message("Removal cancelled; nothing changed.")
+            elif self.bridge.cancel():
                 self.message("Cancelling...", 0)
         else:
             self.canvas.cancel_gesture()
@@ -127,25 +165,45 @@ class RemovalRunner:
         if self.canvas.gesture_active:
             self.removals.defer(result, patch)  # applied when the stroke or lasso ends
             return
-        self._apply_finished(self.removals.finish(result, patch))
+        self._begin_applying(result, patch)
 
     def _apply_deferred_result(self) -> None:
-        finished = self.removals.finish_deferred()
-        if finished is not None:
-            self._apply_finished(finished)
+        deferred = self.removals.take_deferred()
+        if deferred is not None:
+            self._begin_applying(*deferred)
 
-    def _apply_finished(self, finished: FinishedRemoval) -> None:
-        """Apply a finished removal as one undo step; only the mask it was computed from is cleared. The time
-        reported is the true one, from the request (Enter) to the result on screen."""
-        result = finished.result
-        self._end_run()
+    def _begin_applying(self, result, patch) -> None:
+        """Apply a finished removal as one undo step, its pixels in slices (:meth:`_apply_next_slice`); only the
+        mask it was computed from is cleared (at once). The removal runs until the last slice is written."""
         if self.document is None:
+            self._end_run()
             return
         try:
-            self.document.apply_result(result, hole=finished.hole, patch=finished.patch)
+            self.document.begin_result(result, hole=self.removals.running_hole, patch=patch)
         except ValueError as exc:
+            self._end_run()
             QMessageBox.critical(self, "Cannot apply the result", sentence(str(exc)))
             return
+        self._applying = (result, patch)
+        self._slice_timer.start()
+
+    def _apply_next_slice(self) -> None:
+        """Write one slice of the result being applied; after the last, show the removal as finished."""
+        if self._applying is None or self.document is None or not self.busy:  # the window closed meanwhile
+            self._applying = None
+            return
+        if self.document.apply_result_slice() is not None:
+            self._slice_timer.start()
+            return
+        result, patch = self._applying
+        self._applying = None
+        self._show_finished(self.removals.finish(result, patch))
+
+    def _show_finished(self, finished: FinishedRemoval) -> None:
+        """The applied removal's views, device, time and message. The time reported is the true one, from the
+        request (Enter) to the result on screen."""
+        result = finished.result
+        self._end_run()
         self.last_result = result
         self.canvas.set_result_maps(result_maps(result, finished.hole))
         self._update_alpha_view()

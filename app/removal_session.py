@@ -49,20 +49,36 @@ class RemovalSession:
 
     def start(self, document: Document, model: str, device: str) -> InpaintJob:
         """A job for the document's image, hole and exclude mask (left out when empty) with a new request id, which
-        becomes the running one.
+        becomes the running one (:meth:`begin` and :meth:`attach` in one, the job made on the calling thread).
 
         The photo's pixels change only when a removal is applied, undone or redone, or another photo opens, and the
         editor allows none of these while a removal runs (:attr:`busy`): the job reads them without a copy.
         """
-        self._last_id += 1
+        request_id = self.begin()
         exclude = document.exclude if document.exclude.any() else None
-        job = InpaintJob.snapshot(document.image, document.mask, model, device, request_id=self._last_id,
+        job = InpaintJob.snapshot(document.image, document.mask, model, device, request_id=request_id,
                                   share_image=True, exclude=exclude)
+        self.attach(job)
+        return job
+
+    def begin(self) -> int:
+        """Start a run whose job is made elsewhere (on a helper thread): a new request id, which becomes the running
+        one; :meth:`attach` its job once made."""
+        self._last_id += 1
         self._running_id = self._last_id
-        self._running_hole = job.hole
+        self._running_hole = None
         self._started = time.perf_counter()
         self._deferred = None
-        return job
+        return self._last_id
+
+    def attach(self, job: InpaintJob) -> None:
+        """The running request's job, once made: its hole is the mask the run is computed from."""
+        self._running_hole = job.hole
+
+    @property
+    def running_hole(self) -> np.ndarray | None:
+        """bool (H, W): the running job's mask (None before its job is attached or when nothing runs)."""
+        return self._running_hole
 
     def time_left_s(self, fraction: float, now: float | None = None) -> float | None:
         """Seconds the running removal should still take, from its progress ``fraction`` (0..1) and the time spent
@@ -88,6 +104,12 @@ class RemovalSession:
         self.last_hole = self._running_hole
         self.end()
         return finished
+
+    def take_deferred(self) -> tuple[object, object] | None:
+        """The deferred (result, patch), no longer deferred, the run still going (it ends with :meth:`finish`); None
+        when none waits."""
+        deferred, self._deferred = self._deferred, None
+        return deferred
 
     def finish_deferred(self) -> FinishedRemoval | None:
         """:meth:`finish` with the deferred result, or None when none waits."""

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.document import Document, disk_dilate, disk_erode
+from app.document import Document, MaskBox, disk_dilate, disk_erode
 from tests.helpers import synthetic_rgb
 
 
@@ -501,3 +501,63 @@ def test_apply_result_keeps_strokes_painted_inside_the_holes_box_during_the_remo
     np.testing.assert_array_equal(doc.mask, painted)
     doc.undo()
     np.testing.assert_array_equal(doc.mask, before)
+
+
+def test_a_result_applied_in_slices_ends_as_one_undo_step_identical_to_applying_it_at_once():
+    at_once, sliced = Document(_photo()), Document(_photo())
+    new = at_once.image.copy()
+    new[4:40, 6:50] = 200
+    for doc in (at_once, sliced):
+        doc.fill_rect(6, 4, 50, 40)
+    before_image, before_mask = sliced.image.copy(), sliced.mask.copy()
+    at_once.apply_result(FakeResult(new, (4, 6, 40, 50)), hole=before_mask)
+    heard = []
+    sliced.add_listener(lambda kind, box: heard.append((kind, box)))
+    assert sliced.begin_result(FakeResult(new, (4, 6, 40, 50)), hole=before_mask, slice_pixels=10 * 44) == (
+        4, 6, 40, 50)
+    assert sliced.applying_result and not sliced.mask.any() and sliced.dirty  # the mask is cleared at once
+    np.testing.assert_array_equal(sliced._image, before_image)  # no pixel written yet
+    slices = []
+    while (box := sliced.apply_result_slice()) is not None:
+        slices.append(box)
+    assert slices == [(4, 6, 14, 50), (14, 6, 24, 50), (24, 6, 34, 50), (34, 6, 40, 50)]  # 10 rows of 44 each
+    assert [box for kind, box in heard if kind == "image"] == slices and not sliced.applying_result
+    np.testing.assert_array_equal(sliced.image, at_once.image)
+    np.testing.assert_array_equal(sliced.mask, at_once.mask)
+    assert sliced.history.undo_count == at_once.history.undo_count
+    sliced.undo()
+    np.testing.assert_array_equal(sliced.image, before_image)
+    np.testing.assert_array_equal(sliced.mask, before_mask)
+
+
+def test_a_half_applied_result_is_written_to_the_end_before_undo_or_any_read_of_the_image():
+    doc = Document(_photo())
+    before = doc.image.copy()
+    new = before.copy()
+    new[0:30, 0:64] = 7
+    doc.begin_result(FakeResult(new, (0, 0, 30, 64)), slice_pixels=64)
+    doc.apply_result_slice()
+    np.testing.assert_array_equal(doc.image, new)  # reading the pixels finishes the result first
+    assert not doc.applying_result
+    doc.begin_result(FakeResult(before, (0, 0, 30, 64)), slice_pixels=64)
+    doc.apply_result_slice()
+    doc.undo()  # undoes the whole second result, not a part of it
+    np.testing.assert_array_equal(doc.image, new)
+    doc.undo()
+    np.testing.assert_array_equal(doc.image, before)
+
+
+def test_the_removal_snapshot_copies_only_each_masks_box():
+    doc = Document(_photo())
+    doc.fill_rect(10, 5, 20, 9)
+    doc.set_layer("exclude")
+    hole, exclude = doc.mask_snapshot()
+    assert hole.box == (5, 10, 9, 20) and hole.values.shape == (4, 10)
+    np.testing.assert_array_equal(hole.full(), doc.mask)
+    assert exclude.empty and not exclude.full().any() and exclude.full().shape == doc.mask.shape
+    doc.fill_rect(40, 30, 42, 32)
+    _, exclude = doc.mask_snapshot()
+    assert exclude.values.shape == (2, 2)
+    doc.fill_rect(0, 0, 63, 47)  # later edits never reach a snapshot
+    np.testing.assert_array_equal(exclude.full(), MaskBox.of(exclude.full()).full())
+    assert exclude.full().sum() == 4

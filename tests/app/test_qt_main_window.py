@@ -112,7 +112,7 @@ def test_escape_cancels_a_running_removal(qtbot, make_main_window, png_file):
     window.remove()
     assert window.busy and window.progress_bar.isVisible()
     assert not window.act_undo.isEnabled() and window.canvas.editable  # painting goes on during a removal
-    assert started.wait(10)
+    qtbot.waitUntil(started.is_set, timeout=10_000)  # the job is made on a helper thread, then sent
     window.windowHandle().requestActivate()  # window shortcuts need the active window
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
     window.canvas.setFocus()

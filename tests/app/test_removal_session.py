@@ -55,3 +55,17 @@ def test_time_left_follows_the_progress_once_there_is_enough_to_go_on():
     assert session.time_left_s(0.01, now=started + 3.0) is None  # too little progress to say
     assert session.time_left_s(0.25, now=started + 4.0) == 12.0
     assert session.time_left_s(1.0, now=started + 9.0) == 0.0
+
+
+def test_a_run_begun_before_its_job_is_made_is_current_and_takes_the_attached_jobs_hole():
+    session, document = RemovalSession(), _document()
+    request_id = session.begin()
+    assert session.busy and session.is_current(request_id) and session.running_hole is None
+    job = session.start(document, "opencv-telea", "cpu")  # a job made elsewhere, attached to the begun run
+    session.begin()
+    session.attach(job)
+    session.defer("result", "patch")
+    assert session.take_deferred() == ("result", "patch") and session.busy  # still running until finished
+    assert session.take_deferred() is None
+    finished = session.finish("result", "patch")
+    assert finished.hole is job.hole and session.last_hole is job.hole and not session.busy
