@@ -134,12 +134,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--texture-from-step", type=int, metavar="N",
                        help="DFNet: L1 and total variation only before step N, then the VGG losses too (default 0)")
     train.add_argument("--texture-weight", type=_non_negative_float, metavar="W",
-                       help="multiply the VGG losses' weights by W (default 1 = the paper's): DFNet's perceptual and "
+                       help="multiply the VGG losses' weights by W (1 = the paper's): DFNet's perceptual and "
                        "style (0.1, 240), DMFN's self-guided regression and feature matching (25) and alignment (1); "
-                       "0 = no VGG losses and no VGG pass (faster)")
-    train.add_argument("--style-region", choices=STYLE_REGIONS, default="image",
+                       "0 = no VGG losses and no VGG pass (faster) (default: the network's own, docs/fine-tuning.md)")
+    train.add_argument("--style-region", choices=STYLE_REGIONS,
                        help="DFNet: where the style loss compares texture statistics: the whole image (the paper) or "
-                       "the hole only (Gram matrices over the hole's positions, as the evaluation's Gram distance)")
+                       "the hole only (Gram matrices over the hole's positions, as the evaluation's Gram distance) "
+                       "(default: the network's own, docs/fine-tuning.md)")
     train.add_argument("--input-fill", choices=INPUT_FILLS,
                        help="DFNet: what the hole holds in the network's input: zeros (the paper) or that classical "
                        "fill (patchmatch costs about 0.7 s per 256 px image on a CPU) (default: as the starting "

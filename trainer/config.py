@@ -63,6 +63,8 @@ class TrainConfig:
     regression and feature matching, 25, and geometric alignment, 1; 0 = none of them and no VGG pass).
     ``style_region`` (DFNet): one of `STYLE_REGIONS`, where the style loss compares texture statistics ("image", the
     paper, or "hole": `trainer.losses.hole_style_loss`, weight 1 times ``texture_weight``).
+    ``texture_weight`` and ``style_region`` None: the network's own default (its recipe's options,
+    `trainer.arches`), resolved when the run is set up and stored so.
     ``input_fill``: one of `INPUT_FILLS`, or None = that of the weights the run starts from (zeros for random
     initialisation).
     ``prefill_pool``: training samples (crop, hole and its pre-fill) made once and reused for the whole run
@@ -105,8 +107,8 @@ class TrainConfig:
     run_dir: str | None = None
     texture_scales: int = TEXTURE_SCALES
     texture_from_step: int = 0
-    texture_weight: float = 1.0
-    style_region: str = "image"
+    texture_weight: float | None = None
+    style_region: str | None = None
     input_fill: str | None = None
     prefill_pool: int | None = None
     adversarial_from_step: int = 0
@@ -182,8 +184,9 @@ class TrainConfig:
             (0 <= self.texture_scales <= TEXTURE_SCALES,
              f"--texture-scales must be 0 to {TEXTURE_SCALES}, got {self.texture_scales}"),
             (self.texture_from_step >= 0, f"--texture-from-step must be 0 or more, got {self.texture_from_step}"),
-            (self.texture_weight >= 0, f"--texture-weight must be 0 or more, got {self.texture_weight}"),
-            (self.style_region in STYLE_REGIONS,
+            (self.texture_weight is None or self.texture_weight >= 0,
+             f"--texture-weight must be 0 or more, got {self.texture_weight}"),
+            (self.style_region is None or self.style_region in STYLE_REGIONS,
              f"--style-region must be one of {', '.join(STYLE_REGIONS)}, got {self.style_region!r}"),
             (self.prefill_pool is None or self.prefill_pool >= 0,
              f"--prefill-pool must be 0 or more, got {self.prefill_pool}"),

@@ -243,6 +243,9 @@ class Trainer:
         if cfg.input_fill is None:
             cfg.input_fill = self._base_input_fill()  # fixed from here on (stored in checkpoints)
         self.options = self.recipe.options(cfg)
+        for name, value in vars(self.options).items():  # the network's defaults, fixed from here on (checkpoints)
+            if getattr(cfg, name, value) is None:
+                setattr(cfg, name, value)
         generator = self.build_base_generator()
         # channels_last: always on CUDA; on the CPU where the generator runs faster so (DFNet training with bf16
         # autocast: 11 % faster generator and 12 % faster VGG losses on an AVX512-BF16 CPU)

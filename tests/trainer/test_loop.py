@@ -255,7 +255,7 @@ def test_texture_weight_scales_the_vgg_losses_only():
 
     recipe = recipe_for("dfnet")
     paper = DFNetLossWeights()
-    assert recipe.loss_weights(_options("dfnet")) == paper
+    assert recipe.loss_weights(_options("dfnet", texture_weight=1.0)) == paper
     light = recipe.loss_weights(_options("dfnet", texture_weight=0.01))
     assert light.perceptual == pytest.approx(paper.perceptual * 0.01) and light.style == pytest.approx(2.4)
     assert (light.l1, light.tv) == (paper.l1, paper.tv)

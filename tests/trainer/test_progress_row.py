@@ -26,9 +26,10 @@ def test_the_recipe_cell_describes_each_architecture():
     light = TrainConfig(arch="dmfn", data="x", size=128, adversarial_from_step=10**9, input_fill="telea",
                         texture_weight=0.01)
     assert "warm-up (no discriminator), VGG terms x 0.01, correction" in recipe(light, 4)
-    dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch")
+    dfnet = TrainConfig(arch="dfnet", data="x", texture_scales=1, texture_from_step=200, input_fill="patchmatch",
+                        texture_weight=1.0, style_region="image")
     assert recipe(dfnet, 8) == "batch 8, auto, 256 px, VGG on 1 scale(s) from step 200, fill patchmatch"
-    hole_style = TrainConfig(arch="dfnet", data="x", texture_weight=0.3, style_region="hole", input_fill="patchmatch")
+    hole_style = TrainConfig(arch="dfnet", data="x", input_fill="patchmatch")  # DFNet's defaults: style on the hole
     assert recipe(hole_style, 8) == ("batch 8, auto, 256 px, VGG on 3 scale(s) x 0.3 from step 0, style on the hole, "
                                      "fill patchmatch")
 

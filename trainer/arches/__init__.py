@@ -31,17 +31,18 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RecipeOptions:
     """The run settings one recipe reads: each field is the `trainer.config.TrainConfig` setting of the same name
-    (``--input-fill``: "zeros" or a classical fill of `engine.prefill.INPUT_FILLS`). Subclasses add the settings
-    their network's losses read and describe them."""
+    (``--input-fill``: "zeros" or a classical fill of `engine.prefill.INPUT_FILLS`), and a field's default is the
+    network's default for a setting the run leaves at None. Subclasses add the settings their network's losses read
+    and describe them."""
 
     input_fill: str = "zeros"
 
     @classmethod
     def from_config(cls, config: TrainConfig) -> RecipeOptions:
-        """The options of a run's config (its ``input_fill`` resolved, or None read as "zeros")."""
+        """The options of a run's config; a setting it leaves at None takes the field's default (``input_fill``:
+        "zeros")."""
         values = {f.name: getattr(config, f.name) for f in fields(cls)}
-        values["input_fill"] = values["input_fill"] or "zeros"
-        return cls(**values)
+        return cls(**{name: value for name, value in values.items() if value is not None})
 
     def describe(self) -> str:
         """One line of text for a progress row or a model card: the loss schedule and the input fill."""
