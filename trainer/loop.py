@@ -830,6 +830,7 @@ class Trainer:
         if self._pairs:
             before_model, before_label = self._before
             deadline = self.budget.deadline(keep_s=self.budget.end_s / 2)  # the final checkpoint is written
+            self._phase("scoring", 0, len(self._pairs))  # shown at once, even when no pair fits the time left
             report = compare_on_pairs(
                 {"before": before_model, "after": generator}, self.arch, self._pairs, device=self.device,
                 fill=cfg.input_fill, deadline=deadline, pair_s=self._pair_s,
