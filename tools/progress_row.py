@@ -36,6 +36,7 @@ import cv2  # noqa: E402
 import torch  # noqa: E402
 
 from engine.device import describe_device  # noqa: E402
+from engine.model_card import ModelCard  # noqa: E402
 from engine.models.opencv import CLASSICAL_RADIUS_PX  # noqa: E402
 from trainer.arches import recipe_for  # noqa: E402
 from trainer.checkpoint import load_checkpoint  # noqa: E402
@@ -100,7 +101,8 @@ def _keep(path: Path, state: dict, card: dict, metric: str, score: float, limit:
         if kept.get("val_limit") == limit and kept_score is not None and kept_score <= score:
             return f"not kept: mean {metric} {score:.4f} does not beat the kept {kept_score:.4f} ({path})"
     path.parent.mkdir(parents=True, exist_ok=True)
-    export_model(state["generator"], name=path.stem, arch=state["arch"], card=card, folder=path.parent,
+    export_model(state["generator"], name=path.stem, arch=state["arch"], card=ModelCard.from_dict(card),
+                 folder=path.parent,
                  dtype=torch.float16)
     return f"kept: {path} (mean {metric} {score:.4f})"
 
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         name = f"{state.get('run_name', config.arch)}-step{step}"
         weights, _ = export_model(state["generator"], name=name, arch=state["arch"], folder=Path(tmp),
-                                  card={"input_fill": config.input_fill, "steps": step})
+                                  card=ModelCard(input_fill=config.input_fill, steps=step))
         cached = _cached_baselines(args.baselines_cache, args.limit)
         report = evaluate([str(weights)], args.images, args.masks, lasso=args.lasso, device="cpu", limit=args.limit,
                           baselines=() if cached else rivals)

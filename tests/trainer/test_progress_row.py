@@ -65,4 +65,18 @@ def test_keep_compares_the_chosen_distance_and_replaces_a_card_scored_without_it
     assert tool._keep(path, state, {"n": 2}, "gram_dist", 0.5, None).startswith("kept")  # no Gram-d on the card
     path.with_suffix(".json").write_text(json.dumps({"val": {"all": {"gram_dist": 0.4}}, "val_limit": None}))
     assert tool._keep(path, state, {"n": 3}, "gram_dist", 0.5, None).startswith("not kept")
-    assert written == [{"n": 2}]
+    assert [card.extra for card in written] == [{"n": 2}]
+
+
+def test_better_weights_are_kept_with_their_card_and_worse_ones_are_not(tmp_path):
+    import torch
+
+    keep = _tool()._keep
+    state = {"generator": {"w": torch.ones(2)}, "arch": "dfnet"}
+    path = tmp_path / "default-dfnet-kept.safetensors"
+    card = {"total_steps": 3, "val": {"all": {"gram_dist": 0.5}}, "val_limit": None, "input_fill": "patchmatch"}
+    assert keep(path, state, card, "gram_dist", 0.5, None).startswith("kept:")
+    written = json.loads(path.with_suffix(".json").read_text())
+    assert written["total_steps"] == 3 and written["val"]["all"]["gram_dist"] == 0.5 and written["arch"] == "dfnet"
+    worse = {**card, "val": {"all": {"gram_dist": 0.6}}}
+    assert keep(path, state, worse, "gram_dist", 0.6, None).startswith("not kept")
