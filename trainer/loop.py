@@ -358,10 +358,10 @@ class Trainer:
         if samples == 0:
             cfg.prefill_pool = 0
             return
-        if cfg.input_fill in (None, "zeros"):
+        if cfg.input_fill is None or cfg.input_fill == "zeros":
             raise ConfigError("--prefill-pool needs a pre-fill in the hole (--input-fill), not zeros")
-        assert cfg.input_fill is not None, "setup resolves the input fill"
-        source = self._batch_source(cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET)
+        seed = cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET
+        source = self._batch_source(seed)
         started = time.perf_counter()
         first = None
         if samples is None:
@@ -373,7 +373,7 @@ class Trainer:
             samples = pool_size_for(seconds, (time.perf_counter() - started) / len(images), self.batch)
         fresh = self._pool_state is None and seconds is not None
         self.pool = PrefilledPool.build(
-            source, cfg.input_fill, samples, seed=cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET,
+            source, cfg.input_fill, samples, seed=seed,
             progress=lambda done, total: self._phase("pre-filling", done, total), first=first,
             deadline=started + POOL_SHARE * seconds if fresh and seconds is not None else None,
         )
