@@ -81,3 +81,16 @@ def without_weights(name: str, folder: Path) -> Iterator[None]:
     absent = replace(get_spec(name), weights_file=folder / "absent.safetensors")
     with temporarily_registered(absent):
         yield
+
+
+def smallest_run(arch: str) -> dict:
+    """The smallest crop size (pixels) and batch the recipe of ``arch`` trains with on the CPU."""
+    from trainer.arches import recipe_for
+    from trainer.config import TrainConfig
+
+    recipe = recipe_for(arch)
+    for size in (64, 128, 256, 512):
+        for batch in (1, 2):
+            if recipe.config_problem(TrainConfig(arch=arch, data=".", size=size, batch=batch)) is None:
+                return {"size": size, "batch": batch}
+    raise AssertionError(f"no small size and batch for {arch}")

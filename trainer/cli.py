@@ -27,7 +27,7 @@ _TRAIN_FIELDS = (
     "seed",
     "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
     "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "style_region", "input_fill",
-    "prefill_pool", "adversarial_from_step", "compile", "keep_unhelpful",
+    "prefill_pool", "train_part", "adversarial_from_step", "compile", "keep_unhelpful",
 )
 
 
@@ -149,6 +149,10 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="train on N samples (crop, hole and its pre-fill) made once and reused, instead of a new "
                        "one every batch; 0 = always new (default: with --minutes and the patchmatch fill, as many as "
                        f"{POOL_SHARE * 100:g} %% of the budget makes, else 0)")
+    train.add_argument("--train-part", metavar="PART",
+                       help="train only part of the network, the rest kept as it starts: DFNet 'decoder' (the "
+                       "decoder and its fusion blocks) or 'fusion' (the fusion blocks alone: the learned alpha and "
+                       "raw images), DMFN 'decoder'; faster steps, fewer weights to move (default: all)")
     train.add_argument("--adversarial-from-step", type=int, metavar="N",
                        help="DMFN: reconstruction and VGG losses only before step N (no discriminator), then the "
                        "adversarial and feature-matching losses too (default 0)")

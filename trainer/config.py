@@ -26,6 +26,10 @@ TEXTURE_SCALES = 3
 STYLE_REGIONS = ("image", "hole")
 """Where DFNet's style loss compares texture statistics: the whole image (the paper) or the hole only."""
 
+ALL_PARTS = "all"
+"""``--train-part all``: every layer of the network trains (a recipe names the parts it can train alone,
+`trainer.arches.Recipe.trainable_parts`)."""
+
 INIT_DEFAULT = "default"
 """``--init default``: the shipped weights of the architecture when installed, else random initialisation."""
 INIT_RANDOM = "random"
@@ -71,6 +75,8 @@ class TrainConfig:
     (`trainer.prefill_pool`), 0 = a fresh crop, hole and pre-fill every batch; None = automatic: with a time budget
     and the slow PatchMatch fill, what `trainer.budget.POOL_SHARE` of the budget buys, else 0 (resolved when
     the run starts; a resumed run rebuilds the same pool).
+    train_part: `ALL_PARTS` or one of the recipe's ``trainable_parts``: only those layers train, the rest stay as the
+    run started (no gradients, BatchNorm statistics fixed).
     adversarial_from_step (DMFN): a reconstruction warm-up before this step - no discriminator updates, no
     adversarial or discriminator feature-matching loss - then the paper's full loss.
     compile: compile the generator with ``torch.compile`` (DFNet, L1 + TV, bf16 on a 2-core CPU: 228 s of compiling,
@@ -111,6 +117,7 @@ class TrainConfig:
     style_region: str | None = None
     input_fill: str | None = None
     prefill_pool: int | None = None
+    train_part: str = ALL_PARTS
     adversarial_from_step: int = 0
     compile: bool = False
     keep_unhelpful: bool = False

@@ -545,7 +545,7 @@ def compare_on_pairs(
     recipe = recipe_for(arch)
     scores = feature_scores(device) if features is None else features
     networks = {name: net for name, net in generators.items() if not isinstance(net, ModelSpec)}
-    modes = {name: net.training for name, net in networks.items()}
+    modes = [(module, module.training) for net in networks.values() for module in net.modules()]
     for network in networks.values():
         network.eval()
         network.to(device)
@@ -575,8 +575,8 @@ def compare_on_pairs(
             if progress is not None:
                 progress(scored, len(pairs))
     finally:
-        for name, net in networks.items():
-            net.train(modes[name])
+        for module, training in modes:  # each module's own mode: a part frozen in training stays in eval mode
+            module.train(training)
     report: dict = {"photos": len(photos), "samples": scored, "pairs": len(pairs),
                     "pair_s": spent / scored if scored else pair_s}
     for name, rows in per_model.items():

@@ -253,7 +253,7 @@ class Trainer:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         # Module.to takes memory_format (documented) but PyTorch's annotations of its overloads leave it out
         self.generator: nn.Module = generator.to(dev, memory_format=self.memory_format)  # type: ignore[call-overload]
-        self.generator.train()
+        self.recipe.set_train_mode(self.generator, cfg.train_part)
         if cfg.compile:
             self.generator.compile()  # in place: parameter names and checkpoints stay as without it
         _import_dynamo_without_its_cache()  # torch.optim imports it; only a compiled run may create its cache
@@ -262,7 +262,8 @@ class Trainer:
         lr = cfg.lr_at(0, self.base_lr)
         betas = self.recipe.adam_betas
         fused = {"fused": True} if self.cuda else {}
-        self.optim_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **fused)
+        trained = [p for p in self.generator.parameters() if p.requires_grad]
+        self.optim_g = torch.optim.Adam(trained, lr=lr, betas=betas, **fused)
         self.optim_d = (
             torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **fused)
             if self.discriminator is not None else None
@@ -846,7 +847,7 @@ class Trainer:
         else:
             result.summary = "no held-out photos (the folder is too small): fine-tuning was not evaluated"
             self.progress.log(result.summary)
-        generator.train()
+        self.recipe.set_train_mode(generator, cfg.train_part)
         keep = result.helped is not False or cfg.keep_unhelpful
         if self.export and not keep:
             self.progress.log("the model was not exported: fine-tuning did not help (--keep-unhelpful keeps such "

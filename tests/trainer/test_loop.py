@@ -7,21 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import write_photo_folder
+from tests.helpers import smallest_run, write_photo_folder
 from trainer.arches import check, recipe_for, trainable_arches
 from trainer.config import TrainConfig
 from trainer.errors import ConfigError
 from trainer.loop import Trainer, preview_grid
-
-
-def smallest_run(arch: str) -> dict:
-    """The smallest crop size (pixels) and batch the recipe of ``arch`` trains with on the CPU."""
-    recipe = recipe_for(arch)
-    for size in (64, 128, 256, 512):
-        for batch in (1, 2):
-            if recipe.config_problem(TrainConfig(arch=arch, data=".", size=size, batch=batch)) is None:
-                return {"size": size, "batch": batch}
-    raise AssertionError(f"no small size and batch for {arch}")
 
 
 @pytest.mark.parametrize("arch", trainable_arches())

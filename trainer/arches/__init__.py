@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
+from trainer.config import ALL_PARTS
 from trainer.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -106,7 +107,8 @@ class Recipe:
     a phrase for that card. bench_variants: {name: settings changed} of the loss recipes the training benchmark
     (``bench/bench_train.py --recipes``) compares; "paper" = the paper's. default_weights_args: the ``fusionpaint
     train`` arguments (after ``--model ARCH``) of the long background run that trains the shipped weights
-    (``tools/train_default.sh ARCH``; trainer/recipes/README.md explains them), () = no such run.
+    (``tools/train_default.sh ARCH``; trainer/recipes/README.md explains them), () = no such run. trainable_parts:
+    {part: the names of the generator's top-level modules it trains} for ``--train-part`` (besides "all").
     """
 
     arch: ClassVar[str]
@@ -119,10 +121,24 @@ class Recipe:
     prefill_use: ClassVar[str] = "the network completes that fill"
     bench_variants: ClassVar[dict[str, dict[str, object]]] = {"paper": {}}
     default_weights_args: ClassVar[tuple[str, ...]] = ()
+    trainable_parts: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def options(self, config: TrainConfig) -> RecipeOptions:
         """The options of a run's config."""
         return self.options_type.from_config(config)
+
+    def set_train_mode(self, generator: nn.Module, part: str) -> None:
+        """Put ``generator`` in training mode for a run that trains ``part`` ("all" or one of
+        :attr:`trainable_parts`): the modules outside the part get no gradients and stay in eval mode (their
+        BatchNorm statistics fixed). Call it wherever the run would call ``generator.train()``."""
+        generator.train()
+        if part == ALL_PARTS:
+            return
+        trained = self.trainable_parts[part]
+        for name, module in generator.named_children():
+            if name not in trained:
+                module.eval()
+                module.requires_grad_(False)
 
     def default_batch(self, device_type: str, size: int) -> int:
         """Batch size when ``--batch`` is not given, for a device type ("cpu", "cuda") and a crop size in pixels."""
@@ -253,6 +269,10 @@ def check(config: TrainConfig) -> Recipe:
     problem = recipe.config_problem(config)
     if problem:
         raise ConfigError(problem)
+    parts = (ALL_PARTS, *recipe.trainable_parts)
+    if config.train_part not in parts:
+        raise ConfigError(f"--train-part must be one of {', '.join(parts)} for {config.arch}, got "
+                          f"'{config.train_part}'")
     if config.input_fill is not None and config.input_fill not in recipe.input_fills:
         raise ConfigError(f"--input-fill {config.input_fill} is not available for {config.arch} "
                           f"(it takes: {', '.join(recipe.input_fills)})")

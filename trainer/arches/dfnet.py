@@ -49,6 +49,9 @@ class DFNetRecipe(Recipe):
     input_fills = ("zeros", *INPUT_FILLS)
     options_type = DFNetOptions
     card_settings = ("size", "batch", "precision", "lr", "texture_scales", "texture_weight", "input_fill", "compile")
+    # the decoder with its fusion blocks, or the fusion blocks alone (11 k weights: the raw images and the learned
+    # alpha that blends them over the pre-fill); no gradient flows back into the frozen encoder
+    trainable_parts = {"decoder": ("decoder", "fusion"), "fusion": ("fusion",)}
     prefill_use = "the learned alpha blends the network's completion over that fill"
     bench_variants = {"paper": {"texture_scales": 3, "texture_weight": 1.0, "style_region": "image"},
                       "finest": {"texture_scales": 1, "texture_weight": 1.0, "style_region": "image"},

@@ -56,6 +56,7 @@ class DMFNRecipe(Recipe):
     input_fills = ("zeros", *INPUT_FILLS)
     options_type = DMFNOptions
     card_settings = ("size", "batch", "precision", "lr", "texture_weight", "input_fill", "compile")
+    trainable_parts = {"decoder": ("decoder",)}  # after the dense multi-scale fusion blocks
     prefill_use = ("the network predicts a correction to that fill (its output is its input plus its last "
                    "convolution, clipped, instead of the paper's tanh)")
     bench_variants = {"paper": {"adversarial_from_step": 0}, "warm-up": {"adversarial_from_step": ADVERSARIAL_NEVER}}
