@@ -2,6 +2,7 @@
 
     python bench/bench_finetune.py --photos DIR [--minutes 10,30] [--held-out N] [--size PX] [--pairs-per-bin N]
                                    [--seed S] [--threads N] [--arm LABEL=ARGS ...] [--json OUT]
+                                   [--keep-models DIR]
 
 DIR holds photos of one kind (one street's buildings, one beach). Their names, sorted (subfolders included), are
 split into the user's photos and held-out photos: every third name is held out (at least 6), or ``--held-out N``
@@ -27,7 +28,8 @@ everything as JSON. The exit code is 1 when a run failed or overran its budget b
 
 The photos are never copied anywhere and the user's folders are not touched: the user's and the held-out photos
 are folders of symbolic links to them in a temporary folder, which also holds the runs and the fine-tuned models
-(``FUSIONPAINT_HOME`` points there) and is removed at the end.
+(``FUSIONPAINT_HOME`` points there) and is removed at the end; ``--keep-models DIR`` copies the fine-tuned models
+out first, to look at them side by side (``fusionpaint gallery``).
 """
 
 from __future__ import annotations
@@ -156,6 +158,18 @@ def fine_tune(photos: Path, minutes: float, *, size: int, seed: int, home: Path,
     }
 
 
+def keep_models(runs: list[dict], folder: Path) -> None:
+    """Copy every run's exported weights and model card into ``folder`` (made if missing) before the scratch folder
+    goes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        if run["weights"]:
+            weights = Path(run["weights"])
+            for source in (weights, weights.with_suffix(".json")):
+                shutil.copy2(source, folder / source.name)
+            print(f"kept {folder / weights.name}", file=sys.stderr, flush=True)
+
+
 def _cell(value: float | int | None, key: str) -> str:
     if value is None:
         return "-"
@@ -217,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                         "'hole=--style-region hole --texture-weight 0.3'; repeat for several (each runs every budget; "
                         "default: one run per budget with the trainer's defaults)")
     parser.add_argument("--json", metavar="OUT", help="also write everything as JSON")
+    parser.add_argument("--keep-models", metavar="DIR",
+                        help="copy each fine-tuned model (NAME.safetensors and its card NAME.json) into DIR, to look "
+                        "at with `fusionpaint gallery --models dfnet,DIR/NAME.safetensors ...`")
     args = parser.parse_args(argv)
     arms: list[tuple[str, tuple[str, ...]]] = []
     for text in args.arm or []:
@@ -257,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
               f"per bin", file=sys.stderr, flush=True)
         report = evaluate([*labels, "patchmatch"], held_dir, lasso=True, masks_per_photo=math.ceil(pairs / len(held)),
                           size=args.size, limit=pairs)
+        if args.keep_models:
+            keep_models(runs, Path(args.keep_models))
     report["models"] = {labels.get(name, name): entry for name, entry in report["models"].items()}
 
     bins = ", ".join(f"{name} %" for name, _, _ in LASSO_BINS)

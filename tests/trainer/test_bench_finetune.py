@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.bench_finetune import link_photos, metrics_table, runs_table, split_photos
+from bench.bench_finetune import keep_models, link_photos, metrics_table, runs_table, split_photos
 from trainer.data import list_photos
 from trainer.evaluate import TABLE_COLUMNS
 
@@ -64,3 +64,14 @@ def test_tables_have_a_row_per_budget_and_per_bin_and_model():
     lines = metrics_table(report).splitlines()
     assert len(lines) == 2 + 4 and lines[2].startswith("| 03-08 % | a | 2 | 0.50 | - | 0.5000 |")
     assert lines[-1].startswith("| all | b | 2 |") and lines[-1].count("|") == len(TABLE_COLUMNS) + 4
+
+
+def test_keep_models_copies_each_exported_model_with_its_card(tmp_path):
+    exported = tmp_path / "models"
+    exported.mkdir()
+    (exported / "bench-10min.safetensors").write_bytes(b"weights")
+    (exported / "bench-10min.json").write_text("{}")
+    runs = [{"weights": str(exported / "bench-10min.safetensors")}, {"weights": None}]
+    keep_models(runs, tmp_path / "kept")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["bench-10min.json", "bench-10min.safetensors"]
+    assert (tmp_path / "kept" / "bench-10min.safetensors").read_bytes() == b"weights"
