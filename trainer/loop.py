@@ -58,7 +58,6 @@ from trainer.arches import Preview, StepContext, check, input_fill
 from trainer.budget import (
     MIN_SCORED_PAIRS,
     MIN_USEFUL_STEPS,
-    POOL_SHARE,
     READING_SHARE,
     SCORING_SHARE,
     TIMING_STEPS,
@@ -78,7 +77,7 @@ from trainer.distributed import DistInfo, average_gradients, dist_info_from_env,
 from trainer.errors import NAME_RE, ConfigError
 from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
-from trainer.prefill_pool import PrefilledPool, pool_size_for
+from trainer.prefill_pool import PrefilledPool
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
 
@@ -349,8 +348,8 @@ class Trainer:
 
     def _build_pool(self) -> None:
         """Make the pool of pre-filled training samples when the run uses one (``prefill_pool``; automatic: with a
-        time budget and the PatchMatch fill, sized on the first batch's pre-fill time to `POOL_SHARE` of the
-        budget). The pool's size is stored in the config, so a resumed run rebuilds the same pool."""
+        time budget and the PatchMatch fill, as many samples as its share of the budget buys). The pool's size is
+        stored in the config, so a resumed run rebuilds the same pool."""
         cfg = self.config
         samples = cfg.prefill_pool
         seconds = self.budget.seconds
@@ -363,20 +362,10 @@ class Trainer:
             raise ConfigError("--prefill-pool needs a pre-fill in the hole (--input-fill), not zeros")
         seed = cfg.seed + 1000 * self.dist.rank + POOL_SEED_OFFSET
         source = self._batch_source(seed)
-        started = time.perf_counter()
-        first = None
-        if samples is None:
-            assert seconds is not None, "an automatic pool is made only for a run with a time budget"
-            images, holes = source.next()
-            filled = input_fill(cfg.input_fill, images, holes)
-            assert filled is not None, "a classical fill fills"
-            first = (images, holes, filled)
-            samples = pool_size_for(seconds, (time.perf_counter() - started) / len(images), self.batch)
-        fresh = self._pool_state is None and seconds is not None
         self.pool = PrefilledPool.build(
             source, cfg.input_fill, samples, seed=seed,
-            progress=lambda done, total: self._phase("pre-filling", done, total), first=first,
-            deadline=started + POOL_SHARE * seconds if fresh and seconds is not None else None,
+            budget_s=seconds if self._pool_state is None else None,  # a resumed pool is rebuilt whole, as it was
+            progress=lambda done, total: self._phase("pre-filling", done, total),
         )
         source.close()
         cfg.prefill_pool = len(self.pool)  # fixed from here on (stored in checkpoints)

@@ -5,7 +5,8 @@ backward pass together - so a fine-tune with a time budget spent most of it pre-
 ``samples`` crops and holes from the run's photo and mask samplers once, pre-fills them, and then serves batches
 from them: every sample once per epoch in a seeded order, each flipped left-right at random (crop, hole and fill
 together; a mirrored fill is the fill of the mirrored crop). The pool is rebuilt identically from ``seed`` when a run
-resumes; its position (`state_dict`) is in the checkpoint.
+resumes; its position (`state_dict`) is in the checkpoint. A new pool of a run with a time budget takes at most
+`POOL_SHARE` of it; an automatic pool holds what that share buys, timed on its first batch (`pool_size_for`).
 """
 
 from __future__ import annotations
@@ -45,21 +46,28 @@ class PrefilledPool:
         self.position = 0
 
     @classmethod
-    def build(cls, source: BatchSource, fill: str, samples: int, seed: int,
-              progress: Callable[[int, int], None] | None = None, deadline: float | None = None,
-              first: tuple[Tensor, Tensor, Tensor] | None = None) -> PrefilledPool:
-        """Draw and pre-fill ``samples`` samples (rounded up to whole source batches) from ``source``; stops early,
-        keeping the batches made so far (at least one), once ``time.perf_counter()`` passes ``deadline``.
-        ``first``: an already pre-filled first batch (images, holes, fills) from the same source, used as is.
-        ``progress(done, total)`` counts samples."""
-        parts: list[tuple[Tensor, Tensor, Tensor]] = [first] if first is not None else []
+    def build(cls, source: BatchSource, fill: str, samples: int | None, seed: int, *, budget_s: float | None = None,
+              progress: Callable[[int, int], None] | None = None) -> PrefilledPool:
+        """Draw and pre-fill ``samples`` samples (rounded up to whole source batches) from ``source``.
+
+        ``budget_s``: the run's time budget (seconds) when the pool gets its share of it: it stops growing, keeping
+        the batches made so far (at least one), once `POOL_SHARE` of it has passed since the call (None: no limit,
+        as for a pool rebuilt on resuming). ``samples`` None: as many as that share buys (`pool_size_for`), timed on
+        the first batch; it needs ``budget_s``. ``progress(done, total)`` counts samples (after the timed batch).
+        """
+        started = time.perf_counter()
+        deadline = None if budget_s is None else started + POOL_SHARE * budget_s
+        parts: list[tuple[Tensor, Tensor, Tensor]] = []
+        if samples is None:
+            if budget_s is None:
+                raise ValueError("a pool sized by its share of the time budget needs the budget (budget_s)")
+            parts.append(_prefilled_batch(source, fill))
+            batch = len(parts[0][0])
+            samples = pool_size_for(budget_s, (time.perf_counter() - started) / batch, batch)
         done = sum(len(p[0]) for p in parts)
         while done < samples and not (parts and deadline is not None and time.perf_counter() > deadline):
-            images, holes = source.next()
-            filled = input_fill(fill, images, holes)
-            assert filled is not None, "a pool is only built for a classical fill"
-            parts.append((images, holes, filled))
-            done += len(images)
+            parts.append(_prefilled_batch(source, fill))
+            done += len(parts[-1][0])
             if progress is not None:
                 progress(min(done, samples), samples)
         images, holes, fills = (torch.cat([p[k] for p in parts]) for k in range(3))
@@ -102,3 +110,11 @@ class PrefilledPool:
         if int(state["samples"]) != len(self):
             raise ValueError(f"the checkpoint's pre-filled pool held {state['samples']} samples, this one {len(self)}")
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
+
+
+def _prefilled_batch(source: BatchSource, fill: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The source's next batch: (images, holes, their pre-fill with ``fill``)."""
+    images, holes = source.next()
+    filled = input_fill(fill, images, holes)
+    assert filled is not None, "a pool is only built for a classical fill"
+    return images, holes, filled

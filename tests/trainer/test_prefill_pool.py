@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import trainer.loop as loop_module
+import trainer.prefill_pool as prefill_pool_module
 from tests.helpers import write_photo_folder
 from trainer.arches import input_fill
 from trainer.budget import POOL_SHARE
@@ -79,8 +80,20 @@ def test_a_restored_pool_continues_the_same_order():
         _pool(samples=4).load_state_dict(a.state_dict())
 
 
-def test_a_pool_made_against_a_deadline_keeps_at_least_one_batch():
-    assert len(PrefilledPool.build(_Source(), "telea", 100, seed=0, deadline=0.0)) == 2
+def test_a_pool_out_of_its_share_of_the_budget_keeps_at_least_one_batch():
+    assert len(PrefilledPool.build(_Source(), "telea", 100, seed=0, budget_s=0.0)) == 2
+
+
+def test_an_automatic_pool_is_sized_on_its_first_batch_and_keeps_it(monkeypatch):
+    sized = []
+    monkeypatch.setattr(prefill_pool_module, "pool_size_for",
+                        lambda seconds, sample_s, batch: sized.append((seconds, batch)) or 3 * batch)
+    source = _Source()
+    pool = PrefilledPool.build(source, "telea", None, seed=0, budget_s=600.0)
+    assert sized == [(600.0, 2)]
+    assert len(pool) == 6 and source.made == 6  # the timed batch is one of the three
+    with pytest.raises(ValueError, match="needs the budget"):
+        PrefilledPool.build(_Source(), "telea", None, seed=0)
 
 
 def _config(data, run_dir, steps, **changes):
@@ -117,7 +130,8 @@ def test_a_resumed_run_rebuilds_the_same_pool_and_continues_exactly(tmp_path):
 def test_the_automatic_pool_is_made_for_patchmatch_with_a_time_budget_only(tmp_path, monkeypatch):
     data = write_photo_folder(tmp_path / "photos")
     sized = []
-    monkeypatch.setattr(loop_module, "pool_size_for", lambda seconds, sample_s, batch: sized.append(seconds) or batch)
+    monkeypatch.setattr(prefill_pool_module, "pool_size_for",
+                        lambda seconds, sample_s, batch: sized.append(seconds) or batch)
     automatic = {"prefill_pool": None, "input_fill": "patchmatch"}
     budgeted = Trainer(replace(_config(data, tmp_path / "a", None, minutes=30), **automatic), export=False)
     budgeted.setup()
