@@ -41,6 +41,7 @@ from engine.device import describe_device  # noqa: E402
 from trainer.arches import recipe_for, trainable_arches  # noqa: E402
 from trainer.config import INPUT_FILLS, TrainConfig  # noqa: E402
 from trainer.loop import Trainer  # noqa: E402
+from trainer.precision import precision_name  # noqa: E402
 
 PARTS = ("data", "input fill", "generator forward", "loss forward", "backward", "optimiser")
 
@@ -86,7 +87,7 @@ def bench_case(arch: str, device: str, data: Path, *, precision: str, recipe: st
         "model": arch,
         "device": str(trainer.device),
         "device_name": describe_device(trainer.device),
-        "precision": str(trainer.amp_dtype).replace("torch.", "") if trainer.amp_dtype else "float32",
+        "precision": precision_name(trainer.amp_dtype),
         "recipe": recipe,
         "input_fill": fill,
         "compiled": compiled,

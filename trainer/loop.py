@@ -4,10 +4,9 @@ One :class:`Trainer` runs one process of a run. Under ``torchrun --nproc_per_nod
 its own photo/mask streams and DistributedDataParallel averages the gradients (NCCL on GPUs, gloo on the CPU);
 only rank 0 writes checkpoints, previews, progress and the exported model.
 
-Precision (`resolve_amp_dtype`): on CUDA autocast with bfloat16 where supported (else float16 with a gradient
-scaler), TF32 matmuls, channels_last tensors and fused Adam; on the CPU bf16 autocast where the CPU has native bf16
-instructions, else float32. Losses are read back from the GPU only every ``report_every`` steps so the GPU queue
-never drains for a progress line.
+Precision (`trainer.precision`): autocast in bfloat16 or float16 where it pays, else float32; on CUDA also
+channels_last tensors and fused Adam. Losses are read back from the GPU only every ``report_every`` steps so the GPU
+queue never drains for a progress line.
 
 Stopping: after ``steps`` steps or ``minutes`` minutes, whichever comes first. ``minutes`` is the whole run's
 wall-clock budget (`trainer.budget`), from the process's start to the export: reading the photos stops after a
@@ -46,7 +45,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from engine.device import cpu_bf16_faster, describe_device, resolve_device
+from engine.device import describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.imageio import save_image
 from engine.model_card import ModelCard
@@ -77,9 +76,12 @@ from trainer.distributed import DistInfo, average_gradients, dist_info_from_env,
 from trainer.errors import NAME_RE, ConfigError
 from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
 from trainer.masks import FolderMaskSampler, MaskSampler
+from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scaler, precision_name, resolve_amp_dtype
 from trainer.prefill_pool import PrefilledPool
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
+
+__all__ = ["EXIT_STOPPED", "RESUME_OVERRIDES", "TrainResult", "Trainer", "preview_grid", "resolve_amp_dtype", "train"]
 
 RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_every", "workers", "evaluate",
                     "clip_grad", "compile", "keep_unhelpful")
@@ -222,9 +224,7 @@ class Trainer:
         if self.dist.enabled and not dist.is_initialized():
             dist.init_process_group(backend="nccl" if self.cuda else "gloo")
         if self.cuda:
-            torch.backends.cudnn.benchmark = True
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+            enable_fast_cuda_math()
         self.amp_dtype = resolve_amp_dtype(cfg.precision, dev)
         self.report_every = self._report_every or (10 if self.cuda else 1)
         self.batch = self.recipe.batch_for(cfg, dev.type)
@@ -267,7 +267,7 @@ class Trainer:
             torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **fused)
             if self.discriminator is not None else None
         )
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.scaler = grad_scaler(self.amp_dtype)
         seed = cfg.seed + 1000 * self.dist.rank
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
@@ -488,9 +488,8 @@ class Trainer:
     # ------------------------------------------------------------------ one step
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        """The run's autocast for a step's forward passes (none in float32)."""
+        return autocast_context(self.amp_dtype, self.device.type)
 
     def next_batch(self) -> TrainingBatch:
         """The next batch on the device, its holes pre-filled with the run's input fill: from the pool when the run
@@ -858,7 +857,7 @@ class Trainer:
                 size=cfg.size,
                 time_s=round(self.elapsed_before + time_s, 1),
                 device=describe_device(self.device),
-                precision=str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "float32",
+                precision=precision_name(self.amp_dtype),
                 metrics_before=_finite(result.before),
                 metrics_after=_finite(result.after),
                 helped=result.helped,
@@ -970,26 +969,6 @@ def preview_grid(images: Tensor, holes: Tensor, result: Tensor, alpha: Tensor, m
     cols = [shown_input, result[:n], alpha[:n], images[:n]]
     rows = torch.cat([torch.cat([c[i] for c in cols], dim=2) for i in range(n)], dim=1)
     return (rows.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------------------------- evaluation
-
-
-def resolve_amp_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for a `trainer.config.PRECISIONS` setting on ``device``; None = float32.
-
-    "auto": bf16 on CUDA where supported, else fp16; on the CPU bf16 where it trains faster than float32
-    (`engine.device.cpu_bf16_faster`), else float32.
-    """
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision != "auto":
-        return None
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.type == "cpu" and cpu_bf16_faster():
-        return torch.bfloat16
-    return None
 
 
 def train(

@@ -119,15 +119,15 @@ def test_judge_needs_a_measurable_gain():
 
 
 def test_precision_auto_uses_bf16_only_on_a_cpu_where_it_trains_faster(monkeypatch):
-    import trainer.loop as loop
+    import trainer.precision as precision
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(loop, "cpu_bf16_faster", lambda: True)
-    assert loop.resolve_amp_dtype("auto", cpu) == torch.bfloat16
-    assert loop.resolve_amp_dtype("fp32", cpu) is None
-    monkeypatch.setattr(loop, "cpu_bf16_faster", lambda: False)
-    assert loop.resolve_amp_dtype("auto", cpu) is None
-    assert loop.resolve_amp_dtype("bf16", cpu) == torch.bfloat16
+    monkeypatch.setattr(precision, "cpu_bf16_faster", lambda: True)
+    assert precision.resolve_amp_dtype("auto", cpu) == torch.bfloat16
+    assert precision.resolve_amp_dtype("fp32", cpu) is None
+    monkeypatch.setattr(precision, "cpu_bf16_faster", lambda: False)
+    assert precision.resolve_amp_dtype("auto", cpu) is None
+    assert precision.resolve_amp_dtype("bf16", cpu) == torch.bfloat16
 
 
 def test_telea_input_fill_fills_the_hole_only():
