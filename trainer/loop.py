@@ -14,7 +14,7 @@ share of it, the first `TIMING_STEPS` steps are timed and the run says how many 
 buying fewer than `MIN_USEFUL_STEPS` is refused, naming the budget needed, with nothing trained or exported), and
 training stops when the next step would eat into what is kept for the scoring (its cost per pair timed on one
 held-out pair before training) and the export (a timed checkpoint write). SIGTERM or Ctrl+C (SIGINT) stop
-at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at once). Every
+at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at once; `trainer.stop_signals`). Every
 ``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically; a run that
 reached its limit is marked finished there, and resuming it without a new limit trains and exports nothing.
 
@@ -30,15 +30,10 @@ import contextlib
 import math
 import random
 import shutil
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import numpy as np
 import torch
@@ -80,6 +75,7 @@ from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scal
 from trainer.prefill_pool import PrefilledPool
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
+from trainer.stop_signals import EXIT_STOPPED, StopSignals
 
 __all__ = ["EXIT_STOPPED", "RESUME_OVERRIDES", "TrainResult", "Trainer", "preview_grid", "resolve_amp_dtype", "train"]
 
@@ -89,36 +85,6 @@ RESUME_OVERRIDES = ("steps", "minutes", "device", "checkpoint_every", "preview_e
 POOL_SEED_OFFSET = 7000
 """The pool of pre-filled samples draws from photo and mask streams seeded ``seed + POOL_SEED_OFFSET``, apart from the
 run's own, so a resumed run rebuilds the same pool."""
-EXIT_STOPPED = {"SIGINT": 130, "SIGTERM": 143}
-"""Process exit codes of a run stopped by a signal (after its checkpoint was written)."""
-
-
-# ----------------------------------------------------------------------------------------------- stopping
-
-
-class _StopSignals:
-    """SIGTERM / SIGINT set ``reason`` instead of killing the process; a second SIGINT raises KeyboardInterrupt."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        # what signal.signal returns and takes back: a handler, SIG_DFL / SIG_IGN, or None (set outside Python)
-        self._previous: dict[int, Callable[[int, FrameType | None], Any] | int | signal.Handlers | None] = {}
-
-    def _handler(self, signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        if name == "SIGINT" and self.reason == "SIGINT":
-            raise KeyboardInterrupt
-        self.reason = self.reason or name
-
-    def __enter__(self) -> _StopSignals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -565,7 +531,7 @@ class Trainer:
     def _elapsed(self) -> float:
         return time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0
 
-    def _should_stop(self, signals: _StopSignals, steps: int | None) -> str | None:
+    def _should_stop(self, signals: StopSignals, steps: int | None) -> str | None:
         """Reason to stop now ("steps", "minutes", "SIGTERM", "SIGINT") or None; agreed by all ranks. The time budget
         stops the run once the next step would not fit, but never before the timing steps and the estimate."""
         reason = None
@@ -587,13 +553,13 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train, checkpoint, evaluate and export; returns what happened (never raises for SIGTERM/Ctrl+C)."""
         try:
-            with _StopSignals() as signals:
+            with StopSignals() as signals:
                 return self._run(signals)
         finally:
             if hasattr(self, "batches"):
                 self.batches.close()
 
-    def _run(self, signals: _StopSignals) -> TrainResult:
+    def _run(self, signals: StopSignals) -> TrainResult:
         if not self._setup_done:
             self.setup()
         cfg = self.config
