@@ -42,7 +42,6 @@ from torch import Tensor, nn
 
 from engine.device import describe_device, resolve_device
 from engine.errors import FusionPaintError
-from engine.imageio import save_image
 from engine.model_card import ModelCard
 from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
@@ -73,6 +72,7 @@ from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, 
 from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scaler, precision_name, resolve_amp_dtype
 from trainer.prefill_pool import PrefilledPool
+from trainer.preview import preview_grid, write_preview
 from trainer.progress import Progress
 from trainer.runs import CHECKPOINT_NAME, folder_bytes, write_summary
 from trainer.stop_signals import EXIT_STOPPED, StopSignals
@@ -771,11 +771,7 @@ class Trainer:
     def _write_preview(self) -> None:
         if not self.dist.is_main or self.last_preview is None:
             return
-        images, holes, result, alpha = (t.detach().float().cpu() for t in self.last_preview)
-        grid = preview_grid(images, holes, result, alpha)
-        path = self.run_dir / "previews" / f"step_{self.step:07d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(path, grid)
+        path = write_preview(self.last_preview, self.run_dir, self.step)
         self.progress.emit("preview", step=self.step, path=str(path))
 
     def _finish(self, result: TrainResult, time_s: float) -> None:
@@ -918,23 +914,6 @@ def _finite(value):
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-# ----------------------------------------------------------------------------------------------- previews
-
-
-def preview_grid(images: Tensor, holes: Tensor, result: Tensor, alpha: Tensor, max_rows: int = 4) -> np.ndarray:
-    """uint8 (rows*S, 4*S, 3) RGB: per sample input (hole grey) | result | alpha (DMFN: the hole) | ground truth.
-
-    images, result, alpha: (N,3,S,S) in [0,1]; holes (N,1,S,S) 1 = hole.
-    """
-    n = min(max_rows, images.shape[0])
-    grey = torch.full_like(images[:n], 0.5)
-    hole = holes[:n].expand(-1, 3, -1, -1)
-    shown_input = torch.where(hole > 0.5, grey, images[:n])
-    cols = [shown_input, result[:n], alpha[:n], images[:n]]
-    rows = torch.cat([torch.cat([c[i] for c in cols], dim=2) for i in range(n)], dim=1)
-    return (rows.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
 
 
 def train(
