@@ -18,10 +18,11 @@ at the next step boundary after writing a checkpoint (a second Ctrl+C aborts at 
 ``checkpoint_every`` steps and at the end the run folder's ``checkpoint.pt`` is replaced atomically; a run that
 reached its limit is marked finished there, and resuming it without a new limit trains and exports nothing.
 
-At the end the base and the fine-tuned generator are compared on held-out pairs (fixed seeded masks, hard
-composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per hole-ratio bin, as
-many pairs as the time left allows, and the generator is exported as ``NAME.safetensors`` + ``NAME.json`` into the
-user's models folder - unless the scoring says it did not help (``keep_unhelpful`` exports it anyway).
+At the end the base and the fine-tuned generator are compared on held-out pairs (`trainer.before_after`: fixed
+seeded masks, hard composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per
+hole-ratio bin, as many pairs as the time left allows, and the generator is exported as ``NAME.safetensors`` +
+``NAME.json`` into the user's models folder - unless the scoring says it did not help (``keep_unhelpful`` exports it
+anyway).
 """
 
 from __future__ import annotations
@@ -43,20 +44,12 @@ from torch import Tensor, nn
 from engine.device import describe_device, resolve_device
 from engine.errors import FusionPaintError
 from engine.model_card import ModelCard
-from engine.model_spec import ModelSpec, registered_specs
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
 from trainer.arches import Preview, StepContext, check, input_fill
-from trainer.budget import (
-    MIN_SCORED_PAIRS,
-    MIN_USEFUL_STEPS,
-    READING_SHARE,
-    SCORING_SHARE,
-    TIMING_STEPS,
-    Budget,
-    needed_minutes,
-)
+from trainer.before_after import ScoringPlan, plan_scoring, score_before_after
+from trainer.budget import MIN_USEFUL_STEPS, READING_SHARE, TIMING_STEPS, Budget, needed_minutes
 from trainer.checkpoint import (
     load_checkpoint,
     resolve_checkpoint,
@@ -68,7 +61,7 @@ from trainer.config import INIT_DEFAULT, INIT_RANDOM, MIN_PHOTO_SIDE, TrainConfi
 from trainer.data import BatchSampler, BatchSource, PhotoCache, TrainingBatch, split_folder
 from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
 from trainer.errors import NAME_RE, ConfigError
-from trainer.evaluate import compare_on_pairs, held_out_images, held_out_pairs, judge, prepare_photo
+from trainer.evaluate import held_out_images, judge
 from trainer.masks import FolderMaskSampler, MaskSampler
 from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scaler, precision_name, resolve_amp_dtype
 from trainer.prefill_pool import PrefilledPool
@@ -176,6 +169,8 @@ class Trainer:
         """The pre-filled training samples the run trains on, when it uses a pool (`trainer.prefill_pool`)."""
         self._pool_state: dict | None = None
         """The pool's position from the checkpoint being resumed (applied once the pool is rebuilt)."""
+        self.scoring = ScoringPlan()
+        """The before/after scoring the run ends with (planned before training; `trainer.before_after`)."""
 
     # ------------------------------------------------------------------ setup
 
@@ -725,36 +720,11 @@ class Trainer:
         return eta + self.budget.scoring_s + self.budget.end_s
 
     def _prepare_scoring(self) -> None:
-        """The held-out pairs, the "before" model and the seconds one pair takes (the first pair, scored now). With a
-        time budget the scoring keeps at most `SCORING_SHARE` of it, on smaller crops (where the network takes
-        them) when fewer than `MIN_SCORED_PAIRS` would fit; without one, the time all pairs take."""
-        cfg = self.config
-        self._pairs: list = []
-        self._pair_s = 0.0
-        if not self._held_out:
-            return
-        self._before = self._before_model()
-        size = cfg.size
-        while True:
-            images = [prepare_photo(image, size) for image in self._held_out]
-            self._pairs = held_out_pairs(images, cfg.eval_masks_per_photo)
-            probe = compare_on_pairs({"before": self._before[0], "after": unwrap(self.generator)}, self.arch,
-                                     self._pairs[:1], device=self.device, fill=cfg.input_fill)
-            self._pair_s = probe["pair_s"]
-            self.budget.scoring_s = len(self._pairs) * self._pair_s
-            if self.budget.seconds is None:
-                return
-            self.budget.scoring_s = min(self.budget.scoring_s, SCORING_SHARE * self.budget.seconds)
-            smaller = self._smallest_size(size)
-            if self.budget.scoring_s >= MIN_SCORED_PAIRS * self._pair_s or smaller == size:
-                return
-            size = smaller
-
-    def _smallest_size(self, size: int) -> int:
-        """The smallest crop size, halving ``size``, the network takes."""
-        while size % 2 == 0 and self.recipe.config_problem(_with_size(self.config, size // 2)) is None:
-            size //= 2
-        return size
+        """Plan the before/after scoring (`trainer.before_after.plan_scoring`), which keeps its time in the budget."""
+        self.scoring = plan_scoring(
+            self._held_out, self.config, self.recipe, self.budget, unwrap(self.generator), self.device,
+            base=lambda: (self.build_base_generator(), self._base_description()),
+        )
 
     def _already_finished(self) -> TrainResult:
         """A resumed run that has nothing left to train: say so, export nothing."""
@@ -777,16 +747,11 @@ class Trainer:
     def _finish(self, result: TrainResult, time_s: float) -> None:
         cfg = self.config
         generator = unwrap(self.generator)
-        before_label = None
-        if self._pairs:
-            before_model, before_label = self._before
+        if self.scoring.pairs:
             deadline = self.budget.deadline(keep_s=self.budget.end_s / 2)  # the final checkpoint is written
-            self._phase("scoring", 0, len(self._pairs))  # shown at once, even when no pair fits the time left
-            report = compare_on_pairs(
-                {"before": before_model, "after": generator}, self.arch, self._pairs, device=self.device,
-                fill=cfg.input_fill, deadline=deadline, pair_s=self._pair_s,
-                progress=lambda done, total: self._phase("scoring", done, total),
-            )
+            self._phase("scoring", 0, len(self.scoring.pairs))  # shown at once, even when no pair fits the time left
+            report = score_before_after(self.scoring, generator, cfg, self.device, deadline,
+                                        progress=lambda done, total: self._phase("scoring", done, total))
             result.before, result.after = report["before"], report["after"]
             result.helped, result.summary = judge(report["before"], report["after"], report["photos"])
             self.progress.emit("evaluation", photos=report["photos"], pairs=report["samples"],
@@ -808,7 +773,7 @@ class Trainer:
             card = ModelCard(
                 title=f"{self.run_name} (fine-tuned {self.arch})",
                 base_model=self._base_description(),
-                before_model=before_label,
+                before_model=self.scoring.before_label,
                 data=str(Path(cfg.data).expanduser().resolve()),
                 photo_count=len(self.cache),
                 held_out_count=len(self.split.held_out),
@@ -842,21 +807,6 @@ class Trainer:
             run_dir=str(self.run_dir), run_bytes=folder_bytes(self.run_dir),
         )
 
-    def _before_model(self) -> tuple[nn.Module | ModelSpec, str]:
-        """(model, description) of what "before" measures: the weights the run started from; for a run from random
-        initialisation (a random network is no baseline), the best classical fill (its spec)."""
-        classical = self._classical_before()
-        if classical is not None:
-            label = f"{classical.name} (the best classical fill; training started from random initialisation)"
-            return classical, label
-        return self.build_base_generator(), self._base_description()
-
-    def _classical_before(self) -> ModelSpec | None:
-        """The best-ranked classical fill when "before" is one (a run from random initialisation), else None."""
-        from_scratch = self.config.init == INIT_RANDOM or (
-            self.config.init == INIT_DEFAULT and not get_spec(self.arch).has_weights)
-        return next(spec for spec in registered_specs() if spec.kind == "classical") if from_scratch else None
-
     def _base_description(self) -> str:
         init = self.config.init
         if init == INIT_RANDOM or (init == INIT_DEFAULT and "random" in self.base_note):
@@ -878,12 +828,6 @@ def _merge_resume_config(saved: TrainConfig, overrides: dict | None) -> TrainCon
     for key, value in overrides.items():
         setattr(saved, key, value)
     return saved
-
-
-def _with_size(config: TrainConfig, size: int) -> TrainConfig:
-    from dataclasses import replace
-
-    return replace(config, size=size, batch=None)
 
 
 def _import_dynamo_without_its_cache() -> None:
