@@ -21,14 +21,13 @@ reached its limit is marked finished there, and resuming it without a new limit 
 At the end the base and the fine-tuned generator are compared on held-out pairs (`trainer.before_after`: fixed
 seeded masks, hard composite: known pixels from the photo, hole pixels from the network) with engine.metrics, per
 hole-ratio bin, as many pairs as the time left allows, and the generator is exported as ``NAME.safetensors`` +
-``NAME.json`` into the user's models folder - unless the scoring says it did not help (``keep_unhelpful`` exports it
-anyway).
+``NAME.json`` into the user's models folder (`trainer.fine_tuned`) - unless the scoring says it did not help
+(``keep_unhelpful`` exports it anyway).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import shutil
 import sys
@@ -41,9 +40,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from engine.device import describe_device, resolve_device
+from engine.device import resolve_device
 from engine.errors import FusionPaintError
-from engine.model_card import ModelCard
 from engine.paths import user_runs_dir
 from engine.registry import build_network, get_spec
 from engine.weights import load_into, load_weights
@@ -62,8 +60,9 @@ from trainer.data import BatchSampler, BatchSource, PhotoCache, TrainingBatch, s
 from trainer.distributed import DistInfo, average_gradients, dist_info_from_env, unwrap
 from trainer.errors import NAME_RE, ConfigError
 from trainer.evaluate import held_out_images, judge
+from trainer.fine_tuned import export_fine_tuned, fine_tuned_card
 from trainer.masks import FolderMaskSampler, MaskSampler
-from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scaler, precision_name, resolve_amp_dtype
+from trainer.precision import autocast_context, enable_fast_cuda_math, grad_scaler, resolve_amp_dtype
 from trainer.prefill_pool import PrefilledPool
 from trainer.preview import preview_grid, write_preview
 from trainer.progress import Progress
@@ -768,38 +767,17 @@ class Trainer:
             self.progress.log("the model was not exported: fine-tuning did not help (--keep-unhelpful keeps such "
                               "a model)")
         if self.export and keep:
-            from trainer.export import export_model, free_model_name
-
-            card = ModelCard(
-                title=f"{self.run_name} (fine-tuned {self.arch})",
-                base_model=self._base_description(),
-                before_model=self.scoring.before_label,
-                data=str(Path(cfg.data).expanduser().resolve()),
-                photo_count=len(self.cache),
-                held_out_count=len(self.split.held_out),
-                skipped_count=len(self.cache.skipped),
-                steps=self.step,
-                batch=self.batch,
-                world_size=self.dist.world_size,
-                size=cfg.size,
-                time_s=round(self.elapsed_before + time_s, 1),
-                device=describe_device(self.device),
-                precision=precision_name(self.amp_dtype),
-                metrics_before=_finite(result.before),
-                metrics_after=_finite(result.after),
-                helped=result.helped,
-                summary=result.summary,
-                license="fine-tuned by the user; inherits the license of the base weights",
-                input_fill=cfg.input_fill,
-                config=_finite(cfg.to_dict()),
+            card = fine_tuned_card(
+                cfg, run_name=self.run_name, base_model=self._base_description(),
+                before_model=self.scoring.before_label, photo_count=len(self.cache),
+                held_out_count=len(self.split.held_out), skipped_count=len(self.cache.skipped), steps=self.step,
+                batch=self.batch, world_size=self.dist.world_size, time_s=self.elapsed_before + time_s,
+                device=self.device, amp_dtype=self.amp_dtype, before=result.before, after=result.after,
+                helped=result.helped, summary=result.summary,
             )
-            name = free_model_name(self.run_name)
-            if name != self.run_name:
-                self.progress.log(f"a model named {self.run_name} exists already: exported as {name}")
-            result.weights, result.card = export_model(
-                generator.state_dict(), name=name, arch=self.arch, card=card
+            result.model_name, result.weights, result.card = export_fine_tuned(
+                generator, card, run_name=self.run_name, arch=self.arch, log=self.progress.log
             )
-            result.model_name = name
         self.progress.emit(
             "done", model_name=result.model_name, weights=str(result.weights) if result.weights else None,
             card=str(result.card) if result.card else None, before=result.before, after=result.after,
@@ -848,16 +826,6 @@ def _import_dynamo_without_its_cache() -> None:
 
 def _cpu_state(module: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in module.state_dict().items()}
-
-
-def _finite(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def train(
