@@ -314,23 +314,24 @@ class FineTuneDialog(FittedDialog):
     def _fill_start_combo(self) -> None:
         """Weights a run can start from, for the chosen network: the installed ones, the user's fine-tuned models
         of that network (so one fine-tune can be the base of the next), or random initialisation."""
-        from engine.registry import get_spec, list_models
+        from engine.model_spec import NetworkSpec
+        from engine.registry import list_models, network_spec
 
         arch = str(self.model_combo.currentData())
         self.start_combo.clear()
-        installed = get_spec(arch)
+        installed = network_spec(arch)
         if installed.has_weights:
             self.start_combo.addItem(f"installed {installed.title} weights", "default")
         for spec in list_models():
-            if spec.arch == arch and spec.card is not None and spec.has_weights:
+            if isinstance(spec, NetworkSpec) and spec.arch == arch and spec.card is not None and spec.has_weights:
                 self.start_combo.addItem(f"{spec.name} (fine-tuned)", str(spec.weights_file))
         self.start_combo.addItem("random weights (training from scratch)", "random")
 
     def _confirm_start_from_random(self) -> bool:
         """A run from random weights (chosen, or the only choice without installed weights): ask first."""
-        from engine.registry import get_spec
+        from engine.registry import network_spec
 
-        spec = get_spec(str(self.model_combo.currentData()))
+        spec = network_spec(str(self.model_combo.currentData()))
         if self.start_combo.currentData() != "random" or "--init" in self.extra_args:
             return True
         answer = QMessageBox.question(
@@ -467,12 +468,12 @@ class FineTuneDialog(FittedDialog):
         each column's title above it."""
         if pixmap.isNull():
             return
-        from engine.registry import get_spec
+        from engine.registry import network_spec
 
         shown = pixmap.scaled(max(200, self.preview_label.width()), max(PREVIEW_HEIGHT, self.preview_label.height()),
                               Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         self.preview_label.setPixmap(shown)
-        third = "learned alpha" if get_spec(str(self.model_combo.currentData())).alpha_learned else "hole"
+        third = "learned alpha" if network_spec(str(self.model_combo.currentData())).alpha_learned else "hole"
         for title, text in zip(self.preview_titles, ("input (hole grey)", "result", third, "original"), strict=True):
             title.setText(text)
             title.setFixedWidth(shown.width() // PREVIEW_COLUMNS)

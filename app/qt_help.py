@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout
 
 from app.qt_dialogs import ContentScroll, FittedDialog
 from app.qt_window_layout import make_action
+from engine.model_spec import ClassicalSpec, NetworkSpec
 from engine.registry import list_models
 
 
@@ -89,9 +90,9 @@ class HelpCommands:
             version = "(not installed)"
         specs = list_models()
         weights = [f"<li>{html.escape(spec.title)}: {html.escape(spec.license)}</li>"
-                   for spec in specs if spec.kind == "network" and spec.has_weights]
+                   for spec in specs if isinstance(spec, NetworkSpec) and spec.has_weights]
         fills = [f"<li>{html.escape(spec.title)}: {html.escape(spec.license)}</li>"
-                 for spec in specs if spec.kind == "classical"]
+                 for spec in specs if isinstance(spec, ClassicalSpec)]
         return (
             f"<h3>FusionPaint {html.escape(version)}</h3>"
             "<p>Removes unwanted objects from photos with DFNet and DMFN deep inpainting, or a classical fill.</p>"

@@ -14,7 +14,7 @@ from app.messages import no_weights_text, sentence
 from app.qt_window_layout import make_action
 from engine.device import cuda_absence
 from engine.errors import FusionPaintError
-from engine.model_spec import ModelSpec
+from engine.model_spec import ModelSpec, NetworkSpec
 from engine.registry import default_model_name, get_spec, list_models, skipped_user_models
 
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
@@ -107,7 +107,7 @@ class ModelPicker:
         skipped = skipped_user_models()
         for spec in self._specs:
             label = spec.title if spec.has_weights else f"{spec.title} (no weights)"
-            if spec.card is not None and spec.card.helped is False:
+            if isinstance(spec, NetworkSpec) and spec.card is not None and spec.card.helped is False:
                 label += " - no better than before fine-tuning"
             self.model_combo.addItem(label, spec.name)
             self.model_combo.setItemData(self.model_combo.count() - 1, spec.alpha_meaning, Qt.ItemDataRole.ToolTipRole)
@@ -127,7 +127,7 @@ class ModelPicker:
 
     def _classical_only(self) -> bool:
         """True while no network in the selector has weights: every removal uses a classical fill."""
-        return not any(spec.kind == "network" and spec.has_weights for spec in self._specs)
+        return not any(isinstance(spec, NetworkSpec) and spec.has_weights for spec in self._specs)
 
     @property
     def model_name(self) -> str:
@@ -159,7 +159,7 @@ class ModelPicker:
             return False
         self._model_name = name
         self.settings.model = name
-        if spec.kind == "network":
+        if isinstance(spec, NetworkSpec):
             self.message(f"Loading {spec.title}...")
             self.bridge.switch_model(name, self.device)
         else:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from memory import peak_rss_bytes  # noqa: E402  (bench/memory.py, beside this script)
 
 from engine.inpainter import NetworkInpainter  # noqa: E402
+from engine.model_spec import ClassicalSpec, NetworkSpec  # noqa: E402
 from engine.pipeline import inpaint  # noqa: E402
 from engine.registry import build_network, builtin_model_names, get_spec, load_model  # noqa: E402
 
@@ -68,7 +69,7 @@ def _inputs(size: int, batch: int = 1):
 def _model(name: str, device: torch.device, dtype=None):
     """The installed model when it has weights, else the same architecture with random weights."""
     spec = get_spec(name)
-    if spec.kind == "classical" or spec.has_weights:
+    if not isinstance(spec, NetworkSpec) or spec.has_weights:
         return load_model(name, device=device.type, dtype=dtype)
     torch.manual_seed(0)
     return NetworkInpainter(spec, build_network(spec.arch), device, dtype=dtype)
@@ -108,7 +109,7 @@ def bench_latency(device: torch.device, repeats: int, models: list[str]) -> list
         for size in SIZES:
             images, holes = _inputs(size)
             for label, dtype, autocast in variants:
-                if get_spec(name).kind == "classical" and (label != "fp32" or device.type != "cpu"):
+                if isinstance(get_spec(name), ClassicalSpec) and (label != "fp32" or device.type != "cpu"):
                     continue
                 model = _model(name, device, dtype)
 

@@ -49,13 +49,13 @@ def _write_case(folder: Path, width: int, height: int) -> tuple[Path, dict[str, 
 
 def _estimate(mask_path: Path, model: str) -> int:
     from engine.masks_io import load_mask
-    from engine.pipeline import estimate_peak_bytes
+    from engine.pipeline import estimate_peak_bytes, padding_rule
     from engine.regions import plan_windows
     from engine.registry import get_spec
 
     spec = get_spec(model)
     hole, _ = load_mask(mask_path, cv2.imread(str(mask_path), cv2.IMREAD_UNCHANGED).shape[:2])
-    windows = plan_windows(hole, spec.native_size, spec.size_multiple)
+    windows = plan_windows(hole, spec.native_size, padding_rule(spec)[0])
     return estimate_peak_bytes(hole.shape, windows, spec, in_place=True)  # as the CLI
 
 

@@ -16,6 +16,7 @@ from engine.files import writable_target
 from engine.formats import SUPPORTED_EXTENSIONS, image_files, save_format
 from engine.imageio import Photo, load_image, save_image
 from engine.masks_io import load_mask
+from engine.model_spec import NetworkSpec
 from engine.pipeline import InpaintResult, inpaint
 from engine.registry import default_model_name, list_models, load_model, parameter_count, skipped_user_models
 from engine.units import printable
@@ -230,13 +231,14 @@ def run_models(args: argparse.Namespace) -> int:
     for path, reason in skipped_user_models().items():
         _warn(f"skipped {path.name}: {reason}")
     for spec in specs:
+        weights_file = spec.weights_file if isinstance(spec, NetworkSpec) else None
         rows.append({
             "name": spec.name,
             "title": spec.title,
-            "kind": spec.kind,
+            "kind": "network" if isinstance(spec, NetworkSpec) else "classical",
             "status": spec.status,
             "parameters": parameter_count(spec),
-            "weights_file": str(spec.weights_file) if spec.weights_file else None,
+            "weights_file": str(weights_file) if weights_file else None,
             "native_size": spec.native_size,
             "alpha": spec.alpha_meaning,
             "seam_band_px": spec.seam_band_px,

@@ -19,6 +19,8 @@ from engine.prefill import prefill
 if TYPE_CHECKING:  # a classical fill runs without PyTorch: the editor's default removal never waits for its import
     import torch
 
+    from engine.model_spec import ClassicalSpec, ModelSpec, NetworkSpec
+
 
 @dataclass
 class Prediction:
@@ -41,7 +43,7 @@ class Inpainter:
     device: where it runs (a ``torch.device`` for networks; "cpu" for classical fills, which never import PyTorch).
     """
 
-    def __init__(self, spec, device: torch.device | str):
+    def __init__(self, spec: ModelSpec, device: torch.device | str):
         self.spec = spec
         self.device = device
 
@@ -55,12 +57,12 @@ class Inpainter:
                 sizes: Sequence[tuple[int, int]] | None = None, excludes: np.ndarray | None = None) -> Prediction:
         """Fill ``holes`` (bool (N, H, W), True = hole) in ``images`` (float32 (N, H, W, 3) in [0, 1], RGB).
 
-        H and W are multiples of ``spec.size_multiple``; ``sizes`` gives each image's real (h, w) when the rest is
-        reflect-padding (None = no padding); a classical pre-fill is made from the real pixels only. ``excludes``
-        (bool (N, H, W), True = never a source; None = none) is honoured by the classical fills and pre-fills (a
-        network itself still sees the whole window). A slow model
-        raises `engine.errors.JobCancelled` soon after ``cancel`` is set and reports ``progress(fraction of this
-        call, 0..1)``; a fast one may do neither (the pipeline checks and reports between calls).
+        H and W are multiples of a network's ``spec.size_multiple``; ``sizes`` gives each image's real (h, w) when
+        the rest is reflect-padding (None = no padding); a classical pre-fill is made from the real pixels only.
+        ``excludes`` (bool (N, H, W), True = never a source; None = none) is honoured by the classical fills and
+        pre-fills (a network itself still sees the whole window). A slow model raises `engine.errors.JobCancelled`
+        soon after ``cancel`` is set and reports ``progress(fraction of this call, 0..1)``; a fast one may do neither
+        (the pipeline checks and reports between calls).
         """
         raise NotImplementedError
 
@@ -68,7 +70,9 @@ class Inpainter:
 class ClassicalInpainter(Inpainter):
     """A classical fill (the spec's ``fill``); runs on the CPU whatever the device."""
 
-    def __init__(self, spec):
+    spec: ClassicalSpec
+
+    def __init__(self, spec: ClassicalSpec):
         super().__init__(spec, "cpu")
 
     @property
@@ -92,9 +96,11 @@ class NetworkInpainter(Inpainter):
     the CPU bf16 autocast where the spec allows it (``cpu_bf16``) and the CPU runs it faster; a given ``dtype`` is
     used as it is (no autocast)."""
 
+    spec: NetworkSpec
     device: torch.device
 
-    def __init__(self, spec, network: torch.nn.Module, device: torch.device, dtype: torch.dtype | None = None):
+    def __init__(self, spec: NetworkSpec, network: torch.nn.Module, device: torch.device,
+                 dtype: torch.dtype | None = None):
         import torch
 
         super().__init__(spec, device)

@@ -25,6 +25,7 @@ import numpy as np
 
 from engine.errors import JobCancelled, JobTooLarge, NothingToSample
 from engine.inpainter import Inpainter
+from engine.model_spec import ModelSpec, NetworkSpec
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
@@ -130,10 +131,10 @@ def check_sampling_area(hole: np.ndarray, exclude: np.ndarray | None) -> None:
                               "nothing left to fill it from: exclude less")
 
 
-def exclude_note(spec) -> str | None:
+def exclude_note(spec: ModelSpec) -> str | None:
     """What a removal with an exclude mask tells the user about model ``spec``: None when its fill honours the mask
     fully (the classical fills), else how far a network does (only its classical pre-fill avoids the area)."""
-    if spec.kind != "network":
+    if not isinstance(spec, NetworkSpec):
         return None
     name = spec.title.split(" (")[0]  # "DFNet", or a fine-tuned model's own name
     if spec.input_fill is None:
@@ -141,7 +142,17 @@ def exclude_note(spec) -> str | None:
     return f"{name} honours the exclude mask only in its pre-fill: PatchMatch keeps the area out strictly"
 
 
-def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_place: bool = False) -> int:
+def padding_rule(spec: ModelSpec) -> tuple[int, int]:
+    """(multiple, min_side) in pixels: each side of a window the model is given is padded to a multiple of
+    ``multiple`` and to at least ``min_side`` (a network's ``size_multiple`` and `MIN_NETWORK_SIDE`; a classical fill
+    takes any size: (1, 1))."""
+    if isinstance(spec, NetworkSpec):
+        return spec.size_multiple, MIN_NETWORK_SIDE
+    return 1, 1
+
+
+def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec: ModelSpec, in_place: bool = False
+                        ) -> int:
     """Upper bound, in bytes, of the memory :func:`inpaint` allocates beyond its inputs for these context windows:
     the output copy of the photo (3 bytes per pixel, none when ``in_place``), the per-window maps, the blending chunk
     of the widest window, and the model's working memory for one batch (``spec.working_bytes_per_pixel`` per input
@@ -149,7 +160,8 @@ def estimate_peak_bytes(image_hw: tuple[int, int], windows: list[Box], spec, in_
     height, width = image_hw
     window_pixels = sum((y1 - y0) * (x1 - x0) for y0, x0, y1, x1 in windows)
     widest = max((x1 - x0 for _, x0, _, x1 in windows), default=0)
-    side = round_up(max(spec.native_size, MIN_NETWORK_SIDE), spec.size_multiple)
+    multiple, min_side = padding_rule(spec)
+    side = round_up(max(spec.native_size, min_side), multiple)
     batch = min(len(windows), spec.max_batch)
     output = 0 if in_place else 3 * height * width
     return (output + WINDOW_BYTES_PER_PIXEL * window_pixels + CHUNK_BYTES_PER_PIXEL * COMPOSITE_ROWS * widest
@@ -244,13 +256,13 @@ def _pad_batch(
     return stack(crops), stack(holes), None if excludes is None else stack(excludes)
 
 
-def _batches(windows: list[Box], spec, min_side: int) -> list[list[Box]]:
-    """Windows in batches of at most ``spec.max_batch`` that share one padded shape, so no window is padded to
-    another's size."""
+def _batches(windows: list[Box], spec: ModelSpec) -> list[list[Box]]:
+    """Windows in batches of at most ``spec.max_batch`` that share one padded shape (:func:`padding_rule`), so no
+    window is padded to another's size."""
     groups: dict[tuple[int, int], list[Box]] = {}
     for box in windows:
         small_hw = _small_size(box, spec.native_size)
-        groups.setdefault(_padded_shape(small_hw, spec.size_multiple, min_side), []).append(box)
+        groups.setdefault(_padded_shape(small_hw, *padding_rule(spec)), []).append(box)
     return [group[i:i + spec.max_batch] for group in groups.values() for i in range(0, len(group), spec.max_batch)]
 
 
@@ -288,13 +300,13 @@ def inpaint(
     start = time.perf_counter()
     _check(cancel)
     report(0.0, "Finding the areas to fill")
-    windows = plan_windows(hole, spec.native_size, spec.size_multiple)
+    multiple, min_side = padding_rule(spec)
+    windows = plan_windows(hole, spec.native_size, multiple)
     timings["plan"] = time.perf_counter() - start
     if not windows:
         timings["total"] = time.perf_counter() - start
         report(1.0, "Nothing to remove")
-        return InpaintResult(image if in_place else image.copy(), (), spec.alpha_learned, spec.name,
-                             model.device_name, band_px, timings)
+        return _result(model, image if in_place else image.copy(), (), band_px, timings)
     check_sampling_area(hole, exclude)
     check_memory(estimate_peak_bytes(image.shape[:2], windows, spec, in_place))
     note = None if exclude is None else exclude_note(spec)
@@ -302,9 +314,8 @@ def inpaint(
     output = image if in_place else image.copy()
 
     results: list[WindowResult] = []
-    min_side = MIN_NETWORK_SIDE if spec.kind == "network" else 1
     first = 0
-    for batch_boxes in _batches(windows, spec, min_side):
+    for batch_boxes in _batches(windows, spec):
         _check(cancel)
         tick = time.perf_counter()
         prepared = [_prepare_window(image, hole, exclude, box, spec.native_size) for box in batch_boxes]
@@ -312,7 +323,7 @@ def inpaint(
         # each window's exclude is an array when ``exclude`` is one
         small_excludes = None if exclude is None else [p[2] for p in prepared if p[2] is not None]
         batch, batch_holes, batch_excludes = _pad_batch(crops, [p[1] for p in prepared], small_excludes,
-                                                        spec.size_multiple, min_side)
+                                                        multiple, min_side)
         timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - tick
         done = 0.1 + 0.8 * first / len(windows)  # the model's share of the bar: 0.1 .. 0.9
         share = 0.8 * len(batch_boxes) / len(windows)
@@ -334,8 +345,15 @@ def inpaint(
 
     timings["total"] = time.perf_counter() - start
     report(1.0, "Done")
-    return InpaintResult(output, tuple(results), spec.alpha_learned, spec.name, model.device_name, band_px, timings,
-                         notes=() if note is None else (note,))
+    return _result(model, output, tuple(results), band_px, timings, notes=() if note is None else (note,))
+
+
+def _result(model: Inpainter, image: np.ndarray, windows: tuple[WindowResult, ...], band_px: int,
+            timings: dict[str, float], notes: tuple[str, ...] = ()) -> InpaintResult:
+    """The result of a removal by ``model`` (see :class:`InpaintResult`)."""
+    spec = model.spec
+    learned = isinstance(spec, NetworkSpec) and spec.alpha_learned
+    return InpaintResult(image, windows, learned, spec.name, model.device_name, band_px, timings, notes)
 
 
 def _report_within(report: ProgressCallback, done: float, share: float, message: str, fraction: float) -> None:

@@ -1,4 +1,4 @@
-"""The classical fill a network may see in its hole instead of zeros (`engine.model_spec.ModelSpec.input_fill`)."""
+"""The classical fill a network may see in its hole instead of zeros (`engine.model_spec.NetworkSpec.input_fill`)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Finding and loading models: the built-in ones (every file in ``engine/models/``), fine-tuned ones in the user's
 folder, and weights files given by path.
 
-A third model is one new file in ``engine/models/`` that describes it (`engine.model_spec.ModelSpec`) and calls
-`engine.model_spec.register_model`; a network also needs its layers in ``engine/networks/`` (and, to be trained, its
-recipe in ``trainer/arches/``). `engine.model_spec.temporarily_registered` adds or replaces models for a ``with``
-block (tests, a model under construction). A network without
-weights is listed with status "no weights"; selecting it raises :class:`ModelUnavailable`, never random output.
+A third model is one new file in ``engine/models/`` that describes it (`engine.model_spec.NetworkSpec` or
+`engine.model_spec.ClassicalSpec`) and calls `engine.model_spec.register_model`; a network also needs its layers in
+``engine/networks/`` (and, to be trained, its recipe in ``trainer/arches/``). `engine.model_spec.temporarily_registered`
+adds or replaces models for a ``with`` block (tests, a model under construction). A network without weights is
+listed with status "no weights"; selecting it raises :class:`ModelUnavailable`, never random output.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import functools
 import importlib
 import json
 import pkgutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from engine import model_spec
 from engine.device import resolve_device
 from engine.errors import ModelUnavailable, WeightsError
 from engine.model_card import ZEROS, ModelCard
-from engine.model_spec import ModelSpec
+from engine.model_spec import ClassicalSpec, ModelSpec, NetworkSpec
 from engine.paths import user_models_dir
 from engine.prefill import INPUT_FILLS
 from engine.weights import load_into, load_weights, read_arch, tensor_names
@@ -40,12 +41,12 @@ _BUILTIN: dict[str, ModelSpec] = model_spec._BUILTIN
 """The built-in models (the live table of `engine.model_spec`, best rank first)."""
 
 
-def trainable_specs() -> list[ModelSpec]:
+def trainable_specs() -> list[NetworkSpec]:
     """The built-in networks: the architectures the trainer can train or fine-tune, best rank first."""
-    return [spec for spec in _BUILTIN.values() if spec.kind == "network"]
+    return [spec for spec in _BUILTIN.values() if isinstance(spec, NetworkSpec)]
 
 
-def network_spec(arch: str) -> ModelSpec:
+def network_spec(arch: str) -> NetworkSpec:
     """The built-in network spec of architecture ``arch``; ModelUnavailable for an unknown one."""
     for spec in trainable_specs():
         if spec.arch == arch:
@@ -61,7 +62,7 @@ def build_network(arch: str) -> torch.nn.Module:
 
 def parameter_count(spec: ModelSpec) -> int:
     """Number of generator parameters (0 for classical models); counted without allocating weights."""
-    if spec.kind == "classical":
+    if not isinstance(spec, NetworkSpec):
         return 0
     import torch
 
@@ -70,7 +71,7 @@ def parameter_count(spec: ModelSpec) -> int:
     return sum(p.numel() for p in network.parameters())
 
 
-def _fine_tuned_spec(weights: Path, card: ModelCard | None) -> ModelSpec:
+def _fine_tuned_spec(weights: Path, card: ModelCard | None) -> NetworkSpec:
     arch = read_arch(weights) or (card.arch if card else None) or _guess_arch(weights)
     archs = [spec.arch for spec in trainable_specs()]
     if arch not in archs:
@@ -99,7 +100,7 @@ def _arch_keys() -> dict[str, frozenset[str]]:
 
 
 @functools.cache
-def _arch_keys_of(networks: tuple[tuple[str, object], ...]) -> dict[str, frozenset[str]]:
+def _arch_keys_of(networks: tuple[tuple[str, Callable[[], torch.nn.Module]], ...]) -> dict[str, frozenset[str]]:
     import torch
 
     with torch.device("meta"):
@@ -144,12 +145,13 @@ def _read_card(card_path: Path) -> ModelCard | None:
         raise ValueError(f"model card {card_path}: {exc}") from None
 
 
-def _user_model_specs() -> list[ModelSpec]:
+def _user_model_specs() -> list[NetworkSpec]:
     folder = user_models_dir()
     _SKIPPED_USER_MODELS.clear()
     if not folder.is_dir():
         return []
-    specs: dict[str, ModelSpec] = {}
+    specs: list[NetworkSpec] = []
+    files: dict[str, Path] = {}  # the weights file of each name listed so far
     for weights in sorted(folder.glob("*.safetensors")):
         try:
             spec = _fine_tuned_spec(weights, _read_card(weights.with_suffix(".json")))
@@ -158,11 +160,12 @@ def _user_model_specs() -> list[ModelSpec]:
             continue
         if spec.name in _BUILTIN:
             _SKIPPED_USER_MODELS[weights] = f"name '{spec.name}' is taken by a built-in model"
-        elif spec.name in specs:
-            _SKIPPED_USER_MODELS[weights] = f"name '{spec.name}' is also used by {specs[spec.name].weights_file.name}"
+        elif spec.name in files:
+            _SKIPPED_USER_MODELS[weights] = f"name '{spec.name}' is also used by {files[spec.name].name}"
         else:
-            specs[spec.name] = spec
-    return list(specs.values())
+            specs.append(spec)
+            files[spec.name] = weights
+    return specs
 
 
 def builtin_model_names() -> tuple[str, ...]:
@@ -176,7 +179,7 @@ def list_models() -> list[ModelSpec]:
 
 
 def default_model_name() -> str:
-    """The usable built-in model with the best rank (see `engine.model_spec.ModelSpec.rank`)."""
+    """The usable built-in model with the best rank (see `engine.model_spec.ModelSpec`)."""
     return next(spec.name for spec in _BUILTIN.values() if spec.has_weights)
 
 
@@ -208,15 +211,17 @@ def load_model(
     from engine.inpainter import ClassicalInpainter, NetworkInpainter
 
     spec = name_or_path if isinstance(name_or_path, ModelSpec) else get_spec(name_or_path)
-    if spec.kind == "classical":
+    if isinstance(spec, ClassicalSpec):
         return ClassicalInpainter(spec)
-    if not spec.has_weights:
+    assert isinstance(spec, NetworkSpec), f"model '{spec.name}' is neither a network nor a classical fill"
+    weights = spec.weights_file
+    if weights is None or not weights.is_file():
         raise ModelUnavailable(
-            f"{spec.title} has no weights installed (expected {spec.weights_file}); "
+            f"{spec.title} has no weights installed (expected {weights or 'a weights file'}); "
             "choose another model or train it with 'fusionpaint train'"
         )
     torch_device = resolve_device(device)
-    state = load_weights(spec.weights_file, expected_sha256=spec.sha256)
+    state = load_weights(weights, expected_sha256=spec.sha256)
     network = spec.build()
-    load_into(network, state, spec.weights_file, spec.arch)
+    load_into(network, state, weights, spec.arch)
     return NetworkInpainter(spec, network, torch_device, dtype=dtype)

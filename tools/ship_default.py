@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.files import atomic_write  # noqa: E402
-from engine.registry import get_spec  # noqa: E402
+from engine.registry import network_spec  # noqa: E402
 from engine.weights import load_weights, read_arch, sha256_of  # noqa: E402
 from trainer.arches import recipe_for, trainable_arches  # noqa: E402
 from trainer.config import TrainConfig  # noqa: E402
@@ -117,7 +117,7 @@ def model_card(arch: str, card: dict, baselines: dict, cpus: list[str], sha256: 
                inference: dict | None = None) -> str:
     """The shipped model card (markdown). ``baselines``: the baselines file (its ``key`` describes the validation
     pairs, its ``models`` the classical fills' scores). ``inference``: see ``--inference``, or None."""
-    spec, key = get_spec(arch), baselines["key"]
+    spec, key = network_spec(arch), baselines["key"]
     recipe = card.get("recipe", {})
     trainer_recipe = recipe_for(arch)  # the settings a card lists (the rest of the run's config: its progress log)
     options = ", ".join(f"{k} {recipe[k]}" for k in trainer_recipe.card_settings if recipe.get(k) is not None)

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from engine.model_spec import ModelSpec, registered_specs
-from engine.registry import get_spec
+from engine.model_spec import ClassicalSpec, registered_specs
+from engine.registry import network_spec
 from trainer.arches import Recipe
 from trainer.budget import MIN_SCORED_PAIRS, SCORING_SHARE, Budget
 from trainer.config import INIT_DEFAULT, INIT_RANDOM, TrainConfig
@@ -32,7 +32,7 @@ class ScoringPlan:
 
     pairs: list[tuple[int, np.ndarray, Tensor]] = field(default_factory=list)
     pair_s: float = 0.0
-    before: nn.Module | ModelSpec | None = None
+    before: nn.Module | ClassicalSpec | None = None
     before_label: str | None = None
 
 
@@ -89,7 +89,7 @@ def score_before_after(
 
 def before_model(
     config: TrainConfig, base: Callable[[], tuple[nn.Module, str]]
-) -> tuple[nn.Module | ModelSpec, str]:
+) -> tuple[nn.Module | ClassicalSpec, str]:
     """(model, description) of what "before" measures: ``base()``, the weights the run started from and their
     description; for a run from random initialisation, the best classical fill (its spec)."""
     classical = classical_before(config)
@@ -99,11 +99,11 @@ def before_model(
     return base()
 
 
-def classical_before(config: TrainConfig) -> ModelSpec | None:
+def classical_before(config: TrainConfig) -> ClassicalSpec | None:
     """The best-ranked classical fill when "before" is one (a run from random initialisation), else None."""
     from_scratch = config.init == INIT_RANDOM or (
-        config.init == INIT_DEFAULT and not get_spec(config.arch).has_weights)
-    return next(spec for spec in registered_specs() if spec.kind == "classical") if from_scratch else None
+        config.init == INIT_DEFAULT and not network_spec(config.arch).has_weights)
+    return next(spec for spec in registered_specs() if isinstance(spec, ClassicalSpec)) if from_scratch else None
 
 
 def smallest_size(recipe: Recipe, config: TrainConfig, size: int) -> int:

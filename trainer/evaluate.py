@@ -59,7 +59,7 @@ from engine.device import resolve_device
 from engine.errors import FusionPaintError, ImageError, ModelUnavailable, WeightsError
 from engine.imageio import load_image
 from engine.masks_io import load_mask
-from engine.model_spec import ModelSpec
+from engine.model_spec import ClassicalSpec
 from engine.pipeline import inpaint
 from engine.registry import get_spec, load_model
 from trainer.arches import recipe_for
@@ -515,7 +515,7 @@ def held_out_pairs(images: Sequence[np.ndarray], masks_per_photo: int) -> list[t
 
 
 def compare_on_pairs(
-    generators: dict[str, nn.Module | ModelSpec],
+    generators: dict[str, nn.Module | ClassicalSpec],
     arch: str,
     pairs: Sequence[tuple[int, np.ndarray, Tensor]],
     *,
@@ -527,7 +527,7 @@ def compare_on_pairs(
     features: FeatureScores | None = None,
 ) -> dict:
     """Score every generator on each pair in turn (all of them on one pair before the next), so that stopping early
-    still compares them on the same pairs. A generator given as a `ModelSpec` is that classical fill; ``fill``:
+    still compares them on the same pairs. A generator given as a `ClassicalSpec` is that fill; ``fill``:
     DFNet's input fill. The prediction is composited hard (known pixels from the photo) and scored as `evaluate`
     scores (:func:`score_pair`; ``features``: its VGG19 measures, by default :func:`feature_scores` on ``device``).
     Float32, eval mode.
@@ -544,7 +544,7 @@ def compare_on_pairs(
     device = torch.device(device)
     recipe = recipe_for(arch)
     scores = feature_scores(device) if features is None else features
-    networks = {name: net for name, net in generators.items() if not isinstance(net, ModelSpec)}
+    networks = {name: net for name, net in generators.items() if not isinstance(net, ClassicalSpec)}
     modes = [(module, module.training) for net in networks.values() for module in net.modules()]
     for network in networks.values():
         network.eval()
@@ -561,8 +561,7 @@ def compare_on_pairs(
             hole_np = hole[0].numpy() > 0.5
             if hole_np.any():
                 for name, net in generators.items():
-                    if isinstance(net, ModelSpec):
-                        assert net.fill is not None, f"{name}: a ModelSpec generator is a classical fill"
+                    if isinstance(net, ClassicalSpec):
                         pred = net.fill(rgb[None].astype(np.float32) / 255.0, hole_np[None], None, None)[0]
                     else:
                         image = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float().div(255).to(device)

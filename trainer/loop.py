@@ -42,8 +42,9 @@ from torch import Tensor, nn
 
 from engine.device import resolve_device
 from engine.errors import FusionPaintError
+from engine.model_spec import NetworkSpec
 from engine.paths import user_runs_dir
-from engine.registry import build_network, get_spec
+from engine.registry import build_network, get_spec, network_spec
 from engine.weights import load_into, load_weights
 from trainer.arches import Preview, StepContext, check, input_fill
 from trainer.before_after import ScoringPlan, plan_scoring, score_before_after
@@ -347,10 +348,11 @@ class Trainer:
         if init == INIT_RANDOM:
             return "zeros"
         try:
-            spec = get_spec(self.arch if init == INIT_DEFAULT else Path(init).expanduser())
+            spec = network_spec(self.arch) if init == INIT_DEFAULT else get_spec(Path(init).expanduser())
         except FusionPaintError as exc:
             raise ConfigError(str(exc)) from exc
-        return spec.input_fill or "zeros"
+        fill = spec.input_fill if isinstance(spec, NetworkSpec) else None
+        return fill or "zeros"
 
     def build_base_generator(self) -> nn.Module:
         """The generator the run starts from (CPU, float32): ``init`` weights, or seeded random initialisation."""
@@ -359,7 +361,7 @@ class Trainer:
         net = build_network(self.arch)
         path: Path | None = None
         if cfg.init == INIT_DEFAULT:
-            spec = get_spec(self.arch)
+            spec = network_spec(self.arch)
             if spec.has_weights and spec.weights_file is not None:
                 path = spec.weights_file
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model_spec import ModelSpec, register_model
+from engine.model_spec import NetworkSpec, register_model
 from resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def _forward(network, image, hole, fill):
     return out.raws[0], out.alphas[0]
 
 
-register_model(ModelSpec(
+register_model(NetworkSpec(
     name="dfnet",
     title="DFNet (Deep Fusion Network)",
     arch="dfnet",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.model_spec import ModelSpec, register_model
+from engine.model_spec import NetworkSpec, register_model
 from resources import WEIGHTS_DIR
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def _forward(network, image, hole, fill):
     return network(image, hole, fill=fill).prediction, None
 
 
-register_model(ModelSpec(
+register_model(NetworkSpec(
     name="dmfn",
     title="DMFN (Dense Multi-scale Fusion Network)",
     arch="dmfn",

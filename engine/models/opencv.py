@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from engine.errors import JobCancelled
-from engine.model_spec import ModelSpec, register_model
+from engine.model_spec import ClassicalSpec, register_model
 
 CLASSICAL_RADIUS_PX = 5
 """Neighbourhood radius of OpenCV's classical fills, in pixels."""
@@ -51,10 +51,9 @@ for _method, _title, _paper, _rank in (
     ("telea", "OpenCV Telea (classical)", "Telea 2004", 40),
     ("ns", "OpenCV Navier-Stokes (classical)", "Bertalmio, Bertozzi and Sapiro 2001", 50),
 ):
-    register_model(ModelSpec(
+    register_model(ClassicalSpec(
         name=f"opencv-{_method}",
         title=_title,
-        arch=f"opencv-{_method}",
         license="Apache-2.0 (OpenCV); no weights",
         training_data="none (no learning)",
         paper=_paper,

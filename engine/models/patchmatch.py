@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from engine.errors import JobCancelled, ModelUnavailable
-from engine.model_spec import ModelSpec, register_model
+from engine.model_spec import ClassicalSpec, register_model
 
 PATCH_RADIUS_PX = 3
 """Radius of the compared patches, pixels: 3 compares 7 x 7 patches (radius 5 measured twice as slow and worse on
@@ -106,10 +106,9 @@ def _run_cancellable(library, rgb8: np.ndarray, hole8: np.ndarray, excluded8: np
     return results[0]
 
 
-register_model(ModelSpec(
+register_model(ClassicalSpec(
     name="patchmatch",
     title="PatchMatch (classical, copies texture)",
-    arch="patchmatch",
     license="MIT (PyPatchMatch; OpenCV core inside it: Apache-2.0); no weights",
     training_data="none (no learning)",
     paper="Barnes, Shechtman, Finkelstein and Goldman, PatchMatch, SIGGRAPH 2009",

@@ -126,6 +126,7 @@ def test_the_memory_estimate_counts_every_window_of_many_holes():
     """300 separate small holes keep windows of their own (not one window over the photo), and the estimate of a
     removal counts each window's maps, and a network's batch of them."""
     import engine.pipeline as pipeline
+    from engine.model_spec import NetworkSpec
     from engine.regions import plan_windows
     from engine.registry import get_spec
 
@@ -133,7 +134,7 @@ def test_the_memory_estimate_counts_every_window_of_many_holes():
     hole = many_holes_mask(300, 3, BIG_MANY_HOLES_SIZE)
     for name in ("opencv-telea", "dfnet"):
         spec = get_spec(name)
-        windows = plan_windows(hole, spec.native_size, spec.size_multiple)
+        windows = plan_windows(hole, spec.native_size, pipeline.padding_rule(spec)[0])
         assert len(windows) > 100
         covered = np.zeros_like(hole)
         for y0, x0, y1, x1 in windows:
@@ -144,7 +145,7 @@ def test_the_memory_estimate_counts_every_window_of_many_holes():
         assert needed >= 3 * width * height + pipeline.WINDOW_BYTES_PER_PIXEL * window_pixels
         one = pipeline.estimate_peak_bytes((height, width), windows[:1], spec)
         assert needed - one >= pipeline.WINDOW_BYTES_PER_PIXEL * (window_pixels - _pixels(windows[0]))
-        if spec.kind == "network":
+        if isinstance(spec, NetworkSpec):
             side = pipeline.round_up(max(spec.native_size, pipeline.MIN_NETWORK_SIDE), spec.size_multiple)
             batch = min(len(windows), spec.max_batch)
             assert needed - one >= spec.working_bytes_per_pixel * (batch - 1) * side * side

@@ -5,7 +5,14 @@ import pytest
 import torch
 
 from engine.errors import ModelUnavailable, WeightsError
-from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA, ModelSpec, temporarily_registered
+from engine.model_spec import (
+    FEATHERED_ALPHA,
+    HARD_ALPHA,
+    ClassicalSpec,
+    ModelSpec,
+    NetworkSpec,
+    temporarily_registered,
+)
 from engine.paths import user_models_dir
 from engine.registry import (
     build_network,
@@ -35,7 +42,7 @@ def test_builtin_models_and_their_specs():
 def test_classical_models_are_always_available_and_default_without_weights():
     assert get_spec("opencv-telea").has_weights and get_spec("opencv-ns").status == "built-in"
     if not get_spec("dfnet").has_weights and not get_spec("dmfn").has_weights:
-        assert get_spec(default_model_name()).kind == "classical"
+        assert isinstance(get_spec(default_model_name()), ClassicalSpec)
 
 
 def test_the_default_is_the_usable_model_with_the_best_rank():
@@ -223,8 +230,18 @@ class _Tiny(torch.nn.Module):
         return torch.sigmoid(self.conv(torch.cat([image * (1 - hole), hole], 1)))
 
 
-TINY = ModelSpec(name="tiny-net", title="Tiny net (a test network)", arch="tiny", license="test", training_data="none",
-                 rank=0, build=_Tiny, forward=lambda net, image, hole, fill: (net(image, hole), None))
+TINY = NetworkSpec(name="tiny-net", title="Tiny net (a test network)", arch="tiny", license="test",
+                   training_data="none", rank=0, build=_Tiny,
+                   forward=lambda net, image, hole, fill: (net(image, hole), None))
+
+
+def test_a_spec_is_a_network_or_a_classical_fill():
+    with pytest.raises(TypeError):
+        ModelSpec(name="neither", title="Neither", license="test", training_data="none")
+    with pytest.raises(ValueError, match="alpha_meaning"):
+        NetworkSpec(name="mute", title="Mute", arch="tiny", license="test", training_data="none", build=_Tiny,
+                    forward=TINY.forward, alpha_learned=True)
+    assert all(isinstance(spec, (NetworkSpec, ClassicalSpec)) for spec in list_models())
 
 
 def test_a_model_registered_for_a_with_block_is_listed_built_and_guessed_then_gone(tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image
 import engine.inpainter
 from engine.errors import NothingToSample
 from engine.inpainter import NetworkInpainter
-from engine.pipeline import inpaint
+from engine.pipeline import inpaint, padding_rule
 from engine.prefill import prefill
 from engine.regions import plan_windows
 from engine.registry import build_network, get_spec, load_model
@@ -94,7 +94,7 @@ def test_excluding_everything_outside_the_hole_is_refused():
 def test_a_window_with_nothing_left_to_sample_is_refused():
     image, hole, _ = emblem_scene(600, 2000)
     model = load_model("patchmatch")
-    (y0, x0, y1, x1), = plan_windows(hole, model.spec.native_size, model.spec.size_multiple)
+    (y0, x0, y1, x1), = plan_windows(hole, model.spec.native_size, padding_rule(model.spec)[0])
     assert (y0, x0, y1, x1) != (0, 0, 600, 2000)
     exclude = np.zeros_like(hole)
     exclude[y0:y1, x0:x1] = True  # the hole's whole window; the rest of the photo is still free

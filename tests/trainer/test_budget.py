@@ -62,9 +62,9 @@ def test_a_timed_run_reports_its_phases_and_progress(tmp_path, monkeypatch):
 
 
 def test_the_scoring_stops_before_a_pair_that_would_pass_the_deadline(tmp_path):
-    from engine.model_spec import registered_specs
+    from engine.model_spec import ClassicalSpec, registered_specs
 
-    classical = next(spec for spec in registered_specs() if spec.kind == "classical")
+    classical = next(spec for spec in registered_specs() if isinstance(spec, ClassicalSpec))
     slow = replace(classical, fill=lambda images, holes, cancel, progress: time.sleep(0.1) or images.copy())
     images = [np.full((64, 64, 3), 40 * i, np.uint8) for i in range(4)]
     pairs = held_out_pairs(images, 3)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.model_spec import registered_specs
+from engine.model_spec import ClassicalSpec, registered_specs
 from trainer.evaluate import GRAM_TOLERANCE, MIN_GAIN, FeatureScores, compare_on_pairs, held_out_pairs, judge
 
 
@@ -95,7 +95,7 @@ def features():
 
 
 def test_compare_on_pairs_reports_the_texture_measures(features):
-    classical = next(spec for spec in registered_specs() if spec.kind == "classical")
+    classical = next(spec for spec in registered_specs() if isinstance(spec, ClassicalSpec))
     pairs = held_out_pairs(_photos(), 2)
     report = compare_on_pairs({"before": classical, "after": _TinyNet(0)}, "dfnet", pairs, features=features)
     assert report["samples"] == 4

@@ -35,7 +35,7 @@ class TinyNet(nn.Module):
         return torch.sigmoid(self.body(torch.cat([image * (1 - hole), hole], 1)))
 
 
-TINY = model_spec.ModelSpec(
+TINY = model_spec.NetworkSpec(
     name="tiny", title="Tiny (a test network)", arch="tiny", license="test", training_data="none", native_size=64,
     build=TinyNet, forward=lambda network, image, hole, fill: (network(image, hole, fill), None),
 )

@@ -99,7 +99,7 @@ class StepContext:
 class Recipe:
     """The training knowledge of one architecture. Subclasses set the class attributes and implement the methods.
 
-    arch: the engine's architecture name (`engine.model_spec.ModelSpec.arch`). adam_betas, base_lr: the Adam
+    arch: the engine's architecture name (`engine.model_spec.NetworkSpec.arch`). adam_betas, base_lr: the Adam
     settings of the official configuration (for every optimiser of the run). vgg_layers: the VGG19 layers the losses
     read. input_fills: the hole pre-fills the network can be trained with ("zeros" = the paper's input).
     options_type: the :class:`RecipeOptions` subclass of the settings it reads. card_settings: the
