@@ -212,14 +212,10 @@ class RemovalRunner:
         model_time = result.timings.get("total")
         detail = f" (engine {model_time:.2f} s)" if model_time is not None else ""
         self.time_label.setText(f"Last removal: {elapsed:.2f} s")
-        try:
-            title = get_spec(result.model).title
-        except FusionPaintError:  # removed from the models folder meanwhile
-            title = result.model
         if result.notes:  # what the user must know comes first (the time and device have their own labels)
             self.message(" ".join(sentence(note) for note in result.notes), 15_000)
         else:
-            self.message(f"Removed with {title} on {result.device} in {elapsed:.2f} s{detail}.")
+            self.message(f"Removed with {result.model_title} on {result.device} in {elapsed:.2f} s{detail}.")
         self._update_actions()
 
     def _on_failed(self, request_id: int, text: str) -> None:

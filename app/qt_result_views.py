@@ -10,41 +10,28 @@ from PySide6.QtWidgets import QLabel, QSlider, QToolButton
 
 from app.image_maps import ResultMaps
 from app.qt_window_layout import icon, make_action
-from engine.errors import FusionPaintError
-from engine.registry import get_spec
-
-NOT_LEARNED_LABEL = "feathered composition mask (not learned)"
-
-HOLE_MASK_LABEL = "hole mask (not learned)"
-"""The alpha view's label for a model composited hard (seam band 0): the map is the hole itself."""
 
 
-def _short_title(name: str | None) -> str:
-    """A model's title without its parenthesis ("PatchMatch", "DFNet"), for the views' labels."""
-    try:
-        return get_spec(name).title.split(" (")[0]
-    except FusionPaintError:  # removed from the models folder meanwhile
-        return str(name)
+def alpha_name(result) -> str:
+    """The short name of ``result``'s composition map (an engine.pipeline.InpaintResult's), e.g. "hole mask (not
+    learned)": its ``alpha_meaning`` up to the colon."""
+    return result.alpha_meaning.split(":", 1)[0]
 
 
 def result_maps(result, hole: np.ndarray) -> ResultMaps:
     """What the alpha and raw views show of ``result`` (an engine.pipeline.InpaintResult computed for ``hole``),
     with the words for what the alpha's 0 and 1 mean in the hole and outside it."""
-    model, band = _short_title(result.model), result.band_px
+    model, band = result.model_title.split(" (")[0], result.band_px  # "DFNet", "OpenCV Telea"
     output = f"{model}'s output"
     if result.alpha_learned:
-        try:
-            fill = get_spec(result.model).input_fill
-        except FusionPaintError:
-            fill = None
-        low = f"{_short_title(fill)}'s pre-fill" if fill else "black (no pre-fill)"
-        legend = (f"Alpha: {model}'s learned composition map", f"In the hole (outlined): 0 = {low}, 1 = {output}",
+        low = f"{result.prefill_title}'s pre-fill" if result.prefill_title else "black (no pre-fill)"
+        legend = (f"Alpha: {model}'s {alpha_name(result)}", f"In the hole (outlined): 0 = {low}, 1 = {output}",
                   f"Outside it: 0 = the photo, 1 = {output}" + (f" (up to {band} px out)" if band else ""))
     elif band:
-        legend = (f"Alpha: {NOT_LEARNED_LABEL}", f"In the hole (outlined): 1 = {output}",
+        legend = (f"Alpha: {alpha_name(result)}", f"In the hole (outlined): 1 = {output}",
                   f"Outside it: 1 to 0 across the {band} px seam band, 0 = the photo")
     else:
-        legend = (f"Alpha: {HOLE_MASK_LABEL}", f"In the hole (outlined): 1 = {output}", "Outside it: 0 = the photo")
+        legend = (f"Alpha: {alpha_name(result)}", f"In the hole (outlined): 1 = {output}", "Outside it: 0 = the photo")
     where = f"in the hole, fading out across its {band} px seam band" if band else "in the hole"
     raw_label = f"Raw prediction: {output} before blending, {where}; the photo elsewhere"
     return ResultMaps(windows=tuple((w.box, w.alpha, w.raw) for w in result.windows), hole=hole, band_px=band,
@@ -158,14 +145,12 @@ class ResultViews:
         if not self.act_alpha.isChecked() or self.last_result is None:
             self.canvas.set_alpha_mode("off")
             self.alpha_label.setText("")
+            self.alpha_label.setToolTip("")
             return
         mode = "alone" if self.act_alpha_alone.isChecked() else "overlay"
         self.canvas.set_alpha_mode(mode, self.alpha_slider.value() / 100.0)
-        if self.last_result.alpha_learned:
-            self.alpha_label.setText(" Alpha: learned composition map")
-        else:
-            label = HOLE_MASK_LABEL if self.last_result.band_px == 0 else NOT_LEARNED_LABEL
-            self.alpha_label.setText(f" Alpha: {label}")
+        self.alpha_label.setText(f" Alpha: {alpha_name(self.last_result)}")
+        self.alpha_label.setToolTip(self.last_result.alpha_meaning)
 
     def _on_zoom_changed(self, _scale: float) -> None:
         self.zoom_label.setText(f"{self.canvas.zoom_percent():.0f} %")

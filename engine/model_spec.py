@@ -63,8 +63,9 @@ class ModelSpec(ABC):
     max_batch: most context windows per call (1: progress and cancelling between windows for slow fills).
     seam_band_px: pixels outside the hole across which the fill fades into the photo (`engine.pipeline`); 0 = hard
     composite, for networks whose output outside the hole is never trained (blending it in would add its errors).
-    alpha_meaning: what the composition map shows; a learned alpha names its own, otherwise it follows the seam band
-    (`FEATHERED_ALPHA` or `HARD_ALPHA`, see :func:`composition_meaning`).
+    alpha_meaning: what the composition map shows, worded "short name: what its values mean" (the editor labels the
+    map with the short name); a learned alpha names its own, otherwise it follows the seam band (`FEATHERED_ALPHA`
+    or `HARD_ALPHA`, see :func:`composition_meaning`).
     """
 
     name: str

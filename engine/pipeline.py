@@ -25,7 +25,8 @@ import numpy as np
 
 from engine.errors import JobCancelled, JobTooLarge, NothingToSample
 from engine.inpainter import Inpainter
-from engine.model_spec import ModelSpec, NetworkSpec
+from engine.model_spec import ModelSpec, NetworkSpec, composition_meaning
+from engine.prefill import INPUT_FILL_TITLES
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
@@ -71,8 +72,13 @@ class InpaintResult:
 
     image: uint8 (H, W, 3) RGB result. alpha_learned: True when the alpha maps are DFNet's learned maps, False when they
     are the composition mask (feathered across ``band_px`` pixels, or the hole itself when ``band_px`` is 0).
-    band_px: the seam band used, in pixels. timings: seconds per stage ("plan", "prepare", "model", "composite",
-    "total"). notes: one-line remarks for the user, e.g. that a network only partly honoured the exclude mask.
+    model: the model's name; model_title: its title for the user, e.g. "DFNet (Deep Fusion Network)".
+    device: where it ran, for the user. band_px: the seam band used, in pixels.
+    alpha_meaning: what the alpha maps mean, worded "short name: what its values mean"
+    (`engine.model_spec.composition_meaning`). prefill_title: the classical fill the network saw in the hole (what a
+    learned alpha's 0 shows there), e.g. "PatchMatch"; None when the hole was zeros or the model is a classical fill.
+    timings: seconds per stage ("plan", "prepare", "model", "composite", "total"). notes: one-line remarks for the
+    user, e.g. that a network only partly honoured the exclude mask.
     """
 
     image: np.ndarray
@@ -81,6 +87,9 @@ class InpaintResult:
     model: str
     device: str
     band_px: int
+    model_title: str
+    alpha_meaning: str
+    prefill_title: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
@@ -350,10 +359,13 @@ def inpaint(
 
 def _result(model: Inpainter, image: np.ndarray, windows: tuple[WindowResult, ...], band_px: int,
             timings: dict[str, float], notes: tuple[str, ...] = ()) -> InpaintResult:
-    """The result of a removal by ``model`` (see :class:`InpaintResult`)."""
+    """The result of a removal by ``model``, with what its spec says about the maps (see :class:`InpaintResult`)."""
     spec = model.spec
     learned = isinstance(spec, NetworkSpec) and spec.alpha_learned
-    return InpaintResult(image, windows, learned, spec.name, model.device_name, band_px, timings, notes)
+    fill = spec.input_fill if isinstance(spec, NetworkSpec) else None
+    return InpaintResult(image, windows, learned, spec.name, model.device_name, band_px, spec.title,
+                         composition_meaning(spec, band_px), None if fill is None else INPUT_FILL_TITLES[fill],
+                         timings, notes)
 
 
 def _report_within(report: ProgressCallback, done: float, share: float, message: str, fraction: float) -> None:

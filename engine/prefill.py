@@ -15,6 +15,9 @@ INPUT_FILLS = (*CLASSICAL_METHODS, "patchmatch")
 """Pre-fills by name: OpenCV's "telea" and "ns" (milliseconds), "patchmatch" (copies texture; about 0.5-1 s per
 256 px image on a 2-core CPU)."""
 
+INPUT_FILL_TITLES = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes", "patchmatch": "PatchMatch"}
+"""Each of `INPUT_FILLS` by the name the user knows it by."""
+
 
 def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None,
             sizes: Sequence[tuple[int, int]] | None = None,

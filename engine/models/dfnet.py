@@ -36,8 +36,8 @@ register_model(NetworkSpec(
     size_multiple=256,
     native_size=512,
     alpha_learned=True,
-    alpha_meaning="learned 3-channel alpha composition map of the finest fusion block (1 = network output; 0 = the "
-                  "photo outside the hole and PatchMatch's pre-fill inside it)",
+    alpha_meaning="learned composition map: the finest fusion block's 3-channel alpha; 1 = the network's output, "
+                  "0 = the photo outside the hole and the classical pre-fill inside it",
     weights_file=WEIGHTS_DIR / "dfnet.safetensors",
     sha256="295b3e9992ba172ff6d63f799820b0a24d21df5abc4babe0afbfe9cc5dd2bcab",
     # trained on OpenCV Telea's fill of the hole (a departure from the paper), run on PatchMatch's: its learned alpha

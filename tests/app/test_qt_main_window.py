@@ -15,9 +15,9 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QThread
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.qt_result_views import HOLE_MASK_LABEL, NOT_LEARNED_LABEL
 from app.settings import read_settings
 from engine.errors import JobCancelled
+from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA
 from engine.registry import get_spec
 from engine.worker import EngineWorker
 from tests.app.conftest import EXIF_MAKE, finish_files
@@ -144,7 +144,8 @@ def test_a_hard_composite_is_labelled_as_the_hole_mask(qtbot, make_main_window, 
     run_removal(qtbot, window)
     assert bands == [None]  # the editor leaves the seam band to the model
     window.act_alpha.trigger()
-    assert window.alpha_label.text() == f" Alpha: {HOLE_MASK_LABEL}"
+    assert window.alpha_label.text() == " Alpha: hole mask (not learned)"  # the band used, not the model's own
+    assert window.alpha_label.toolTip() == HARD_ALPHA
 
 
 def _gated_worker(release: threading.Event) -> EngineWorker:
@@ -200,7 +201,7 @@ def test_alpha_view_toggles_and_labels_non_learned_alpha(qtbot, opened):
     assert canvas.alpha_mode == "overlay"
     qtbot.waitUntil(lambda: canvas.heat_item is not None, timeout=WAIT_MS)
     assert canvas.heat_item.isVisible()
-    assert NOT_LEARNED_LABEL in opened.alpha_label.text()
+    assert opened.alpha_label.text() == " Alpha: feathered hole mask (not learned)"
     alpha = opened.last_result.alpha_map().mean(axis=2)
     heat_alpha = canvas.heat_item.pixels[..., 3]
     assert (heat_alpha[alpha > 127] > 100).all() and (heat_alpha[alpha == 0] == 0).all()
@@ -251,18 +252,22 @@ def test_the_alpha_legend_says_what_0_and_1_mean_in_and_outside_the_hole():
                           changed=None)
     hole = np.zeros((4, 4), bool)
 
-    def legend(model, learned, band):
-        return result_maps(InpaintResult(np.zeros((4, 4, 3), np.uint8), (window,), learned, model, "CPU", band),
-                           hole).legend
+    def legend(title, learned, band, meaning, prefill=None):
+        result = InpaintResult(np.zeros((4, 4, 3), np.uint8), (window,), learned, "some-model", "CPU", band,
+                               model_title=title, alpha_meaning=meaning, prefill_title=prefill)
+        return result_maps(result, hole).legend
 
-    title, inside, outside = legend("dfnet", True, 8)
-    assert "learned" in title
-    assert "0 = PatchMatch's pre-fill" in inside and "1 = DFNet's output" in inside and "photo" not in inside
+    title, inside, outside = legend("Net A (a network)", True, 8, "learned map: 1 = the network", "Fill B")
+    assert title == "Alpha: Net A's learned map"
+    assert "0 = Fill B's pre-fill" in inside and "1 = Net A's output" in inside and "photo" not in inside
     assert "0 = the photo" in outside
-    title, inside, outside = legend("opencv-telea", False, 8)
-    assert NOT_LEARNED_LABEL in title and "1 = OpenCV Telea's output" in inside and "8 px seam band" in outside
-    title, inside, outside = legend("dmfn", False, 0)
-    assert HOLE_MASK_LABEL in title and outside == "Outside it: 0 = the photo"
+    title, inside, outside = legend("Net A (a network)", True, 8, "learned map: 1 = the network")
+    assert "0 = black (no pre-fill)" in inside
+    title, inside, outside = legend("OpenCV Telea (classical)", False, 8, FEATHERED_ALPHA)
+    assert title == "Alpha: feathered hole mask (not learned)"
+    assert "1 = OpenCV Telea's output" in inside and "8 px seam band" in outside
+    title, inside, outside = legend("DMFN (a network)", False, 0, HARD_ALPHA)
+    assert title == "Alpha: hole mask (not learned)" and outside == "Outside it: 0 = the photo"
 
 
 def test_hold_key_shows_original(qtbot, opened):

@@ -23,6 +23,7 @@ def _name(spec):
 @pytest.mark.parametrize("spec", SPECS, ids=_name)
 def test_every_spec_says_what_the_user_and_the_pipeline_need(spec):
     assert spec.title and spec.license and spec.training_data and spec.alpha_meaning and spec.paper
+    assert ":" in spec.alpha_meaning  # "short name: what its values mean"
     assert spec.max_batch >= 1
     if isinstance(spec, NetworkSpec):
         lo, hi = spec.value_range

@@ -7,7 +7,7 @@ import torch
 
 from engine.errors import JobCancelled
 from engine.inpainter import NetworkInpainter
-from engine.model_spec import NetworkSpec
+from engine.model_spec import FEATHERED_ALPHA, HARD_ALPHA, NetworkSpec
 from engine.pipeline import feather_weights, inpaint, padding_rule
 from engine.registry import build_network, builtin_model_names, get_spec, load_model, trainable_specs
 from tests.helpers import synthetic_rgb
@@ -95,11 +95,47 @@ def test_default_seam_band_is_the_models_own(name, random_networks):
     far = distance > band
     np.testing.assert_array_equal(result.image[far], image[far])
     assert (result.alpha_map()[far] == 0).all()
+    assert (result.model_title, result.alpha_meaning) == (get_spec(name).title, get_spec(name).alpha_meaning)
     if not result.alpha_learned:  # the feathered (or hard) mask of the model's own band
         window = result.windows[0]
         y0, x0, y1, x1 = window.box
         expected = feather_weights(hole[y0:y1, x0:x1], band)
         np.testing.assert_allclose(window.alpha[..., 0] / 255.0, expected, atol=0.5 / 255 + 1e-6)
+
+
+class _Blend(torch.nn.Module):
+    """A network with a learned alpha, as small as one can be: raw and alpha from one convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(4, 6, 3, padding=1)
+
+    def forward(self, image, hole):
+        out = torch.sigmoid(self.conv(torch.cat([image, hole], 1)))
+        return out[:, :3], out[:, 3:]
+
+
+BLEND = NetworkSpec(name="blend", title="Blend (a test network)", arch="blend", license="test", training_data="none",
+                    alpha_learned=True, alpha_meaning="blend map: 1 = the network's output", input_fill="telea",
+                    build=_Blend, forward=lambda network, image, hole, fill: network(image, hole))
+
+
+def test_a_result_says_which_model_made_it_and_what_its_alpha_means():
+    """The editor words its views from the result alone, without looking the model up again."""
+    image = synthetic_rgb(120, 160)
+    hole = np.zeros((120, 160), bool)
+    hole[40:80, 50:110] = True
+    torch.manual_seed(0)
+    learned = inpaint(image, hole, NetworkInpainter(BLEND, BLEND.build(), torch.device("cpu")))
+    assert (learned.model_title, learned.alpha_learned) == ("Blend (a test network)", True)
+    assert (learned.alpha_meaning, learned.prefill_title) == ("blend map: 1 = the network's output", "OpenCV Telea")
+    telea = load_model("opencv-telea")
+    feathered = inpaint(image, hole, telea)
+    assert (feathered.model_title, feathered.alpha_meaning) == ("OpenCV Telea (classical)", FEATHERED_ALPHA)
+    assert feathered.prefill_title is None
+    assert inpaint(image, hole, telea, band_px=0).alpha_meaning == HARD_ALPHA  # the band used, not the model's own
+    nothing = inpaint(image, np.zeros_like(hole), telea)
+    assert (nothing.model_title, nothing.alpha_meaning) == ("OpenCV Telea (classical)", FEATHERED_ALPHA)
 
 
 def test_dmfn_composites_hard_unless_a_band_is_asked_for(random_networks):
