@@ -13,8 +13,10 @@ from resources import ICONS_DIR
 
 
 def _application() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
         # Fractional scale factors (125 %, 150 %) are passed through unrounded so the canvas can map one
         # image pixel to one physical pixel at "100 %" and stay sharp on high-DPI screens.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)

@@ -37,8 +37,8 @@ def draw_heat_legend(painter: QPainter, legend: tuple[str, str, str], bottom_lef
     title, inside, outside = legend
     metrics = painter.fontMetrics()
     pad, line, strip_h = 8, metrics.height(), 10
-    width = max(metrics.horizontalAdvance(text) for text in legend) + 4
-    width = max(60.0, min(float(width), room - 2 * pad))
+    text_width = max(metrics.horizontalAdvance(text) for text in legend) + 4
+    width = max(60.0, min(float(text_width), room - 2 * pad))
     height = 4 * line + strip_h + 12
     x, y = bottom_left.x() + pad, bottom_left.y() - pad - height
     panel = QRectF(x - pad, y - pad, width + 2 * pad, height + 2 * pad)

@@ -50,16 +50,17 @@ class ContentScroll(QScrollArea):
 
     def __init__(self, content: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._content = content
         self.setWidget(content)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # its minimum width is the content's
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
-        hint = self.widget().sizeHint()
+        hint = self._content.sizeHint()
         return QSize(hint.width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth(),
                      hint.height() + 2 * self.frameWidth())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt name)
-        return QSize(self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
+        return QSize(self._content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width(),
                      super().minimumSizeHint().height())
