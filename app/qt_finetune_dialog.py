@@ -60,7 +60,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_MS = 120_000
 """How long Cancel waits for the trainer to write its checkpoint before killing it."""
 PREVIEW_COLUMNS = 4
-"""Columns of a trainer preview (trainer.loop.preview_grid): input, result, alpha or hole, original."""
+"""Columns of a trainer preview (trainer.preview.preview_grid): input, result, alpha or hole, original."""
 PREVIEW_HEIGHT = 360
 """Height a preview is shown at, at least, where the dialog's width allows (its content scrolls on a small screen)."""
 _METRIC_ROWS = (("l1_percent_hole", "L1 in hole (%)", "lower"), ("psnr_hole", "PSNR in hole (dB)", "higher"),
