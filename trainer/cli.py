@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from engine.units import printable
@@ -22,13 +23,10 @@ from trainer.budget import POOL_SHARE
 from trainer.config import INIT_DEFAULT, INPUT_FILLS, PRECISIONS, STYLE_REGIONS, TrainConfig
 from trainer.errors import ConfigError
 
-_TRAIN_FIELDS = (
-    "arch", "data", "init", "size", "batch", "steps", "minutes", "name", "device", "precision", "lr", "clip_grad",
-    "seed",
-    "masks", "workers", "checkpoint_every", "preview_every", "warmup_steps", "lr_decay_every", "lr_decay",
-    "run_dir", "evaluate", "texture_scales", "texture_from_step", "texture_weight", "style_region", "input_fill",
-    "prefill_pool", "train_part", "adversarial_from_step", "compile", "keep_unhelpful",
-)
+_TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
+"""The run settings read from the command line; an option left out (None) takes `TrainConfig`'s default."""
+_DEFAULTS = TrainConfig(arch="", data="")
+"""The defaults the help texts quote."""
 
 
 def _positive_int(text: str) -> int:
@@ -104,9 +102,11 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", dest="arch", choices=network_arches(),
                        help="network to train (not needed with --resume)")
     train.add_argument("--data", metavar="DIR", help="folder of photos (searched recursively)")
-    train.add_argument("--init", default=INIT_DEFAULT, metavar="default|random|PATH",
-                       help="start from the shipped weights (default), random initialisation, or a weights file")
-    train.add_argument("--size", type=_positive_int, default=256, help="training crop size in pixels (default 256)")
+    train.add_argument("--init", metavar="default|random|PATH",
+                       help=f"start from the shipped weights ({INIT_DEFAULT}, the default), random "
+                       "initialisation, or a weights file")
+    train.add_argument("--size", type=_positive_int,
+                       help=f"training crop size in pixels (default {_DEFAULTS.size})")
     train.add_argument("--batch", type=_positive_int, help="images per step and process (default: the network's "
                        "recipe's: 1 or 2 on the CPU, more on a GPU)")
     train.add_argument("--steps", type=_positive_int, help="stop after this many steps")
@@ -114,19 +114,23 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
                        help="the whole run's time budget in minutes: reading the photos, training, the before/after "
                        "scoring and the export; a budget buying too few steps is refused, naming the one needed")
     train.add_argument("--name", help="name of the exported model (default: MODEL-FOLDER-DATE)")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
-    train.add_argument("--precision", default=None, choices=PRECISIONS,
+    train.add_argument("--device", help=f"auto, cpu, cuda, cuda:N or mps (default {_DEFAULTS.device})")
+    train.add_argument("--precision", choices=PRECISIONS,
                        help="auto (default): bf16/fp16 autocast on CUDA, bf16 on a CPU where it trains faster "
                        "(AMX, or AMD's AVX512-BF16), else float32; fp32; bf16 on any device")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint file or run folder")
     train.add_argument("--json-progress", action="store_true", help="JSON lines on stdout instead of a bar")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N")
-    train.add_argument("--preview-every", type=int, default=100, metavar="N", help="0 = no previews")
+    train.add_argument("--checkpoint-every", type=_positive_int, metavar="N",
+                       help=f"write a checkpoint every N steps (default {_DEFAULTS.checkpoint_every})")
+    train.add_argument("--preview-every", type=int, metavar="N",
+                       help=f"write a preview every N steps, 0 = none (default {_DEFAULTS.preview_every})")
     train.add_argument("--lr", type=_positive_float, help="learning rate (default 2e-4, as in the papers)")
-    train.add_argument("--warmup-steps", type=int, default=20, metavar="N")
-    train.add_argument("--lr-decay-every", type=int, default=5000, metavar="N",
-                       help="multiply the learning rate by --lr-decay every N steps (0 = never)")
-    train.add_argument("--lr-decay", type=_positive_float, default=0.5)
+    train.add_argument("--warmup-steps", type=int, metavar="N",
+                       help=f"linear learning-rate warm-up (default {_DEFAULTS.warmup_steps} steps)")
+    train.add_argument("--lr-decay-every", type=int, metavar="N",
+                       help=f"multiply the learning rate by --lr-decay every N steps, 0 = never (default "
+                       f"{_DEFAULTS.lr_decay_every})")
+    train.add_argument("--lr-decay", type=_positive_float, help=f"(default {_DEFAULTS.lr_decay:g})")
     train.add_argument("--clip-grad", type=_positive_float, metavar="NORM", help="clip the gradient norm")
     train.add_argument("--texture-scales", type=int, metavar="K",
                        help="DFNet: VGG perceptual and style losses on the K finest scales (0-3, default 3 as in "
@@ -159,13 +163,13 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--compile", action="store_true", default=None,
                        help="compile the generator with torch.compile: minutes of compiling first, then faster steps "
                        "(17 %% on a 2-core CPU); for runs of an hour or more")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help=f"(default {_DEFAULTS.seed})")
     train.add_argument("--masks", metavar="DIR", help="folder of hole masks (white = hole) instead of random ones")
     train.add_argument("--workers", type=int, metavar="N",
                        help="batches prepared ahead in a background thread (default: 2 on a GPU, 0 on the CPU)")
     train.add_argument("--run-dir", metavar="DIR", help="folder for checkpoints and previews "
                        "(default: the user's runs folder / NAME)")
-    train.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+    train.add_argument("--no-evaluate", dest="evaluate", action="store_false", default=None,
                        help="skip the before/after evaluation on held-out photos")
     train.add_argument("--keep-unhelpful", action="store_true", default=None,
                        help="export the model even when the before/after scoring says fine-tuning did not help "
@@ -228,12 +232,10 @@ def run_train(args: argparse.Namespace) -> int:
     values = {k: getattr(args, k, None) for k in _TRAIN_FIELDS}
     try:
         if args.resume:
-            given = {k: values[k] for k in ("steps", "minutes", "device", "workers", "compile", "keep_unhelpful")
-                     if values[k] is not None}
-            if values["clip_grad"] is not None:
-                given["clip_grad"] = values["clip_grad"]
-            if not values["evaluate"]:
-                given["evaluate"] = False
+            from trainer.loop import RESUME_OVERRIDES
+
+            given = {k: values[k] for k in RESUME_OVERRIDES if values[k] is not None}
+            given.setdefault("device", _DEFAULTS.device)  # the device found now, not the one the run started on
             config, overrides = None, given
         else:
             if not values["arch"]:

@@ -228,3 +228,40 @@ def test_evaluate_fails_in_one_line_when_its_only_model_cannot_be_loaded(tmp_pat
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "broken.safetensors" in err[0], err
     assert not (tmp_path / "report.json").exists()
+
+
+class _RecordingTrainer:
+    """Stands in for trainer.loop.Trainer: records what the command line asked for and trains nothing."""
+
+    seen: dict = {}
+
+    def __init__(self, config, progress=None, *, resume=None, overrides=None, started=None):
+        _RecordingTrainer.seen = {"config": config, "resume": resume, "overrides": overrides}
+        self.config = config
+        self.dist = argparse.Namespace(enabled=False)
+
+    def run(self):
+        return argparse.Namespace(exit_code=0)
+
+
+def test_options_left_out_take_the_train_configs_defaults(tmp_path, monkeypatch):
+    from trainer import loop
+    from trainer.config import TrainConfig
+
+    monkeypatch.setattr(loop, "Trainer", _RecordingTrainer)
+    (tmp_path / "photos").mkdir()
+    data = str(tmp_path / "photos")
+    assert _run(["train", "--model", "dfnet", "--data", data, "--name", "cli-defaults"]) == 0
+    assert _RecordingTrainer.seen["config"] == TrainConfig(arch="dfnet", data=data, name="cli-defaults")
+    assert _run(["train", "--model", "dfnet", "--data", data, "--name", "cli-given", "--seed", "3",
+                 "--checkpoint-every", "7", "--no-evaluate"]) == 0
+    given = _RecordingTrainer.seen["config"]
+    assert (given.seed, given.checkpoint_every, given.evaluate) == (3, 7, False)
+
+
+def test_a_resume_overrides_only_what_is_given(tmp_path, monkeypatch):
+    from trainer import loop
+
+    monkeypatch.setattr(loop, "Trainer", _RecordingTrainer)
+    assert _run(["train", "--resume", str(tmp_path), "--minutes", "5", "--checkpoint-every", "9"]) == 0
+    assert _RecordingTrainer.seen["overrides"] == {"minutes": 5.0, "checkpoint_every": 9, "device": "auto"}
