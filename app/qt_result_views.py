@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QSlider, QToolButton
 
 from app.image_maps import ResultMaps
 from app.qt_window_layout import icon, make_action
+from engine.model_spec import short_title
 
 
 def alpha_name(result) -> str:
@@ -21,7 +22,7 @@ def alpha_name(result) -> str:
 def result_maps(result, hole: np.ndarray) -> ResultMaps:
     """What the alpha and raw views show of ``result`` (an engine.pipeline.InpaintResult computed for ``hole``),
     with the words for what the alpha's 0 and 1 mean in the hole and outside it."""
-    model, band = result.model_title.split(" (")[0], result.band_px  # "DFNet", "OpenCV Telea"
+    model, band = short_title(result.model_title), result.band_px  # "DFNet", "OpenCV Telea"
     output = f"{model}'s output"
     if result.alpha_learned:
         low = f"{result.prefill_title}'s pre-fill" if result.prefill_title else "black (no pre-fill)"

@@ -164,6 +164,11 @@ class ClassicalSpec(ModelSpec):
         return "built-in"
 
 
+def short_title(title: str) -> str:
+    """A model's title without its parenthesis, for labels and messages: "DFNet (Deep Fusion Network)" -> "DFNet"."""
+    return title.split(" (")[0]
+
+
 def composition_meaning(spec: ModelSpec, band_px: int) -> str:
     """What the composition map of a removal by ``spec`` with a seam band of ``band_px`` pixels (>= 0) means: a
     learned alpha's own ``alpha_meaning``, else the hole mask, hard (`HARD_ALPHA`, band 0) or feathered

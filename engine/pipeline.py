@@ -25,7 +25,7 @@ import numpy as np
 
 from engine.errors import JobCancelled, JobTooLarge, NothingToSample
 from engine.inpainter import Inpainter
-from engine.model_spec import ModelSpec, NetworkSpec, composition_meaning
+from engine.model_spec import ModelSpec, NetworkSpec, composition_meaning, short_title
 from engine.prefill import INPUT_FILL_TITLES
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
@@ -145,7 +145,7 @@ def exclude_note(spec: ModelSpec) -> str | None:
     fully (the classical fills), else how far a network does (only its classical pre-fill avoids the area)."""
     if not isinstance(spec, NetworkSpec):
         return None
-    name = spec.title.split(" (")[0]  # "DFNet", or a fine-tuned model's own name
+    name = short_title(spec.title)  # "DFNet", or a fine-tuned model's own name
     if spec.input_fill is None:
         return f"{name} ignores the exclude mask: PatchMatch keeps the excluded area out"
     return f"{name} honours the exclude mask only in its pre-fill: PatchMatch keeps the area out strictly"
