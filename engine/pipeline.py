@@ -26,7 +26,7 @@ import numpy as np
 from engine.errors import JobCancelled, JobTooLarge, NothingToSample
 from engine.inpainter import Inpainter
 from engine.model_spec import ModelSpec, NetworkSpec, composition_meaning, short_title
-from engine.prefill import INPUT_FILL_TITLES
+from engine.prefill import input_fill_title
 from engine.regions import Box, pad_bottom_right, plan_windows, round_up, union_box, window_scale
 
 ProgressCallback = Callable[[float, str], None]
@@ -364,7 +364,7 @@ def _result(model: Inpainter, image: np.ndarray, windows: tuple[WindowResult, ..
     learned = isinstance(spec, NetworkSpec) and spec.alpha_learned
     fill = spec.input_fill if isinstance(spec, NetworkSpec) else None
     return InpaintResult(image, windows, learned, spec.name, model.device_name, band_px, spec.title,
-                         composition_meaning(spec, band_px), None if fill is None else INPUT_FILL_TITLES[fill],
+                         composition_meaning(spec, band_px), None if fill is None else input_fill_title(fill),
                          timings, notes)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from engine.model_spec import registered_specs, short_title
 from engine.models.opencv import CLASSICAL_METHODS, classical_fill
 from engine.models.patchmatch import patchmatch_fill
 from engine.regions import pad_bottom_right
@@ -15,8 +16,15 @@ INPUT_FILLS = (*CLASSICAL_METHODS, "patchmatch")
 """Pre-fills by name: OpenCV's "telea" and "ns" (milliseconds), "patchmatch" (copies texture; about 0.5-1 s per
 256 px image on a 2-core CPU)."""
 
-INPUT_FILL_TITLES = {"telea": "OpenCV Telea", "ns": "OpenCV Navier-Stokes", "patchmatch": "PatchMatch"}
-"""Each of `INPUT_FILLS` by the name the user knows it by."""
+INPUT_FILL_MODELS = {**{method: f"opencv-{method}" for method in CLASSICAL_METHODS}, "patchmatch": "patchmatch"}
+"""Each of `INPUT_FILLS` by the name of the classical model that is the same fill (`engine.models`)."""
+
+
+def input_fill_title(fill: str) -> str:
+    """The name the user knows pre-fill ``fill`` (one of `INPUT_FILLS`) by: its classical model's short title, e.g.
+    "PatchMatch"."""
+    spec = next(spec for spec in registered_specs() if spec.name == INPUT_FILL_MODELS[fill])
+    return short_title(spec.title)
 
 
 def prefill(images: np.ndarray, holes: np.ndarray, method: str, cancel: threading.Event | None = None,

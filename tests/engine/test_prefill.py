@@ -82,3 +82,13 @@ def test_a_network_reports_progress_within_its_patchmatch_pre_fill():
     assert len(seen) >= 4 and seen == sorted(seen)
     assert 0 <= seen[0] and seen[-1] <= PATCHMATCH_SHARE
     assert any(f > PATCHMATCH_SHARE / 2 for f in seen)  # the second window's fill reports past the first's share
+
+
+def test_every_pre_fill_is_named_as_its_classical_model():
+    from engine.prefill import INPUT_FILL_MODELS, INPUT_FILLS, input_fill_title
+    from engine.registry import get_spec
+
+    assert set(INPUT_FILL_MODELS) == set(INPUT_FILLS)
+    assert input_fill_title("patchmatch") == "PatchMatch"
+    for fill in INPUT_FILLS:
+        assert get_spec(INPUT_FILL_MODELS[fill]).title.startswith(f"{input_fill_title(fill)} (")
