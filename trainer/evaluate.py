@@ -65,7 +65,7 @@ from engine.registry import get_spec, load_model
 from trainer.arches import recipe_for
 from trainer.config import MIN_PHOTO_SIDE
 from trainer.data import list_photos
-from trainer.masks import MaskSampler, hole_ratio, lasso_mask, list_mask_files
+from trainer.masks import hole_ratio, lasso_mask, list_mask_files
 from trainer.vgg import VGG19Features
 
 BASELINES = ("opencv-telea", "opencv-ns")
@@ -484,10 +484,6 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
-EVAL_SEED = 20240601
-"""Seed of the evaluation masks: the same masks for the base and the fine-tuned model, every run."""
-
-
 def held_out_images(photos: Sequence[Path], size: int, log: Callable[[str], None] | None = None) -> list[np.ndarray]:
     """The held-out photos as ``size`` x ``size`` uint8 RGB (:func:`prepare_photo`); unreadable ones and short sides
     below ``MIN_PHOTO_SIDE`` are left out."""
@@ -505,12 +501,16 @@ def held_out_images(photos: Sequence[Path], size: int, log: Callable[[str], None
 
 
 def held_out_pairs(images: Sequence[np.ndarray], masks_per_photo: int) -> list[tuple[int, np.ndarray, Tensor]]:
-    """(photo number, photo, hole (1,S,S) float 1 = hole) with the seeded evaluation masks, round robin: every photo's
-    first mask, then every photo's second, ..., so that scoring only the first pairs still covers many photos."""
+    """(photo number, photo, hole (1,S,S) float 1 = hole): the object-removal holes a person draws in the editor,
+    the lasso set's (:func:`lasso_hole`). Hole k of photo i is in bin ``k mod 3`` of `LASSO_BINS` (3-8, 8-15,
+    15-25 % of the photo), so three masks per photo cover every bin. Round robin: every photo's first hole, then
+    every photo's second, ..., so that scoring only the first pairs still covers many photos."""
     if not images:
         return []
-    sampler = MaskSampler(images[0].shape[0], seed=EVAL_SEED, device="cpu")
-    holes = [sampler.next(masks_per_photo) for _ in images]
+    size = images[0].shape[0]
+    bins = len(LASSO_BINS)
+    holes = [[torch.from_numpy(lasso_hole(size, i, k % bins, k // bins)).float()[None] for k in range(masks_per_photo)]
+             for i in range(len(images))]
     return [(i, images[i], holes[i][k]) for k in range(masks_per_photo) for i in range(len(images))]
 
 

@@ -3,13 +3,23 @@
 import time
 from types import SimpleNamespace
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from engine.model_spec import ClassicalSpec, registered_specs
-from trainer.evaluate import GRAM_TOLERANCE, MIN_GAIN, FeatureScores, compare_on_pairs, held_out_pairs, judge
+from trainer.evaluate import (
+    GRAM_TOLERANCE,
+    LASSO_BINS,
+    MIN_GAIN,
+    FeatureScores,
+    compare_on_pairs,
+    held_out_pairs,
+    judge,
+)
+from trainer.masks import hole_ratio
 
 
 def _report(l1, psnr, gram=None, sharp=None):
@@ -126,3 +136,17 @@ def test_the_time_per_pair_includes_the_texture_measures(features):
     pairs = held_out_pairs(_photos(), 1)
     report = compare_on_pairs({"before": _TinyNet(0), "after": _TinyNet(1)}, "dfnet", pairs, features=Slow())
     assert report["samples"] == 2 and report["pair_s"] >= 2 * 0.05
+
+
+def test_the_held_out_holes_are_the_editors_lasso_holes_one_per_area_bin():
+    images = [np.zeros((64, 64, 3), np.uint8) for _ in range(2)]
+    pairs = held_out_pairs(images, 3)
+    assert [number for number, _, _ in pairs] == [0, 1, 0, 1, 0, 1]
+    for index, (_, _, hole) in enumerate(pairs):
+        _, lo, hi = LASSO_BINS[index // 2]
+        assert hole.shape == (1, 64, 64) and hole.dtype == torch.float32
+        assert lo * 0.8 <= hole_ratio(hole) <= hi * 1.2  # rasterising a small shape adds a few % to its area
+        shapes = cv2.connectedComponents((hole[0].numpy() > 0.5).astype(np.uint8))[0] - 1
+        assert shapes == 1, "a lasso hole is one closed shape"
+    assert held_out_pairs(images, 3)[2][2].equal(pairs[2][2]), "seeded: the same holes every run"
+
