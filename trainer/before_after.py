@@ -2,9 +2,9 @@
 crop size, and the scoring itself.
 
 "Before" is the weights the run started from or, for a run from random initialisation (a random network is no
-baseline), the best classical fill. The pairs are the held-out photos with fixed seeded lasso holes (`trainer.evaluate.held_out_pairs`).
-With a time budget the scoring keeps at most `SCORING_SHARE` of it, on smaller crops (where the network takes them)
-when fewer than `MIN_SCORED_PAIRS` pairs would fit.
+baseline), the best classical fill. The pairs are the held-out photos with fixed seeded lasso holes
+(`trainer.evaluate.held_out_pairs`). With a time budget the scoring keeps at most `SCORING_SHARE` of it, on smaller
+crops (where the network takes them) when fewer than `MIN_SCORED_PAIRS` pairs would fit.
 """
 
 from __future__ import annotations
