@@ -521,7 +521,8 @@ class Document:
         step = Step(label, mask=patch, image_version_before=self._image_version,
                     image_version_after=self._image_version)
         self._history.push(step)
-        return self._apply_step(step, forward=True)
+        self._apply_step(step, forward=True)
+        return patch.box  # the step changes the mask only, in the patch's box
 
     def _apply_hits(self, box: Box, hit: np.ndarray, subtract: bool, label: str) -> Box | None:
         y0, x0, y1, x1 = box

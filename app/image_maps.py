@@ -80,13 +80,18 @@ class ResultMaps:
     raw_label: str
 
 
+def _compare_with_zero(image: np.ndarray, cmpop: int) -> np.ndarray:
+    """uint8 of ``image``'s shape: 255 where ``image`` (uint8) compares with 0 as ``cmpop`` (``cv2.CMP_*``) says."""
+    return cv2.compare(image, 0, cmpop)  # type: ignore[call-overload]  # the stubs omit compare's scalar operand
+
+
 def seam_weights(hole: np.ndarray, band_px: int) -> np.ndarray:
     """uint8 (h, w): the seam band's feather weights of ``hole`` (bool) as ``engine.pipeline.feather_weights``
     makes them, times 255: 255 on the hole, 255 * (1 - d / (band_px + 1)) at distance d <= band_px, 0 beyond."""
     hole8 = hole.view(np.uint8)
     if band_px <= 0:
-        return cv2.compare(hole8, 0, cv2.CMP_GT)
-    distance = cv2.distanceTransform(cv2.compare(hole8, 0, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        return _compare_with_zero(hole8, cv2.CMP_GT)
+    distance = cv2.distanceTransform(_compare_with_zero(hole8, cv2.CMP_EQ), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     within = cv2.threshold(distance, float(band_px), 1.0, cv2.THRESH_BINARY_INV)[1]
     weights = cv2.addWeighted(distance, -255.0 / (band_px + 1), distance, 0.0, 255.0)
     return cv2.convertScaleAbs(cv2.multiply(weights, within))
@@ -94,7 +99,7 @@ def seam_weights(hole: np.ndarray, band_px: int) -> np.ndarray:
 
 def seam_region(hole: np.ndarray, band_px: int) -> np.ndarray:
     """uint8 (h, w): 255 on ``hole`` (bool) and within ``band_px`` of it (what a removal may change), else 0."""
-    return cv2.compare(seam_weights(hole, band_px), 0, cv2.CMP_GT)
+    return _compare_with_zero(seam_weights(hole, band_px), cv2.CMP_GT)
 
 
 def copy_masked(src: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:

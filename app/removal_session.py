@@ -100,6 +100,7 @@ class RemovalSession:
 
     def finish(self, result: object, patch: object = None) -> FinishedRemoval:
         """End the run with its result: what to apply; its mask becomes :attr:`last_hole`."""
+        assert self._running_hole is not None, "a result comes from the running job, attached before it ran"
         finished = FinishedRemoval(result, patch, self._running_hole, self._started)
         self.last_hole = self._running_hole
         self.end()

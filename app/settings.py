@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
 from pathlib import Path
@@ -113,7 +114,7 @@ def _first_paths(values: list[Any], limit: int) -> list[str]:
 def _validated(data: dict[str, Any]) -> Settings:
     """Settings from a (migrated) dict: unknown keys dropped, invalid values replaced by defaults."""
     defaults = Settings()
-    checks: dict[str, Any] = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "schema_version": lambda v: _valid_int(v, 0, 1 << 30),
         "last_folder": lambda v: isinstance(v, str),
         "brush_size": _valid_size,
@@ -133,7 +134,7 @@ def _validated(data: dict[str, Any]) -> Settings:
     }
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        value = data.get(f.name)
+        value: Any = data.get(f.name)  # a JSON value, checked before use
         if f.name in data and checks[f.name](value):
             if f.name in ("brush_size", "eraser_size"):
                 value = round(value)
