@@ -8,8 +8,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer
+
+_T = TypeVar("_T")
 
 HELPER_NICENESS = 5
 """How many nice steps lower than the GUI thread's a helper thread's CPU priority is (Linux): when both cores are
@@ -38,12 +41,12 @@ class BackgroundTasks(QObject):
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: list[tuple[Future, Callable[[object], None]]] = []
+        self._pending: list[tuple[Future[Any], Callable[[Any], None]]] = []
         self._timer = QTimer(self)
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._deliver)
 
-    def submit(self, then: Callable[[object], None], function: Callable, *args) -> None:
+    def submit(self, then: Callable[[_T | None], None], function: Callable[..., _T], *args: Any) -> None:
         """Run ``function(*args)`` on the helper thread, then ``then(result or None)`` on the GUI thread."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gui-helper",

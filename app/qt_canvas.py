@@ -22,9 +22,10 @@ image pixel to one physical screen pixel, so photos stay sharp on high-DPI scree
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -45,6 +46,9 @@ from app.qt_canvas_images import display_images, heat_image, hole_outline, opaqu
 from app.qt_canvas_items import QtImageItem, draw_heat_legend, draw_tag
 from engine.formats import SUPPORTED_EXTENSIONS
 from engine.regions import Box
+
+if TYPE_CHECKING:
+    from app.document import Document
 
 TOOLS = ("brush", "eraser", "lasso", "rect", "object")
 MAX_TOOL_SIZE = 2000
@@ -93,7 +97,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
         self.viewport().setAcceptDrops(True)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
 
-        self.document = None
+        self.document: Document | None = None
         self._unlisten: Callable[[], None] | None = None
         self.tool = "brush"
         self.brush_size = 40.0
@@ -164,7 +168,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
 
     # ------------------------------------------------------------------ document
 
-    def set_document(self, document, images: tuple[QImage, QImage] | None = None) -> None:
+    def set_document(self, document: Document | None, images: tuple[QImage, QImage] | None = None) -> None:
         """Show ``document`` (an app.document.Document) or nothing (None); resets the view items. ``images``: its
         :func:`display_images` when already made (on a helper thread, with the decoding); made here otherwise."""
         self.cancel_gesture()
@@ -219,6 +223,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
     def _on_document_changed(self, kind: str, box: Box | None) -> None:
         if self.document is None:
             return
+        assert self.photo_item is not None, "made with the document"
         if kind in ("mask", "exclude"):
             self._update_mask_box(box)
         elif kind == "image":
@@ -228,6 +233,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
             self._update_mask_box(None)
 
     def _clip_box(self, box: Box | None) -> Box:
+        assert self.document is not None, "a photo is shown"
         h, w = self.document.height, self.document.width
         if box is None:
             return (0, 0, h, w)
@@ -237,6 +243,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
     def _update_mask_box(self, box: Box | None) -> None:
         """Convert only ``box`` of the document's hole and exclude masks into overlay pixels and repaint it (the hole
         over the exclude mask where both are set: the hole is filled either way)."""
+        assert self.document is not None and self.mask_item is not None, "a photo is shown"
         y0, x0, y1, x1 = self._clip_box(box)
         if y1 <= y0 or x1 <= x0:
             return
@@ -386,6 +393,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
 
     def _ensure_original_item(self) -> QtImageItem:
         if self.original_item is None:
+            assert self.document is not None, "a photo is shown"
             self.original_item = QtImageItem(rgb_image(self.document.photo.rgb))
             self.original_item.setZValue(1)
             self._scene.addItem(self.original_item)
@@ -527,6 +535,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
     def _apply_visibility(self) -> None:
         if self.document is None:
             return
+        assert self.photo_item is not None and self.mask_item is not None, "made with the document"
         alone = self.alpha_mode == "alone" and self.heat_item is not None
         self.photo_item.setVisible(not alone)
         if self.original_item is not None:
@@ -539,7 +548,7 @@ class QtCanvas(CanvasGestures, QGraphicsView):
                 item.setVisible(self.alpha_mode != "off")
         self.setBackgroundBrush(QColor(0, 0, 0) if alone else QColor(48, 48, 52))
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:  # noqa: N802
         if self.document is None:
             return
         split = self.view_mode == "split" and self.alpha_mode != "alone"
@@ -563,9 +572,11 @@ class QtCanvas(CanvasGestures, QGraphicsView):
             self._label_rects.append(draw_tag(painter, QPointF(divider - 8, 8), "Original", right_aligned=True))
             self._label_rects.append(draw_tag(painter, QPointF(divider + 8, 8), "Result"))
         if raw:
+            assert self.maps is not None
             text = painter.fontMetrics().elidedText(self.maps.raw_label, Qt.TextElideMode.ElideRight, room - 12)
             self._label_rects.append(draw_tag(painter, QPointF(12, 8), text))
         if legend:
+            assert self.maps is not None
             self._label_rects.append(draw_heat_legend(painter, self.maps.legend,
                                                        QPointF(12, self.viewport().height() - 12), room))
         painter.restore()

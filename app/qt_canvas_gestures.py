@@ -5,11 +5,21 @@ original) and dropped photo files.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QCursor, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsRectItem, QGraphicsScene
 
 from engine.formats import SUPPORTED_EXTENSIONS
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import Signal
+    from PySide6.QtWidgets import QGraphicsView as _Canvas  # what the mixin's ``self`` is, for the type checker
+
+    from app.document import Document
+else:
+    _Canvas = object
 
 SPLIT_GRAB_PX = 6
 """Screen pixels either side of the split divider where a left drag moves it instead of painting."""
@@ -21,13 +31,46 @@ def dropped_photos(mime) -> list[str]:
     return [path for path in paths if path.lower().endswith(tuple(SUPPORTED_EXTENSIONS))]
 
 
-class CanvasGestures:
+class CanvasGestures(_Canvas):
     """Mouse, key and drop handling of :class:`app.qt_canvas.QtCanvas` (mixed in before QGraphicsView).
 
     It works on the canvas's state (``document``, ``tool``, ``editable``, zoom ``_scale``, the gesture fields set in
     ``QtCanvas.__init__``) and edits the mask only through the Document's methods, in image coordinates (see
     ``QtCanvas.map_to_image``).
     """
+
+    # the canvas's state and signals it works on (set in ``QtCanvas.__init__`` and its class body)
+    document: Document | None
+    tool: str
+    editable: bool
+    brush_size: float
+    eraser_size: float
+    view_mode: str
+    _scale: float
+    _scene: QGraphicsScene
+    _cursor_items: list[QGraphicsEllipseItem]
+    _gesture_item: QGraphicsPathItem | QGraphicsRectItem | None
+    _stroking: bool
+    _lasso: list[tuple[float, float]]
+    _rect_start: tuple[float, float] | None
+    _gesture_subtract: bool
+    _pan_from: QPointF | None
+    _space_down: bool
+    _held_keys: set[int]
+    _split_x: float
+    _split_drag: bool
+    _size_drag: tuple[float, float] | None
+    _last_cursor: tuple[float, float] | None
+    files_dropped: ClassVar[Signal]
+    original_held: ClassVar[Signal]
+    gesture_finished: ClassVar[Signal]
+    object_box_drawn: ClassVar[Signal]
+
+    if TYPE_CHECKING:  # the canvas's methods it calls
+        def current_radius(self) -> float: ...
+        def set_tool_size(self, size: float) -> None: ...
+        def set_split_position(self, fraction: float) -> None: ...
+        def map_to_image(self, pos: QPointF) -> tuple[float, float]: ...
 
     def _near_split_divider(self, x: float) -> bool:
         """True when image column ``x`` is within a few screen pixels of the split view's divider."""
@@ -52,7 +95,7 @@ class CanvasGestures:
         show = pos is not None and self.tool in ("brush", "eraser") and self.document is not None
         for item in self._cursor_items:
             item.setVisible(bool(show))
-            if show:
+            if show and pos is not None:
                 r = self.current_radius()
                 item.setRect(QRectF(pos[0] - r, pos[1] - r, 2 * r, 2 * r))
 
@@ -222,6 +265,7 @@ class CanvasGestures:
         self._gesture_item.setPath(path)
 
     def _show_gesture_rect(self, x: float, y: float) -> None:
+        assert self._rect_start is not None, "shown while a rectangle is drawn"
         x0, y0 = self._rect_start
         rect = QRectF(QPointF(min(x0, x), min(y0, y)), QPointF(max(x0, x), max(y0, y)))
         if not isinstance(self._gesture_item, QGraphicsRectItem):
