@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import PIL.Image
@@ -19,11 +20,19 @@ from app.qt_background import outcome
 from app.qt_canvas_gestures import dropped_photos
 from app.qt_canvas_images import display_images
 from app.qt_window_layout import make_action
+from app.qt_window_mixin import WindowMixin
 from app.settings import add_recent_file
 from engine.errors import ImageError, WriteError
 from engine.formats import SUPPORTED_EXTENSIONS
 from engine.imageio import Photo, load_image, save_image
 from engine.masks_io import load_mask, save_mask
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMenu
+
+    from app.qt_background import BackgroundTasks
+    from app.settings import Settings
+    from engine.pipeline import InpaintResult
 
 MAX_PASTE_PIXELS = PIL.Image.MAX_IMAGE_PIXELS
 """A pasted image obeys the same size limit as a photo file (Pillow's decompression-bomb limit)."""
@@ -57,8 +66,25 @@ def _image_filter() -> str:
     return f"Images ({patterns});;All files (*)"
 
 
-class FileCommands:
+class FileCommands(WindowMixin):
     """Open, paste, copy, save and export commands of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    settings: Settings
+    document: Document | None
+    save_path: Path | None
+    last_result: InpaintResult | None
+    file_task: str | None
+    recent_menu: QMenu
+    _files: BackgroundTasks
+
+    if TYPE_CHECKING:
+        def message(self, text: str, timeout_ms: int = 6000) -> None: ...
+        def _refuse_while_working(self, what: str) -> bool: ...
+        def _set_document(self, document: Document | None, images: tuple[QImage, QImage] | None = None) -> None: ...
+        def _update_actions(self) -> None: ...
+        def _update_title(self) -> None: ...
+        def _save_settings_quietly(self) -> None: ...
 
     def _build_file_actions(self) -> None:
         """The File menu's actions: ``act_open``, ``act_paste``, ``act_copy``, ``act_save``, ``act_save_as``,
@@ -166,7 +192,7 @@ class FileCommands:
             return False
         if self._refuse_while_working("pasting a photo"):
             return False
-        if image.width() * image.height() > MAX_PASTE_PIXELS:
+        if MAX_PASTE_PIXELS is not None and image.width() * image.height() > MAX_PASTE_PIXELS:
             QMessageBox.critical(self, "Cannot paste", f"The clipboard image ({image.width()} x {image.height()}) "
                                  "is too large.")
             return False
@@ -197,6 +223,7 @@ class FileCommands:
 
     def proposed_save_path(self) -> Path:
         """``<name>_clean.<ext>`` next to the original (the original itself is never proposed)."""
+        assert self.document is not None, "asked with a photo open"
         src = self.document.photo.path or Path(self.settings.last_folder or Path.cwd()) / "pasted.png"
         suffix = src.suffix if src.suffix.lower() in SUPPORTED_EXTENSIONS else ".png"
         return src.with_name(f"{src.stem}_clean{suffix}")
@@ -232,6 +259,7 @@ class FileCommands:
     def _confirm_replace(self, target: Path) -> bool:
         if not target.exists():
             return True
+        assert self.document is not None, "asked with a photo open"
         original = self.document.photo.path
         is_original = original is not None and target.resolve() == Path(original).resolve()
         text = (f"{target.name} is the original photo. Replace it with the cleaned version?"
@@ -248,6 +276,7 @@ class FileCommands:
         if self._refuse_while_working("saving"):
             return False
         doc = self.document
+        assert doc is not None, "saved with a photo open"
 
         def written(warnings: tuple[str, ...] | None, error: BaseException | None) -> None:
             if error is not None:

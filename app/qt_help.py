@@ -5,6 +5,7 @@ preferences dialog's effect on the window.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
@@ -12,13 +13,26 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QVBoxLayout
 
 from app.qt_dialogs import ContentScroll, FittedDialog
 from app.qt_window_layout import make_action
+from app.qt_window_mixin import WindowMixin
 from engine.model_spec import ClassicalSpec, NetworkSpec
 from engine.registry import list_models
 
+if TYPE_CHECKING:
+    from app.document import Document
+    from app.settings import Settings
 
-class HelpCommands:
+
+class HelpCommands(WindowMixin):
     """Help > Keyboard shortcuts, Help > About and Edit > Preferences of :class:`app.qt_main_window.QtMainWindow`
     (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    settings: Settings
+    document: Document | None
+
+    if TYPE_CHECKING:
+        def set_overlay_style(self, color: str, opacity: float) -> None: ...
+        def _save_settings_quietly(self) -> None: ...
 
     def _build_help_actions(self) -> None:
         """``act_preferences`` (Edit > Preferences...), ``act_shortcuts`` and ``act_about`` (the Help menu)."""

@@ -18,7 +18,7 @@ import copy
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox
 
 from app.document import Document
@@ -36,6 +36,7 @@ from app.qt_worker_bridge import QtWorkerBridge
 from app.removal_session import RemovalSession
 from app.settings import Settings, read_settings, save_settings
 from engine.errors import WriteError
+from engine.regions import Box
 from engine.registry import default_model_name
 from engine.worker import EngineWorker
 
@@ -145,8 +146,8 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
         self.act_paste.setEnabled(idle)
         self.act_copy.setEnabled(has_doc)
         self.recent_menu.setEnabled(idle)
-        self.act_undo.setEnabled(has_doc and idle and doc.can_undo)
-        self.act_redo.setEnabled(has_doc and idle and doc.can_redo)
+        self.act_undo.setEnabled(doc is not None and idle and doc.can_undo)
+        self.act_redo.setEnabled(doc is not None and idle and doc.can_redo)
         has_result = self.last_result is not None
         self.act_export_alpha.setEnabled(has_result and idle)
         self.act_alpha.setEnabled(has_result)
@@ -171,8 +172,9 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
         self.setWindowModified(doc.dirty)
         self.setWindowTitle(f"{name}[*] - {APP_TITLE}")
 
-    def _on_document_changed(self, kind: str, box) -> None:
+    def _on_document_changed(self, kind: str, box: Box | None) -> None:
         if not self.busy:
+            assert self.document is not None, "it listens to the open document"
             self.act_undo.setEnabled(self.document.can_undo)
             self.act_redo.setEnabled(self.document.can_redo)
         if kind == "image":
@@ -208,7 +210,7 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
             self.message(f"Wait: {self.file_task}")
         return self.busy or self.file_task is not None
 
-    def _set_document(self, document: Document | None, images=None) -> None:
+    def _set_document(self, document: Document | None, images: tuple[QImage, QImage] | None = None) -> None:
         """Make ``document`` current; ``images``: its canvas images when made with the decoding (see
         :func:`app.qt_canvas_images.display_images`)."""
         if self.document is not None:
@@ -259,8 +261,12 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
     def _save_settings_quietly(self) -> None:
         """Write the settings on a helper thread (a write that waits for the disk must not freeze the window); a
         failure is said in the status bar."""
-        self._settings_writer.submit(lambda outcome: outcome[1] and self.message(f"Settings not saved: {outcome[1]}"),
-                                     outcome, save_settings, copy.deepcopy(self.settings))
+        def written(result: tuple[None, Exception | None] | None) -> None:
+            assert result is not None, "outcome() never raises: a result always comes"
+            if result[1]:
+                self.message(f"Settings not saved: {result[1]}")
+
+        self._settings_writer.submit(written, outcome, save_settings, copy.deepcopy(self.settings))
 
     def _stop_finetune_before_quitting(self) -> bool:
         """True when no fine-tuning runs. Otherwise ask; on Yes stop it (SIGTERM: it saves a checkpoint) and close
@@ -274,6 +280,7 @@ class QtMainWindow(FileCommands, ModelPicker, RemovalRunner, ResultViews, MaskCo
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
         )
         if answer == QMessageBox.StandardButton.Yes:
+            assert dialog.process is not None, "a busy dialog runs its trainer process"
             dialog.process.finished.connect(lambda *_: QTimer.singleShot(0, self.close))
             dialog.cancel()
             dialog.show()  # shows "Stopping: saving a checkpoint..."

@@ -5,6 +5,7 @@ grow, shrink and reuse of the last mask, and the overlay's style.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -13,6 +14,13 @@ from PySide6.QtWidgets import QInputDialog, QSlider, QSpinBox
 
 from app.qt_canvas import MAX_TOOL_SIZE
 from app.qt_window_layout import make_action
+from app.qt_window_mixin import WindowMixin
+
+if TYPE_CHECKING:
+    from app.document import Document
+    from app.qt_canvas import QtCanvas
+    from app.removal_session import RemovalSession
+    from app.settings import Settings
 
 BRUSH_VIEW_PX = 30
 """Diameter, in screen pixels at "fit", that the brush and eraser get when a photo is opened."""
@@ -30,8 +38,21 @@ def size_to_slider(size: float) -> int:
     return round(SIZE_SLIDER_STEPS * math.log(max(1.0, size)) / math.log(MAX_TOOL_SIZE))
 
 
-class MaskCommands:
+class MaskCommands(WindowMixin):
     """Tool and mask commands of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    settings: Settings
+    document: Document | None
+    canvas: QtCanvas
+    removals: RemovalSession
+    file_task: str | None
+
+    if TYPE_CHECKING:
+        @property
+        def busy(self) -> bool: ...
+        def message(self, text: str, timeout_ms: int = 6000) -> None: ...
+        def _update_actions(self) -> None: ...
 
     def _build_mask_controls(self) -> None:
         """The mask commands' actions (``act_undo``, ``act_redo``, ``act_clear``, ``act_invert``, ``act_reuse_mask``,

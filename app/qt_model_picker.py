@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QLabel, QMessageBox
 
 from app.messages import no_weights_text, sentence
 from app.qt_window_layout import make_action
+from app.qt_window_mixin import WindowMixin
 from engine.device import cuda_absence
 from engine.errors import FusionPaintError
 from engine.model_spec import ModelSpec, NetworkSpec
 from engine.registry import default_model_name, get_spec, list_models, skipped_user_models
+
+if TYPE_CHECKING:
+    from app.qt_finetune_dialog import FineTuneDialog
+    from app.qt_worker_bridge import QtWorkerBridge
+    from app.settings import Settings
 
 DEVICES = (("auto", "Auto"), ("cpu", "CPU"), ("cuda", "GPU (CUDA)"))
 """The device selector's choices: (value for the engine, label)."""
@@ -68,8 +76,18 @@ def skipped_models_tooltip(skipped: dict[Path, str]) -> str:
     return "Skipped in the models folder:\n" + "\n".join(lines) if lines else ""
 
 
-class ModelPicker:
+class ModelPicker(WindowMixin):
     """The model and device selectors of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    settings: Settings
+    bridge: QtWorkerBridge
+    _model_name: str
+    _finetune_dialog: FineTuneDialog | None
+
+    if TYPE_CHECKING:
+        def message(self, text: str, timeout_ms: int = 6000) -> None: ...
+        def _focus_canvas(self, *_args: object) -> None: ...
 
     def _build_model_controls(self) -> None:
         """``act_finetune`` (File > Fine-tune on a folder...), the model and device selectors (``model_combo``,
@@ -83,13 +101,15 @@ class ModelPicker:
         self.device_combo = QComboBox()
         for value, text in DEVICES:
             self.device_combo.addItem(text, value)
+        devices = self.device_combo.model()
+        assert isinstance(devices, QStandardItemModel)  # a combo box's own model
         absent = cuda_absence()
         if absent is not None:  # offered, but greyed out with the reason
             index = self.device_combo.findData("cuda")
-            self.device_combo.model().item(index).setEnabled(False)
+            devices.item(index).setEnabled(False)
             self.device_combo.setItemData(index, f"Not available: {absent}", Qt.ItemDataRole.ToolTipRole)
         index = self.device_combo.findData(self.settings.device)
-        if index < 0 or not self.device_combo.model().item(index).isEnabled():
+        if index < 0 or not devices.item(index).isEnabled():
             index = 0  # Auto
         self.device_combo.setCurrentIndex(index)
         self.device_combo.activated.connect(self._on_device_chosen)

@@ -11,6 +11,7 @@ the removal counting as running until the last one.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -21,10 +22,23 @@ from app.messages import no_weights_text, sentence
 from app.qt_background import outcome
 from app.qt_result_views import result_maps
 from app.qt_window_layout import make_action
+from app.qt_window_mixin import WindowMixin
 from app.removal_session import FinishedRemoval
 from engine.errors import FusionPaintError
 from engine.registry import get_spec
 from engine.worker import InpaintJob
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QSpinBox
+
+    from app.document import Document
+    from app.history import ImagePatch
+    from app.qt_background import BackgroundTasks
+    from app.qt_canvas import QtCanvas
+    from app.qt_object_select import ObjectSelection
+    from app.qt_worker_bridge import QtWorkerBridge
+    from app.removal_session import RemovalSession
+    from engine.pipeline import InpaintResult
 
 
 def make_job(image, hole: MaskBox, exclude: MaskBox, model: str, device: str, request_id: int) -> InpaintJob:
@@ -34,8 +48,30 @@ def make_job(image, hole: MaskBox, exclude: MaskBox, model: str, device: str, re
                                exclude=None if exclude.empty else exclude.full())
 
 
-class RemovalRunner:
+class RemovalRunner(WindowMixin):
     """Remove, cancel and the engine worker's replies for :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    document: Document | None
+    canvas: QtCanvas
+    bridge: QtWorkerBridge
+    objects: ObjectSelection
+    removals: RemovalSession
+    last_result: InpaintResult | None
+    file_task: str | None
+    size_spin: QSpinBox
+    device_label: QLabel
+    _result_prep: BackgroundTasks
+    _model_name: str
+
+    if TYPE_CHECKING:
+        @property
+        def busy(self) -> bool: ...
+        @property
+        def device(self) -> str: ...
+        def message(self, text: str, timeout_ms: int = 6000) -> None: ...
+        def _update_actions(self) -> None: ...
+        def _update_alpha_view(self) -> None: ...
 
     def _build_removal_controls(self) -> None:
         """``act_remove`` (also Enter), ``act_cancel`` (Esc), and the status bar's ``progress_bar`` (0..1000),
@@ -60,7 +96,7 @@ class RemovalRunner:
         self._slice_timer.setSingleShot(True)
         self._slice_timer.setInterval(0)
         self._slice_timer.timeout.connect(self._apply_next_slice)
-        self._applying: tuple[object, object] | None = None  # (result, patch) while its slices are written
+        self._applying: tuple[InpaintResult, ImagePatch | None] | None = None  # (result, patch) while it is written
 
     def _enter_pressed(self) -> None:
         """Enter removes, except while the brush-size box has the focus: there it applies the typed size and hands

@@ -4,13 +4,22 @@ the alpha heat map, with the words that say what each shows.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSlider, QToolButton
 
 from app.image_maps import ResultMaps
 from app.qt_window_layout import icon, make_action
+from app.qt_window_mixin import WindowMixin
 from engine.model_spec import short_title
+
+if TYPE_CHECKING:
+    from app.document import Document
+    from app.qt_canvas import QtCanvas
+    from app.settings import Settings
+    from engine.pipeline import InpaintResult
 
 
 def alpha_name(result) -> str:
@@ -39,8 +48,17 @@ def result_maps(result, hole: np.ndarray) -> ResultMaps:
                       legend=legend, raw_label=raw_label)
 
 
-class ResultViews:
+class ResultViews(WindowMixin):
     """The view toggles of :class:`app.qt_main_window.QtMainWindow` (mixed in)."""
+
+    # what it uses of the window (:mod:`app.qt_main_window`) and of the other commands mixed into it
+    settings: Settings
+    document: Document | None
+    canvas: QtCanvas
+    last_result: InpaintResult | None
+
+    if TYPE_CHECKING:
+        def message(self, text: str, timeout_ms: int = 6000) -> None: ...
 
     def _build_view_controls(self) -> None:
         """The View menu's actions (``act_zoom_in``, ``act_zoom_out``, ``act_fit``, ``act_actual``, ``act_split``,

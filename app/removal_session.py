@@ -17,6 +17,8 @@ from engine.worker import InpaintJob
 
 if TYPE_CHECKING:
     from app.document import Document
+    from app.history import ImagePatch
+    from engine.pipeline import InpaintResult
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class FinishedRemoval:
     """What applying a finished removal needs. hole: bool (H, W), the mask it was computed from; started: the
     ``time.perf_counter()`` of the request, for the time from Enter to the result on screen."""
 
-    result: object
-    patch: object
+    result: InpaintResult
+    patch: ImagePatch | None
     hole: np.ndarray
     started: float
 
@@ -38,7 +40,7 @@ class RemovalSession:
         self._running_id: int | None = None
         self._running_hole: np.ndarray | None = None
         self._started = 0.0
-        self._deferred: tuple[object, object] | None = None
+        self._deferred: tuple[InpaintResult, ImagePatch | None] | None = None
         self.last_hole: np.ndarray | None = None
         """bool (H, W): the mask of the last applied removal, None before one (or after another photo opens)."""
 
@@ -94,11 +96,11 @@ class RemovalSession:
         """True when a worker signal about ``request_id`` belongs to the running removal (else it is stale)."""
         return self._running_id is not None and request_id == self._running_id
 
-    def defer(self, result: object, patch: object) -> None:
+    def defer(self, result: InpaintResult, patch: ImagePatch | None) -> None:
         """Hold a finished result back until the user's brush stroke or lasso ends."""
         self._deferred = (result, patch)
 
-    def finish(self, result: object, patch: object = None) -> FinishedRemoval:
+    def finish(self, result: InpaintResult, patch: ImagePatch | None = None) -> FinishedRemoval:
         """End the run with its result: what to apply; its mask becomes :attr:`last_hole`."""
         assert self._running_hole is not None, "a result comes from the running job, attached before it ran"
         finished = FinishedRemoval(result, patch, self._running_hole, self._started)
@@ -106,7 +108,7 @@ class RemovalSession:
         self.end()
         return finished
 
-    def take_deferred(self) -> tuple[object, object] | None:
+    def take_deferred(self) -> tuple[InpaintResult, ImagePatch | None] | None:
         """The deferred (result, patch), no longer deferred, the run still going (it ends with :meth:`finish`); None
         when none waits."""
         deferred, self._deferred = self._deferred, None
