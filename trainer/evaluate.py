@@ -592,6 +592,9 @@ MIN_GAIN = 0.01
 GRAM_TOLERANCE = 0.01
 """Largest relative rise of the held-out Gram distance that still counts as no worse (1 %); a larger one means the
 fill's texture moved away from the photo's."""
+PSNR_TOLERANCE_DB = 0.1
+"""Largest fall of the held-out hole PSNR (dB) that still counts as no worse beside a smaller hole L1: the two measure
+the same pixel error (PSNR squares it, so a few pixels can move it against L1), and 0.1 dB is not visible."""
 
 
 def _relative(before: float | None, after: float | None) -> float | None:
@@ -611,11 +614,12 @@ def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
     """(helped, one plain sentence) from the overall held-out figures before and after fine-tuning.
 
     It helped when the hole L1 fell by at least ``MIN_GAIN`` (relative), the Gram distance (``gram_dist``) did not
-    rise by more than ``GRAM_TOLERANCE`` (relative) and the hole PSNR did not drop. It did not help when the hole L1
-    rose by ``MIN_GAIN`` or more or the Gram distance by more than ``GRAM_TOLERANCE``; anything else is no measurable
-    difference (helped = False). A report without a Gram distance (written before it was measured) is judged by L1
-    and PSNR alone. The sentence gives L1, PSNR, Gram distance, sharpness, SSIM and BPE before -> after, and says in
-    words which way L1 and the Gram distance moved when they disagree. helped = None: no held-out samples.
+    rise by more than ``GRAM_TOLERANCE`` (relative) and the hole PSNR fell by no more than ``PSNR_TOLERANCE_DB``. It
+    did not help when the hole L1 rose by ``MIN_GAIN`` or more or the Gram distance by more than ``GRAM_TOLERANCE``;
+    anything else is no measurable difference (helped = False). A report without a Gram distance (written before it
+    was measured) is judged by L1 and PSNR alone. The sentence gives L1, PSNR, Gram distance, sharpness, SSIM and BPE
+    before -> after, and says in words which way L1 and the Gram distance moved when they disagree. helped = None:
+    no held-out samples.
     """
     b, a = before.get("overall", {}), after.get("overall", {})
     if not b.get("count") or not a.get("count"):
@@ -627,7 +631,7 @@ def judge(before: dict, after: dict, photos: int) -> tuple[bool | None, str]:
     rise = _relative(gram_b, gram_a)  # None: not measured, judged by L1 and PSNR
     l1_way = 1 if gain >= MIN_GAIN else (-1 if gain <= -MIN_GAIN else 0)  # 1 better, -1 worse
     gram_way = 0 if rise is None else (1 if rise < -GRAM_TOLERANCE else (-1 if rise > GRAM_TOLERANCE else 0))
-    helped = bool(l1_way == 1 and gram_way != -1 and ps_a >= ps_b)
+    helped = bool(l1_way == 1 and gram_way != -1 and ps_a >= ps_b - PSNR_TOLERANCE_DB)
     if helped:
         verdict = "Fine-tuning helped"
     elif l1_way == -1 or gram_way == -1:
