@@ -52,6 +52,9 @@ PY
 run="${FUSIONPAINT_DEFAULT_RUN:-$("$python" -c 'from engine.paths import user_runs_dir; print(user_runs_dir())')/default-$arch}"
 kept="$run-kept.safetensors"
 pidfile="$run/train.pid"
+# a sitting trains only a few hundred steps and may end without a clean stop: write the checkpoint often enough
+# that such an end loses minutes, not the sitting
+checkpoint_every=25
 log="$run/train.log"
 
 running_pid() {
@@ -77,7 +80,7 @@ case "$action" in
         mkdir -p "$run"
         cd "$root"
         if [ -f "$run/checkpoint.pt" ]; then
-            args=(train --resume "$run" --compile --json-progress)
+            args=(train --resume "$run" --compile --checkpoint-every "$checkpoint_every" --json-progress)
             what="resumed from $run/checkpoint.pt"
         else
             photos="$datasets/photos/train"
@@ -97,7 +100,7 @@ case "$action" in
                 break
             done
             args=(train "${recipe[@]}" --data "$photos" "${init[@]}" --steps 1000000000 --no-evaluate
-                  --name "default-$arch" --run-dir "$run" --json-progress)
+                  --name "default-$arch" --run-dir "$run" --checkpoint-every "$checkpoint_every" --json-progress)
         fi
         OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" nohup nice -n 19 "$python" -m main "${args[@]}" >>"$log" 2>&1 &
         echo $! >"$pidfile"
